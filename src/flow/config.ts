@@ -1,0 +1,48 @@
+/** Architecture hyper-parameters of a hierarchical Real NVP flow (SPEC §2). */
+export type LayoutKind = "mera" | "tebd" | "tree";
+
+export interface FlowConfig {
+  /** Linear lattice size, a power of two ≥ 2. */
+  L: number;
+  /** Block layout: MERA (Fig. 2c, default), disentanglers only (TEBD, Fig. 2a), decimators only (tree, Fig. 2b). */
+  layout: LayoutKind;
+  /** Number of renormalisation levels, 1 … log2(L); fewer removes top levels (App. E's trapezoid). */
+  depth: number;
+  /** Real NVP couplings per 2×2 block (`nlayers` of the original code). */
+  nlayers: number;
+  /** Hidden layers of each s and t network (`nmlp`). */
+  nmlp: number;
+  /** Units per hidden layer (`nhidden`). */
+  nhidden: number;
+}
+
+export function log2Int(L: number): number {
+  return Math.round(Math.log2(L));
+}
+
+export function isPowerOfTwo(n: number): boolean {
+  return Number.isInteger(n) && n >= 1 && (n & (n - 1)) === 0;
+}
+
+/** Throws a RangeError naming the offending value and the accepted range. */
+export function validateFlowConfig(c: FlowConfig): void {
+  if (!Number.isInteger(c.L) || c.L < 2 || !isPowerOfTwo(c.L)) {
+    throw new RangeError(`L = ${c.L} is invalid: L must be a power of two ≥ 2 (2, 4, 8, 16, 32, 64)`);
+  }
+  const maxDepth = log2Int(c.L);
+  if (!Number.isInteger(c.depth) || c.depth < 1 || c.depth > maxDepth) {
+    throw new RangeError(`depth = ${c.depth} is invalid: for L = ${c.L} depth must be an integer in 1..${maxDepth}`);
+  }
+  if (!["mera", "tebd", "tree"].includes(c.layout)) {
+    throw new RangeError(`layout = ${c.layout} is invalid: accepted values are mera, tebd, tree`);
+  }
+  for (const [name, v, lo, hi] of [
+    ["nlayers", c.nlayers, 1, 64],
+    ["nmlp", c.nmlp, 0, 16],
+    ["nhidden", c.nhidden, 1, 1024],
+  ] as const) {
+    if (!Number.isInteger(v) || v < lo || v > hi) {
+      throw new RangeError(`${name} = ${v} is invalid: ${name} must be an integer in ${lo}..${hi}`);
+    }
+  }
+}
