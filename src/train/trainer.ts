@@ -1,0 +1,150 @@
+/**
+ * The training loop of probability density distillation (supplement Algorithm 1): each epoch
+ * draws one batch z ∼ N(0, 1), evaluates the loss and its gradient (objectives.ts) and takes one
+ * Adam step. The whole state — parameters, optimiser moments, RNG state, epoch — is plain data,
+ * so a checkpoint restores it exactly and a resumed run reproduces an uninterrupted one.
+ */
+import type { DType, Real } from "../engine/real.ts";
+import { alloc } from "../engine/real.ts";
+import type { RngState } from "../engine/rng.ts";
+import { Rng } from "../engine/rng.ts";
+import type { FlowConfig } from "../flow/config.ts";
+import { validateFlowConfig } from "../flow/config.ts";
+import type { FlowModel } from "../flow/flow.ts";
+import { createFlow } from "../flow/flow.ts";
+import type { InitKind } from "../flow/params.ts";
+import { initParams } from "../flow/params.ts";
+import type { Target } from "../targets/target.ts";
+import type { AdamState } from "./adam.ts";
+import { ADAM_DEFAULTS, adamInit, adamStep } from "./adam.ts";
+import { pddLossAndGrad } from "./objectives.ts";
+
+/** Everything that defines a training run (stored in the run directory's config.json). */
+export interface TrainConfig {
+  /** target description understood by targets/registry.ts, e.g. {kind: "ising", L: 8, T: 2.269} */
+  target: Record<string, number | string | boolean>;
+  flow: FlowConfig;
+  batch: number;
+  epochs: number;
+  lr: number;
+  weightDecay: number;
+  seed: number;
+  dtype: DType;
+  symmetrize: boolean;
+  init: InitKind;
+}
+
+export const TRAIN_DEFAULTS = {
+  batch: 512,
+  lr: 1e-3,
+  weightDecay: 0,
+  seed: 42,
+  dtype: "float64" as DType,
+  symmetrize: true,
+  init: "identity" as InitKind,
+  nlayers: 10,
+  nmlp: 3,
+  nhidden: 10,
+  layout: "mera" as const,
+};
+
+export interface TrainerState {
+  readonly config: TrainConfig;
+  readonly model: FlowModel;
+  readonly target: Target;
+  params: Real;
+  adam: AdamState;
+  rng: Rng;
+  /** epochs completed */
+  epoch: number;
+}
+
+export interface EpochMetrics {
+  epoch: number;
+  /** variational free energy: batch mean of ln q − ln π (an upper bound to −ln Z) */
+  F: number;
+  /** standard error of F over the batch */
+  FstdErr: number;
+  /** exact −ln Z when known */
+  exact: number;
+  /** (F − exact)/|exact| when known, else NaN */
+  relErr: number;
+  /** Euclidean norm of the gradient */
+  gradNorm: number;
+  /** wall-clock seconds of this epoch */
+  seconds: number;
+}
+
+export function validateTrainConfig(c: TrainConfig): void {
+  validateFlowConfig(c.flow);
+  const checks: [string, number, number, number][] = [
+    ["batch", c.batch, 1, 1 << 20],
+    ["epochs", c.epochs, 0, 1e9],
+  ];
+  for (const [name, v, lo, hi] of checks) {
+    if (!Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`${name} = ${v} is invalid: ${name} must be an integer in ${lo}..${hi}`);
+  }
+  if (!(c.lr > 0) || !Number.isFinite(c.lr)) throw new RangeError(`lr = ${c.lr} is invalid: lr must be a number > 0`);
+  if (!(c.weightDecay >= 0) || !Number.isFinite(c.weightDecay)) throw new RangeError(`weight-decay = ${c.weightDecay} is invalid: it must be a number ≥ 0`);
+  if (c.dtype !== "float32" && c.dtype !== "float64") throw new RangeError(`dtype = ${c.dtype} is invalid: accepted values are float32, float64`);
+  if (c.init !== "identity" && c.init !== "torch") throw new RangeError(`init = ${c.init} is invalid: accepted values are identity, torch`);
+}
+
+/** A fresh trainer: parameters drawn from the seed, Adam moments zero, epoch 0. */
+export function createTrainer(config: TrainConfig, target: Target): TrainerState {
+  validateTrainConfig(config);
+  if (target.L !== config.flow.L) throw new RangeError(`target L = ${target.L} differs from flow L = ${config.flow.L}`);
+  const model = createFlow(config.flow);
+  const rng = Rng.fromSeed(config.seed);
+  const initRng = rng.fork(1);
+  const params = initParams(config.flow, config.dtype, () => initRng.uniform(), config.init).data;
+  return { config, model, target, params, adam: adamInit(params.length), rng, epoch: 0 };
+}
+
+/** Restore a trainer from saved plain data (a checkpoint). */
+export function restoreTrainer(
+  config: TrainConfig, target: Target,
+  saved: { params: Real; adam: AdamState; rng: RngState; epoch: number },
+): TrainerState {
+  const t = createTrainer(config, target);
+  if (saved.params.length !== t.params.length) {
+    throw new RangeError(`checkpoint has ${saved.params.length} parameters, the configuration needs ${t.params.length}`);
+  }
+  t.params.set(saved.params);
+  t.adam = { step: saved.adam.step, m: Float64Array.from(saved.adam.m), v: Float64Array.from(saved.adam.v) };
+  t.rng = Rng.fromState(saved.rng);
+  t.epoch = saved.epoch;
+  return t;
+}
+
+export class NonFiniteLossError extends Error {
+  constructor(readonly epoch: number, what: string) {
+    super(`training diverged at epoch ${epoch}: ${what} is not finite (lower --lr or resume from the last checkpoint)`);
+  }
+}
+
+/** One epoch = one batch and one Adam step. Mutates the state; returns the epoch's metrics. */
+export function trainEpoch(state: TrainerState): EpochMetrics {
+  const t0 = performance.now();
+  const { config, model, target } = state;
+  const z = alloc(config.dtype, config.batch * model.nvars);
+  state.rng.fillNormal(z);
+  const r = pddLossAndGrad(model, state.params, target, z, config.batch, { symmetrize: config.symmetrize });
+  let g2 = 0;
+  for (let i = 0; i < r.grad.length; i++) g2 += r.grad[i] * r.grad[i];
+  const epoch = state.epoch + 1;
+  if (!Number.isFinite(r.loss)) throw new NonFiniteLossError(epoch, "the loss");
+  if (!Number.isFinite(g2)) throw new NonFiniteLossError(epoch, "the gradient");
+  adamStep(state.params, r.grad, state.adam, { ...ADAM_DEFAULTS, lr: config.lr, weightDecay: config.weightDecay });
+  state.epoch = epoch;
+  const exact = target.exactNegLogZ ?? NaN;
+  return {
+    epoch,
+    F: r.loss,
+    FstdErr: r.stdErr,
+    exact,
+    relErr: (r.loss - exact) / Math.abs(exact),
+    gradNorm: Math.sqrt(g2),
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
