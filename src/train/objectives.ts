@@ -11,7 +11,7 @@ import type { Real } from "../engine/real.ts";
 import { alloc, dtypeOf } from "../engine/real.ts";
 import { logAddExp, meanStdErr, sigmoid } from "../engine/math.ts";
 import type { FlowModel } from "../flow/flow.ts";
-import { backward, generateWithTape, inferWithTape, priorLogProb } from "../flow/flow.ts";
+import { backward, generate, generateWithTape, inferWithTape, logProb, priorLogProb } from "../flow/flow.ts";
 import type { Target } from "../targets/target.ts";
 
 export interface ObjectiveOptions {
@@ -94,4 +94,29 @@ export function pddLossAndGrad(
   for (let b = 0; b < batch; b++) perSample[b] = logQ[b] - logPi[b];
   const { mean, stdErr } = meanStdErr(perSample);
   return { loss: mean, stdErr, perSample, grad, x, logQ, logPi };
+}
+
+/**
+ * The loss without its gradient: per-sample ln q(x) − ln π(x) for x = g(z) (symmetrised q when
+ * asked). Used to evaluate the final variational free energy on fresh samples.
+ */
+export function pddLoss(
+  model: FlowModel, params: Real, target: Target, z: Real, batch: number, opts: ObjectiveOptions,
+): { loss: number; stdErr: number; perSample: Float64Array; x: Real; logQ: Float64Array; logPi: Float64Array } {
+  const N = model.nvars;
+  const { x, logDet } = generate(model, params, z, batch);
+  const logQ = priorLogProb(z, batch, N);
+  for (let b = 0; b < batch; b++) logQ[b] -= logDet[b];
+  if (opts.symmetrize) {
+    const xm = alloc(dtypeOf(params), batch * N);
+    for (let k = 0; k < xm.length; k++) xm[k] = -x[k];
+    const logQm = logProb(model, params, xm, batch);
+    for (let b = 0; b < batch; b++) logQ[b] = logAddExp(logQ[b], logQm[b]) - Math.LN2;
+  }
+  const logPi = new Float64Array(batch);
+  target.logProb(x, batch, logPi);
+  const perSample = new Float64Array(batch);
+  for (let b = 0; b < batch; b++) perSample[b] = logQ[b] - logPi[b];
+  const { mean, stdErr } = meanStdErr(perSample);
+  return { loss: mean, stdErr, perSample, x, logQ, logPi };
 }

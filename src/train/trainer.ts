@@ -17,7 +17,8 @@ import { initParams } from "../flow/params.ts";
 import type { Target } from "../targets/target.ts";
 import type { AdamState } from "./adam.ts";
 import { ADAM_DEFAULTS, adamInit, adamStep } from "./adam.ts";
-import { pddLossAndGrad } from "./objectives.ts";
+import { pddLoss, pddLossAndGrad } from "./objectives.ts";
+import { meanStdErr } from "../engine/math.ts";
 
 /** Everything that defines a training run (stored in the run directory's config.json). */
 export interface TrainConfig {
@@ -147,4 +148,24 @@ export function trainEpoch(state: TrainerState): EpochMetrics {
     gradNorm: Math.sqrt(g2),
     seconds: (performance.now() - t0) / 1000,
   };
+}
+
+/**
+ * Variational free energy F = E_q[ln q − ln π] on `nsamples` fresh samples (no gradient), with
+ * its standard error. Uses its own generator, so evaluating does not disturb training.
+ */
+export function evaluateF(state: TrainerState, nsamples: number, seed: number): { F: number; stdErr: number; n: number } {
+  const { config, model, target } = state;
+  const rng = Rng.fromSeed(seed);
+  const chunk = Math.min(config.batch, nsamples);
+  const all: number[] = [];
+  for (let done = 0; done < nsamples; done += chunk) {
+    const b = Math.min(chunk, nsamples - done);
+    const z = alloc(config.dtype, b * model.nvars);
+    rng.fillNormal(z);
+    const r = pddLoss(model, state.params, target, z, b, { symmetrize: config.symmetrize });
+    for (const v of r.perSample) all.push(v);
+  }
+  const s = meanStdErr(all);
+  return { F: s.mean, stdErr: s.stdErr, n: all.length };
 }

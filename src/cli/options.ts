@@ -1,0 +1,47 @@
+/**
+ * Option parsers shared by several commands, for commander's `.option(flags, desc, parser, default)`.
+ * Each throws UsageError with a one-line message naming the option and the value.
+ */
+import { parseFloatOption, parseIntOption, UsageError, invalidOption } from "./errors.ts";
+
+/** Critical temperature of the 2D Ising model, T_c = 2 / ln(1 + √2). */
+export const T_CRITICAL = 2 / Math.log(1 + Math.SQRT2);
+
+/** Largest lattice the CLI accepts. */
+export const MAX_L = 1024;
+
+function isPowerOfTwo(n: number): boolean {
+  return n > 0 && (n & (n - 1)) === 0;
+}
+
+/** Lattice size: a power of two in 2..MAX_L (the hierarchical flows need L = 2^k). */
+export function parseLatticeSize(value: string): number {
+  const requirement = `a power of two in 2..${MAX_L} (2, 4, 8, 16, 32, 64, ...)`;
+  let L: number;
+  try {
+    L = parseIntOption("L", value, 2, MAX_L);
+  } catch (err) {
+    if (err instanceof UsageError) throw invalidOption("L", value, requirement);
+    throw err;
+  }
+  if (!isPowerOfTwo(L)) throw invalidOption("L", value, requirement);
+  return L;
+}
+
+/** Temperature: a finite number > 0. */
+export function parseTemperature(value: string): number {
+  return parseFloatOption("T", value, { min: 0, exclusiveMin: true });
+}
+
+/** Parser factory for an integer option, e.g. `intOption("epochs", 1)`. */
+export function intOption(name: string, min?: number, max?: number): (value: string) => number {
+  return (value) => parseIntOption(name, value, min, max);
+}
+
+/** Parser factory for a float option, e.g. `floatOption("lr", { min: 0, exclusiveMin: true })`. */
+export function floatOption(
+  name: string,
+  bounds: { min?: number; max?: number; exclusiveMin?: boolean; exclusiveMax?: boolean } = {},
+): (value: string) => number {
+  return (value) => parseFloatOption(name, value, bounds);
+}

@@ -1,0 +1,285 @@
+/**
+ * Run directories (SPEC §7): one directory holds a run's config, checkpoint, metrics, samples,
+ * plots and report, so that every figure can be regenerated from it. A lock file keeps a second
+ * writer out.
+ *
+ *   <dir>/config.json      the run configuration (JSON object)
+ *   <dir>/checkpoint.json  latest checkpoint (see checkpoint.ts)
+ *   <dir>/metrics.csv      one row per epoch (see metrics.ts)
+ *   <dir>/samples/         sample files
+ *   <dir>/plots/           SVG/PNG figures
+ *   <dir>/report.html      report
+ *   <dir>/.lock            {pid, hostname, startedAt, token} while a writer is active
+ */
+import { existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { hostname } from "node:os";
+import { join, resolve } from "node:path";
+import { randomBytes } from "node:crypto";
+import { writeFileAtomic, writeJsonAtomic } from "./atomic.ts";
+import { isJsonObject, jsonDiff, type JsonObject } from "./json.ts";
+
+export interface RunPaths {
+  dir: string;
+  config: string;
+  checkpoint: string;
+  metrics: string;
+  samples: string;
+  plots: string;
+  report: string;
+  lock: string;
+}
+
+/** Paths inside a run directory (nothing is created). */
+export function runPaths(dir: string): RunPaths {
+  const d = resolve(dir);
+  return {
+    dir: d,
+    config: join(d, "config.json"),
+    checkpoint: join(d, "checkpoint.json"),
+    metrics: join(d, "metrics.csv"),
+    samples: join(d, "samples"),
+    plots: join(d, "plots"),
+    report: join(d, "report.html"),
+    lock: join(d, ".lock"),
+  };
+}
+
+/** Path of a plot file, e.g. plotPath(paths, "training", "svg") → <dir>/plots/training.svg. */
+export function plotPath(paths: RunPaths, name: string, ext: "svg" | "png" | "json"): string {
+  return join(paths.plots, `${name}.${ext}`);
+}
+
+/** A run directory that cannot be used as asked; the message is one line. */
+export class RunDirError extends Error {
+  override readonly name = "RunDirError";
+}
+
+/**
+ * - "new": start a run. The directory may be absent or empty, or hold the same config but no
+ *   checkpoint/metrics yet. A different config, or an existing run's results, are refused.
+ * - "resume": continue the run in the directory; it must already hold config.json. The
+ *   config given may differ (e.g. more epochs): the differing keys are returned, the stored
+ *   config.json is left as it is (call writeRunConfig to update it).
+ * - "overwrite": start over, deleting the previous checkpoint and metrics.
+ */
+export type RunMode = "new" | "resume" | "overwrite";
+
+export interface OpenedRunDir {
+  paths: RunPaths;
+  resumed: boolean;
+  /** The config stored in the directory (equal to the given one unless resuming). */
+  storedConfig: JsonObject;
+  /** Dotted keys where the given config differs from the stored one (only when resuming). */
+  configChanges: string[];
+}
+
+/** Read <dir>/config.json. */
+export function readRunConfig(paths: RunPaths): JsonObject {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(paths.config, "utf8"));
+  } catch (err) {
+    throw new RunDirError(`run config ${paths.config} cannot be read: ${(err as Error).message.split("\n")[0]}`);
+  }
+  if (!isJsonObject(doc)) throw new RunDirError(`run config ${paths.config} is not a JSON object`);
+  return doc;
+}
+
+export function writeRunConfig(paths: RunPaths, config: JsonObject): void {
+  writeJsonAtomic(paths.config, config);
+}
+
+/** Create or reopen a run directory according to `mode` (see RunMode). */
+export function openRunDir(dir: string, config: JsonObject, mode: RunMode = "new"): OpenedRunDir {
+  const paths = runPaths(dir);
+  if (existsSync(paths.dir) && !statSync(paths.dir).isDirectory()) {
+    throw new RunDirError(`run directory ${paths.dir} exists and is not a directory`);
+  }
+  const hasConfig = existsSync(paths.config);
+  const hasResults = existsSync(paths.checkpoint) || existsSync(paths.metrics);
+
+  if (mode === "resume") {
+    if (!hasConfig) throw new RunDirError(`cannot resume: ${paths.dir} holds no run (no config.json)`);
+    const stored = readRunConfig(paths);
+    mkdirSync(paths.plots, { recursive: true });
+    mkdirSync(paths.samples, { recursive: true });
+    return { paths, resumed: true, storedConfig: stored, configChanges: jsonDiff(stored, config) };
+  }
+
+  if (mode === "new" && existsSync(paths.dir)) {
+    if (hasConfig) {
+      const diff = jsonDiff(readRunConfig(paths), config);
+      if (diff.length > 0) {
+        const shown = diff.slice(0, 5).join(", ") + (diff.length > 5 ? `, … (${diff.length} keys)` : "");
+        throw new RunDirError(
+          `run directory ${paths.dir} already holds a run with a different config (differs in ${shown}); resume it, overwrite it, or choose another directory`,
+        );
+      }
+      if (hasResults) {
+        throw new RunDirError(`run directory ${paths.dir} already holds results of this run; resume it, overwrite it, or choose another directory`);
+      }
+    } else if (readdirSync(paths.dir).some((f) => f !== "plots" && f !== "samples" && !f.startsWith("."))) {
+      throw new RunDirError(`run directory ${paths.dir} exists, is not empty and holds no config.json; choose another directory`);
+    }
+  }
+
+  if (mode === "overwrite") {
+    rmSync(paths.checkpoint, { force: true });
+    rmSync(paths.metrics, { force: true });
+  }
+  mkdirSync(paths.plots, { recursive: true });
+  mkdirSync(paths.samples, { recursive: true });
+  writeRunConfig(paths, config);
+  return { paths, resumed: false, storedConfig: config, configChanges: [] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lock file
+
+export interface LockInfo {
+  pid: number;
+  hostname: string;
+  startedAt: string;
+  token: string;
+}
+
+export interface RunLock {
+  readonly path: string;
+  readonly info: LockInfo;
+  /** Remove the lock if it is still ours. Idempotent. */
+  release(): void;
+}
+
+export class LockError extends Error {
+  override readonly name = "LockError";
+  constructor(
+    message: string,
+    readonly holder?: LockInfo,
+  ) {
+    super(message);
+  }
+}
+
+function readLock(path: string): LockInfo | "absent" | "unparsable" {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return "absent";
+    throw err;
+  }
+  try {
+    const v: unknown = JSON.parse(text);
+    if (
+      isJsonObject(v) &&
+      typeof v.pid === "number" &&
+      typeof v.hostname === "string" &&
+      typeof v.startedAt === "string" &&
+      typeof v.token === "string"
+    ) {
+      return { pid: v.pid, hostname: v.hostname, startedAt: v.startedAt, token: v.token };
+    }
+  } catch {
+    /* fall through */
+  }
+  return "unparsable";
+}
+
+/** True when a process with this pid exists on this machine (EPERM counts as alive). */
+export function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function describe(info: LockInfo): string {
+  return `pid ${info.pid} on ${info.hostname} since ${info.startedAt}`;
+}
+
+/**
+ * Take the run directory's lock. The lock file is created with its content in one step
+ * (written to a temp file, then hard-linked into place, which fails if the lock exists), so a
+ * reader never sees a half-written lock. A lock whose process is no longer alive on this host is
+ * stale and is cleared; a live lock, or one from another host, is refused with LockError.
+ * The lock is released by release() and, as a fallback, when the process exits.
+ */
+export function acquireRunLock(dir: string): RunLock {
+  const paths = runPaths(dir);
+  mkdirSync(paths.dir, { recursive: true });
+  const info: LockInfo = {
+    pid: process.pid,
+    hostname: hostname(),
+    startedAt: new Date().toISOString(),
+    token: randomBytes(8).toString("hex"),
+  };
+  const tmp = `${paths.lock}.${info.token}.tmp`;
+  writeFileAtomic(tmp, JSON.stringify(info) + "\n");
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        linkSync(tmp, paths.lock);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+        if (attempt >= 2) throw new LockError(`run directory ${paths.dir}: could not take the lock ${paths.lock} (contended); try again`);
+      }
+      const holder = readLock(paths.lock);
+      if (holder === "absent") continue;
+      if (holder === "unparsable") {
+        throw new LockError(`run directory ${paths.dir} is locked by an unreadable lock file ${paths.lock}; delete it if no run is active`);
+      }
+      if (holder.hostname !== info.hostname) {
+        throw new LockError(
+          `run directory ${paths.dir} is locked by ${describe(holder)} (another host: cannot check it; delete ${paths.lock} if that run is gone)`,
+          holder,
+        );
+      }
+      if (pidAlive(holder.pid)) {
+        throw new LockError(`run directory ${paths.dir} is in use by ${describe(holder)}`, holder);
+      }
+      clearStaleLock(paths.lock, holder);
+    }
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+
+  let released = false;
+  const release = (): void => {
+    if (released) return;
+    released = true;
+    process.removeListener("exit", release);
+    const now = readLock(paths.lock);
+    if (typeof now === "object" && now.token === info.token) rmSync(paths.lock, { force: true });
+  };
+  process.once("exit", release);
+  return { path: paths.lock, info, release };
+}
+
+/**
+ * Remove a stale lock. It is first renamed aside (atomic), then checked to be the very lock
+ * judged stale; if another process replaced it in between, it is put back and we give up.
+ */
+function clearStaleLock(lockPath: string, stale: LockInfo): void {
+  const aside = `${lockPath}.stale.${randomBytes(6).toString("hex")}`;
+  try {
+    renameSync(lockPath, aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw err;
+  }
+  const moved = readLock(aside);
+  if (typeof moved === "object" && moved.token !== stale.token) {
+    try {
+      linkSync(aside, lockPath);
+    } catch {
+      /* someone else holds it now; they win */
+    }
+    rmSync(aside, { force: true });
+    throw new LockError(`run directory lock ${lockPath} changed hands while clearing a stale lock; try again`, moved);
+  }
+  rmSync(aside, { force: true });
+}
