@@ -10,6 +10,7 @@ import { CheckpointError } from "../io/checkpoint.ts";
 import { LockError, RunDirError } from "../io/rundir.ts";
 import { runTraining, type TrainRunSummary } from "../io/training-run.ts";
 import type { InitKind } from "../flow/params.ts";
+import type { KernelName } from "../kernels/wasm.ts";
 import type { TrainConfig } from "../train/trainer.ts";
 import { TRAIN_DEFAULTS } from "../train/trainer.ts";
 import { printJson, println, type CliContext } from "./command.ts";
@@ -33,6 +34,7 @@ export interface TrainCliOptions {
   dtype: DType;
   symmetrize: boolean;
   init: InitKind;
+  kernel: KernelName;
   out?: string;
   savePeriod: number;
   resume: boolean;
@@ -59,6 +61,7 @@ export function trainConfigFromOptions(o: TrainCliOptions): TrainConfig {
     dtype: o.dtype,
     symmetrize: o.symmetrize,
     init: o.init,
+    kernel: o.kernel,
   };
 }
 
@@ -86,6 +89,7 @@ export function addTrainOptions(cmd: Command, defaults: { L: number; epochs: num
     .option("--dtype <t>", "float64 or float32 storage for parameters and fields", (v) => parseChoiceOption("dtype", v, ["float32", "float64"] as const), TRAIN_DEFAULTS.dtype)
     .option("--no-symmetrize", "train the plain q(x) instead of the Z2-symmetrised q_sym(x) = ½[q(x)+q(−x)] (Eq. S4)")
     .option("--init <kind>", "identity (flow starts as the identity) or torch (original's random last t layer)", (v) => parseChoiceOption("init", v, ["identity", "torch"] as const), TRAIN_DEFAULTS.init)
+    .option("--kernel <k>", "block-layer kernel: wasm (WebAssembly SIMD) or js (typed arrays); same results up to rounding", (v) => parseChoiceOption("kernel", v, ["wasm", "js"] as const), TRAIN_DEFAULTS.kernel)
     .option("--out <dir>", "run directory (default runs/<target>-L<L>-T<T>-<layout>-d<depth>-s<seed>)")
     .option("--save-period <n>", "epochs between checkpoints", intOption("save-period", 1, 1e9), 10)
     .option("--resume", "continue the run in --out from its checkpoint (model, optimiser, RNG, epoch)", false)

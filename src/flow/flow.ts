@@ -10,7 +10,8 @@
 import type { Real } from "../engine/real.ts";
 import { alloc, dtypeOf } from "../engine/real.ts";
 import type { Direction, LayerSpec } from "../kernels/block.ts";
-import { layerBackward, layerForward } from "../kernels/block.ts";
+import type { KernelImpl, KernelName } from "../kernels/wasm.ts";
+import { getKernel } from "../kernels/wasm.ts";
 import type { FlowConfig } from "./config.ts";
 import type { BlockLayer } from "./layout.ts";
 import { buildLayers, latentScale } from "./layout.ts";
@@ -28,9 +29,11 @@ export interface FlowModel {
   readonly nparams: number;
   /** scale at which each site becomes a latent variable (layout.ts: latentScale) */
   readonly scaleOfSite: Int32Array;
+  /** the block-layer kernel: "js" (typed arrays) or "wasm" (WebAssembly SIMD); same results up to rounding */
+  readonly kernel: KernelImpl;
 }
 
-export function createFlow(config: FlowConfig): FlowModel {
+export function createFlow(config: FlowConfig, kernel: KernelName = "js"): FlowModel {
   const layers = buildLayers(config);
   const ns = netSize(config);
   const cs = couplingSize(config);
@@ -48,6 +51,7 @@ export function createFlow(config: FlowConfig): FlowModel {
     nvars: config.L * config.L,
     nparams: paramCount(config),
     scaleOfSite: latentScale(config.L, config.layout === "tebd" ? 0 : config.depth),
+    kernel: getKernel(kernel),
   };
 }
 
@@ -79,7 +83,7 @@ function run(model: FlowModel, params: Real, input: Real, batch: number, dir: Di
   const inputs: Real[] = [];
   for (const l of layerOrder(model, dir)) {
     if (tape) inputs.push(state.slice() as Real);
-    layerForward(model.specs[l], params, dir, state, model.nvars, model.layers[l], logDet, 0, batch);
+    model.kernel.layerForward(model.specs[l], params, dir, state, model.nvars, model.layers[l], logDet, 0, batch);
   }
   return { out: state, logDet, tape: { dir, batch, inputs } as Tape };
 }
@@ -118,7 +122,7 @@ export function backward(
   const order = layerOrder(model, tape.dir);
   for (let q = order.length - 1; q >= 0; q--) {
     const l = order[q];
-    layerBackward(model.specs[l], params, gParams, tape.dir, tape.inputs[q], gOut, model.nvars, model.layers[l], gLogDet, 0, tape.batch);
+    model.kernel.layerBackward(model.specs[l], params, gParams, tape.dir, tape.inputs[q], gOut, model.nvars, model.layers[l], gLogDet, 0, tape.batch);
   }
   return gOut;
 }

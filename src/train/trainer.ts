@@ -13,6 +13,7 @@ import { validateFlowConfig } from "../flow/config.ts";
 import type { FlowModel } from "../flow/flow.ts";
 import { createFlow } from "../flow/flow.ts";
 import type { InitKind } from "../flow/params.ts";
+import type { KernelName } from "../kernels/wasm.ts";
 import { initParams } from "../flow/params.ts";
 import type { Target } from "../targets/target.ts";
 import type { AdamState } from "./adam.ts";
@@ -33,6 +34,8 @@ export interface TrainConfig {
   dtype: DType;
   symmetrize: boolean;
   init: InitKind;
+  /** block-layer kernel (kernels/wasm.ts): "wasm" (SIMD, default) or "js"; results agree up to rounding */
+  kernel?: KernelName;
 }
 
 export const TRAIN_DEFAULTS = {
@@ -43,6 +46,7 @@ export const TRAIN_DEFAULTS = {
   dtype: "float64" as DType,
   symmetrize: true,
   init: "identity" as InitKind,
+  kernel: "wasm" as KernelName,
   nlayers: 10,
   nmlp: 3,
   nhidden: 10,
@@ -88,6 +92,7 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (!(c.lr > 0) || !Number.isFinite(c.lr)) throw new RangeError(`lr = ${c.lr} is invalid: lr must be a number > 0`);
   if (!(c.weightDecay >= 0) || !Number.isFinite(c.weightDecay)) throw new RangeError(`weight-decay = ${c.weightDecay} is invalid: it must be a number ≥ 0`);
   if (c.dtype !== "float32" && c.dtype !== "float64") throw new RangeError(`dtype = ${c.dtype} is invalid: accepted values are float32, float64`);
+  if (c.kernel !== undefined && c.kernel !== "js" && c.kernel !== "wasm") throw new RangeError(`kernel = ${c.kernel} is invalid: accepted values are js, wasm`);
   if (c.init !== "identity" && c.init !== "torch") throw new RangeError(`init = ${c.init} is invalid: accepted values are identity, torch`);
 }
 
@@ -95,7 +100,7 @@ export function validateTrainConfig(c: TrainConfig): void {
 export function createTrainer(config: TrainConfig, target: Target): TrainerState {
   validateTrainConfig(config);
   if (target.L !== config.flow.L) throw new RangeError(`target L = ${target.L} differs from flow L = ${config.flow.L}`);
-  const model = createFlow(config.flow);
+  const model = createFlow(config.flow, config.kernel ?? "js");
   const rng = Rng.fromSeed(config.seed);
   const initRng = rng.fork(1);
   const params = initParams(config.flow, config.dtype, () => initRng.uniform(), config.init).data;
