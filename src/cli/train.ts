@@ -41,6 +41,7 @@ export interface TrainCliOptions {
   overwrite: boolean;
   maxSeconds?: number;
   evalSamples?: number;
+  workers: number;
   progress: "auto" | "tty" | "plain" | "off";
   json: boolean;
 }
@@ -95,6 +96,7 @@ export function addTrainOptions(cmd: Command, defaults: { L: number; epochs: num
     .option("--resume", "continue the run in --out from its checkpoint (model, optimiser, RNG, epoch)", false)
     .option("--overwrite", "discard a previous run's results in --out", false)
     .option("--max-seconds <s>", "stop after this wall time (with a checkpoint), even before --epochs", floatOption("max-seconds", { min: 0, exclusiveMin: true }))
+    .option("--workers <n>", "worker threads sharing each batch (1 = this thread; 2 uses both cores of a 2-core machine)", intOption("workers", 1, 64), 1)
     .option("--eval-samples <n>", "fresh samples for the final F estimate (default 4 × batch)", intOption("eval-samples", 2, 1e8))
     .option("--progress <mode>", "auto, tty, plain or off", (v) => parseChoiceOption("progress", v, ["auto", "tty", "plain", "off"] as const), "auto")
     .option("--json", "print the final summary as JSON", false);
@@ -114,7 +116,7 @@ export async function trainFromOptions(ctx: CliContext, o: TrainCliOptions): Pro
   try {
     const { summary, paths } = await runTraining({
       dir, config, resume: o.resume, overwrite: o.overwrite, savePeriod: o.savePeriod,
-      maxSeconds: o.maxSeconds, evalSamples: o.evalSamples, progress: o.progress,
+      maxSeconds: o.maxSeconds, evalSamples: o.evalSamples, progress: o.progress, workers: o.workers,
       log: (l) => ctx.err(l + "\n"),
     });
     if (o.json) printJson(ctx, { dir: paths.dir, ...summary });

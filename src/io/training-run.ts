@@ -19,7 +19,8 @@ import { createFlow } from "../flow/flow.ts";
 import { makeTarget } from "../targets/registry.ts";
 import type { Target } from "../targets/target.ts";
 import type { EpochMetrics, TrainConfig, TrainerState } from "../train/trainer.ts";
-import { createTrainer, evaluateF, restoreTrainer, trainEpoch, validateTrainConfig } from "../train/trainer.ts";
+import { ParallelObjective } from "../train/parallel.ts";
+import { createTrainer, evaluateF, restoreTrainer, trainEpoch, trainEpochParallel, validateTrainConfig } from "../train/trainer.ts";
 import { writeJsonAtomic } from "./atomic.ts";
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import type { JsonObject } from "./json.ts";
@@ -52,6 +53,8 @@ export interface TrainRunOptions {
   onEpoch?: (m: EpochMetrics) => void;
   /** stop (with a checkpoint) once this much wall time has passed, even before `epochs` */
   maxSeconds?: number;
+  /** worker threads for the loss and gradient (1 = in this thread); results agree up to rounding */
+  workers?: number;
 }
 
 export interface TrainRunSummary extends JsonObject {
@@ -150,9 +153,10 @@ export async function runTraining(opts: TrainRunOptions): Promise<{ state: Train
     });
     const started = performance.now();
     const times: number[] = [];
+    const pool = (opts.workers ?? 1) > 1 ? await ParallelObjective.create(config, opts.workers ?? 1) : null;
     try {
       while (state.epoch < config.epochs) {
-        const m = trainEpoch(state);
+        const m = pool ? await trainEpochParallel(state, pool) : trainEpoch(state);
         times.push(m.seconds);
         metrics.append({ epoch: m.epoch, F: m.F, F_stderr: m.FstdErr, exact: m.exact, rel_err: m.relErr, grad_norm: m.gradNorm, seconds: m.seconds });
         progress.update(m.epoch, { F: m.F, err: m.FstdErr, exact: m.exact, rel: m.relErr });
@@ -166,6 +170,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<{ state: Train
       }
     } finally {
       progress.stop();
+      await pool?.close();
     }
     if (!existsSync(paths.checkpoint)) saveState(paths, state);
 

@@ -19,6 +19,7 @@ import type { Target } from "../targets/target.ts";
 import type { AdamState } from "./adam.ts";
 import { ADAM_DEFAULTS, adamInit, adamStep } from "./adam.ts";
 import { pddLoss, pddLossAndGrad } from "./objectives.ts";
+import type { ParallelObjective } from "./parallel.ts";
 import { meanStdErr } from "../engine/math.ts";
 
 /** Everything that defines a training run (stored in the run directory's config.json). */
@@ -129,30 +130,47 @@ export class NonFiniteLossError extends Error {
   }
 }
 
-/** One epoch = one batch and one Adam step. Mutates the state; returns the epoch's metrics. */
-export function trainEpoch(state: TrainerState): EpochMetrics {
-  const t0 = performance.now();
-  const { config, model, target } = state;
-  const z = alloc(config.dtype, config.batch * model.nvars);
+function drawBatch(state: TrainerState): Real {
+  const z = alloc(state.config.dtype, state.config.batch * state.model.nvars);
   state.rng.fillNormal(z);
-  const r = pddLossAndGrad(model, state.params, target, z, config.batch, { symmetrize: config.symmetrize });
+  return z;
+}
+
+function finishEpoch(state: TrainerState, perSample: Float64Array, grad: Float64Array, t0: number): EpochMetrics {
+  const { mean, stdErr } = meanStdErr(perSample);
   let g2 = 0;
-  for (let i = 0; i < r.grad.length; i++) g2 += r.grad[i] * r.grad[i];
+  for (let i = 0; i < grad.length; i++) g2 += grad[i] * grad[i];
   const epoch = state.epoch + 1;
-  if (!Number.isFinite(r.loss)) throw new NonFiniteLossError(epoch, "the loss");
+  if (!Number.isFinite(mean)) throw new NonFiniteLossError(epoch, "the loss");
   if (!Number.isFinite(g2)) throw new NonFiniteLossError(epoch, "the gradient");
-  adamStep(state.params, r.grad, state.adam, { ...ADAM_DEFAULTS, lr: config.lr, weightDecay: config.weightDecay });
+  adamStep(state.params, grad, state.adam, { ...ADAM_DEFAULTS, lr: state.config.lr, weightDecay: state.config.weightDecay });
   state.epoch = epoch;
-  const exact = target.exactNegLogZ ?? NaN;
+  const exact = state.target.exactNegLogZ ?? NaN;
   return {
     epoch,
-    F: r.loss,
-    FstdErr: r.stdErr,
+    F: mean,
+    FstdErr: stdErr,
     exact,
-    relErr: (r.loss - exact) / Math.abs(exact),
+    relErr: (mean - exact) / Math.abs(exact),
     gradNorm: Math.sqrt(g2),
     seconds: (performance.now() - t0) / 1000,
   };
+}
+
+/** One epoch = one batch and one Adam step. Mutates the state; returns the epoch's metrics. */
+export function trainEpoch(state: TrainerState): EpochMetrics {
+  const t0 = performance.now();
+  const z = drawBatch(state);
+  const r = pddLossAndGrad(state.model, state.params, state.target, z, state.config.batch, { symmetrize: state.config.symmetrize });
+  return finishEpoch(state, r.perSample, r.grad, t0);
+}
+
+/** The same epoch with the batch split over worker threads (parallel.ts). */
+export async function trainEpochParallel(state: TrainerState, pool: ParallelObjective): Promise<EpochMetrics> {
+  const t0 = performance.now();
+  const z = drawBatch(state);
+  const r = await pool.lossAndGrad(state.params, z, state.config.batch, state.model.nvars);
+  return finishEpoch(state, r.perSample, r.grad, t0);
 }
 
 /**
