@@ -1,0 +1,178 @@
+/**
+ * WebAssembly SIMD implementation of the block-layer kernel (source: wasm/block.as.ts, built
+ * by `npm run build:wasm` into wasm/block.wasm), with exactly the signatures of
+ * `layerForward` / `layerBackward` in block.ts, and the kernel-selection hook.
+ *
+ * Precision follows the state array: Float32Array state runs the f32x4 kernel (4 rows per
+ * vector), Float64Array state the f64x2 kernel (2 rows per vector). Parameters are converted
+ * to that precision on the way in; log-determinants and parameter gradients are returned in
+ * float64 (the float32 kernel folds its per-lane partial sums into float64 every 32 groups).
+ *
+ * Memory: one module instance per process (per worker), instantiated synchronously on first
+ * use. Each call copies this layer's parameters and the rows [b0, b1) into linear memory,
+ * runs, and copies the results back; the memory grows to the largest call seen and is reused,
+ * so repeated calls allocate nothing in wasm.
+ *
+ * Leaf module: imports nothing from flows, training or the CLI.
+ */
+import { readFileSync } from "node:fs";
+import type { Real } from "../engine/real.ts";
+import type { BlockIndex, Direction, LayerSpec } from "./block.ts";
+import { layerBackward, layerForward } from "./block.ts";
+
+interface BlockExports {
+  memory: WebAssembly.Memory;
+  scratchBytes(nl: number, nh: number, H: number): number;
+  heapBase(): number;
+  forward32(dir: number, nl: number, nh: number, H: number, netSize: number, pP: number,
+    pX: number, N: number, nb: number, pBlk: number, nblocks: number, pLd: number, pS: number): void;
+  forward64(dir: number, nl: number, nh: number, H: number, netSize: number, pP: number,
+    pX: number, N: number, nb: number, pBlk: number, nblocks: number, pLd: number, pS: number): void;
+  backward32(dir: number, nl: number, nh: number, H: number, netSize: number, pP: number,
+    pX: number, pGr: number, N: number, nb: number, pBlk: number, nblocks: number, pGld: number,
+    pGP: number, pAcc: number, pS: number): void;
+  backward64(dir: number, nl: number, nh: number, H: number, netSize: number, pP: number,
+    pX: number, pGr: number, N: number, nb: number, pBlk: number, nblocks: number, pGld: number,
+    pGP: number, pAcc: number, pS: number): void;
+}
+
+/** Where the compiled kernel lives (next to this file). */
+export const WASM_URL = new URL("./wasm/block.wasm", import.meta.url);
+
+let wasm: BlockExports | null = null;
+
+function kernelExports(): BlockExports {
+  if (wasm === null) {
+    const module = new WebAssembly.Module(readFileSync(WASM_URL));
+    wasm = new WebAssembly.Instance(module, {}).exports as unknown as BlockExports;
+  }
+  return wasm;
+}
+
+const PAGE = 65536;
+const align16 = (n: number): number => (n + 15) & ~15;
+
+/** Grow the linear memory to at least `bytes`; returns the (possibly new) buffer. */
+function ensureMemory(ex: BlockExports, bytes: number): ArrayBuffer {
+  const mem = ex.memory;
+  const have = mem.buffer.byteLength;
+  if (have < bytes) mem.grow(Math.ceil((bytes - have) / PAGE));
+  return mem.buffer as ArrayBuffer;
+}
+
+/** Current size of the kernel's linear memory in bytes (0 before first use); for leak tests. */
+export function wasmMemoryBytes(): number {
+  return wasm === null ? 0 : wasm.memory.buffer.byteLength;
+}
+
+function checkArgs(spec: LayerSpec, P: Real, N: number, idx: BlockIndex, rows: Real, b1: number): number {
+  const np = spec.nlayers * (2 * spec.netSize + 2);
+  if (spec.base < 0 || spec.base + np > P.length) {
+    throw new RangeError(`layer parameters [${spec.base}, ${spec.base + np}) outside P (length ${P.length})`);
+  }
+  if (rows.length < b1 * N) throw new RangeError(`rows up to ${b1} need ${b1 * N} entries, have ${rows.length}`);
+  const blocks = idx.blocks;
+  if (blocks.length < 4 * idx.nblocks) throw new RangeError("block index shorter than 4 × nblocks");
+  for (let i = 0; i < 4 * idx.nblocks; i++) {
+    const s = blocks[i];
+    if (!(s >= 0 && s < N)) throw new RangeError(`block site ${s} outside [0, ${N})`);
+  }
+  return np;
+}
+
+/** Same contract as `layerForward` in block.ts. */
+export function wasmLayerForward(
+  spec: LayerSpec, P: Real, dir: Direction,
+  state: Real, N: number, idx: BlockIndex, logdet: Float64Array,
+  b0: number, b1: number,
+): void {
+  const nb = b1 - b0;
+  if (nb <= 0 || idx.nblocks === 0) return;
+  const np = checkArgs(spec, P, N, idx, state, b1);
+  const ex = kernelExports();
+  const f32 = state instanceof Float32Array;
+  const sz = f32 ? 4 : 8;
+  const pP = align16(ex.heapBase());
+  const pX = align16(pP + np * sz);
+  const pBlk = align16(pX + nb * N * sz);
+  const pLd = align16(pBlk + 16 * idx.nblocks);
+  const pS = align16(pLd + 8 * nb);
+  const end = pS + ex.scratchBytes(spec.nlayers, spec.nh, spec.H);
+  const buf = ensureMemory(ex, end);
+  const T = f32 ? Float32Array : Float64Array;
+  new T(buf, pP, np).set(P.subarray(spec.base, spec.base + np));
+  const x = new T(buf, pX, nb * N);
+  x.set(state.subarray(b0 * N, b1 * N));
+  new Int32Array(buf, pBlk, 4 * idx.nblocks).set(idx.blocks.subarray(0, 4 * idx.nblocks));
+  const ld = new Float64Array(buf, pLd, nb);
+  ld.fill(0);
+  const run = f32 ? ex.forward32 : ex.forward64;
+  run(dir === "generate" ? 0 : 1, spec.nlayers, spec.nh, spec.H, spec.netSize, pP, pX, N, nb, pBlk, idx.nblocks, pLd, pS);
+  state.set(x, b0 * N);
+  for (let b = 0; b < nb; b++) logdet[b0 + b] += ld[b];
+}
+
+/** Same contract as `layerBackward` in block.ts. */
+export function wasmLayerBackward(
+  spec: LayerSpec, P: Real, G: Float64Array, dir: Direction,
+  input: Real, grad: Real, N: number, idx: BlockIndex, gLogdet: Float64Array,
+  b0: number, b1: number,
+): void {
+  const nb = b1 - b0;
+  if (nb <= 0 || idx.nblocks === 0) return;
+  const np = checkArgs(spec, P, N, idx, input, b1);
+  if (grad.length < b1 * N) throw new RangeError(`grad rows up to ${b1} need ${b1 * N} entries, have ${grad.length}`);
+  if (spec.base + np > G.length) throw new RangeError(`G (length ${G.length}) is shorter than the layer's parameters`);
+  const ex = kernelExports();
+  const f32 = grad instanceof Float32Array;
+  const sz = f32 ? 4 : 8;
+  const pP = align16(ex.heapBase());
+  const pX = align16(pP + np * sz);
+  const pGr = align16(pX + nb * N * sz);
+  const pBlk = align16(pGr + nb * N * sz);
+  const pGld = align16(pBlk + 16 * idx.nblocks);
+  const pGP = align16(pGld + 8 * nb);
+  const pAcc = align16(pGP + 8 * np);
+  const pS = align16(pAcc + 16 * np);
+  const end = pS + ex.scratchBytes(spec.nlayers, spec.nh, spec.H);
+  const buf = ensureMemory(ex, end);
+  const T = f32 ? Float32Array : Float64Array;
+  new T(buf, pP, np).set(P.subarray(spec.base, spec.base + np));
+  new T(buf, pX, nb * N).set(input.subarray(b0 * N, b1 * N));
+  const g = new T(buf, pGr, nb * N);
+  g.set(grad.subarray(b0 * N, b1 * N));
+  new Int32Array(buf, pBlk, 4 * idx.nblocks).set(idx.blocks.subarray(0, 4 * idx.nblocks));
+  new Float64Array(buf, pGld, nb).set(gLogdet.subarray(b0, b1));
+  const run = f32 ? ex.backward32 : ex.backward64;
+  run(dir === "generate" ? 0 : 1, spec.nlayers, spec.nh, spec.H, spec.netSize, pP, pX, pGr, N, nb, pBlk, idx.nblocks, pGld, pGP, pAcc, pS);
+  grad.set(g, b0 * N);
+  const gp = new Float64Array(buf, pGP, np);
+  const base = spec.base;
+  for (let i = 0; i < np; i++) G[base + i] += gp[i];
+}
+
+/** A block-layer kernel: the two operations the flow composes. */
+export interface KernelImpl {
+  readonly name: KernelName;
+  readonly layerForward: typeof layerForward;
+  readonly layerBackward: typeof layerBackward;
+}
+
+export type KernelName = "js" | "wasm";
+
+/** The reference typed-array kernel (block.ts). */
+export const jsKernel: KernelImpl = { name: "js", layerForward, layerBackward };
+
+/** The WebAssembly SIMD kernel (this module). */
+export const wasmKernel: KernelImpl = { name: "wasm", layerForward: wasmLayerForward, layerBackward: wasmLayerBackward };
+
+export function getKernel(name: KernelName): KernelImpl {
+  switch (name) {
+    case "js":
+      return jsKernel;
+    case "wasm":
+      return wasmKernel;
+    default:
+      throw new RangeError(`unknown kernel ${String(name)} (expected "js" or "wasm")`);
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * The WebAssembly SIMD kernel against the JS kernel (block.ts), which is the specification:
+ * float64 forward (output, log-det) to ≤ 1e-12 and backward (input adjoint, parameter
+ * gradient) to ≤ 1e-10 relative, elementwise: max_i |a_i − b_i| / max(|b_i|, 1e-3 · max_j |b_j|)
+ * (the floor at a thousandth of the array's largest entry covers entries that are sums of
+ * cancelling terms, much smaller than their terms).
+ * float32 within 1e-5 of the float64 JS kernel run on the same float32-rounded inputs, normwise:
+ * max_i |a_i − b_i| / max_j |b_j|. Elementwise, float32 cannot do better than the problem's
+ * conditioning allows: perturbing the inputs and parameters by one float32 ulp already moves
+ * individual outputs of a 10-coupling layer by ~1e-5 relative.
+ */
+import { describe, expect, it } from "vitest";
+import { Rng } from "../../src/engine/rng.ts";
+import type { Real } from "../../src/engine/real.ts";
+import type { BlockIndex, Direction, LayerSpec } from "../../src/kernels/block.ts";
+import { layerBackward, layerForward } from "../../src/kernels/block.ts";
+import { getKernel, jsKernel, wasmKernel, wasmLayerBackward, wasmLayerForward, wasmMemoryBytes } from "../../src/kernels/wasm.ts";
+
+interface Case {
+  nlayers: number;
+  nmlp: number;
+  nhidden: number;
+  batch: number;
+  seed: number;
+}
+
+function netSizeOf(nh: number, H: number): number {
+  if (nh === 0) return 2 * 2 + 2;
+  return 2 * H + H + (nh - 1) * (H * H + H) + H * 2 + 2;
+}
+
+/** A random problem: a layer at a non-zero offset of P, blocks on a random subset of N sites. */
+function problem(c: Case) {
+  const rng = Rng.fromSeed(c.seed);
+  const N = 20;
+  const nblocks = 4; // 16 of the 20 sites: the other 4 must pass through untouched
+  const perm = Array.from({ length: N }, (_, i) => i);
+  for (let i = N - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [perm[i], perm[j]] = [perm[j], perm[i]];
+  }
+  const idx: BlockIndex = { blocks: Int32Array.from(perm.slice(0, 4 * nblocks)), nblocks };
+  const ns = netSizeOf(c.nmlp, c.nhidden);
+  const cs = 2 * ns + 2;
+  const base = 7;
+  const spec: LayerSpec = { nlayers: c.nlayers, nh: c.nmlp, H: c.nhidden, netSize: ns, base };
+  const P = new Float64Array(base + c.nlayers * cs + 5);
+  // weights U(−b, b) with b = 1.5/√fan_in (torch's init, widened so that the couplings are far
+  // from the identity and the ELUs see both signs); tanh scales in ±0.8
+  const dims = [2, ...Array.from({ length: c.nmlp }, () => c.nhidden), 2];
+  for (let i = 0; i < P.length; i++) P[i] = (2 * rng.uniform() - 1) * 0.5; // padding around the layer
+  for (let q = 0; q < c.nlayers; q++) {
+    let o = base + q * cs;
+    for (let net = 0; net < 2; net++) {
+      for (let k = 0; k + 1 < dims.length; k++) {
+        const bound = 1.5 / Math.sqrt(dims[k]);
+        for (let i = 0; i < dims[k] * dims[k + 1] + dims[k + 1]; i++) P[o++] = (2 * rng.uniform() - 1) * bound;
+      }
+    }
+    for (let k = 0; k < 2; k++) P[o++] = (2 * rng.uniform() - 1) * 0.8;
+  }
+  const x = new Float64Array(c.batch * N);
+  rng.fillNormal(x);
+  const gOut = new Float64Array(c.batch * N);
+  rng.fillNormal(gOut);
+  const gLd = new Float64Array(c.batch);
+  rng.fillNormal(gLd);
+  return { spec, P, idx, N, x, gOut, gLd };
+}
+
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
+  let e = 0;
+  for (let i = 0; i < b.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (d === 0) continue;
+    e = Math.max(e, d / Math.max(Math.abs(b[i]), 1e-3 * scale));
+  }
+  return e;
+}
+
+function normErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let scale = 0;
+  let d = 0;
+  for (let i = 0; i < b.length; i++) {
+    scale = Math.max(scale, Math.abs(b[i]));
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+  }
+  return d === 0 ? 0 : d / scale;
+}
+
+type Fwd = typeof layerForward;
+type Bwd = typeof layerBackward;
+
+function runPair(
+  fwd: Fwd, bwd: Bwd, c: Case, dir: Direction, f32: boolean, b0: number, b1: number,
+) {
+  const { spec, P, idx, N, x, gOut, gLd } = problem(c);
+  const cast = (a: Float64Array): Real => (f32 ? Float32Array.from(a) : a.slice());
+  const Pk = cast(P);
+  const state = cast(x);
+  const logdet = new Float64Array(c.batch).fill(0.25);
+  fwd(spec, Pk, dir, state, N, idx, logdet, b0, b1);
+  const grad = cast(gOut);
+  const G = new Float64Array(P.length).fill(0.5);
+  bwd(spec, Pk, G, dir, cast(x), grad, N, idx, gLd, b0, b1);
+  return { state: Float64Array.from(state), logdet, grad: Float64Array.from(grad), G };
+}
+
+/** Inputs rounded to float32, evaluated by the JS kernel in float64 (the float32 kernel's target). */
+function runRef32(c: Case, dir: Direction, b0: number, b1: number) {
+  const { spec, P, idx, N, x, gOut, gLd } = problem(c);
+  const r = (a: Float64Array) => Float64Array.from(Float32Array.from(a));
+  const state = r(x);
+  const logdet = new Float64Array(c.batch).fill(0.25);
+  layerForward(spec, r(P), dir, state, N, idx, logdet, b0, b1);
+  const grad = r(gOut);
+  const G = new Float64Array(P.length).fill(0.5);
+  layerBackward(spec, r(P), G, dir, r(x), grad, N, idx, gLd, b0, b1);
+  return { state, logdet, grad, G };
+}
+
+const cases: Case[] = [];
+{
+  const rng = Rng.fromSeed(2024);
+  const fixed: Omit<Case, "seed">[] = [
+    { nlayers: 10, nmlp: 3, nhidden: 10, batch: 13 },
+    { nlayers: 1, nmlp: 0, nhidden: 1, batch: 1 },
+    { nlayers: 2, nmlp: 0, nhidden: 4, batch: 6 },
+    { nlayers: 3, nmlp: 1, nhidden: 1, batch: 5 },
+    { nlayers: 4, nmlp: 2, nhidden: 5, batch: 7 },
+    { nlayers: 5, nmlp: 4, nhidden: 3, batch: 9 },
+  ];
+  fixed.forEach((f, i) => cases.push({ ...f, seed: 100 + i }));
+  for (let i = 0; i < 6; i++) {
+    cases.push({
+      nlayers: 1 + rng.int(6),
+      nmlp: rng.int(4),
+      nhidden: 1 + rng.int(12),
+      batch: 1 + rng.int(11),
+      seed: 200 + i,
+    });
+  }
+}
+
+const report: string[] = [];
+
+describe.each(cases)("wasm kernel %o", (c) => {
+  it.each(["generate", "infer"] as const)("float64 %s equals the JS kernel", (dir) => {
+    // the whole batch, and a sub-range of rows
+    const ranges: [number, number][] = [[0, c.batch]];
+    if (c.batch > 2) ranges.push([1, c.batch - 1]);
+    for (const [b0, b1] of ranges) {
+      const js = runPair(layerForward, layerBackward, c, dir, false, b0, b1);
+      const wa = runPair(wasmLayerForward, wasmLayerBackward, c, dir, false, b0, b1);
+      const e = {
+        out: relErr(wa.state, js.state),
+        logdet: relErr(wa.logdet, js.logdet),
+        gin: relErr(wa.grad, js.grad),
+        gparam: relErr(wa.G, js.G),
+      };
+      report.push(`f64 ${dir} ${JSON.stringify(c)} [${b0},${b1}) ${JSON.stringify(e)}`);
+      expect(e.out).toBeLessThanOrEqual(1e-12);
+      expect(e.logdet).toBeLessThanOrEqual(1e-12);
+      expect(e.gin).toBeLessThanOrEqual(1e-10);
+      expect(e.gparam).toBeLessThanOrEqual(1e-10);
+      // rows outside [b0, b1) and sites outside the blocks are untouched
+      const { x, gOut } = problem(c);
+      for (let i = 0; i < x.length; i++) {
+        const b = Math.floor(i / 20);
+        if (b < b0 || b >= b1) {
+          expect(wa.state[i]).toBe(x[i]);
+          expect(wa.grad[i]).toBe(gOut[i]);
+        }
+      }
+      for (let b = 0; b < c.batch; b++) if (b < b0 || b >= b1) expect(wa.logdet[b]).toBe(0.25);
+    }
+  });
+
+  it.each(["generate", "infer"] as const)("float32 %s is within 1e-5 of the float64 JS kernel", (dir) => {
+    const ref = runRef32(c, dir, 0, c.batch);
+    const wa = runPair(wasmLayerForward, wasmLayerBackward, c, dir, true, 0, c.batch);
+    const e = {
+      out: normErr(wa.state, ref.state),
+      logdet: normErr(wa.logdet, ref.logdet),
+      gin: normErr(wa.grad, ref.grad),
+      gparam: normErr(wa.G, ref.G),
+    };
+    report.push(`f32 ${dir} ${JSON.stringify(c)} ${JSON.stringify(e)}`);
+    expect(e.out).toBeLessThanOrEqual(1e-5);
+    expect(e.logdet).toBeLessThanOrEqual(1e-5);
+    expect(e.gin).toBeLessThanOrEqual(1e-5);
+    expect(e.gparam).toBeLessThanOrEqual(1e-5);
+  });
+});
+
+describe("wasm kernel housekeeping", () => {
+  it("getKernel selects the implementations", () => {
+    expect(getKernel("js")).toBe(jsKernel);
+    expect(getKernel("wasm")).toBe(wasmKernel);
+    expect(wasmKernel.layerForward).toBe(wasmLayerForward);
+    expect(jsKernel.layerBackward).toBe(layerBackward);
+    expect(() => getKernel("gpu" as "js")).toThrow(RangeError);
+  });
+
+  it("memory does not grow over 1000 calls of the same size", () => {
+    const c: Case = { nlayers: 2, nmlp: 1, nhidden: 4, batch: 9, seed: 5 };
+    const { spec, P, idx, N, x, gOut, gLd } = problem(c);
+    const G = new Float64Array(P.length);
+    const logdet = new Float64Array(c.batch);
+    const once = () => {
+      const s = x.slice();
+      wasmLayerForward(spec, P, "generate", s, N, idx, logdet, 0, c.batch);
+      wasmLayerBackward(spec, P, G, "infer", x, gOut.slice(), N, idx, gLd, 0, c.batch);
+    };
+    once();
+    const bytes = wasmMemoryBytes();
+    for (let i = 0; i < 1000; i++) once();
+    expect(wasmMemoryBytes()).toBe(bytes);
+  });
+
+  it("rejects block sites outside the row", () => {
+    const c: Case = { nlayers: 1, nmlp: 1, nhidden: 2, batch: 2, seed: 6 };
+    const { spec, P, N, x } = problem(c);
+    const bad: BlockIndex = { blocks: Int32Array.from([0, 1, 2, N]), nblocks: 1 };
+    expect(() => wasmLayerForward(spec, P, "generate", x.slice(), N, bad, new Float64Array(2), 0, 2)).toThrow(RangeError);
+  });
+
+  it("reports the errors reached", () => {
+    if (process.env.WASM_KERNEL_REPORT) console.log(report.join("\n"));
+    expect(report.length).toBeGreaterThan(0);
+  });
+});
