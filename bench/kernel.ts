@@ -6,7 +6,9 @@
  * and a Markdown table. Reference (notes/performance.md): PyTorch 1 thread, forward 79 ms,
  * forward + backward 136 ms.
  *
- * Run: node bin/run-ts.mjs bench/kernel.ts [--reps 5] [--quick]
+ * Run: node bin/run-ts.mjs bench/kernel.ts [--reps 5] [--quick] [--infer] [--batch 512]
+ * (or npm run bench:kernel). Times are per-call process CPU time (robust when other processes
+ * share the machine), with wall-clock medians alongside.
  */
 import { Rng } from "../src/engine/rng.ts";
 import type { Real } from "../src/engine/real.ts";
@@ -59,13 +61,27 @@ const gld = new Float64Array(batch).fill(1);
 
 interface Row {
   engine: string;
+  /** per-call process CPU time, median over the repetitions (robust on a shared machine) */
   fwd_ms: number;
   fwdbwd_ms: number;
+  /** per-call wall-clock time, median */
+  fwd_wall_ms: number;
+  fwdbwd_wall_ms: number;
 }
 
 function median(a: number[]): number {
   const s = [...a].sort((p, q) => p - q);
   return s[Math.floor(s.length / 2)];
+}
+
+/** Runs f once; returns [wall ms, process CPU ms]. */
+function clock(f: () => void): [number, number] {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  f();
+  const t = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return [t, (c.user + c.system) / 1000];
 }
 
 function time(k: KernelImpl, f32: boolean, dir: Direction, n: number, warm: number): Row {
@@ -87,20 +103,23 @@ function time(k: KernelImpl, f32: boolean, dir: Direction, n: number, warm: numb
   };
   for (let i = 0; i < warm; i++) fb();
   const tf: number[] = [];
+  const cf: number[] = [];
   const tb: number[] = [];
+  const cb: number[] = [];
   for (let i = 0; i < n; i++) {
-    let t0 = performance.now();
-    fwd();
-    tf.push(performance.now() - t0);
-    t0 = performance.now();
-    fb();
-    tb.push(performance.now() - t0);
+    const [w1, c1] = clock(fwd);
+    tf.push(w1);
+    cf.push(c1);
+    const [w2, c2] = clock(fb);
+    tb.push(w2);
+    cb.push(c2);
   }
   const name = k.name === "js" ? `js-${f32 ? "f32" : "f64"}` : `wasm-${f32 ? "f32" : "f64"}`;
-  return { engine: name, fwd_ms: +median(tf).toFixed(1), fwdbwd_ms: +median(tb).toFixed(1) };
+  const r = (v: number) => +v.toFixed(1);
+  return { engine: name, fwd_ms: r(median(cf)), fwdbwd_ms: r(median(cb)), fwd_wall_ms: r(median(tf)), fwdbwd_wall_ms: r(median(tb)) };
 }
 
-const dir: Direction = "generate";
+const dir: Direction = argv.includes("--infer") ? "infer" : "generate";
 const rows: Row[] = [];
 rows.push(time(jsKernel, false, dir, quick ? 1 : Math.min(reps, 3), 1));
 // wasm: several warm-up calls so that V8 tiers the module up from Liftoff to TurboFan
@@ -112,9 +131,13 @@ console.log(JSON.stringify({ bench: "kernel", R, batch, nblocks: idx.nblocks, nl
 console.log();
 console.log(`R = ${R} rows (batch ${batch} × ${idx.nblocks} blocks), nlayers ${nlayers}, nmlp ${nh}, nhidden ${H}, ${dir}, one core`);
 console.log();
-console.log("| engine | forward (ms) | forward + backward (ms) | fwd+bwd speed-up vs JS |");
-console.log("|---|---:|---:|---:|");
+console.log("| engine | forward (ms) | forward + backward (ms) | fwd+bwd speed-up vs JS | wall: forward / fwd+bwd (ms) |");
+console.log("|---|---:|---:|---:|---:|");
 const js = rows[0].fwdbwd_ms;
-for (const r of [...rows, torch]) {
-  console.log(`| ${r.engine} | ${r.fwd_ms} | ${r.fwdbwd_ms} | ${(js / r.fwdbwd_ms).toFixed(1)}× |`);
+for (const r of rows) {
+  console.log(`| ${r.engine} | ${r.fwd_ms} | ${r.fwdbwd_ms} | ${(js / r.fwdbwd_ms).toFixed(1)}× | ${r.fwd_wall_ms} / ${r.fwdbwd_wall_ms} |`);
 }
+console.log(`| ${torch.engine} | ${torch.fwd_ms} | ${torch.fwdbwd_ms} | ${(js / torch.fwdbwd_ms).toFixed(1)}× | |`);
+console.log();
+console.log("Times are medians of per-call process CPU time (wall-clock medians in the last column);");
+console.log("forward + backward = layerForward then layerBackward (which recomputes the forward per row).");

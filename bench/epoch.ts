@@ -1,0 +1,82 @@
+/**
+ * One benchmark measurement, run in its own process by bench/run.ts so that peak RSS belongs
+ * to this variant alone. Prints one JSON line:
+ *   {impl, L, dtype, workers, warmup_s, epoch_s_median, epochs_timed, peak_rss_mb}
+ * impl: "wasm" | "js" (our fused kernels through the trainer) | "jax" (the jax-js autodiff path).
+ */
+import { Command } from "commander";
+import { initEngine } from "../src/engine/jax.ts";
+import type { Real } from "../src/engine/real.ts";
+import { alloc } from "../src/engine/real.ts";
+import { Rng } from "../src/engine/rng.ts";
+import { initParams } from "../src/flow/params.ts";
+import { referenceLossAndGrad } from "../src/flow/reference.ts";
+import { relaxedIsing } from "../src/targets/ising.ts";
+import { ADAM_DEFAULTS, adamInit, adamStep } from "../src/train/adam.ts";
+import { ParallelObjective } from "../src/train/parallel.ts";
+import type { TrainConfig } from "../src/train/trainer.ts";
+import { createTrainer, trainEpoch, trainEpochParallel } from "../src/train/trainer.ts";
+
+const o = new Command()
+  .option("--impl <k>", "wasm | js | jax", "wasm")
+  .option("--L <n>", "lattice size", Number, 16)
+  .option("--dtype <t>", "float32 | float64", "float32")
+  .option("--workers <n>", "worker threads", Number, 1)
+  .option("--epochs <n>", "timed epochs after the warm-up epoch", Number, 10)
+  .option("--max-seconds <s>", "stop timing after this long (at least 3 epochs)", Number, 1e9)
+  .parse()
+  .opts<{ impl: "wasm" | "js" | "jax"; L: number; dtype: "float32" | "float64"; workers: number; epochs: number; maxSeconds: number }>();
+
+const config: TrainConfig = {
+  target: { kind: "ising", L: o.L, T: 2 / Math.log(1 + Math.SQRT2) },
+  flow: { L: o.L, layout: "mera", depth: Math.log2(o.L), nlayers: 10, nmlp: 3, nhidden: 10 },
+  batch: 512, epochs: 1e9, lr: 1e-3, weightDecay: 0, seed: 1, dtype: o.dtype, symmetrize: true, init: "torch",
+  kernel: o.impl === "jax" ? "js" : o.impl,
+};
+
+const times: number[] = [];
+let warmup = 0;
+const t0 = performance.now();
+if (o.impl === "jax") {
+  // The plain autodiff path: the same flow and symmetrised loss written with jax-js ops.
+  await initEngine();
+  const target = relaxedIsing({ L: o.L, T: config.target.T as number });
+  const Kinv = target.inverseMatrix();
+  const rng = Rng.fromSeed(1);
+  const params = initParams(config.flow, "float64", () => rng.uniform(), "torch").data;
+  const adam = adamInit(params.length);
+  const step = () => {
+    const z: Real = alloc("float64", config.batch * o.L * o.L);
+    rng.fillNormal(z);
+    const r = referenceLossAndGrad(config.flow, params, z, config.batch, { kind: "relaxedIsing", Kinv }, { symmetrize: true, dtype: o.dtype, device: "wasm" });
+    adamStep(params, r.grad, adam, ADAM_DEFAULTS);
+  };
+  step();
+  warmup = (performance.now() - t0) / 1000;
+  const start = performance.now();
+  for (let e = 0; e < o.epochs && (e < 3 || (performance.now() - start) / 1000 < o.maxSeconds); e++) {
+    const s = performance.now();
+    step();
+    times.push((performance.now() - s) / 1000);
+  }
+} else {
+  const state = createTrainer(config, relaxedIsing({ L: o.L, T: config.target.T as number }));
+  const pool = o.workers > 1 ? await ParallelObjective.create(config, o.workers) : null;
+  const epoch = async () => (pool ? trainEpochParallel(state, pool) : trainEpoch(state));
+  await epoch();
+  warmup = (performance.now() - t0) / 1000;
+  const start = performance.now();
+  for (let e = 0; e < o.epochs && (e < 3 || (performance.now() - start) / 1000 < o.maxSeconds); e++) {
+    const s = performance.now();
+    await epoch();
+    times.push((performance.now() - s) / 1000);
+  }
+  await pool?.close();
+}
+times.sort((a, b) => a - b);
+// maxRSS of this process; worker threads share it
+const peakRssMb = process.resourceUsage().maxRSS / 1024;
+console.log(JSON.stringify({
+  impl: o.impl, L: o.L, dtype: o.dtype, workers: o.workers,
+  warmup_s: warmup, epoch_s_median: times[Math.floor(times.length / 2)], epochs_timed: times.length, peak_rss_mb: Math.round(peakRssMb),
+}));

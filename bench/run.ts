@@ -1,0 +1,109 @@
+/**
+ * `npm run bench`: seconds per training epoch of the README configuration of the original code
+ * (batch 512, 10 couplings per block, MLP 2→10→10→10→2, full-depth MERA, symmetrised loss) at
+ * L = 4, 8, 16, 32, for our kernels (wasm float32/float64, one worker and two) against baselines
+ * measured in the same run: our plain typed-array kernel (js), the jax-js autodiff path (L = 4
+ * only: it takes minutes per epoch), and — when `python3 -c "import torch"` works and the
+ * original code is available (--original DIR or NEURALRG_ORIGINAL_SRC) — the original PyTorch
+ * code pinned to the same core. Each variant runs in its own process (peak RSS is its own).
+ *
+ * Writes bench/results/latest.json and latest.md, and prints the Markdown table.
+ *   npm run bench -- --L 4,8,16 --quick
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Command } from "commander";
+import { writeFileAtomic, writeJsonAtomic } from "../src/io/atomic.ts";
+import { provenance } from "../src/io/provenance.ts";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..");
+const opts = new Command()
+  .option("--L <list>", "lattice sizes", "4,8,16,32")
+  .option("--epochs <n>", "timed epochs per variant (median reported)", Number, 10)
+  .option("--quick", "fewer variants: wasm float32 ×1/×2, js, original", false)
+  .option("--no-jax", "skip the jax-js autodiff baseline")
+  .option("--original <dir>", "checkout of the original NeuralRG code (default: $NEURALRG_ORIGINAL_SRC)")
+  .option("--out <dir>", "output directory", join(here, "results"))
+  .parse()
+  .opts<{ L: string; epochs: number; quick: boolean; jax: boolean; original?: string; out: string }>();
+
+const Ls = opts.L.split(",").map(Number);
+const hasTaskset = spawnSync("taskset", ["-V"]).status === 0;
+const pin = (cores: string, cmd: string[]) => (hasTaskset ? ["taskset", "-c", cores, ...cmd] : cmd);
+const originalSrc = opts.original ?? process.env.NEURALRG_ORIGINAL_SRC;
+const torchOk = spawnSync("/usr/bin/python3", ["-c", "import torch"]).status === 0;
+const runOriginal = torchOk && originalSrc !== undefined && existsSync(join(originalSrc, "main.py"));
+const originalScript = join(root, "..", "shared", "notes", "perf", "run_original.py");
+
+interface Row {
+  variant: string;
+  L: number;
+  epoch_s_median: number | null;
+  warmup_s: number | null;
+  epochs_timed: number;
+  peak_rss_mb: number | null;
+  note?: string;
+}
+
+function runJson(cmd: string[], timeoutMs: number): Record<string, number> | null {
+  const r = spawnSync(cmd[0], cmd.slice(1), { cwd: root, encoding: "utf8", timeout: timeoutMs, maxBuffer: 1 << 24 });
+  const line = (r.stdout ?? "").trim().split("\n").filter((l) => l.startsWith("{")).pop();
+  if (!line) {
+    process.stderr.write(`  (no result: ${r.error?.message ?? (r.stderr ?? "").split("\n").slice(-3).join(" ")})\n`);
+    return null;
+  }
+  return JSON.parse(line) as Record<string, number>;
+}
+
+const ours = (impl: string, L: number, dtype: string, workers: number, epochs: number, maxSeconds = 1e9) =>
+  pin(workers > 1 ? "0,1" : "1", [process.execPath, "bin/run-ts.mjs", "bench/epoch.ts", "--impl", impl, "--L", String(L), "--dtype", dtype, "--workers", String(workers), "--epochs", String(epochs), "--max-seconds", String(maxSeconds)]);
+
+const rows: Row[] = [];
+for (const L of Ls) {
+  const variants: { name: string; cmd: string[]; timeout: number; note?: string; torch?: boolean }[] = [];
+  if (runOriginal) variants.push({ name: "PyTorch original (1 core)", cmd: pin("1", ["/usr/bin/python3", originalScript, String(L), String(opts.epochs + 3), originalSrc!]), timeout: 1_800_000, torch: true });
+  variants.push({ name: "js kernel float64 (1 core)", cmd: ours("js", L, "float64", 1, opts.epochs, 90), timeout: 1_200_000, note: L >= 16 ? "timing stops after 90 s (≥ 3 epochs)" : undefined });
+  if (opts.jax && L === 4) variants.push({ name: "jax-js autodiff float32 (1 core)", cmd: ours("jax", L, "float32", 1, 1), timeout: 1_800_000, note: "1 timed epoch" });
+  variants.push({ name: "wasm float32 (1 core)", cmd: ours("wasm", L, "float32", 1, opts.epochs), timeout: 1_200_000 });
+  variants.push({ name: "wasm float32 (2 cores)", cmd: ours("wasm", L, "float32", 2, opts.epochs), timeout: 1_200_000 });
+  if (!opts.quick) {
+    variants.push({ name: "wasm float64 (1 core)", cmd: ours("wasm", L, "float64", 1, opts.epochs), timeout: 1_200_000 });
+    variants.push({ name: "wasm float64 (2 cores)", cmd: ours("wasm", L, "float64", 2, opts.epochs), timeout: 1_200_000 });
+  }
+  for (const v of variants) {
+    process.stderr.write(`L = ${L}: ${v.name} …\n`);
+    const r = runJson(v.cmd, v.timeout);
+    rows.push(
+      v.torch
+        ? { variant: v.name, L, epoch_s_median: r?.sec_per_epoch_median ?? null, warmup_s: r?.first_epoch_sec ?? null, epochs_timed: r ? Number(r.epochs) - 1 : 0, peak_rss_mb: null, note: "first epoch incl. start-up" }
+        : { variant: v.name, L, epoch_s_median: r?.epoch_s_median ?? null, warmup_s: r?.warmup_s ?? null, epochs_timed: r?.epochs_timed ?? 0, peak_rss_mb: r?.peak_rss_mb ?? null, note: v.note },
+    );
+  }
+}
+
+const fmt = (x: number | null, d = 3) => (x === null || !Number.isFinite(x) ? "—" : x.toFixed(d));
+const lines = [
+  "| L | variant | s/epoch (median) | × PyTorch | × js kernel | warm-up s | epochs timed | peak RSS MB | note |",
+  "|---|---|---|---|---|---|---|---|---|",
+];
+for (const r of rows) {
+  const torch = rows.find((x) => x.L === r.L && x.variant.startsWith("PyTorch"))?.epoch_s_median ?? null;
+  const js = rows.find((x) => x.L === r.L && x.variant.startsWith("js kernel"))?.epoch_s_median ?? null;
+  const ratio = (b: number | null) => (b && r.epoch_s_median ? (r.epoch_s_median / b).toFixed(2) : "—");
+  lines.push(`| ${r.L} | ${r.variant} | ${fmt(r.epoch_s_median)} | ${ratio(torch)} | ${ratio(js)} | ${fmt(r.warmup_s, 2)} | ${r.epochs_timed} | ${r.peak_rss_mb ?? "—"} | ${r.note ?? ""} |`);
+}
+const md = lines.join("\n") + "\n";
+mkdirSync(opts.out, { recursive: true });
+let cpu = "unknown";
+try {
+  cpu = execFileSync("sh", ["-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], { encoding: "utf8" }).trim();
+} catch {
+  /* not Linux */
+}
+writeJsonAtomic(join(opts.out, "latest.json"), { ...provenance(), cpu, torch: runOriginal, rows } as never);
+writeFileAtomic(join(opts.out, "latest.md"), `Measured ${new Date().toISOString()} on ${cpu}; ratios are against baselines measured in the same run.\n\n${md}`);
+process.stdout.write(md);
+if (!runOriginal) process.stdout.write(`\n(PyTorch original not run: ${torchOk ? "no --original DIR / NEURALRG_ORIGINAL_SRC" : "python3 cannot import torch"})\n`);
