@@ -8,7 +8,7 @@ import type { CliContext } from "./command.ts";
 import { println } from "./command.ts";
 import { addTrainOptions, trainFromOptions, type TrainCliOptions } from "./train.ts";
 
-export const DEMO_DEFAULTS = { L: 8, epochs: 100000, maxSeconds: 180, nlayers: 4, nhidden: 16, nmlp: 1, batch: 256, lr: 1e-2 };
+export const DEMO_DEFAULTS = { L: 8, epochs: 3000, maxSeconds: 180, nlayers: 4, nhidden: 16, nmlp: 1, batch: 256, lr: 1e-2 };
 
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program
