@@ -33,6 +33,8 @@ export interface TrainCliOptions {
   seed: number;
   dtype: DType;
   symmetrize: boolean;
+  /** weight of KL(q(x)‖q(−x)) (App. E); 0 = off */
+  symmetryWeight?: number;
   init: InitKind;
   kernel: KernelName;
   out?: string;
@@ -51,6 +53,12 @@ export function trainConfigFromOptions(o: TrainCliOptions): TrainConfig {
   const maxDepth = log2Int(o.L);
   const depth = o.depth ?? maxDepth;
   if (depth > maxDepth) throw invalidOption("depth", depth, `an integer in 1..${maxDepth} for L = ${o.L}`);
+  const symmetryWeight = o.symmetryWeight ?? 0;
+  if (symmetryWeight > 0 && o.symmetrize) {
+    throw new UsageError(
+      `--symmetry-weight = ${symmetryWeight} needs --no-symmetrize: the regulariser KL(q(x)‖q(−x)) is identically zero for the symmetrised model q_sym`,
+    );
+  }
   return {
     target: o.target === "ising" ? { kind: "ising", L: o.L, T: o.T } : { kind: "gaussian", L: o.L },
     flow: { L: o.L, layout: o.layout, depth, nlayers: o.nlayers, nmlp: o.nmlp, nhidden: o.nhidden },
@@ -61,6 +69,8 @@ export function trainConfigFromOptions(o: TrainCliOptions): TrainConfig {
     seed: o.seed,
     dtype: o.dtype,
     symmetrize: o.symmetrize,
+    // stored only when on, so configs (and resumability) of runs without it are unchanged
+    ...(symmetryWeight > 0 ? { symmetryWeight } : {}),
     init: o.init,
     kernel: o.kernel,
   };
@@ -71,9 +81,31 @@ export function defaultRunDir(c: TrainConfig): string {
   return `runs/${t}-${c.flow.layout}-d${c.flow.depth}-s${c.seed}`;
 }
 
-/** Options shared by `train` and `demo`. */
-export function addTrainOptions(cmd: Command, defaults: { L: number; epochs: number }): Command {
-  return cmd
+/** A chainable `.option(...)` that skips the options whose long name is in `omit`. */
+interface OptionAdder {
+  option(flags: string, description: string, parse: (value: string) => unknown, dflt?: unknown): OptionAdder;
+  option(flags: string, description: string, dflt?: string | number | boolean): OptionAdder;
+}
+
+function optionAdder(cmd: Command, omit: readonly string[]): OptionAdder {
+  const skip = new Set(omit);
+  const add = cmd.option as unknown as (...args: unknown[]) => Command;
+  const adder = {
+    option(flags: string, ...rest: unknown[]) {
+      const long = /--(?:no-)?([\w-]+)/.exec(flags)?.[1] ?? flags;
+      if (!skip.has(long)) add.apply(cmd, [flags, ...rest]);
+      return adder;
+    },
+  } as OptionAdder;
+  return adder;
+}
+
+/**
+ * Options shared by `train`, `demo` and `scan`; `omit` lists long option names (without "--",
+ * e.g. "T", "depth", "out") that the calling command defines differently or not at all.
+ */
+export function addTrainOptions(cmd: Command, defaults: { L: number; epochs: number }, omit: readonly string[] = []): Command {
+  optionAdder(cmd, omit)
     .option("--target <kind>", "target density: ising (relaxed 2D Ising, Eq. 7) or gaussian (exactly solvable test)", (v) => parseChoiceOption("target", v, ["ising", "gaussian"] as const), "ising")
     .option("--L <n>", "linear lattice size, a power of two ≥ 2", parseLatticeSize, defaults.L)
     .option("--T <t>", `temperature (> 0); default T_c = 2/ln(1+√2) ≈ ${T_CRITICAL.toFixed(6)}`, parseTemperature, T_CRITICAL)
@@ -89,6 +121,7 @@ export function addTrainOptions(cmd: Command, defaults: { L: number; epochs: num
     .option("--seed <n>", "random seed (same seed, same numbers)", intOption("seed", 0, 4294967295), TRAIN_DEFAULTS.seed)
     .option("--dtype <t>", "float64 or float32 storage for parameters and fields", (v) => parseChoiceOption("dtype", v, ["float32", "float64"] as const), TRAIN_DEFAULTS.dtype)
     .option("--no-symmetrize", "train the plain q(x) instead of the Z2-symmetrised q_sym(x) = ½[q(x)+q(−x)] (Eq. S4)")
+    .option("--symmetry-weight <w>", "weight of the symmetry regulariser KL(q(x)‖q(−x)) added to the loss (App. E); needs --no-symmetrize", floatOption("symmetry-weight", { min: 0 }), 0)
     .option("--init <kind>", "identity (flow starts as the identity) or torch (original's random last t layer)", (v) => parseChoiceOption("init", v, ["identity", "torch"] as const), TRAIN_DEFAULTS.init)
     .option("--kernel <k>", "block-layer kernel: wasm (WebAssembly SIMD) or js (typed arrays); same results up to rounding", (v) => parseChoiceOption("kernel", v, ["wasm", "js"] as const), TRAIN_DEFAULTS.kernel)
     .option("--out <dir>", "run directory (default runs/<target>-L<L>-T<T>-<layout>-d<depth>-s<seed>)")
@@ -100,6 +133,7 @@ export function addTrainOptions(cmd: Command, defaults: { L: number; epochs: num
     .option("--eval-samples <n>", "fresh samples for the final F estimate (default 4 × batch)", intOption("eval-samples", 2, 1e8))
     .option("--progress <mode>", "auto, tty, plain or off", (v) => parseChoiceOption("progress", v, ["auto", "tty", "plain", "off"] as const), "auto")
     .option("--json", "print the final summary as JSON", false);
+  return cmd;
 }
 
 /** Run training from CLI options; maps configuration and run-directory errors to exit code 2. */

@@ -55,6 +55,12 @@ export interface TrainRunOptions {
   maxSeconds?: number;
   /** worker threads for the loss and gradient (1 = in this thread); results agree up to rounding */
   workers?: number;
+  /**
+   * polled after each epoch: true stops training there, with a checkpoint (like maxSeconds).
+   * (A callback rather than an AbortSignal: the epoch loop is synchronous, so a signal aborted
+   * by an event could never be seen; a callback can read e.g. shared memory set by another thread.)
+   */
+  shouldStop?: () => boolean;
 }
 
 export interface TrainRunSummary extends JsonObject {
@@ -162,9 +168,10 @@ export async function runTraining(opts: TrainRunOptions): Promise<{ state: Train
         progress.update(m.epoch, { F: m.F, err: m.FstdErr, exact: m.exact, rel: m.relErr });
         opts.onEpoch?.(m);
         const timeUp = opts.maxSeconds !== undefined && (performance.now() - started) / 1000 >= opts.maxSeconds;
-        if (m.epoch % opts.savePeriod === 0 || m.epoch === config.epochs || timeUp) saveState(paths, state);
-        if (timeUp) {
-          log(`time budget of ${opts.maxSeconds} s reached at epoch ${m.epoch}`);
+        const stop = timeUp || opts.shouldStop?.() === true;
+        if (m.epoch % opts.savePeriod === 0 || m.epoch === config.epochs || stop) saveState(paths, state);
+        if (stop) {
+          log(timeUp ? `time budget of ${opts.maxSeconds} s reached at epoch ${m.epoch}` : `stopped at epoch ${m.epoch}`);
           break;
         }
       }

@@ -3,10 +3,12 @@
  * by `npm run build:wasm` into wasm/block.wasm), with exactly the signatures of
  * `layerForward` / `layerBackward` in block.ts, and the kernel-selection hook.
  *
- * Precision follows the state array: Float32Array state runs the f32x4 kernel (4 rows per
- * vector), Float64Array state the f64x2 kernel (2 rows per vector). Parameters are converted
- * to that precision on the way in; log-determinants and parameter gradients are returned in
- * float64 (the float32 kernel folds its per-lane partial sums into float64 every 32 groups).
+ * Precision follows the state (forward) or adjoint (backward) array: Float32Array runs the
+ * f32x4 kernel (8 rows per step in two vectors), Float64Array the f64x2 kernel (4 rows per
+ * step). Parameters are converted to that precision on the way in; log-determinants and
+ * parameter gradients are returned in float64 (the float32 kernel folds its per-lane partial
+ * sums into float64 every 128 rows). Float64 agrees with the JS kernel to ~1e-13 relative
+ * (only exp / expm1 / tanh differ, by ≲ 2 ulp); float32 to ~1e-6 (normwise).
  *
  * Memory: one module instance per process (per worker), instantiated synchronously on first
  * use. Each call copies this layer's parameters and the rows [b0, b1) into linear memory,

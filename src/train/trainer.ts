@@ -18,6 +18,7 @@ import { initParams } from "../flow/params.ts";
 import type { Target } from "../targets/target.ts";
 import type { AdamState } from "./adam.ts";
 import { ADAM_DEFAULTS, adamInit, adamStep } from "./adam.ts";
+import type { ObjectiveOptions } from "./objectives.ts";
 import { pddLoss, pddLossAndGrad } from "./objectives.ts";
 import type { ParallelObjective } from "./parallel.ts";
 import { meanStdErr } from "../engine/math.ts";
@@ -34,6 +35,12 @@ export interface TrainConfig {
   seed: number;
   dtype: DType;
   symmetrize: boolean;
+  /**
+   * weight λ of the symmetry regulariser KL(q(x)‖q(−x)) added to the loss (App. E); optional,
+   * default 0 (and then omitted from stored configs). Needs symmetrize = false: for q_sym the
+   * regulariser is identically zero, and the combination is refused.
+   */
+  symmetryWeight?: number;
   init: InitKind;
   /** block-layer kernel (kernels/wasm.ts): "wasm" (SIMD, default) or "js"; results agree up to rounding */
   kernel?: KernelName;
@@ -79,6 +86,13 @@ export interface EpochMetrics {
   gradNorm: number;
   /** wall-clock seconds of this epoch */
   seconds: number;
+  /** batch estimate of KL(q(x)‖q(−x)) when the symmetry regulariser is on (single-thread epochs only) */
+  symKL?: number;
+}
+
+/** The objective options of a run configuration (shared by the trainer and its worker threads). */
+export function objectiveOptions(c: TrainConfig): ObjectiveOptions {
+  return { symmetrize: c.symmetrize, symmetryWeight: c.symmetryWeight ?? 0 };
 }
 
 export function validateTrainConfig(c: TrainConfig): void {
@@ -94,6 +108,15 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (!(c.weightDecay >= 0) || !Number.isFinite(c.weightDecay)) throw new RangeError(`weight-decay = ${c.weightDecay} is invalid: it must be a number ≥ 0`);
   if (c.dtype !== "float32" && c.dtype !== "float64") throw new RangeError(`dtype = ${c.dtype} is invalid: accepted values are float32, float64`);
   if (c.kernel !== undefined && c.kernel !== "js" && c.kernel !== "wasm") throw new RangeError(`kernel = ${c.kernel} is invalid: accepted values are js, wasm`);
+  const w = c.symmetryWeight;
+  if (w !== undefined && (typeof w !== "number" || !Number.isFinite(w) || w < 0)) {
+    throw new RangeError(`symmetry-weight = ${w} is invalid: it must be a finite number >= 0`);
+  }
+  if (w !== undefined && w > 0 && c.symmetrize) {
+    throw new RangeError(
+      `symmetry-weight = ${w} cannot be combined with symmetrize: KL(q_sym(x)‖q_sym(−x)) is identically zero for the symmetrised model (use --no-symmetrize, as App. E does)`,
+    );
+  }
   if (c.init !== "identity" && c.init !== "torch") throw new RangeError(`init = ${c.init} is invalid: accepted values are identity, torch`);
 }
 
@@ -161,8 +184,10 @@ function finishEpoch(state: TrainerState, perSample: Float64Array, grad: Float64
 export function trainEpoch(state: TrainerState): EpochMetrics {
   const t0 = performance.now();
   const z = drawBatch(state);
-  const r = pddLossAndGrad(state.model, state.params, state.target, z, state.config.batch, { symmetrize: state.config.symmetrize });
-  return finishEpoch(state, r.perSample, r.grad, t0);
+  const r = pddLossAndGrad(state.model, state.params, state.target, z, state.config.batch, objectiveOptions(state.config));
+  const m = finishEpoch(state, r.perSample, r.grad, t0);
+  if (Number.isFinite(r.symKL)) m.symKL = r.symKL;
+  return m;
 }
 
 /** The same epoch with the batch split over worker threads (parallel.ts). */
@@ -175,7 +200,7 @@ export async function trainEpochParallel(state: TrainerState, pool: ParallelObje
 
 /**
  * Variational free energy F = E_q[ln q − ln π] on `nsamples` fresh samples (no gradient), with
- * its standard error. Uses its own generator, so evaluating does not disturb training.
+ * its standard error (the symmetry regulariser is not part of F). Uses its own generator, so evaluating does not disturb training.
  */
 export function evaluateF(state: TrainerState, nsamples: number, seed: number): { F: number; stdErr: number; n: number } {
   const { config, model, target } = state;

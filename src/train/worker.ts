@@ -9,6 +9,7 @@ import { createFlow } from "../flow/flow.ts";
 import { makeTarget } from "../targets/registry.ts";
 import { pddLossAndGrad } from "./objectives.ts";
 import type { TrainConfig } from "./trainer.ts";
+import { objectiveOptions } from "./trainer.ts";
 
 export interface ShardRequest {
   params: Real;
@@ -31,7 +32,7 @@ if (parentPort) {
         const model = createFlow(config.flow, config.kernel ?? "js");
         const target = makeTarget(config.target);
         evaluate = (r) => {
-          const out = pddLossAndGrad(model, r.params, target, r.z, r.batch, { symmetrize: config.symmetrize });
+          const out = pddLossAndGrad(model, r.params, target, r.z, r.batch, objectiveOptions(config));
           return { perSample: out.perSample, grad: out.grad };
         };
         port.postMessage({ ready: true });

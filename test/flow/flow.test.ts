@@ -12,6 +12,12 @@ const configs: FlowConfig[] = [
   { ...base, nmlp: 0 },
   { ...base, nmlp: 1, nlayers: 2 },
   { L: 8, layout: "mera", depth: 3, nlayers: 2, nmlp: 1, nhidden: 3 },
+  // every layout also with depth < log2 L (App. E's trapezoid: top levels removed)
+  { ...base, layout: "tebd", depth: 1 },
+  { ...base, layout: "tree", depth: 1 },
+  { L: 8, layout: "mera", depth: 2, nlayers: 2, nmlp: 1, nhidden: 3 },
+  { L: 8, layout: "tree", depth: 2, nlayers: 2, nmlp: 1, nhidden: 3 },
+  { L: 8, layout: "tebd", depth: 1, nlayers: 2, nmlp: 1, nhidden: 3 },
 ];
 
 describe.each(configs)("flow %o", (config) => {

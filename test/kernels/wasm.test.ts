@@ -220,6 +220,38 @@ describe("wasm kernel housekeeping", () => {
     expect(wasmMemoryBytes()).toBe(bytes);
   });
 
+  it("saturating activations (huge pre-activations, tanh at ±1) match the JS kernel", () => {
+    const c: Case = { nlayers: 3, nmlp: 2, nhidden: 6, batch: 7, seed: 9 };
+    const { spec, P, idx, N, x, gOut, gLd } = problem(c);
+    const big = P.map((v) => v * 40);
+    for (let q = 0; q < c.nlayers; q++) {
+      const o = spec.base + q * (2 * spec.netSize + 2) + 2 * spec.netSize;
+      big[o] = 0.7;
+      big[o + 1] = -0.6;
+    }
+    const xs = x.map((v) => v * 30);
+    for (const dir of ["generate", "infer"] as const) {
+      const run = (fwd: Fwd, bwd: Bwd, f32: boolean) => {
+        const cast = (a: Float64Array): Real => (f32 ? Float32Array.from(a) : a.slice());
+        const state = cast(xs);
+        const logdet = new Float64Array(c.batch);
+        fwd(spec, cast(big), dir, state, N, idx, logdet, 0, c.batch);
+        const grad = cast(gOut);
+        const G = new Float64Array(big.length);
+        bwd(spec, cast(big), G, dir, cast(xs), grad, N, idx, gLd, 0, c.batch);
+        return [Float64Array.from(state), logdet, Float64Array.from(grad), G];
+      };
+      const js = run(layerForward, layerBackward, false);
+      const w64 = run(wasmLayerForward, wasmLayerBackward, false);
+      const w32 = run(wasmLayerForward, wasmLayerBackward, true);
+      for (let k = 0; k < 4; k++) {
+        expect(w64[k].every(Number.isFinite)).toBe(true);
+        expect(w32[k].every(Number.isFinite)).toBe(true);
+        expect(relErr(w64[k], js[k])).toBeLessThanOrEqual(k < 2 ? 1e-12 : 1e-10);
+      }
+    }
+  });
+
   it("rejects block sites outside the row", () => {
     const c: Case = { nlayers: 1, nmlp: 1, nhidden: 2, batch: 2, seed: 6 };
     const { spec, P, N, x } = problem(c);

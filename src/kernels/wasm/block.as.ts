@@ -2,16 +2,28 @@
 /**
  * WebAssembly SIMD port of kernels/block.ts + kernels/mlp.ts: one layer of 2×2 Real NVP block
  * bijectors over a batch, forward and hand-derived backward, in float32 (f32x4: 4 rows per
- * v128) and float64 (f64x2: 2 rows per v128). The JS kernel is the specification; every
- * floating-point expression below keeps its order of operations, so the float64 results
- * differ from it only through exp / expm1 / tanh (accurate to about an ulp here).
+ * v128) and float64 (f64x2: 2 rows per v128). The JS kernel is the specification; every sum
+ * and product below keeps its order of operations, so the float64 results differ from it only
+ * through exp / expm1 / tanh (here within ~2 ulp: range reduction + [6/6] Padé in float64,
+ * [3/3] in float32; ELU'(u) is recovered from the stored activation exactly as in JS).
  *
  * A "row" of the kernel is one block of one configuration. Rows are processed in groups of
- * LANES configurations sharing the same block k: the 4 block components of the group are
- * gathered into 4 vectors (structure of arrays), pushed through the nlayers couplings with
- * splatted weights, and scattered back. The last group of a block may be partial: its unused
- * lanes repeat the last valid configuration, are never stored, and carry zero adjoints in the
- * backward pass (so they add nothing to the parameter gradient).
+ * 2·LANES configurations sharing the same block k (8 rows in float32, 4 in float64): the 4
+ * block components of the group are gathered into pairs of vectors (A: the first LANES rows,
+ * B: the next; structure of arrays), pushed through the nlayers couplings with splatted
+ * weights (each weight load serves both vectors), and scattered back. The last group of a
+ * block may be partial: its unused lanes repeat the last valid configuration, are never
+ * stored, and carry zero adjoints in the backward pass (so they add nothing to the parameter
+ * gradient). The backward pass recomputes the block's forward for the group (activations of
+ * all couplings in a small scratch area), then back-propagates, adding parameter gradients to
+ * per-lane accumulators (one v128 per parameter, one update per pair) that are summed into
+ * float64 at the end (float32: every FLUSH32 groups).
+ *
+ * Speed (bench/kernel.ts): dense layers run in tiles of 2 output units (forward) or 2 input
+ * columns (backward) × 2 vectors, giving independent dependency chains and sharing loads;
+ * inner loops use pointer induction variables and constant offsets (few integer
+ * instructions); the backward of a hidden layer fuses the weight gradient, the input adjoint
+ * and the ELU' of the layer below. Wider tiles measured slower (register spills).
  *
  * Memory (all regions provided by the caller, 16-byte aligned):
  *   P     this layer's parameters (nlayers couplings, flow/params.ts layout), element type T
@@ -46,11 +58,12 @@
  * |r| ≤ ln2/2: n is rounded by adding 1.5·2^(mantissa bits) (whose low bits then hold n, from
  * which 2^n is built by shifting into the exponent field); q = expm1(r) by polynomial, then
  * expm1(x) = 2^n·q + (2^n − 1) (exact for n = 0), e^x = 2^n·q + 2^n.
- * Arguments are clamped to [lo, hi] (hi is only applied if `upper`).
+ * Arguments are clamped below (and above if `upper`, i.e. for e^x of any x).
  */
 @inline function vexpCore<T>(x: v128, plusOne: bool, upper: bool): v128 {
   if (isF32<T>()) {
-    x = f32x4.pmax(x, f32x4.splat(-87.0));
+    // expm1(x) = −1 in float32 for x < −17.4: clamping there keeps 2^n normal (no slow subnormals)
+    x = f32x4.pmax(x, f32x4.splat(upper ? -87.0 : -20.0));
     if (upper) x = f32x4.pmin(x, f32x4.splat(88.0));
     const magic = f32x4.splat(12582912.0); // 1.5·2^23
     const t = f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), magic);
@@ -67,14 +80,22 @@
     if (plusOne) return f32x4.add(f32x4.mul(two, q), two);
     return f32x4.add(f32x4.mul(two, q), f32x4.sub(two, f32x4.splat(1.0)));
   } else {
-    x = f64x2.pmax(x, f64x2.splat(-708.0));
+    // expm1(x) = −1 in float64 for x < −37.5: clamping there keeps 2^n normal (no slow subnormals)
+    x = f64x2.pmax(x, f64x2.splat(upper ? -708.0 : -40.0));
     if (upper) x = f64x2.pmin(x, f64x2.splat(709.0));
     const magic = f64x2.splat(6755399441055744.0); // 1.5·2^52
     const t = f64x2.add(f64x2.mul(x, f64x2.splat(1.4426950408889634)), magic);
     const n = f64x2.sub(t, magic);
-    // fdlibm split of ln 2: n·LN2_HI is exact for |n| < 2^20
-    let r = f64x2.sub(x, f64x2.mul(n, f64x2.splat(6.93147180369123816490e-01)));
-    r = f64x2.sub(r, f64x2.mul(n, f64x2.splat(1.90821492927058770002e-10)));
+    let r: v128;
+    if (upper) {
+      // e^x for any x: fdlibm split of ln 2 (n·LN2_HI is exact for |n| < 2^20)
+      r = f64x2.sub(x, f64x2.mul(n, f64x2.splat(6.93147180369123816490e-01)));
+      r = f64x2.sub(r, f64x2.mul(n, f64x2.splat(1.90821492927058770002e-10)));
+    } else {
+      // x ≤ 0: one-step reduction. Its error (≲ |n|·2^-54 in r) moves the result by about
+      // e^x·|n|·2^-54 ≤ 2^-55 absolutely, while |expm1(x)| > 0.29 whenever n ≠ 0: < 1e-16 relative.
+      r = f64x2.sub(x, f64x2.mul(n, f64x2.splat(0.6931471805599453)));
+    }
     // e^r − 1 = 2·O/(E − O), (E + O)/(E − O) the [6/6] Padé approximant of e^r split into even
     // and odd parts (truncation < 1e-18, rounding ≈ 2 ulp for |r| ≤ ln2/2)
     const r2 = f64x2.mul(r, r);
@@ -115,7 +136,18 @@
 }
 
 // ---------------------------------------------------------------------------------------
-// scratch layout (v128 slots), set up at the start of every call
+// pairs: every scratch slot holds two vectors, A at +0 and B at +16 (2·LANES rows)
+
+@inline function accAdd2<T>(p: usize, a: v128, b: v128): void {
+  v128.store(p, v128.add<T>(v128.load(p), v128.add<T>(a, b)));
+}
+/** accAdd2 at p + 16 (a constant offset costs no integer instruction). */
+@inline function accAdd2At16<T>(p: usize, a: v128, b: v128): void {
+  v128.store(p, v128.add<T>(v128.load(p, 16), v128.add<T>(a, b)), 16);
+}
+
+// ---------------------------------------------------------------------------------------
+// scratch layout (32-byte slots), set up at the start of every call
 
 let sV: usize = 0; // 4 × (nlayers + 1): block values before each coupling, then the output
 let sTH: usize = 0; // 2 × nlayers: tanh of the raw s outputs
@@ -124,18 +156,19 @@ let sAS: usize = 0; // nlayers × nh × H: hidden activations of the s nets
 let sAT: usize = 0; // nlayers × nh × H: hidden activations of the t nets
 let sGA: usize = 0; // H
 let sGB: usize = 0; // H
-let sOUT: usize = 0; // 4: s0, s1, t0, t1 raw outputs
+let sOUT: usize = 0; // 4: raw outputs s0, s1, t0, t1 (backward: their adjoints)
 let sGIN: usize = 0; // 2: input adjoints of one net
 let sGV: usize = 0; // 4: adjoint of the block values
+let sLD: usize = 0; // 1: log-determinant of the group
 
 function slots(nl: i32, nh: i32, H: i32): i32 {
   const h = H > 1 ? H : 1;
-  return 4 * (nl + 1) + 4 * nl + 2 * nl * nh * H + 2 * h + 4 + 2 + 4;
+  return 4 * (nl + 1) + 4 * nl + 2 * nl * nh * H + 2 * h + 4 + 2 + 4 + 1;
 }
 
 /** Bytes of scratch needed for a layer spec. */
 export function scratchBytes(nl: i32, nh: i32, H: i32): i32 {
-  return slots(nl, nh, H) << 4;
+  return slots(nl, nh, H) << 5;
 }
 
 /** First free byte after the module's static data (16-aligned). */
@@ -148,355 +181,501 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
   const nlu = <usize>nl;
   const per = <usize>(nh * H);
   sV = pS;
-  sTH = sV + ((4 * (nlu + 1)) << 4);
-  sEX = sTH + ((2 * nlu) << 4);
-  sAS = sEX + ((2 * nlu) << 4);
-  sAT = sAS + ((nlu * per) << 4);
-  sGA = sAT + ((nlu * per) << 4);
-  sGB = sGA + (h << 4);
-  sOUT = sGB + (h << 4);
-  sGIN = sOUT + (4 << 4);
-  sGV = sGIN + (2 << 4);
+  sTH = sV + ((4 * (nlu + 1)) << 5);
+  sEX = sTH + ((2 * nlu) << 5);
+  sAS = sEX + ((2 * nlu) << 5);
+  sAT = sAS + ((nlu * per) << 5);
+  sGA = sAT + ((nlu * per) << 5);
+  sGB = sGA + (h << 5);
+  sOUT = sGB + (h << 5);
+  sGIN = sOUT + (4 << 5);
+  sGV = sGIN + (2 << 5);
+  sLD = sGV + (4 << 5);
 }
 
 // ---------------------------------------------------------------------------------------
-// one coupling network 2 → H → … → H → 2 (ELU hidden, linear output), LANES rows at once
+// one coupling network 2 → H → … → H → 2 (ELU hidden, linear output), 2·LANES rows at once
+
+/** act[i] = ELU((W[i][0]·x0 + W[i][1]·x1) + b[i]) for both vectors of the pair. */
+@inline function firstUnit<T>(w: usize, bb: usize, i: usize, x0a: v128, x0b: v128, x1a: v128, x1b: v128, act: usize): void {
+  const sz: usize = sizeof<T>();
+  const w0 = ldw<T>(w + 2 * i * sz);
+  const w1 = ldw<T>(w + (2 * i + 1) * sz);
+  const b = ldw<T>(bb + i * sz);
+  const ua = vadd<T>(vadd<T>(vmul<T>(w0, x0a), vmul<T>(w1, x1a)), b);
+  const ub = vadd<T>(vadd<T>(vmul<T>(w0, x0b), vmul<T>(w1, x1b)), b);
+  vst(act + (i << 5), velu<T>(ua));
+  vst(act + (i << 5) + 16, velu<T>(ub));
+}
 
 /**
  * One hidden dense layer H → H with ELU: cur[i] = ELU(b_i + Σ_j W[i][j]·prev[j]) (W at pw,
- * row-major, then b). Output units go in tiles of 4 (then 2, then 1) that share the loads of
- * prev[j] and give the CPU independent dependency chains; each sum keeps the JS order.
+ * row-major, then b), for both vectors of the pair. Output units go in pairs (then 1): every
+ * weight load serves 2 vectors, every activation load 2 units, and the 4 sums are independent
+ * dependency chains (wider tiles measured slower: register spills); each sum keeps the JS order.
  */
 @inline function denseElu<T>(pw: usize, Hu: usize, prev: usize, cur: usize): void {
   const sz: usize = sizeof<T>();
   const rowB = Hu * sz;
   const bk = pw + Hu * rowB;
+  const aEnd = prev + (Hu << 5);
+  const aEnd2 = prev + ((Hu & ~(<usize>1)) << 5);
   let i: usize = 0;
-  for (; i + 4 <= Hu; i += 4) {
-    const w0 = pw + i * rowB;
-    const w1 = w0 + rowB;
-    const w2 = w1 + rowB;
-    const w3 = w2 + rowB;
-    let u0 = ldw<T>(bk + i * sz);
-    let u1 = ldw<T>(bk + (i + 1) * sz);
-    let u2 = ldw<T>(bk + (i + 2) * sz);
-    let u3 = ldw<T>(bk + (i + 3) * sz);
-    for (let j: usize = 0; j < Hu; j++) {
-      const a = vld(prev + (j << 4));
-      const o = j * sz;
-      u0 = vadd<T>(u0, vmul<T>(ldw<T>(w0 + o), a));
-      u1 = vadd<T>(u1, vmul<T>(ldw<T>(w1 + o), a));
-      u2 = vadd<T>(u2, vmul<T>(ldw<T>(w2 + o), a));
-      u3 = vadd<T>(u3, vmul<T>(ldw<T>(w3 + o), a));
-    }
-    vst(cur + (i << 4), velu<T>(u0));
-    vst(cur + ((i + 1) << 4), velu<T>(u1));
-    vst(cur + ((i + 2) << 4), velu<T>(u2));
-    vst(cur + ((i + 3) << 4), velu<T>(u3));
-  }
   for (; i + 2 <= Hu; i += 2) {
-    const w0 = pw + i * rowB;
-    const w1 = w0 + rowB;
-    let u0 = ldw<T>(bk + i * sz);
-    let u1 = ldw<T>(bk + (i + 1) * sz);
-    for (let j: usize = 0; j < Hu; j++) {
-      const a = vld(prev + (j << 4));
-      const o = j * sz;
-      u0 = vadd<T>(u0, vmul<T>(ldw<T>(w0 + o), a));
-      u1 = vadd<T>(u1, vmul<T>(ldw<T>(w1 + o), a));
+    let u0a = ldw<T>(bk + i * sz);
+    let u1a = v128.load_splat<T>(bk + i * sz, sizeof<T>());
+    let u0b = u0a;
+    let u1b = u1a;
+    let w0 = pw + i * rowB;
+    let ap = prev;
+    // j in steps of 2 (pointer induction variables, constant offsets: few integer ops)
+    for (; ap < aEnd2; ap += 64) {
+      const w1 = w0 + rowB;
+      const aa0 = v128.load(ap);
+      const ab0 = v128.load(ap, 16);
+      const aa1 = v128.load(ap, 32);
+      const ab1 = v128.load(ap, 48);
+      const c00 = ldw<T>(w0);
+      const c01 = v128.load_splat<T>(w0, sizeof<T>());
+      const c10 = ldw<T>(w1);
+      const c11 = v128.load_splat<T>(w1, sizeof<T>());
+      u0a = vadd<T>(vadd<T>(u0a, vmul<T>(c00, aa0)), vmul<T>(c01, aa1));
+      u0b = vadd<T>(vadd<T>(u0b, vmul<T>(c00, ab0)), vmul<T>(c01, ab1));
+      u1a = vadd<T>(vadd<T>(u1a, vmul<T>(c10, aa0)), vmul<T>(c11, aa1));
+      u1b = vadd<T>(vadd<T>(u1b, vmul<T>(c10, ab0)), vmul<T>(c11, ab1));
+      w0 += 2 * sz;
     }
-    vst(cur + (i << 4), velu<T>(u0));
-    vst(cur + ((i + 1) << 4), velu<T>(u1));
+    if (ap < aEnd) {
+      const aa0 = v128.load(ap);
+      const ab0 = v128.load(ap, 16);
+      const c00 = ldw<T>(w0);
+      const c10 = ldw<T>(w0 + rowB);
+      u0a = vadd<T>(u0a, vmul<T>(c00, aa0));
+      u0b = vadd<T>(u0b, vmul<T>(c00, ab0));
+      u1a = vadd<T>(u1a, vmul<T>(c10, aa0));
+      u1b = vadd<T>(u1b, vmul<T>(c10, ab0));
+    }
+    const d = cur + (i << 5);
+    vst(d, velu<T>(u0a));
+    vst(d + 16, velu<T>(u0b));
+    vst(d + 32, velu<T>(u1a));
+    vst(d + 48, velu<T>(u1b));
   }
   if (i < Hu) {
-    const w0 = pw + i * rowB;
-    let u0 = ldw<T>(bk + i * sz);
-    for (let j: usize = 0; j < Hu; j++) u0 = vadd<T>(u0, vmul<T>(ldw<T>(w0 + j * sz), vld(prev + (j << 4))));
-    vst(cur + (i << 4), velu<T>(u0));
+    let u0a = ldw<T>(bk + i * sz);
+    let u0b = u0a;
+    let w0 = pw + i * rowB;
+    for (let ap = prev; ap < aEnd; ap += 32) {
+      const c0 = ldw<T>(w0);
+      u0a = vadd<T>(u0a, vmul<T>(c0, v128.load(ap)));
+      u0b = vadd<T>(u0b, vmul<T>(c0, v128.load(ap, 16)));
+      w0 += sz;
+    }
+    vst(cur + (i << 5), velu<T>(u0a));
+    vst(cur + (i << 5) + 16, velu<T>(u0b));
   }
+}
+
+/** gnext[j] = g·ELU'(a) (a the post-activation) for both vectors, also added to the bias accumulator pb[j]. */
+@inline function gradOut<T>(gnext: usize, pb: usize, j: usize, ga: v128, gb: v128, aa: v128, ab: v128): void {
+  const ua = vmul<T>(ga, veluGrad<T>(aa));
+  const ub = vmul<T>(gb, veluGrad<T>(ab));
+  vst(gnext + (j << 5), ua);
+  vst(gnext + (j << 5) + 16, ub);
+  accAdd2<T>(pb + (j << 4), ua, ub);
 }
 
 /**
- * gnext[j] = Σ_i gcur[i]·W[i][j] (W at pw, H × H row-major), columns in tiles of 4 (then 2,
- * then 1); each sum starts at 0 and runs over i ascending, as in the JS kernel.
+ * Backward of a hidden dense layer H → H given gu = ∂/∂(pre-activation) (W at pw, H × H
+ * row-major; accumulators of W at pa): accumulates dW[i][j] += gu[i]·prev[j], and with
+ * g_j = Σ_i gu[i]·W[i][j] (sum from 0 over i ascending, as in the JS kernel) writes the layer
+ * below's pre-activation adjoint gnext[j] = g_j·ELU'(prev[j]) and adds it to that layer's bias
+ * accumulators at pb. Columns j go in tiles of 2 (then 1) whose prev[j] and partial sums stay
+ * in registers; one accumulator update serves both vectors of the pair.
  */
-@inline function denseBackT<T>(pw: usize, Hu: usize, gcur: usize, gnext: usize): void {
+@inline function denseBack<T>(pw: usize, pa: usize, Hu: usize, gu: usize, prev: usize, gnext: usize, pb: usize): void {
   const sz: usize = sizeof<T>();
   const rowB = Hu * sz;
+  const rowA = Hu << 4;
+  const gEnd = gu + (Hu << 5);
   let j: usize = 0;
-  for (; j + 4 <= Hu; j += 4) {
-    let s0 = splat<T>(0.0);
-    let s1 = s0;
-    let s2 = s0;
-    let s3 = s0;
-    let w = pw + j * sz;
-    for (let i: usize = 0; i < Hu; i++) {
-      const g = vld(gcur + (i << 4));
-      s0 = vadd<T>(s0, vmul<T>(g, ldw<T>(w)));
-      s1 = vadd<T>(s1, vmul<T>(g, ldw<T>(w + sz)));
-      s2 = vadd<T>(s2, vmul<T>(g, ldw<T>(w + 2 * sz)));
-      s3 = vadd<T>(s3, vmul<T>(g, ldw<T>(w + 3 * sz)));
-      w += rowB;
-    }
-    vst(gnext + (j << 4), s0);
-    vst(gnext + ((j + 1) << 4), s1);
-    vst(gnext + ((j + 2) << 4), s2);
-    vst(gnext + ((j + 3) << 4), s3);
-  }
   for (; j + 2 <= Hu; j += 2) {
-    let s0 = splat<T>(0.0);
-    let s1 = s0;
+    const p0a = vld(prev + (j << 5));
+    const p0b = vld(prev + (j << 5) + 16);
+    const p1a = vld(prev + (j << 5) + 32);
+    const p1b = vld(prev + (j << 5) + 48);
+    let s0a = splat<T>(0.0);
+    let s0b = s0a;
+    let s1a = s0a;
+    let s1b = s0a;
     let w = pw + j * sz;
-    for (let i: usize = 0; i < Hu; i++) {
-      const g = vld(gcur + (i << 4));
-      s0 = vadd<T>(s0, vmul<T>(g, ldw<T>(w)));
-      s1 = vadd<T>(s1, vmul<T>(g, ldw<T>(w + sz)));
+    let ac = pa + (j << 4);
+    for (let gp = gu; gp < gEnd; gp += 32) {
+      const ga = v128.load(gp);
+      const gb = v128.load(gp, 16);
+      const c0 = ldw<T>(w);
+      const c1 = v128.load_splat<T>(w, sizeof<T>());
+      s0a = vadd<T>(s0a, vmul<T>(ga, c0));
+      s0b = vadd<T>(s0b, vmul<T>(gb, c0));
+      s1a = vadd<T>(s1a, vmul<T>(ga, c1));
+      s1b = vadd<T>(s1b, vmul<T>(gb, c1));
+      accAdd2<T>(ac, vmul<T>(ga, p0a), vmul<T>(gb, p0b));
+      accAdd2At16<T>(ac, vmul<T>(ga, p1a), vmul<T>(gb, p1b));
       w += rowB;
+      ac += rowA;
     }
-    vst(gnext + (j << 4), s0);
-    vst(gnext + ((j + 1) << 4), s1);
+    gradOut<T>(gnext, pb, j, s0a, s0b, p0a, p0b);
+    gradOut<T>(gnext, pb, j + 1, s1a, s1b, p1a, p1b);
   }
   if (j < Hu) {
-    let s0 = splat<T>(0.0);
+    const p0a = vld(prev + (j << 5));
+    const p0b = vld(prev + (j << 5) + 16);
+    let s0a = splat<T>(0.0);
+    let s0b = s0a;
     let w = pw + j * sz;
-    for (let i: usize = 0; i < Hu; i++) {
-      s0 = vadd<T>(s0, vmul<T>(vld(gcur + (i << 4)), ldw<T>(w)));
+    let ac = pa + (j << 4);
+    for (let gp = gu; gp < gEnd; gp += 32) {
+      const ga = v128.load(gp);
+      const gb = v128.load(gp, 16);
+      const c0 = ldw<T>(w);
+      s0a = vadd<T>(s0a, vmul<T>(ga, c0));
+      s0b = vadd<T>(s0b, vmul<T>(gb, c0));
+      accAdd2<T>(ac, vmul<T>(ga, p0a), vmul<T>(gb, p0b));
       w += rowB;
+      ac += rowA;
     }
-    vst(gnext + (j << 4), s0);
+    gradOut<T>(gnext, pb, j, s0a, s0b, p0a, p0b);
   }
 }
 
-/** Evaluate the net with parameters at w on (x0, x1); activations to act, outputs to out[0..1]. */
-@inline function netForward<T>(w: usize, nh: i32, H: i32, x0: v128, x1: v128, act: usize, out: usize): void {
+/** Evaluate the net with parameters at w on the pair (x0, x1); activations to act, outputs (2 slots) to out. */
+@inline function netForward<T>(w: usize, nh: i32, H: i32, x0a: v128, x0b: v128, x1a: v128, x1b: v128, act: usize, out: usize): void {
   const sz: usize = sizeof<T>();
   if (nh == 0) {
-    vst(out, vadd<T>(vadd<T>(vmul<T>(ldw<T>(w), x0), vmul<T>(ldw<T>(w + sz), x1)), ldw<T>(w + 4 * sz)));
-    vst(out + 16, vadd<T>(vadd<T>(vmul<T>(ldw<T>(w + 2 * sz), x0), vmul<T>(ldw<T>(w + 3 * sz), x1)), ldw<T>(w + 5 * sz)));
+    const w00 = ldw<T>(w);
+    const w01 = ldw<T>(w + sz);
+    const w10 = ldw<T>(w + 2 * sz);
+    const w11 = ldw<T>(w + 3 * sz);
+    const b0 = ldw<T>(w + 4 * sz);
+    const b1 = ldw<T>(w + 5 * sz);
+    vst(out, vadd<T>(vadd<T>(vmul<T>(w00, x0a), vmul<T>(w01, x1a)), b0));
+    vst(out + 16, vadd<T>(vadd<T>(vmul<T>(w00, x0b), vmul<T>(w01, x1b)), b0));
+    vst(out + 32, vadd<T>(vadd<T>(vmul<T>(w10, x0a), vmul<T>(w11, x1a)), b1));
+    vst(out + 48, vadd<T>(vadd<T>(vmul<T>(w10, x0b), vmul<T>(w11, x1b)), b1));
     return;
   }
   const Hu = <usize>H;
-  // first dense layer 2 → H
+  // first dense layer 2 → H, 2 units (4 ELUs) at a time
   const bb = w + 2 * Hu * sz;
-  for (let i: usize = 0; i < Hu; i++) {
-    const u = vadd<T>(vadd<T>(vmul<T>(ldw<T>(w + 2 * i * sz), x0), vmul<T>(ldw<T>(w + (2 * i + 1) * sz), x1)), ldw<T>(bb + i * sz));
-    vst(act + (i << 4), velu<T>(u));
+  let i: usize = 0;
+  for (; i + 2 <= Hu; i += 2) {
+    firstUnit<T>(w, bb, i, x0a, x0b, x1a, x1b, act);
+    firstUnit<T>(w, bb, i + 1, x0a, x0b, x1a, x1b, act);
   }
+  if (i < Hu) firstUnit<T>(w, bb, i, x0a, x0b, x1a, x1b, act);
   let p = w + 3 * Hu * sz;
   let prev = act;
   // hidden H → H layers
   for (let k = 1; k < nh; k++) {
-    const cur = prev + (Hu << 4);
+    const cur = prev + (Hu << 5);
     denseElu<T>(p, Hu, prev, cur);
     p += (Hu * Hu + Hu) * sz;
     prev = cur;
   }
   // last dense layer H → 2
-  let o0 = ldw<T>(p + 2 * Hu * sz);
-  let o1 = ldw<T>(p + (2 * Hu + 1) * sz);
-  for (let j: usize = 0; j < Hu; j++) {
-    const a = vld(prev + (j << 4));
-    o0 = vadd<T>(o0, vmul<T>(ldw<T>(p + j * sz), a));
-    o1 = vadd<T>(o1, vmul<T>(ldw<T>(p + (Hu + j) * sz), a));
+  let o0a = ldw<T>(p + 2 * Hu * sz);
+  let o1a = ldw<T>(p + (2 * Hu + 1) * sz);
+  let o0b = o0a;
+  let o1b = o1a;
+  const huSz = Hu * sz;
+  let wp = p;
+  const aEnd = prev + (Hu << 5);
+  for (let ap = prev; ap < aEnd; ap += 32) {
+    const aa = v128.load(ap);
+    const ab = v128.load(ap, 16);
+    const c0 = ldw<T>(wp);
+    const c1 = ldw<T>(wp + huSz);
+    o0a = vadd<T>(o0a, vmul<T>(c0, aa));
+    o0b = vadd<T>(o0b, vmul<T>(c0, ab));
+    o1a = vadd<T>(o1a, vmul<T>(c1, aa));
+    o1b = vadd<T>(o1b, vmul<T>(c1, ab));
+    wp += sz;
   }
-  vst(out, o0);
-  vst(out + 16, o1);
+  vst(out, o0a);
+  vst(out + 16, o0b);
+  vst(out + 32, o1a);
+  vst(out + 48, o1b);
+}
+
+/** Offset (in parameters, from the net's start) of the bias of hidden layer m (0: the first dense layer). */
+@inline function biasOff(m: i32, Hu: usize): usize {
+  return m == 0 ? 2 * Hu : Hu * 3 + <usize>(m - 1) * (Hu * Hu + Hu) + Hu * Hu;
 }
 
 /**
- * Back-propagate (g0, g1) through the net at w (activations at act, inputs x0, x1):
- * adds the parameter gradient to the per-lane accumulators at a (one v128 per parameter)
- * and writes the input adjoints to sGIN[0..1].
+ * Back-propagate the output adjoints (g0, g1) (2 slots at g) through the net at w (activations
+ * at act, inputs x0, x1): adds the parameter gradient to the per-lane accumulators at a (one
+ * v128 per parameter) and writes the input adjoints to sGIN (2 slots).
  */
-@inline function netBackward<T>(w: usize, a: usize, nh: i32, H: i32, x0: v128, x1: v128, act: usize, g0: v128, g1: v128): void {
+@inline function netBackward<T>(w: usize, a: usize, nh: i32, H: i32, x0a: v128, x0b: v128, x1a: v128, x1b: v128, act: usize, g: usize): void {
   const sz: usize = sizeof<T>();
+  const g0a = vld(g);
+  const g0b = vld(g + 16);
+  const g1a = vld(g + 32);
+  const g1b = vld(g + 48);
   if (nh == 0) {
-    accAdd<T>(a, vmul<T>(g0, x0));
-    accAdd<T>(a + 16, vmul<T>(g0, x1));
-    accAdd<T>(a + 32, vmul<T>(g1, x0));
-    accAdd<T>(a + 48, vmul<T>(g1, x1));
-    accAdd<T>(a + 64, g0);
-    accAdd<T>(a + 80, g1);
-    vst(sGIN, vadd<T>(vmul<T>(g0, ldw<T>(w)), vmul<T>(g1, ldw<T>(w + 2 * sz))));
-    vst(sGIN + 16, vadd<T>(vmul<T>(g0, ldw<T>(w + sz)), vmul<T>(g1, ldw<T>(w + 3 * sz))));
+    accAdd2<T>(a, vmul<T>(g0a, x0a), vmul<T>(g0b, x0b));
+    accAdd2<T>(a + 16, vmul<T>(g0a, x1a), vmul<T>(g0b, x1b));
+    accAdd2<T>(a + 32, vmul<T>(g1a, x0a), vmul<T>(g1b, x0b));
+    accAdd2<T>(a + 48, vmul<T>(g1a, x1a), vmul<T>(g1b, x1b));
+    accAdd2<T>(a + 64, g0a, g0b);
+    accAdd2<T>(a + 80, g1a, g1b);
+    const w00 = ldw<T>(w);
+    const w01 = ldw<T>(w + sz);
+    const w10 = ldw<T>(w + 2 * sz);
+    const w11 = ldw<T>(w + 3 * sz);
+    vst(sGIN, vadd<T>(vmul<T>(g0a, w00), vmul<T>(g1a, w10)));
+    vst(sGIN + 16, vadd<T>(vmul<T>(g0b, w00), vmul<T>(g1b, w10)));
+    vst(sGIN + 32, vadd<T>(vmul<T>(g0a, w01), vmul<T>(g1a, w11)));
+    vst(sGIN + 48, vadd<T>(vmul<T>(g0b, w01), vmul<T>(g1b, w11)));
     return;
   }
   const Hu = <usize>H;
   const lastOff: usize = Hu * 3 + <usize>(nh - 1) * (Hu * Hu + Hu);
   const lw = w + lastOff * sz;
   const la = a + (lastOff << 4);
-  const lact = act + ((<usize>(nh - 1) * Hu) << 4);
-  // last layer H → 2
-  for (let j: usize = 0; j < Hu; j++) {
-    const av = vld(lact + (j << 4));
-    accAdd<T>(la + (j << 4), vmul<T>(g0, av));
-    accAdd<T>(la + ((Hu + j) << 4), vmul<T>(g1, av));
-    vst(sGA + (j << 4), vadd<T>(vmul<T>(g0, ldw<T>(lw + j * sz)), vmul<T>(g1, ldw<T>(lw + (Hu + j) * sz))));
+  const lact = act + ((<usize>(nh - 1) * Hu) << 5);
+  // last layer H → 2; sGA ← ∂/∂(pre-activation) of the top hidden layer
+  const topBias = a + (biasOff(nh - 1, Hu) << 4);
+  {
+    const huSz = Hu * sz;
+    const huA = Hu << 4;
+    let lap = la;
+    let lwp = lw;
+    let gp = sGA;
+    let bp = topBias;
+    const aEnd = lact + (Hu << 5);
+    for (let ap = lact; ap < aEnd; ap += 32) {
+      const aa = v128.load(ap);
+      const ab = v128.load(ap, 16);
+      accAdd2<T>(lap, vmul<T>(g0a, aa), vmul<T>(g0b, ab));
+      accAdd2<T>(lap + huA, vmul<T>(g1a, aa), vmul<T>(g1b, ab));
+      const c0 = ldw<T>(lwp);
+      const c1 = ldw<T>(lwp + huSz);
+      // adjoint of the top hidden layer's pre-activation (ELU' from its output) and its bias
+      const ua = vmul<T>(vadd<T>(vmul<T>(g0a, c0), vmul<T>(g1a, c1)), veluGrad<T>(aa));
+      const ub = vmul<T>(vadd<T>(vmul<T>(g0b, c0), vmul<T>(g1b, c1)), veluGrad<T>(ab));
+      v128.store(gp, ua);
+      v128.store(gp, ub, 16);
+      accAdd2<T>(bp, ua, ub);
+      lap += 16;
+      lwp += sz;
+      gp += 32;
+      bp += 16;
+    }
   }
-  accAdd<T>(la + ((2 * Hu) << 4), g0);
-  accAdd<T>(la + ((2 * Hu + 1) << 4), g1);
-  // hidden layers from the top: gcur holds ∂/∂(post-activation) of layer k
+  accAdd2<T>(la + ((2 * Hu) << 4), g0a, g0b);
+  accAdd2<T>(la + ((2 * Hu + 1) << 4), g1a, g1b);
+  // hidden layers from the top: gcur holds ∂/∂(pre-activation) of layer k
   let gcur = sGA;
   let gnext = sGB;
   for (let k = nh - 1; k >= 1; k--) {
     const off: usize = Hu * 3 + <usize>(k - 1) * (Hu * Hu + Hu);
-    const pw = w + off * sz;
-    const pa = a + (off << 4);
-    const bka = pa + ((Hu * Hu) << 4);
-    const cur = act + ((<usize>k * Hu) << 4);
-    const prev = cur - (Hu << 4);
-    for (let i: usize = 0; i < Hu; i++) {
-      const gu = vmul<T>(vld(gcur + (i << 4)), veluGrad<T>(vld(cur + (i << 4))));
-      vst(gcur + (i << 4), gu);
-      accAdd<T>(bka + (i << 4), gu);
-      const rowA = pa + ((i * Hu) << 4);
-      for (let j: usize = 0; j < Hu; j++) accAdd<T>(rowA + (j << 4), vmul<T>(gu, vld(prev + (j << 4))));
-    }
-    denseBackT<T>(pw, Hu, gcur, gnext);
+    const prev = act + ((<usize>(k - 1) * Hu) << 5);
+    denseBack<T>(w + off * sz, a + (off << 4), Hu, gcur, prev, gnext, a + (biasOff(k - 1, Hu) << 4));
     const t = gcur;
     gcur = gnext;
     gnext = t;
   }
   // first layer 2 → H
-  let gx0 = splat<T>(0.0);
-  let gx1 = splat<T>(0.0);
-  for (let i: usize = 0; i < Hu; i++) {
-    const gu = vmul<T>(vld(gcur + (i << 4)), veluGrad<T>(vld(act + (i << 4))));
-    accAdd<T>(a + ((2 * i) << 4), vmul<T>(gu, x0));
-    accAdd<T>(a + ((2 * i + 1) << 4), vmul<T>(gu, x1));
-    accAdd<T>(a + ((2 * Hu + i) << 4), gu);
-    gx0 = vadd<T>(gx0, vmul<T>(gu, ldw<T>(w + 2 * i * sz)));
-    gx1 = vadd<T>(gx1, vmul<T>(gu, ldw<T>(w + (2 * i + 1) * sz)));
+  let gx0a = splat<T>(0.0);
+  let gx0b = gx0a;
+  let gx1a = gx0a;
+  let gx1b = gx0a;
+  {
+    let acp = a;
+    let wp = w;
+    const gEnd = gcur + (Hu << 5);
+    for (let gp = gcur; gp < gEnd; gp += 32) {
+      const ga = v128.load(gp);
+      const gb = v128.load(gp, 16);
+      accAdd2<T>(acp, vmul<T>(ga, x0a), vmul<T>(gb, x0b));
+      accAdd2At16<T>(acp, vmul<T>(ga, x1a), vmul<T>(gb, x1b));
+      const c0 = ldw<T>(wp);
+      const c1 = v128.load_splat<T>(wp, sizeof<T>());
+      gx0a = vadd<T>(gx0a, vmul<T>(ga, c0));
+      gx0b = vadd<T>(gx0b, vmul<T>(gb, c0));
+      gx1a = vadd<T>(gx1a, vmul<T>(ga, c1));
+      gx1b = vadd<T>(gx1b, vmul<T>(gb, c1));
+      acp += 32;
+      wp += 2 * sz;
+    }
   }
-  vst(sGIN, gx0);
-  vst(sGIN + 16, gx1);
+  vst(sGIN, gx0a);
+  vst(sGIN + 16, gx0b);
+  vst(sGIN + 32, gx1a);
+  vst(sGIN + 48, gx1b);
 }
 
 // ---------------------------------------------------------------------------------------
-// one block through all couplings (groups A = (v0, v3), B = (v1, v2))
+// one block through all couplings (groups A = (v0, v3), B = (v1, v2)); slot offsets of the
+// block values: v_k at 32·k
 
-/** Forward from sV[0..3]; records every stage, tanh and exp factor; returns the log-det. */
-@inline function blockForward<T>(gen: bool, nl: i32, nh: i32, H: i32, netSize: i32, pP: usize): v128 {
+/** Forward from sV[0..3]; records every stage, tanh and exp factor; the log-det goes to sLD. */
+@inline function blockForward<T>(gen: bool, nl: i32, nh: i32, H: i32, netSize: i32, pP: usize): void {
   const sz: usize = sizeof<T>();
-  const per = (<usize>(nh * H)) << 4;
+  const per = (<usize>(nh * H)) << 5;
   const cs = <usize>(2 * netSize + 2) * sz;
   const ns = <usize>netSize * sz;
-  let ld = splat<T>(0.0);
+  let lda = splat<T>(0.0);
+  let ldb = lda;
   for (let q = 0; q < nl; q++) {
     const c = gen ? q : nl - 1 - q;
     const odd = (c & 1) != 0;
-    const ci0: usize = odd ? 16 : 0;
-    const ci1: usize = odd ? 32 : 48;
-    const ui0: usize = odd ? 0 : 16;
-    const ui1: usize = odd ? 48 : 32;
-    const vi = sV + (<usize>q << 6);
-    const vo = vi + 64;
-    const x0 = vld(vi + ci0);
-    const x1 = vld(vi + ci1);
+    const ci0: usize = odd ? 32 : 0;
+    const ci1: usize = odd ? 64 : 96;
+    const ui0: usize = odd ? 0 : 32;
+    const ui1: usize = odd ? 96 : 64;
+    const vi = sV + (<usize>q << 7);
+    const vo = vi + 128;
+    const x0a = vld(vi + ci0);
+    const x0b = vld(vi + ci0 + 16);
+    const x1a = vld(vi + ci1);
+    const x1b = vld(vi + ci1 + 16);
     const po = pP + <usize>c * cs;
-    netForward<T>(po, nh, H, x0, x1, sAS + <usize>q * per, sOUT);
-    netForward<T>(po + ns, nh, H, x0, x1, sAT + <usize>q * per, sOUT + 32);
-    const th0 = vtanh<T>(vld(sOUT));
-    const th1 = vtanh<T>(vld(sOUT + 16));
-    const tq = sTH + (<usize>q << 5);
-    vst(tq, th0);
-    vst(tq + 16, th1);
-    const s0 = vmul<T>(ldw<T>(po + 2 * ns), th0);
-    const s1 = vmul<T>(ldw<T>(po + 2 * ns + sz), th1);
-    vst(vo + ci0, x0);
-    vst(vo + ci1, x1);
-    const eq = sEX + (<usize>q << 5);
-    if (gen) {
-      const e0 = vexp<T>(s0);
-      const e1 = vexp<T>(s1);
-      vst(vo + ui0, vadd<T>(vmul<T>(vld(vi + ui0), e0), vld(sOUT + 32)));
-      vst(vo + ui1, vadd<T>(vmul<T>(vld(vi + ui1), e1), vld(sOUT + 48)));
-      vst(eq, e0);
-      vst(eq + 16, e1);
-      ld = vadd<T>(ld, vadd<T>(s0, s1));
-    } else {
-      const e0 = vexp<T>(v128.neg<T>(s0));
-      const e1 = vexp<T>(v128.neg<T>(s1));
-      vst(vo + ui0, vmul<T>(vsub<T>(vld(vi + ui0), vld(sOUT + 32)), e0));
-      vst(vo + ui1, vmul<T>(vsub<T>(vld(vi + ui1), vld(sOUT + 48)), e1));
-      vst(eq, e0);
-      vst(eq + 16, e1);
-      ld = vsub<T>(ld, vadd<T>(s0, s1));
+    netForward<T>(po, nh, H, x0a, x0b, x1a, x1b, sAS + <usize>q * per, sOUT);
+    netForward<T>(po + ns, nh, H, x0a, x0b, x1a, x1b, sAT + <usize>q * per, sOUT + 64);
+    vst(vo + ci0, x0a);
+    vst(vo + ci0 + 16, x0b);
+    vst(vo + ci1, x1a);
+    vst(vo + ci1 + 16, x1b);
+    const sc0 = ldw<T>(po + 2 * ns);
+    const sc1 = ldw<T>(po + 2 * ns + sz);
+    const tq = sTH + (<usize>q << 6);
+    const eq = sEX + (<usize>q << 6);
+    for (let h: usize = 0; h < 32; h += 16) {
+      const th0 = vtanh<T>(vld(sOUT + h));
+      const th1 = vtanh<T>(vld(sOUT + 32 + h));
+      vst(tq + h, th0);
+      vst(tq + 32 + h, th1);
+      const s0 = vmul<T>(sc0, th0);
+      const s1 = vmul<T>(sc1, th1);
+      let ld = vld(sLD + h);
+      if (gen) {
+        const e0 = vexp<T>(s0);
+        const e1 = vexp<T>(s1);
+        vst(vo + ui0 + h, vadd<T>(vmul<T>(vld(vi + ui0 + h), e0), vld(sOUT + 64 + h)));
+        vst(vo + ui1 + h, vadd<T>(vmul<T>(vld(vi + ui1 + h), e1), vld(sOUT + 96 + h)));
+        vst(eq + h, e0);
+        vst(eq + 32 + h, e1);
+        ld = vadd<T>(ld, vadd<T>(s0, s1));
+      } else {
+        const e0 = vexp<T>(v128.neg<T>(s0));
+        const e1 = vexp<T>(v128.neg<T>(s1));
+        vst(vo + ui0 + h, vmul<T>(vsub<T>(vld(vi + ui0 + h), vld(sOUT + 64 + h)), e0));
+        vst(vo + ui1 + h, vmul<T>(vsub<T>(vld(vi + ui1 + h), vld(sOUT + 96 + h)), e1));
+        vst(eq + h, e0);
+        vst(eq + 32 + h, e1);
+        ld = vsub<T>(ld, vadd<T>(s0, s1));
+      }
+      vst(sLD + h, ld);
     }
   }
-  return ld;
 }
 
-/** Backward through the recorded block: sGV holds the output adjoint on entry, the input adjoint on exit. */
-@inline function blockBackward<T>(gen: bool, nl: i32, nh: i32, H: i32, netSize: i32, pP: usize, pAcc: usize, gld: v128): void {
+/**
+ * Backward through the recorded block: sGV holds the output adjoint on entry, the input
+ * adjoint on exit; gLd (a slot) holds the log-determinant adjoints.
+ */
+@inline function blockBackward<T>(gen: bool, nl: i32, nh: i32, H: i32, netSize: i32, pP: usize, pAcc: usize, gLd: usize): void {
   const sz: usize = sizeof<T>();
-  const per = (<usize>(nh * H)) << 4;
+  const per = (<usize>(nh * H)) << 5;
   const csn = <usize>(2 * netSize + 2);
   const ns = <usize>netSize;
+  const one = splat<T>(1.0);
   for (let q = nl - 1; q >= 0; q--) {
     const c = gen ? q : nl - 1 - q;
     const odd = (c & 1) != 0;
-    const ci0: usize = odd ? 16 : 0;
-    const ci1: usize = odd ? 32 : 48;
-    const ui0: usize = odd ? 0 : 16;
-    const ui1: usize = odd ? 48 : 32;
-    const vi = sV + (<usize>q << 6);
-    const vo = vi + 64;
+    const ci0: usize = odd ? 32 : 0;
+    const ci1: usize = odd ? 64 : 96;
+    const ui0: usize = odd ? 0 : 32;
+    const ui1: usize = odd ? 96 : 64;
+    const vi = sV + (<usize>q << 7);
+    const vo = vi + 128;
     const po = pP + <usize>c * csn * sz;
     const pa = pAcc + ((<usize>c * csn) << 4);
     const pScale = po + 2 * ns * sz;
     const aScale = pa + ((2 * ns) << 4);
-    const x0 = vld(vi + ci0);
-    const x1 = vld(vi + ci1);
-    const tq = sTH + (<usize>q << 5);
-    const th0 = vld(tq);
-    const th1 = vld(tq + 16);
     const sc0 = ldw<T>(pScale);
     const sc1 = ldw<T>(pScale + sz);
-    const gy0 = vld(sGV + ui0);
-    const gy1 = vld(sGV + ui1);
-    const eq = sEX + (<usize>q << 5);
-    const e0 = vld(eq);
-    const e1 = vld(eq + 16);
-    const gu0 = vmul<T>(gy0, e0);
-    const gu1 = vmul<T>(gy1, e1);
-    let gt0: v128, gt1: v128, gs0: v128, gs1: v128;
-    if (gen) {
-      // y = u e^s + t
-      gt0 = gy0;
-      gt1 = gy1;
-      gs0 = vadd<T>(vmul<T>(vmul<T>(gy0, vld(vi + ui0)), e0), gld);
-      gs1 = vadd<T>(vmul<T>(vmul<T>(gy1, vld(vi + ui1)), e1), gld);
-    } else {
-      // y = (u − t) e^{−s}
-      gt0 = v128.neg<T>(gu0);
-      gt1 = v128.neg<T>(gu1);
-      gs0 = vsub<T>(vmul<T>(v128.neg<T>(gy0), vld(vo + ui0)), gld);
-      gs1 = vsub<T>(vmul<T>(v128.neg<T>(gy1), vld(vo + ui1)), gld);
+    const tq = sTH + (<usize>q << 6);
+    const eq = sEX + (<usize>q << 6);
+    // coupling: sOUT ← adjoints of the raw outputs (s0, s1, t0, t1); sGV[u] ← adjoints of u
+    let ts0 = splat<T>(0.0);
+    let ts1 = ts0;
+    for (let h: usize = 0; h < 32; h += 16) {
+      const th0 = vld(tq + h);
+      const th1 = vld(tq + 32 + h);
+      const gy0 = vld(sGV + ui0 + h);
+      const gy1 = vld(sGV + ui1 + h);
+      const e0 = vld(eq + h);
+      const e1 = vld(eq + 32 + h);
+      const gld = vld(gLd + h);
+      const gu0 = vmul<T>(gy0, e0);
+      const gu1 = vmul<T>(gy1, e1);
+      let gt0: v128, gt1: v128, gs0: v128, gs1: v128;
+      if (gen) {
+        // y = u e^s + t
+        gt0 = gy0;
+        gt1 = gy1;
+        gs0 = vadd<T>(vmul<T>(vmul<T>(gy0, vld(vi + ui0 + h)), e0), gld);
+        gs1 = vadd<T>(vmul<T>(vmul<T>(gy1, vld(vi + ui1 + h)), e1), gld);
+      } else {
+        // y = (u − t) e^{−s}
+        gt0 = v128.neg<T>(gu0);
+        gt1 = v128.neg<T>(gu1);
+        gs0 = vsub<T>(vmul<T>(v128.neg<T>(gy0), vld(vo + ui0 + h)), gld);
+        gs1 = vsub<T>(vmul<T>(v128.neg<T>(gy1), vld(vo + ui1 + h)), gld);
+      }
+      // s = scale ⊙ tanh(h)
+      ts0 = vadd<T>(ts0, vmul<T>(gs0, th0));
+      ts1 = vadd<T>(ts1, vmul<T>(gs1, th1));
+      vst(sOUT + h, vmul<T>(vmul<T>(gs0, sc0), vsub<T>(one, vmul<T>(th0, th0))));
+      vst(sOUT + 32 + h, vmul<T>(vmul<T>(gs1, sc1), vsub<T>(one, vmul<T>(th1, th1))));
+      vst(sOUT + 64 + h, gt0);
+      vst(sOUT + 96 + h, gt1);
+      vst(sGV + ui0 + h, gu0);
+      vst(sGV + ui1 + h, gu1);
     }
-    // s = scale ⊙ tanh(h)
-    accAdd<T>(aScale, vmul<T>(gs0, th0));
-    accAdd<T>(aScale + 16, vmul<T>(gs1, th1));
-    const one = splat<T>(1.0);
-    const gh0 = vmul<T>(vmul<T>(gs0, sc0), vsub<T>(one, vmul<T>(th0, th0)));
-    const gh1 = vmul<T>(vmul<T>(gs1, sc1), vsub<T>(one, vmul<T>(th1, th1)));
-    let gc0 = vld(sGV + ci0);
-    let gc1 = vld(sGV + ci1);
-    netBackward<T>(po, pa, nh, H, x0, x1, sAS + <usize>q * per, gh0, gh1);
-    gc0 = vadd<T>(gc0, vld(sGIN));
-    gc1 = vadd<T>(gc1, vld(sGIN + 16));
-    netBackward<T>(po + ns * sz, pa + (ns << 4), nh, H, x0, x1, sAT + <usize>q * per, gt0, gt1);
-    gc0 = vadd<T>(gc0, vld(sGIN));
-    gc1 = vadd<T>(gc1, vld(sGIN + 16));
-    vst(sGV + ci0, gc0);
-    vst(sGV + ci1, gc1);
-    vst(sGV + ui0, gu0);
-    vst(sGV + ui1, gu1);
+    accAdd<T>(aScale, ts0);
+    accAdd<T>(aScale + 16, ts1);
+    const x0a = vld(vi + ci0);
+    const x0b = vld(vi + ci0 + 16);
+    const x1a = vld(vi + ci1);
+    const x1b = vld(vi + ci1 + 16);
+    let gc0a = vld(sGV + ci0);
+    let gc0b = vld(sGV + ci0 + 16);
+    let gc1a = vld(sGV + ci1);
+    let gc1b = vld(sGV + ci1 + 16);
+    netBackward<T>(po, pa, nh, H, x0a, x0b, x1a, x1b, sAS + <usize>q * per, sOUT);
+    gc0a = vadd<T>(gc0a, vld(sGIN));
+    gc0b = vadd<T>(gc0b, vld(sGIN + 16));
+    gc1a = vadd<T>(gc1a, vld(sGIN + 32));
+    gc1b = vadd<T>(gc1b, vld(sGIN + 48));
+    netBackward<T>(po + ns * sz, pa + (ns << 4), nh, H, x0a, x0b, x1a, x1b, sAT + <usize>q * per, sOUT + 64);
+    gc0a = vadd<T>(gc0a, vld(sGIN));
+    gc0b = vadd<T>(gc0b, vld(sGIN + 16));
+    gc1a = vadd<T>(gc1a, vld(sGIN + 32));
+    gc1b = vadd<T>(gc1b, vld(sGIN + 48));
+    vst(sGV + ci0, gc0a);
+    vst(sGV + ci0 + 16, gc0b);
+    vst(sGV + ci1, gc1a);
+    vst(sGV + ci1 + 16, gc1b);
   }
 }
 
 // ---------------------------------------------------------------------------------------
-// gather / scatter of one group (lane l ↔ address p_l; f64 uses p0, p1 only)
+// gather / scatter of one vector (lane l ↔ address p_l; f64 uses p0, p1 only)
 
 @inline function gather<T>(p0: usize, p1: usize, p2: usize, p3: usize): v128 {
   if (isF32<T>()) {
@@ -509,6 +688,7 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
 }
 
 @inline function scatter<T>(v: v128, cnt: i32, p0: usize, p1: usize, p2: usize, p3: usize): void {
+  if (cnt <= 0) return;
   if (isF32<T>()) {
     v128.store32_lane(p0, v, 0);
     if (cnt > 1) v128.store32_lane(p1, v, 1);
@@ -534,6 +714,7 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
 
 /** Adds the first cnt lanes of v to the float64 array at p. */
 @inline function addLanesF64<T>(p: usize, v: v128, cnt: i32): void {
+  if (cnt <= 0) return;
   if (isF32<T>()) {
     store<f64>(p, load<f64>(p) + <f64>f32x4.extract_lane(v, 0));
     if (cnt > 1) store<f64>(p, load<f64>(p, 8) + <f64>f32x4.extract_lane(v, 1), 8);
@@ -561,11 +742,40 @@ function flush<T>(pAcc: usize, pGP: usize, n: i32): void {
   }
 }
 
-// float32 lanes are folded into the float64 gradient every FLUSH32 groups (bounded f32 sums)
-const FLUSH32: i32 = 32;
+// float32 lanes are folded into the float64 gradient every FLUSH32 groups of 8 rows
+// (so each float32 partial sum has at most 32 terms)
+const FLUSH32: i32 = 16;
 
 // ---------------------------------------------------------------------------------------
-// the layer
+// the layer: groups of 2·LANES configurations (vector A: rows b … b+L−1, B: b+L … b+2L−1)
+
+/** Row addresses of the 2L lanes of a group starting at row b (clamped to the last valid row). */
+@inline function rowAddr(base: usize, rowB: usize, b: i32, l: i32, nb: i32): usize {
+  const r = b + l < nb ? b + l : nb - 1;
+  return base + <usize>r * rowB;
+}
+
+/** Gathers component offset o of the group's rows into slot p (A and B). */
+@inline function gatherPair<T>(p: usize, o: usize, r0: usize, r1: usize, r2: usize, r3: usize, r4: usize, r5: usize, r6: usize, r7: usize): void {
+  if (isF32<T>()) {
+    vst(p, gather<T>(r0 + o, r1 + o, r2 + o, r3 + o));
+    vst(p + 16, gather<T>(r4 + o, r5 + o, r6 + o, r7 + o));
+  } else {
+    vst(p, gather<T>(r0 + o, r1 + o, 0, 0));
+    vst(p + 16, gather<T>(r2 + o, r3 + o, 0, 0));
+  }
+}
+
+@inline function scatterPair<T>(p: usize, cnt: i32, o: usize, r0: usize, r1: usize, r2: usize, r3: usize, r4: usize, r5: usize, r6: usize, r7: usize): void {
+  const L = lanes<T>();
+  if (isF32<T>()) {
+    scatter<T>(vld(p), cnt, r0 + o, r1 + o, r2 + o, r3 + o);
+    scatter<T>(vld(p + 16), cnt - L, r4 + o, r5 + o, r6 + o, r7 + o);
+  } else {
+    scatter<T>(vld(p), cnt, r0 + o, r1 + o, 0, 0);
+    scatter<T>(vld(p + 16), cnt - L, r2 + o, r3 + o, 0, 0);
+  }
+}
 
 @inline function forwardImpl<T>(
   dir: i32, nl: i32, nh: i32, H: i32, netSize: i32, pP: usize,
@@ -576,29 +786,37 @@ const FLUSH32: i32 = 32;
   const sz: usize = sizeof<T>();
   const L = lanes<T>();
   const rowB = <usize>N * sz;
-  const outV = sV + (<usize>nl << 6);
+  const outV = sV + (<usize>nl << 7);
+  const zero = splat<T>(0.0);
   for (let k = 0; k < nblocks; k++) {
     const kb = pBlk + (<usize>k << 4);
     const o0 = <usize>load<i32>(kb) * sz;
     const o1 = <usize>load<i32>(kb, 4) * sz;
     const o2 = <usize>load<i32>(kb, 8) * sz;
     const o3 = <usize>load<i32>(kb, 12) * sz;
-    for (let b = 0; b < nb; b += L) {
-      const cnt = nb - b < L ? nb - b : L;
-      const r0 = pX + <usize>b * rowB;
-      const r1 = cnt > 1 ? r0 + rowB : r0;
-      const r2 = cnt > 2 ? r1 + rowB : r1;
-      const r3 = cnt > 3 ? r2 + rowB : r2;
-      vst(sV, gather<T>(r0 + o0, r1 + o0, r2 + o0, r3 + o0));
-      vst(sV + 16, gather<T>(r0 + o1, r1 + o1, r2 + o1, r3 + o1));
-      vst(sV + 32, gather<T>(r0 + o2, r1 + o2, r2 + o2, r3 + o2));
-      vst(sV + 48, gather<T>(r0 + o3, r1 + o3, r2 + o3, r3 + o3));
-      const ld = blockForward<T>(gen, nl, nh, H, netSize, pP);
-      scatter<T>(vld(outV), cnt, r0 + o0, r1 + o0, r2 + o0, r3 + o0);
-      scatter<T>(vld(outV + 16), cnt, r0 + o1, r1 + o1, r2 + o1, r3 + o1);
-      scatter<T>(vld(outV + 32), cnt, r0 + o2, r1 + o2, r2 + o2, r3 + o2);
-      scatter<T>(vld(outV + 48), cnt, r0 + o3, r1 + o3, r2 + o3, r3 + o3);
-      addLanesF64<T>(pLd + (<usize>b << 3), ld, cnt);
+    for (let b = 0; b < nb; b += 2 * L) {
+      const cnt = nb - b < 2 * L ? nb - b : 2 * L;
+      const r0 = rowAddr(pX, rowB, b, 0, nb);
+      const r1 = rowAddr(pX, rowB, b, 1, nb);
+      const r2 = rowAddr(pX, rowB, b, 2, nb);
+      const r3 = rowAddr(pX, rowB, b, 3, nb);
+      const r4 = rowAddr(pX, rowB, b, 4, nb);
+      const r5 = rowAddr(pX, rowB, b, 5, nb);
+      const r6 = rowAddr(pX, rowB, b, 6, nb);
+      const r7 = rowAddr(pX, rowB, b, 7, nb);
+      gatherPair<T>(sV, o0, r0, r1, r2, r3, r4, r5, r6, r7);
+      gatherPair<T>(sV + 32, o1, r0, r1, r2, r3, r4, r5, r6, r7);
+      gatherPair<T>(sV + 64, o2, r0, r1, r2, r3, r4, r5, r6, r7);
+      gatherPair<T>(sV + 96, o3, r0, r1, r2, r3, r4, r5, r6, r7);
+      vst(sLD, zero);
+      vst(sLD + 16, zero);
+      blockForward<T>(gen, nl, nh, H, netSize, pP);
+      scatterPair<T>(outV, cnt, o0, r0, r1, r2, r3, r4, r5, r6, r7);
+      scatterPair<T>(outV + 32, cnt, o1, r0, r1, r2, r3, r4, r5, r6, r7);
+      scatterPair<T>(outV + 64, cnt, o2, r0, r1, r2, r3, r4, r5, r6, r7);
+      scatterPair<T>(outV + 96, cnt, o3, r0, r1, r2, r3, r4, r5, r6, r7);
+      addLanesF64<T>(pLd + (<usize>b << 3), vld(sLD), cnt);
+      addLanesF64<T>(pLd + (<usize>(b + L) << 3), vld(sLD + 16), cnt - L);
     }
   }
 }
@@ -619,6 +837,7 @@ const FLUSH32: i32 = 32;
     vst(pAcc + (i << 4), zero);
     store<f64>(pGP + (i << 3), 0.0);
   }
+  const dx = pX - pGr;
   let groups = 0;
   for (let k = 0; k < nblocks; k++) {
     const kb = pBlk + (<usize>k << 4);
@@ -626,29 +845,41 @@ const FLUSH32: i32 = 32;
     const o1 = <usize>load<i32>(kb, 4) * sz;
     const o2 = <usize>load<i32>(kb, 8) * sz;
     const o3 = <usize>load<i32>(kb, 12) * sz;
-    for (let b = 0; b < nb; b += L) {
-      const cnt = nb - b < L ? nb - b : L;
-      const dx = pX - pGr;
-      const r0 = pGr + <usize>b * rowB;
-      const r1 = cnt > 1 ? r0 + rowB : r0;
-      const r2 = cnt > 2 ? r1 + rowB : r1;
-      const r3 = cnt > 3 ? r2 + rowB : r2;
-      vst(sV, gather<T>(dx + r0 + o0, dx + r1 + o0, dx + r2 + o0, dx + r3 + o0));
-      vst(sV + 16, gather<T>(dx + r0 + o1, dx + r1 + o1, dx + r2 + o1, dx + r3 + o1));
-      vst(sV + 32, gather<T>(dx + r0 + o2, dx + r1 + o2, dx + r2 + o2, dx + r3 + o2));
-      vst(sV + 48, gather<T>(dx + r0 + o3, dx + r1 + o3, dx + r2 + o3, dx + r3 + o3));
+    for (let b = 0; b < nb; b += 2 * L) {
+      const cnt = nb - b < 2 * L ? nb - b : 2 * L;
+      const r0 = rowAddr(pGr, rowB, b, 0, nb);
+      const r1 = rowAddr(pGr, rowB, b, 1, nb);
+      const r2 = rowAddr(pGr, rowB, b, 2, nb);
+      const r3 = rowAddr(pGr, rowB, b, 3, nb);
+      const r4 = rowAddr(pGr, rowB, b, 4, nb);
+      const r5 = rowAddr(pGr, rowB, b, 5, nb);
+      const r6 = rowAddr(pGr, rowB, b, 6, nb);
+      const r7 = rowAddr(pGr, rowB, b, 7, nb);
+      // the layer input (X) at the same row offsets as the adjoint rows (GR)
+      gatherPair<T>(sV, o0 + dx, r0, r1, r2, r3, r4, r5, r6, r7);
+      gatherPair<T>(sV + 32, o1 + dx, r0, r1, r2, r3, r4, r5, r6, r7);
+      gatherPair<T>(sV + 64, o2 + dx, r0, r1, r2, r3, r4, r5, r6, r7);
+      gatherPair<T>(sV + 96, o3 + dx, r0, r1, r2, r3, r4, r5, r6, r7);
       blockForward<T>(gen, nl, nh, H, netSize, pP);
-      const m = laneMask<T>(cnt);
-      vst(sGV, v128.and(m, gather<T>(r0 + o0, r1 + o0, r2 + o0, r3 + o0)));
-      vst(sGV + 16, v128.and(m, gather<T>(r0 + o1, r1 + o1, r2 + o1, r3 + o1)));
-      vst(sGV + 32, v128.and(m, gather<T>(r0 + o2, r1 + o2, r2 + o2, r3 + o2)));
-      vst(sGV + 48, v128.and(m, gather<T>(r0 + o3, r1 + o3, r2 + o3, r3 + o3)));
-      const gld = v128.and(m, loadF64Lanes<T>(pGld + (<usize>b << 3)));
-      blockBackward<T>(gen, nl, nh, H, netSize, pP, pAcc, gld);
-      scatter<T>(vld(sGV), cnt, r0 + o0, r1 + o0, r2 + o0, r3 + o0);
-      scatter<T>(vld(sGV + 16), cnt, r0 + o1, r1 + o1, r2 + o1, r3 + o1);
-      scatter<T>(vld(sGV + 32), cnt, r0 + o2, r1 + o2, r2 + o2, r3 + o2);
-      scatter<T>(vld(sGV + 48), cnt, r0 + o3, r1 + o3, r2 + o3, r3 + o3);
+      gatherPair<T>(sGV, o0, r0, r1, r2, r3, r4, r5, r6, r7);
+      gatherPair<T>(sGV + 32, o1, r0, r1, r2, r3, r4, r5, r6, r7);
+      gatherPair<T>(sGV + 64, o2, r0, r1, r2, r3, r4, r5, r6, r7);
+      gatherPair<T>(sGV + 96, o3, r0, r1, r2, r3, r4, r5, r6, r7);
+      // zero adjoints in unused lanes: they then add nothing anywhere
+      const ma = laneMask<T>(cnt);
+      const mb = laneMask<T>(cnt - L);
+      for (let s: usize = 0; s < 128; s += 32) {
+        vst(sGV + s, v128.and(ma, vld(sGV + s)));
+        vst(sGV + s + 16, v128.and(mb, vld(sGV + s + 16)));
+      }
+      // log-det adjoints → sLD (A, B)
+      vst(sLD, v128.and(ma, loadF64Lanes<T>(pGld + (<usize>b << 3))));
+      vst(sLD + 16, v128.and(mb, loadF64Lanes<T>(pGld + (<usize>(b + L) << 3))));
+      blockBackward<T>(gen, nl, nh, H, netSize, pP, pAcc, sLD);
+      scatterPair<T>(sGV, cnt, o0, r0, r1, r2, r3, r4, r5, r6, r7);
+      scatterPair<T>(sGV + 32, cnt, o1, r0, r1, r2, r3, r4, r5, r6, r7);
+      scatterPair<T>(sGV + 64, cnt, o2, r0, r1, r2, r3, r4, r5, r6, r7);
+      scatterPair<T>(sGV + 96, cnt, o3, r0, r1, r2, r3, r4, r5, r6, r7);
       if (isF32<T>()) {
         if (++groups == FLUSH32) {
           flush<T>(pAcc, pGP, np);

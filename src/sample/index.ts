@@ -1,0 +1,27 @@
+/**
+ * Sampling and estimators with a trained flow (SPEC §4): model densities (q, q_sym), the
+ * Metropolised independence sampler (v1 Eq. 6), importance-weighted free energies, HMC in latent
+ * (Eq. 6, Algorithm 2) and physical space, Ising observables with improved estimators, and the
+ * error analysis (τ_int, binning, ESS) they report with.
+ */
+export {
+  flowDensity, flowLogQ, flowLogQSym, modelLogProb, negate, sampleModel, type ModelSample, type ProposalDensity,
+} from "./density.ts";
+export { runMis, type MisOptions, type MisResult, type MisStep } from "./mis.ts";
+export {
+  importanceFromLogWeights, importanceMean, importanceSample, type ImportanceEstimate, type ImportanceOptions, type ImportanceRun,
+  type WeightedMean,
+} from "./importance.ts";
+export {
+  kinetic, latentPotential, leapfrog, physicalPotential, runHmc, type HmcOptions, type HmcResult, type HmcStep,
+  type LatentPotentialOptions, type LeapfrogState, type Potential,
+} from "./hmc.ts";
+export {
+  absMagnetisationFromMeans, FIELD_MOMENTS, fieldMoments, gaussianExactMoments, ISING_OBSERVABLES, isingObservables, ObservableTrace,
+  type FieldMomentName, type IsingObservableName, type IsingObservableOptions, type IsingObservableValues, type SpinEstimator,
+} from "./observables.ts";
+export {
+  asChains, autocorrelation, autocovariance, binning, chainMeans, chainsFromSteps, effectiveSampleSize, estimateMean, gelmanRubin, halvesDrift,
+  importanceEss, mean, tauInt, variance, type BinningLevel, type BinningOptions, type BinningResult, type Chains, type MeanEstimate,
+  type TauIntOptions, type TauIntResult,
+} from "./stats.ts";
