@@ -35,7 +35,9 @@ const config: TrainConfig = {
 };
 
 const times: number[] = [];
+const cpuTimes: number[] = [];
 let warmup = 0;
+const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
 const t0 = performance.now();
 if (o.impl === "jax") {
   // The plain autodiff path: the same flow and symmetrised loss written with jax-js ops.
@@ -56,8 +58,10 @@ if (o.impl === "jax") {
   const start = performance.now();
   for (let e = 0; e < o.epochs && (e < 3 || (performance.now() - start) / 1000 < o.maxSeconds); e++) {
     const s = performance.now();
+    const c = cpuNow();
     step();
     times.push((performance.now() - s) / 1000);
+    cpuTimes.push(cpuNow() - c);
   }
 } else {
   const state = createTrainer(config, relaxedIsing({ L: o.L, T: config.target.T as number }));
@@ -68,15 +72,18 @@ if (o.impl === "jax") {
   const start = performance.now();
   for (let e = 0; e < o.epochs && (e < 3 || (performance.now() - start) / 1000 < o.maxSeconds); e++) {
     const s = performance.now();
+    const c = cpuNow();
     await epoch();
     times.push((performance.now() - s) / 1000);
+    cpuTimes.push(cpuNow() - c);
   }
   await pool?.close();
 }
 times.sort((a, b) => a - b);
+cpuTimes.sort((a, b) => a - b);
 // maxRSS of this process; worker threads share it
 const peakRssMb = process.resourceUsage().maxRSS / 1024;
 console.log(JSON.stringify({
   impl: o.impl, L: o.L, dtype: o.dtype, workers: o.workers,
-  warmup_s: warmup, epoch_s_median: times[Math.floor(times.length / 2)], epochs_timed: times.length, peak_rss_mb: Math.round(peakRssMb),
+  warmup_s: warmup, epoch_s_median: times[Math.floor(times.length / 2)], epoch_cpu_s_median: cpuTimes[Math.floor(cpuTimes.length / 2)], epochs_timed: times.length, peak_rss_mb: Math.round(peakRssMb),
 }));
