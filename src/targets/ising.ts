@@ -13,7 +13,7 @@
 import type { Real } from "../engine/real.ts";
 import type { Rng } from "../engine/rng.ts";
 import { kaufmanLogZ } from "./kaufman.ts";
-import { adjacencyEigenvalues, checkLatticeSize } from "./lattice.ts";
+import { adjacencyEigenvalues, checkLatticeSize, isingEnergy } from "./lattice.ts";
 import { Circulant2D, circulantDense, circulantKernel } from "./spectral.ts";
 import type { Target } from "./target.ts";
 
@@ -227,19 +227,7 @@ function checkBatch(s: ArrayLike<number>, L: number, batch: number): number {
 export function energyPerSite(s: ArrayLike<number>, L: number, batch: number): Float64Array {
   const N = checkBatch(s, L, batch);
   const out = new Float64Array(batch);
-  for (let b = 0; b < batch; b++) {
-    const o = b * N;
-    let e = 0;
-    for (let i = 0; i < L; i++) {
-      const r = o + i * L;
-      const rd = o + ((i + 1) % L) * L;
-      for (let j = 0; j < L; j++) {
-        const jr = j + 1 === L ? 0 : j + 1;
-        e -= s[r + j] * (s[r + jr] + s[rd + j]);
-      }
-    }
-    out[b] = e / N;
-  }
+  for (let b = 0; b < batch; b++) out[b] = isingEnergy(s, L, b) / N;
   return out;
 }
 

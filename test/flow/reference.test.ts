@@ -24,6 +24,7 @@ import {
   referencePlan,
 } from "../../src/flow/reference.ts";
 import { logAbsDet, normals, randomParams } from "./helpers.ts";
+import { invert } from "../sample/helpers.ts";
 
 beforeAll(async () => {
   await initEngine();
@@ -111,34 +112,6 @@ function isingKinv(L: number, beta: number): Float64Array {
   return invert(K, N);
 }
 
-function invert(a: Float64Array, n: number): Float64Array {
-  const m = a.slice();
-  const inv = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) inv[i * n + i] = 1;
-  for (let k = 0; k < n; k++) {
-    let p = k;
-    for (let i = k + 1; i < n; i++) if (Math.abs(m[i * n + k]) > Math.abs(m[p * n + k])) p = i;
-    for (let j = 0; j < n; j++) {
-      [m[k * n + j], m[p * n + j]] = [m[p * n + j], m[k * n + j]];
-      [inv[k * n + j], inv[p * n + j]] = [inv[p * n + j], inv[k * n + j]];
-    }
-    const piv = m[k * n + k];
-    for (let j = 0; j < n; j++) {
-      m[k * n + j] /= piv;
-      inv[k * n + j] /= piv;
-    }
-    for (let i = 0; i < n; i++) {
-      if (i === k) continue;
-      const f = m[i * n + k];
-      if (f === 0) continue;
-      for (let j = 0; j < n; j++) {
-        m[i * n + j] -= f * m[k * n + j];
-        inv[i * n + j] -= f * inv[k * n + j];
-      }
-    }
-  }
-  return inv;
-}
 
 function plainLoss(config: FlowConfig, params: Float64Array, z: Float64Array, batch: number, Kinv: Float64Array, symmetrize: boolean): number {
   const N = config.L * config.L;
