@@ -13,7 +13,7 @@
  */
 import { existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { hostname } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import { writeFileAtomic, writeJsonAtomic } from "./atomic.ts";
 import { isJsonObject, jsonDiff, type JsonObject } from "./json.ts";
@@ -47,6 +47,25 @@ export function runPaths(dir: string): RunPaths {
 /** Path of a plot file, e.g. plotPath(paths, "training", "svg") → <dir>/plots/training.svg. */
 export function plotPath(paths: RunPaths, name: string, ext: "svg" | "png" | "json"): string {
   return join(paths.plots, `${name}.${ext}`);
+}
+
+/**
+ * `mkdir -p`, one level at a time. (Node 20's `mkdirSync(p, { recursive: true })` never returns
+ * when mkdir fails with ENOENT under an existing parent, e.g. below /proc; this throws instead.)
+ */
+export function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) {
+    missing.push(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing.reverse()) {
+    try {
+      mkdirSync(d);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
+  }
 }
 
 /** A run directory that cannot be used as asked; the message is one line. */
@@ -101,8 +120,8 @@ export function openRunDir(dir: string, config: JsonObject, mode: RunMode = "new
   if (mode === "resume") {
     if (!hasConfig) throw new RunDirError(`cannot resume: ${paths.dir} holds no run (no config.json)`);
     const stored = readRunConfig(paths);
-    mkdirSync(paths.plots, { recursive: true });
-    mkdirSync(paths.samples, { recursive: true });
+    makeDirs(paths.plots);
+    makeDirs(paths.samples);
     return { paths, resumed: true, storedConfig: stored, configChanges: jsonDiff(stored, config) };
   }
 
@@ -127,8 +146,8 @@ export function openRunDir(dir: string, config: JsonObject, mode: RunMode = "new
     rmSync(paths.checkpoint, { force: true });
     rmSync(paths.metrics, { force: true });
   }
-  mkdirSync(paths.plots, { recursive: true });
-  mkdirSync(paths.samples, { recursive: true });
+  makeDirs(paths.plots);
+  makeDirs(paths.samples);
   writeRunConfig(paths, config);
   return { paths, resumed: false, storedConfig: config, configChanges: [] };
 }
@@ -209,7 +228,7 @@ function describe(info: LockInfo): string {
  */
 export function acquireRunLock(dir: string): RunLock {
   const paths = runPaths(dir);
-  mkdirSync(paths.dir, { recursive: true });
+  makeDirs(paths.dir);
   const info: LockInfo = {
     pid: process.pid,
     hostname: hostname(),
@@ -282,4 +301,51 @@ function clearStaleLock(lockPath: string, stale: LockInfo): void {
     throw new LockError(`run directory lock ${lockPath} changed hands while clearing a stale lock; try again`, moved);
   }
   rmSync(aside, { force: true });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leftovers of killed writers
+
+/** Temp-file names of atomic.ts: `.<name>.<pid>.<12 hex>.tmp`. */
+const ATOMIC_TEMP_RE = /^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/;
+/** Lock temp files (`.lock.<token>.tmp`) and stale locks renamed aside (`.lock.stale.<hex>`). */
+const LOCK_LEFTOVER_RE = /^\.lock\.(?:[0-9a-f]{16}\.tmp|stale\.[0-9a-f]{12})$/;
+
+/**
+ * Remove temporary files left in a run directory (and its plots/) by writers that were killed
+ * mid-write: atomic-write temp files whose process is gone, and lock leftovers older than a
+ * minute. Call while holding the run's lock. Returns the removed paths. Best effort.
+ */
+export function removeStaleTempFiles(dir: string, now: number = Date.now()): string[] {
+  const paths = runPaths(dir);
+  const removed: string[] = [];
+  for (const d of [paths.dir, paths.plots]) {
+    let names: string[];
+    try {
+      names = readdirSync(d);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const p = join(d, name);
+      const m = ATOMIC_TEMP_RE.exec(name);
+      let stale = false;
+      if (m && !LOCK_LEFTOVER_RE.test(name)) stale = Number(m[1]) !== process.pid && !pidAlive(Number(m[1]));
+      else if (d === paths.dir && LOCK_LEFTOVER_RE.test(name)) {
+        try {
+          stale = now - statSync(p).mtimeMs > 60_000;
+        } catch {
+          stale = false;
+        }
+      }
+      if (!stale) continue;
+      try {
+        rmSync(p, { force: true });
+        removed.push(p);
+      } catch {
+        /* best effort */
+      }
+    }
+  }
+  return removed;
 }

@@ -12,7 +12,9 @@
  * Resuming restores model, optimiser, RNG and epoch; metrics beyond the checkpoint are dropped,
  * so a resumed run's metrics equal an uninterrupted run's with the same seed.
  */
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { totalmem } from "node:os";
+import { dirname, join } from "node:path";
 import type { Real } from "../engine/real.ts";
 import type { FlowModel } from "../flow/flow.ts";
 import { createFlow } from "../flow/flow.ts";
@@ -20,18 +22,25 @@ import { makeTarget } from "../targets/registry.ts";
 import type { Target } from "../targets/target.ts";
 import type { EpochMetrics, TrainConfig, TrainerState } from "../train/trainer.ts";
 import { ParallelObjective } from "../train/parallel.ts";
-import { createTrainer, evaluateF, restoreTrainer, trainEpoch, trainEpochParallel, validateTrainConfig } from "../train/trainer.ts";
+import { Rng } from "../engine/rng.ts";
+import { checkObjectiveOptions } from "../train/objectives.ts";
+import type { PreparedEpoch } from "../train/trainer.ts";
+import {
+  NonFiniteLossError, createTrainer, evaluateF, objectiveOptions, prepareEpoch, prepareEpochParallel, preparedIsFinite, restoreTrainer,
+  trainEpoch, trainEpochParallel, validateTrainConfig,
+} from "../train/trainer.ts";
 import { writeJsonAtomic } from "./atomic.ts";
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import type { JsonObject } from "./json.ts";
 import { jsonDiff } from "./json.ts";
-import { openMetrics, readMetrics } from "./metrics.ts";
+import { openMetrics, readMetrics, truncateMetrics } from "./metrics.ts";
 import { trainingCurvePlot, writePlot } from "./plot.ts";
 import type { ProgressMode } from "./progress.ts";
 import { createProgress, exp, sig } from "./progress.ts";
 import { provenance } from "./provenance.ts";
 import type { RunPaths } from "./rundir.ts";
-import { acquireRunLock, openRunDir, plotPath, readRunConfig, runPaths, RunDirError } from "./rundir.ts";
+import type { RunLock } from "./rundir.ts";
+import { acquireRunLock, openRunDir, plotPath, readRunConfig, removeStaleTempFiles, runPaths, RunDirError } from "./rundir.ts";
 
 export const METRIC_COLUMNS = ["epoch", "F", "F_stderr", "exact", "rel_err", "grad_norm", "seconds"] as const;
 
@@ -61,7 +70,38 @@ export interface TrainRunOptions {
    * by an event could never be seen; a callback can read e.g. shared memory set by another thread.)
    */
   shouldStop?: () => boolean;
+  /**
+   * what a non-finite loss or gradient does (numerical guard): "stop" (default) ends training
+   * with TrainingDivergedError naming the epoch and the last good checkpoint; "rollback" reloads
+   * the last checkpoint, halves the learning rate and continues (at most `maxRollbacks` times)
+   */
+  onNan?: OnNan;
+  /** most rollbacks of one run before giving up (default 10, i.e. lr down to lr/1024) */
+  maxRollbacks?: number;
 }
+
+export type OnNan = "stop" | "rollback";
+export const ON_NAN_MODES: readonly OnNan[] = ["stop", "rollback"];
+
+/**
+ * Training produced a non-finite loss or gradient and was stopped (exit status 1 in the CLI:
+ * a failure of the run, not of the input). The message is one line naming the epoch and the
+ * last good checkpoint.
+ */
+export class TrainingDivergedError extends Error {
+  override readonly name = "TrainingDivergedError";
+  constructor(
+    message: string,
+    readonly epoch: number,
+    /** epoch of the last good checkpoint on disk, or null when none was written */
+    readonly checkpointEpoch: number | null,
+  ) {
+    super(message);
+  }
+}
+
+/** Epoch times kept for the median in the summary (a ring: memory stays bounded on long runs). */
+const TIMES_KEPT = 4096;
 
 export interface TrainRunSummary extends JsonObject {
   epochs: number;
@@ -74,20 +114,36 @@ export interface TrainRunSummary extends JsonObject {
   bound_violated: boolean;
   seconds_per_epoch_median: number;
   seed: number;
+  /** learning rate in effect at the end (config.lr, lowered by --on-nan rollback) */
+  lr_final: number;
+  /** rollbacks after a non-finite loss (--on-nan rollback) */
+  nan_rollbacks: number;
 }
 
 function configJson(c: TrainConfig): JsonObject {
   return JSON.parse(JSON.stringify(c)) as JsonObject;
 }
 
-function saveState(paths: RunPaths, state: TrainerState): void {
+/** Numerical-guard state kept in the checkpoint's extras (absent until the first rollback). */
+interface GuardState {
+  lrScale: number;
+  rollbacks: number;
+}
+
+function saveState(paths: RunPaths, state: TrainerState, guard: GuardState): void {
   saveCheckpoint(paths.checkpoint, {
     epoch: state.epoch,
     config: configJson(state.config),
     params: state.params,
     optimiser: { step: state.adam.step, m: state.adam.m, v: state.adam.v },
     rng: state.rng.state(),
+    ...(guard.rollbacks > 0 ? { extra: { lrScale: guard.lrScale, rollbacks: guard.rollbacks } } : {}),
   });
+}
+
+function allFinite(a: ArrayLike<number>): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  return true;
 }
 
 /** Differences between a stored and a requested config that forbid resuming (epochs may change). */
@@ -97,33 +153,180 @@ function resumeConflicts(stored: JsonObject, requested: TrainConfig): string[] {
   return jsonDiff(a, b);
 }
 
-function restoreFromCheckpoint(paths: RunPaths, config: TrainConfig, target: Target): TrainerState {
+/**
+ * Load the checkpoint for resuming or rolling back, refusing one that is well-formed but unusable
+ * (different config, wrong sizes, non-finite numbers, a degenerate RNG state).
+ */
+function loadUsableCheckpoint(paths: RunPaths, config: TrainConfig): { ck: ReturnType<typeof loadCheckpoint>; guard: GuardState } {
   const ck = loadCheckpoint(paths.checkpoint);
   const conflicts = resumeConflicts(ck.config, config);
   if (conflicts.length > 0) {
     throw new RunDirError(`cannot resume ${paths.dir}: the checkpoint was made with a different config (${conflicts.slice(0, 5).join(", ")})`);
   }
-  return restoreTrainer(config, target, {
+  const bad = (detail: string): CheckpointError => new CheckpointError(paths.checkpoint, "invalid", detail);
+  if (!allFinite(ck.params)) throw bad("holds non-finite parameters (NaN or Infinity)");
+  if (!allFinite(ck.optimiser.m) || !allFinite(ck.optimiser.v) || ck.optimiser.v.some((x) => x < 0)) {
+    throw bad("holds an invalid optimiser state (non-finite moments or a negative second moment)");
+  }
+  if (ck.rng.every((w) => w === 0)) throw bad("holds a degenerate RNG state (all zero)");
+  let guard: GuardState = { lrScale: 1, rollbacks: 0 };
+  const ex = ck.extra;
+  if (ex !== undefined && (ex.lrScale !== undefined || ex.rollbacks !== undefined)) {
+    const { lrScale, rollbacks } = ex;
+    if (typeof lrScale !== "number" || !(lrScale > 0 && lrScale <= 1) || typeof rollbacks !== "number" || !Number.isInteger(rollbacks) || rollbacks < 0) {
+      throw bad(`holds invalid numerical-guard extras ${JSON.stringify({ lrScale, rollbacks })}`);
+    }
+    guard = { lrScale, rollbacks };
+  }
+  return { ck, guard };
+}
+
+function restoreFromCheckpoint(paths: RunPaths, config: TrainConfig, target: Target): { state: TrainerState; guard: GuardState } {
+  const { ck, guard } = loadUsableCheckpoint(paths, config);
+  const state = restoreTrainer(config, target, {
     params: ck.params,
     adam: { step: ck.optimiser.step, m: Float64Array.from(ck.optimiser.m), v: Float64Array.from(ck.optimiser.v) },
     rng: ck.rng,
     epoch: ck.epoch,
   });
+  state.lrScale = guard.lrScale;
+  return { state, guard };
 }
 
-/** Train (or continue training) into a run directory. */
+/** Bytes per stored number. */
+const WIDTH = { float32: 4, float64: 8 } as const;
+
+/**
+ * Rough peak memory of one training epoch: the tape holds each block layer's input (batch × N
+ * numbers per layer, twice with the symmetrised model, three times with the symmetry
+ * regulariser), plus a few work arrays. Measured peaks are within ~15% of this.
+ */
+export function estimateTrainingBytes(config: TrainConfig): number {
+  const N = config.flow.L * config.flow.L;
+  const layers = config.flow.layout === "mera" ? 2 * config.flow.depth : config.flow.depth;
+  const passes = config.symmetrize ? 2 : (config.symmetryWeight ?? 0) > 0 ? 3 : 1;
+  return config.batch * N * WIDTH[config.dtype] * (layers + 4) * passes;
+}
+
+/** Memory this process may use: physical memory, or a smaller cgroup limit. */
+function availableMemory(): number {
+  const constrained = (process as { constrainedMemory?: () => number | undefined }).constrainedMemory?.();
+  const total = totalmem();
+  return constrained !== undefined && constrained > 0 ? Math.min(total, constrained) : total;
+}
+
+function gb(bytes: number): string {
+  return `${(bytes / 2 ** 30).toFixed(bytes < 2 ** 30 ? 2 : 1)} GB`;
+}
+
+/** Refuse a configuration whose epoch cannot fit in memory (RangeError: a usage error). */
+function checkMemory(config: TrainConfig): void {
+  const N = config.flow.L * config.flow.L;
+  const need = estimateTrainingBytes(config);
+  const have = availableMemory();
+  if (config.batch * N > 2 ** 31 || need > 0.8 * have) {
+    throw new RangeError(
+      `batch = ${config.batch} at L = ${config.flow.L} needs about ${gb(need)} of memory per epoch, more than this machine can give (${gb(have)}); lower --batch or --L`,
+    );
+  }
+}
+
+/** Build the target, reporting any failure (e.g. an exact solution that underflows) as a RangeError. */
+function buildTarget(config: TrainConfig): Target {
+  try {
+    return makeTarget(config.target);
+  } catch (err) {
+    if (err instanceof RangeError) throw err;
+    throw new RangeError(`the target ${JSON.stringify(config.target)} cannot be built: ${(err as Error).message.split("\n")[0]}`);
+  }
+}
+
+/** A run-directory path that is clearly a mistake (empty, NUL bytes). */
+function checkDirArgument(dir: string): void {
+  if (typeof dir !== "string" || dir.trim() === "") throw new RunDirError(`run directory "${dir}" is invalid: give a non-empty path`);
+  if (dir.includes("\0")) throw new RunDirError(`run directory ${JSON.stringify(dir)} is invalid: it contains a NUL byte`);
+}
+
+/** File-system errors while setting up the run directory (permissions, a file in the way, ...) as one-line RunDirErrors. */
+function setupError(dir: string, err: unknown): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (e instanceof Error && typeof e.code === "string" && /^E[A-Z]+$/.test(e.code) && !(err instanceof RunDirError)) {
+    return new RunDirError(`cannot use run directory ${dir}: ${e.code} (${e.syscall ?? "fs"}${e.path ? ` ${e.path}` : ""})`);
+  }
+  return err;
+}
+
+/** The outermost directory of `dir` that does not exist yet (what creating `dir` would create), or null. */
+function firstMissingAncestor(dir: string): string | null {
+  if (existsSync(dir)) return null;
+  let d = dir;
+  for (;;) {
+    const parent = dirname(d);
+    if (parent === d || existsSync(parent)) return d;
+    d = parent;
+  }
+}
+
+/** Remove `root` and the directories below it as long as they hold no files (never removes a file). */
+function removeEmptyTree(root: string): void {
+  const visit = (d: string): boolean => {
+    let empty = true;
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory() && visit(p)) continue;
+      empty = false;
+    }
+    if (empty) rmSync(d, { recursive: true });
+    return empty;
+  };
+  try {
+    visit(root);
+  } catch {
+    /* best effort */
+  }
+}
+
+/** Delete everything but the lock in a run directory this call created (setup failed while we held its lock). */
+function clearCreatedRunDir(dir: string): void {
+  try {
+    for (const name of readdirSync(dir)) if (name !== ".lock") rmSync(join(dir, name), { recursive: true, force: true });
+  } catch {
+    /* best effort */
+  }
+}
+
+/**
+ * Train (or continue training) into a run directory.
+ *
+ * Everything that can be refused (config, target, memory, an unusable --resume or run
+ * directory, a locked directory) is checked before the first byte is written, so a refused
+ * run leaves no partial output; a directory this call created is removed again. The lock is
+ * taken before the directory's contents are touched (so `overwrite` cannot delete a running
+ * run's files). Checkpoints are written only for parameters whose loss on the next batch is
+ * finite, so the last checkpoint is always a good state to roll back to (`onNan`).
+ */
 export async function runTraining(opts: TrainRunOptions): Promise<{ state: TrainerState; summary: TrainRunSummary; paths: RunPaths }> {
   const { config } = opts;
   validateTrainConfig(config);
   if (!Number.isInteger(opts.savePeriod) || opts.savePeriod < 1) {
     throw new RangeError(`save-period = ${opts.savePeriod} is invalid: it must be an integer ≥ 1`);
   }
+  const onNan = opts.onNan ?? "stop";
+  if (!ON_NAN_MODES.includes(onNan)) throw new RangeError(`on-nan = ${String(onNan)} is invalid: accepted values are ${ON_NAN_MODES.join(", ")}`);
+  const maxRollbacks = opts.maxRollbacks ?? 10;
+  if (!Number.isInteger(maxRollbacks) || maxRollbacks < 0) throw new RangeError(`max-rollbacks = ${maxRollbacks} is invalid: it must be an integer ≥ 0`);
   const log = opts.log ?? (() => {});
-  const target = makeTarget(config.target);
+  checkMemory(config);
+  const target = buildTarget(config);
   if (target.L !== config.flow.L) throw new RangeError(`target L = ${target.L} differs from flow L = ${config.flow.L}`);
+  checkObjectiveOptions(objectiveOptions(config), target);
 
   // Validate a resume before touching anything on disk.
+  checkDirArgument(opts.dir);
   const paths0 = runPaths(opts.dir);
+  if (existsSync(paths0.dir) && !statSync(paths0.dir).isDirectory()) {
+    throw new RunDirError(`run directory ${paths0.dir} exists and is not a directory`);
+  }
   if (opts.resume) {
     if (!existsSync(paths0.config)) throw new RunDirError(`cannot resume: ${paths0.dir} holds no run (no config.json)`);
     const conflicts = resumeConflicts(readRunConfig(paths0), config);
@@ -131,20 +334,40 @@ export async function runTraining(opts: TrainRunOptions): Promise<{ state: Train
       throw new RunDirError(`cannot resume ${paths0.dir}: its config differs in ${conflicts.slice(0, 5).join(", ")}`);
     }
   }
-  const opened = openRunDir(opts.dir, configJson(config), opts.resume ? "resume" : opts.overwrite ? "overwrite" : "new");
-  const paths = opened.paths;
-  const lock = acquireRunLock(paths.dir);
+  // directories this call creates are removed again if it is refused
+  const createdRoot = firstMissingAncestor(paths0.dir);
+  let lock: RunLock;
   try {
+    lock = acquireRunLock(paths0.dir);
+  } catch (err) {
+    if (createdRoot !== null) removeEmptyTree(createdRoot);
+    throw setupError(paths0.dir, err);
+  }
+  let started = false;
+  try {
+    let paths: RunPaths;
     let state: TrainerState;
-    if (opts.resume && existsSync(paths.checkpoint)) {
-      state = restoreFromCheckpoint(paths, config, target);
-      log(`resuming ${paths.dir} at epoch ${state.epoch}`);
-    } else {
-      state = createTrainer(config, target);
+    let guard: GuardState = { lrScale: 1, rollbacks: 0 };
+    let metrics: ReturnType<typeof openMetrics>;
+    try {
+      paths = openRunDir(opts.dir, configJson(config), opts.resume ? "resume" : opts.overwrite ? "overwrite" : "new").paths;
+      removeStaleTempFiles(paths.dir);
+      if (opts.resume && existsSync(paths.checkpoint)) {
+        ({ state, guard } = restoreFromCheckpoint(paths, config, target));
+      } else {
+        state = createTrainer(config, target);
+      }
+      // metrics beyond the checkpoint (and a partial last line left by a crash) are dropped
+      metrics = openMetrics(paths.metrics, METRIC_COLUMNS, { truncateAfter: { column: "epoch", value: state.epoch } });
+      if (opts.resume) writeJsonAtomic(paths.config, configJson(config));
+      writeJsonAtomic(`${paths.dir}/provenance.json`, { ...provenance(), seed: config.seed, config: configJson(config) } as unknown as JsonObject);
+    } catch (err) {
+      if (createdRoot !== null) clearCreatedRunDir(paths0.dir);
+      throw setupError(paths0.dir, err);
     }
-    if (opts.resume) writeJsonAtomic(paths.config, configJson(config));
-    writeJsonAtomic(`${paths.dir}/provenance.json`, { ...provenance(), seed: config.seed, config: configJson(config) } as unknown as JsonObject);
-    const metrics = openMetrics(paths.metrics, METRIC_COLUMNS, { truncateAfter: { column: "epoch", value: state.epoch } });
+    started = true;
+    let lastSaved: number | null = existsSync(paths.checkpoint) ? state.epoch : null;
+    if (opts.resume) log(lastSaved !== null ? `resuming ${paths.dir} at epoch ${state.epoch}` : `resuming ${paths.dir}: no checkpoint yet, starting at epoch 0`);
 
     const exact = target.exactNegLogZ;
     const progress = createProgress({
@@ -157,21 +380,78 @@ export async function runTraining(opts: TrainRunOptions): Promise<{ state: Train
         ...(exact !== undefined ? [{ key: "exact", format: sig(8) }, { key: "rel", label: "rel.err", format: exp(2) }] : []),
       ],
     });
-    const started = performance.now();
-    const times: number[] = [];
+    const t0 = performance.now();
+    const times = new Float64Array(TIMES_KEPT);
+    let ntimes = 0;
+
+    /** A non-finite loss/gradient at `epoch`: stop with a clear error, or roll back (see onNan). */
+    const nonFinite = (epoch: number, what: string): void => {
+      const where = lastSaved !== null ? `last good checkpoint: ${paths.checkpoint} (epoch ${lastSaved})` : "no checkpoint was written yet";
+      const back = lastSaved ?? 0;
+      const fail = (why: string): never => {
+        throw new TrainingDivergedError(`training diverged at epoch ${epoch}: ${what} is not finite${why}; ${where}`, epoch, lastSaved);
+      };
+      if (onNan === "stop") fail(" (use --on-nan rollback to roll back to the last checkpoint with a halved learning rate)");
+      if (epoch <= back + 1) fail(` at the parameters it would roll back to (epoch ${back}), so a lower learning rate cannot help`);
+      if (guard.rollbacks >= maxRollbacks) fail(` after ${guard.rollbacks} rollbacks (learning rate down to ${sig(3)(config.lr * guard.lrScale)})`);
+      if (lastSaved !== null) {
+        const { ck } = loadUsableCheckpoint(paths, config);
+        state.params.set(ck.params);
+        state.adam = { step: ck.optimiser.step, m: Float64Array.from(ck.optimiser.m), v: Float64Array.from(ck.optimiser.v) };
+        state.rng = Rng.fromState(ck.rng);
+        state.epoch = ck.epoch;
+      } else {
+        const fresh = createTrainer(config, target);
+        state.params.set(fresh.params);
+        state.adam = fresh.adam;
+        state.rng = fresh.rng;
+        state.epoch = 0;
+      }
+      guard = { lrScale: guard.lrScale / 2, rollbacks: guard.rollbacks + 1 };
+      state.lrScale = guard.lrScale;
+      truncateMetrics(paths.metrics, { column: "epoch", value: state.epoch });
+      saveState(paths, state, guard);
+      lastSaved = state.epoch;
+      log(
+        `epoch ${epoch}: ${what} is not finite; rolled back to epoch ${state.epoch} and halved the learning rate to ${sig(3)(config.lr * guard.lrScale)} (rollback ${guard.rollbacks} of at most ${maxRollbacks})`,
+      );
+    };
+
     const pool = (opts.workers ?? 1) > 1 ? await ParallelObjective.create(config, opts.workers ?? 1) : null;
+    // the next epoch's loss and gradient, computed ahead to check a checkpoint (see PreparedEpoch)
+    let ahead: PreparedEpoch | undefined;
     try {
       while (state.epoch < config.epochs) {
-        const m = pool ? await trainEpochParallel(state, pool) : trainEpoch(state);
-        times.push(m.seconds);
+        let m: EpochMetrics;
+        try {
+          m = pool ? await trainEpochParallel(state, pool, ahead) : trainEpoch(state, ahead);
+        } catch (err) {
+          if (!(err instanceof NonFiniteLossError)) throw err;
+          ahead = undefined;
+          nonFinite(err.epoch, err.what);
+          continue;
+        }
+        ahead = undefined;
+        times[ntimes++ % TIMES_KEPT] = m.seconds;
         metrics.append({ epoch: m.epoch, F: m.F, F_stderr: m.FstdErr, exact: m.exact, rel_err: m.relErr, grad_norm: m.gradNorm, seconds: m.seconds });
         progress.update(m.epoch, { F: m.F, err: m.FstdErr, exact: m.exact, rel: m.relErr });
         opts.onEpoch?.(m);
-        const timeUp = opts.maxSeconds !== undefined && (performance.now() - started) / 1000 >= opts.maxSeconds;
+        const timeUp = opts.maxSeconds !== undefined && (performance.now() - t0) / 1000 >= opts.maxSeconds;
         const stop = timeUp || opts.shouldStop?.() === true;
-        if (m.epoch % opts.savePeriod === 0 || m.epoch === config.epochs || stop) saveState(paths, state);
+        if (m.epoch % opts.savePeriod === 0 || m.epoch === config.epochs || stop) {
+          // only parameters whose next epoch is finite are checkpointed; that epoch is then reused
+          const next = pool ? await prepareEpochParallel(state, pool) : prepareEpoch(state);
+          if (!preparedIsFinite(next)) {
+            nonFinite(m.epoch + 1, "the loss or gradient (checked before writing the checkpoint)");
+            if (!stop) continue;
+          } else {
+            ahead = next;
+          }
+          saveState(paths, state, guard);
+          lastSaved = state.epoch;
+        }
         if (stop) {
-          log(timeUp ? `time budget of ${opts.maxSeconds} s reached at epoch ${m.epoch}` : `stopped at epoch ${m.epoch}`);
+          log(timeUp ? `time budget of ${opts.maxSeconds} s reached at epoch ${state.epoch}` : `stopped at epoch ${state.epoch}`);
           break;
         }
       }
@@ -179,16 +459,18 @@ export async function runTraining(opts: TrainRunOptions): Promise<{ state: Train
       progress.stop();
       await pool?.close();
     }
-    if (!existsSync(paths.checkpoint)) saveState(paths, state);
+    if (!existsSync(paths.checkpoint)) saveState(paths, state, guard);
 
-    const summary = await finishRun(paths, state, opts.evalSamples ?? 4 * config.batch, times);
+    const kept = times.subarray(0, Math.min(ntimes, TIMES_KEPT));
+    const summary = await finishRun(paths, state, opts.evalSamples ?? 4 * config.batch, Array.from(kept), guard);
     return { state, summary, paths };
   } finally {
     lock.release();
+    if (!started && createdRoot !== null) removeEmptyTree(createdRoot);
   }
 }
 
-async function finishRun(paths: RunPaths, state: TrainerState, evalSamples: number, times: number[]): Promise<TrainRunSummary> {
+async function finishRun(paths: RunPaths, state: TrainerState, evalSamples: number, times: number[], guard: GuardState): Promise<TrainRunSummary> {
   const exact = state.target.exactNegLogZ;
   // Fresh samples, a generator derived from the seed and the epoch: reproducible, independent of training.
   const ev = evaluateF(state, evalSamples, (state.config.seed * 7919 + state.epoch) >>> 0);
@@ -203,6 +485,8 @@ async function finishRun(paths: RunPaths, state: TrainerState, evalSamples: numb
     bound_violated: exact !== undefined && ev.F < exact - 3 * ev.stdErr,
     seconds_per_epoch_median: sorted.length ? sorted[Math.floor(sorted.length / 2)] : NaN,
     seed: state.config.seed,
+    lr_final: state.config.lr * guard.lrScale,
+    nan_rollbacks: guard.rollbacks,
     config: configJson(state.config),
     ...(provenance() as unknown as JsonObject),
   };
@@ -248,5 +532,9 @@ export function loadTrainedRun(dir: string): TrainedRun {
   if (ck.params.length !== model.nparams) {
     throw new RunDirError(`checkpoint ${paths.checkpoint} has ${ck.params.length} parameters, its config needs ${model.nparams}`);
   }
-  return { dir: paths.dir, paths, config, model, target: makeTarget(config.target), params: ck.params, epoch: ck.epoch };
+  const target = makeTarget(config.target);
+  // samplers and analyses write here; a run copied from the browser playground may lack them
+  mkdirSync(paths.samples, { recursive: true });
+  mkdirSync(paths.plots, { recursive: true });
+  return { dir: paths.dir, paths, config, model, target, params: ck.params, epoch: ck.epoch };
 }

@@ -11,7 +11,8 @@
  * (only exp / expm1 / tanh differ, by ≲ 2 ulp); float32 to ~1e-6 (normwise).
  *
  * Memory: one module instance per process (per worker), instantiated synchronously on first
- * use. Each call copies this layer's parameters and the rows [b0, b1) into linear memory,
+ * use from WASM_URL with node:fs (Node), or given beforehand by `initWasmKernel` (a browser,
+ * which fetches the bytes itself). Each call copies this layer's parameters and the rows [b0, b1) into linear memory,
  * runs, and copies the results back; the memory grows to the largest call seen and is reused,
  * so repeated calls allocate nothing in wasm.
  *
@@ -49,6 +50,24 @@ function kernelExports(): BlockExports {
     wasm = new WebAssembly.Instance(module, {}).exports as unknown as BlockExports;
   }
   return wasm;
+}
+
+/**
+ * Instantiate the kernel from the given compiled module or bytes of block.wasm, instead of the
+ * default synchronous load from WASM_URL with node:fs on first use. For environments without
+ * node:fs (a browser or Web Worker: `initWasmKernel(await (await fetch(WASM_URL)).arrayBuffer())`).
+ * Rejects when the engine cannot compile the module (e.g. no WebAssembly SIMD); the previous
+ * instance, if any, is then kept.
+ */
+export async function initWasmKernel(source: WebAssembly.Module | BufferSource): Promise<void> {
+  const module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source);
+  const instance = await WebAssembly.instantiate(module, {});
+  wasm = instance.exports as unknown as BlockExports;
+}
+
+/** True once the kernel module is instantiated (by first use or `initWasmKernel`). */
+export function wasmKernelReady(): boolean {
+  return wasm !== null;
 }
 
 const PAGE = 65536;

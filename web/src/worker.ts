@@ -1,0 +1,53 @@
+/**
+ * Web Worker entry of the playground: loads the WebAssembly SIMD kernel (fetching block.wasm
+ * from the URL the build emitted), then hands every message to the handler (handler.ts).
+ * Messages that arrive while the kernel loads are queued.
+ */
+import { initWasmKernel, WASM_URL } from "../../src/kernels/wasm.ts";
+import { createHandler, type WorkerHandler } from "./handler.ts";
+import type { Response } from "./protocol.ts";
+
+interface WorkerScope {
+  postMessage(message: unknown): void;
+  onmessage: ((e: MessageEvent) => void) | null;
+  addEventListener(type: "unhandledrejection", fn: (e: PromiseRejectionEvent) => void): void;
+}
+
+const scope = self as unknown as WorkerScope;
+const post = (msg: Response): void => scope.postMessage(msg);
+const pending: unknown[] = [];
+let handler: WorkerHandler | null = null;
+
+scope.onmessage = (e: MessageEvent) => {
+  if (handler) handler.handle(e.data);
+  else pending.push(e.data);
+};
+scope.addEventListener("unhandledrejection", (e) => post({ type: "error", message: `worker: ${String(e.reason)}` }));
+
+async function loadWasm(): Promise<{ available: boolean; reason?: string }> {
+  if (typeof WebAssembly !== "object") return { available: false, reason: "this browser has no WebAssembly" };
+  try {
+    const res = await fetch(WASM_URL);
+    if (!res.ok) throw new Error(`HTTP ${res.status} fetching ${WASM_URL.href}`);
+    await initWasmKernel(await res.arrayBuffer());
+    return { available: true };
+  } catch (err) {
+    return { available: false, reason: `${(err as Error).message} (the kernel needs WebAssembly SIMD)` };
+  }
+}
+
+void loadWasm().then((wasm) => {
+  handler = createHandler({
+    post,
+    schedule: (fn) => setTimeout(fn, 0),
+    now: () => performance.now(),
+    wasm,
+    provenance: {
+      packageVersion: __NEURALRG_VERSION__,
+      gitCommit: __NEURALRG_COMMIT__,
+      nodeVersion: `browser (${navigator.userAgent})`,
+    },
+  });
+  post({ type: "ready", wasm, version: __NEURALRG_VERSION__ });
+  for (const m of pending.splice(0)) handler.handle(m);
+});
