@@ -1,23 +1,46 @@
 /**
- * neuralrg public API. Import from "neuralrg".
+ * neuralrg: Neural Network Renormalization Group (Li & Wang, PRL 121, 260601 (2018)) as a
+ * library. Import from "neuralrg".
  *
- * - targets: unnormalised lattice densities π(x) with exact −ln Z where known
- * - flow: the hierarchical Real NVP flow (config, parameters, generate/infer/logProb)
- * - train: objectives (PDD, symmetrised), Adam, trainer, training runs on disk
+ * Namespaces, in the order data flows (SPEC §7):
+ * - {@link targets}: unnormalised lattice densities π(x) — relaxed Ising, Gaussian, lattice φ⁴,
+ *   user-defined (`defineTarget`, module files) — with exact −ln Z where known, and observables.
+ * - {@link flows}: the hierarchical (MERA) Real NVP flow: config, parameters, generate/infer/ln q.
+ * - {@link train}: probability density distillation, Adam, trainers, training runs on disk.
+ * - {@link sample}: samplers (MIS, importance weights, latent and physical HMC) and error analysis.
+ * - {@link analysis}: collective variables, gradient response, mutual information, latent wander.
+ *
+ * Conventions: a batch of B configurations of an L×L lattice is a flat Float64Array (or
+ * Float32Array) of length B·L², row b at [b·L², (b+1)·L²), site (i, j) at offset i·L + j.
+ * Randomness is explicit: pass an {@link Rng} (or a seed).
+ *
+ * @example
+ * ```ts
+ * import { train, targets } from "neuralrg";
+ * const config = train.trainConfig({ kind: "phi4", L: 4, kappa: 0.2, lambda: 0 }, { epochs: 300, batch: 256 });
+ * const { summary } = await train.runTraining({ dir: "runs/free-field", config, savePeriod: 100, progress: "off" });
+ * console.log(summary.F, summary.exact); // variational F ≥ exact −ln Z
+ * ```
+ * @packageDocumentation
  */
 export type { Real, DType } from "./engine/real.ts";
-export { Rng } from "./engine/rng.ts";
+export { Rng, type RngState } from "./engine/rng.ts";
 export type { Target } from "./targets/target.ts";
-export * as targets from "./targets/index.ts";
-export type { FlowConfig, LayoutKind } from "./flow/config.ts";
-export { validateFlowConfig } from "./flow/config.ts";
-export { buildLayers, latentScale } from "./flow/layout.ts";
-export { initParams, viewParams, paramCount } from "./flow/params.ts";
-export type { FlowParams, InitKind } from "./flow/params.ts";
-export { createFlow, generate, infer, logProb, sample, priorLogProb, generateWithTape, inferWithTape, backward } from "./flow/flow.ts";
-export type { FlowModel, Tape } from "./flow/flow.ts";
-export { pddLossAndGrad, pddLoss } from "./train/objectives.ts";
-export { adamInit, adamStep, ADAM_DEFAULTS } from "./train/adam.ts";
-export { createTrainer, trainEpoch, evaluateF, TRAIN_DEFAULTS } from "./train/trainer.ts";
-export type { TrainConfig, TrainerState, EpochMetrics } from "./train/trainer.ts";
+export { makeTarget, type TargetConfig } from "./targets/registry.ts";
+export { defineTarget, type UserTargetSpec } from "./targets/user.ts";
+export type { FlowConfig } from "./flow/config.ts";
+export type { TrainConfig } from "./train/trainer.ts";
 export { runTraining, loadTrainedRun } from "./io/training-run.ts";
+
+export * as targets from "./targets/index.ts";
+export * as flows from "./api/flows.ts";
+export * as train from "./api/train.ts";
+/**
+ * Sampling and estimators with a trained flow (SPEC §4): the flow's density q or q_sym
+ * (`flowDensity`), the Metropolised independence sampler (`runMis`), importance-weighted free
+ * energies (`importanceSample`), HMC in latent space (Eq. 6, `latentPotential`) and physical space
+ * (`physicalPotential`) with `runHmc`, Ising observables, and the error analysis (τ_int, binning,
+ * effective sample sizes) they report with.
+ */
+export * as sample from "./sample/index.ts";
+export * as analysis from "./api/analysis.ts";

@@ -141,7 +141,6 @@ export async function analyzeRun(opts: AnalyzeOptions): Promise<AnalysisIndex> {
     if (!Number.isInteger(s) || s < 0 || s >= N) throw new RangeError(`wander site ${s} is invalid: it must be an integer in 0..${N - 1}`);
   }
   const outDir = analysisDir(run);
-  mkdirSync(outDir, { recursive: true });
   const rng = Rng.fromSeed(seed);
   const progressFor = (total: number, unit: string): Progress =>
     createProgress({ total, unit, mode: opts.progress ?? "auto", stream: opts.stream, intervalMs: 5000, fields: [] });
@@ -157,6 +156,8 @@ export async function analyzeRun(opts: AnalyzeOptions): Promise<AnalysisIndex> {
       p?.stop();
     }
   }
+  // created only now: a refused input (e.g. a malformed --source file) leaves the run untouched
+  mkdirSync(outDir, { recursive: true });
   const n = samples.n;
   log(`samples: ${samples.source}${samples.acceptance !== undefined ? `, acceptance ${samples.acceptance.toFixed(3)}` : ""}`);
   const xParams: Real = toDType(samples.x, params instanceof Float64Array ? "float64" : "float32");

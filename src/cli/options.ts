@@ -28,9 +28,18 @@ export function parseLatticeSize(value: string): number {
   return L;
 }
 
-/** Temperature: a finite number > 0. */
+/**
+ * Temperatures the exact solution handles in double precision: below ~0.006 Kaufman's
+ * sinh 2β overflows (and T ≪ 1 is the ground state anyway), above ~1e16 cosh 2β rounds to 1.
+ */
+export const T_MIN = 0.01;
+export const T_MAX = 1e6;
+
+/** Temperature: a finite number > 0, within [T_MIN, T_MAX]. */
 export function parseTemperature(value: string): number {
-  return parseFloatOption("T", value, { min: 0, exclusiveMin: true });
+  const T = parseFloatOption("T", value, { min: 0, exclusiveMin: true });
+  if (T < T_MIN || T > T_MAX) throw invalidOption("T", value, `a number in [${T_MIN}, ${T_MAX}] (the exact free energy is computed in double precision there)`);
+  return T;
 }
 
 /** Parser factory for an integer option, e.g. `intOption("epochs", 1)`. */

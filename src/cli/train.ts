@@ -1,6 +1,7 @@
 /**
  * `neuralrg train`: probability density distillation of a MERA Real NVP flow for the relaxed
- * Ising model (or a Gaussian test target) into a run directory (SPEC §3).
+ * Ising model, lattice φ⁴, a Gaussian test target, or a user-defined target loaded from a module
+ * (`--target ./my-energy.ts`), into a run directory (SPEC §3).
  */
 import type { Command } from "commander";
 import type { DType } from "../engine/real.ts";
@@ -8,19 +9,32 @@ import type { LayoutKind } from "../flow/config.ts";
 import { log2Int } from "../flow/config.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
 import { LockError, RunDirError } from "../io/rundir.ts";
-import { runTraining, type TrainRunSummary } from "../io/training-run.ts";
+import { MetricsError } from "../io/metrics.ts";
+import { ON_NAN_MODES, runTraining, type OnNan, type TrainRunSummary } from "../io/training-run.ts";
 import type { InitKind } from "../flow/params.ts";
 import type { KernelName } from "../kernels/wasm.ts";
 import type { TrainConfig } from "../train/trainer.ts";
 import { TRAIN_DEFAULTS } from "../train/trainer.ts";
+import { PHI4_NEAR_CRITICAL } from "../targets/phi4.ts";
+import type { TargetConfig } from "../targets/registry.ts";
+import { USER_MODULE_EXTENSIONS, loadUserTarget, userTargetConfig } from "../targets/user.ts";
 import { printJson, println, type CliContext } from "./command.ts";
 import { invalidOption, parseChoiceOption, UsageError } from "./errors.ts";
 import { floatOption, intOption, parseLatticeSize, parseTemperature, T_CRITICAL } from "./options.ts";
 
 export interface TrainCliOptions {
-  target: "ising" | "gaussian";
+  /** "ising", "gaussian", "phi4", or the path of a module exporting a user-defined target */
+  target: string;
   L: number;
   T: number;
+  /** φ⁴ hopping parameter (default PHI4_NEAR_CRITICAL.kappa) */
+  kappa?: number;
+  /** φ⁴ quartic coupling of the hopping form (default PHI4_NEAR_CRITICAL.lambda) */
+  lambda?: number;
+  /** φ⁴ continuum-style mass squared (with lambda0, instead of kappa and lambda) */
+  m2?: number;
+  /** φ⁴ continuum-style quartic coupling λ₀ (interaction λ₀ϕ⁴/4!) */
+  lambda0?: number;
   depth?: number;
   layout: LayoutKind;
   nlayers: number;
@@ -46,6 +60,50 @@ export interface TrainCliOptions {
   workers: number;
   progress: "auto" | "tty" | "plain" | "off";
   json: boolean;
+  /** what a non-finite loss does: stop (default) or roll back to the last checkpoint with half the lr (`train --on-nan`) */
+  onNan?: OnNan;
+}
+
+export const BUILTIN_TARGETS = ["ising", "gaussian", "phi4"] as const;
+
+/** True when a --target value names a module file rather than a built-in kind. */
+export function isModuleTarget(target: string): boolean {
+  return !(BUILTIN_TARGETS as readonly string[]).includes(target);
+}
+
+/** Parse --target: a built-in kind, or a module path with an accepted extension. */
+export function parseTargetOption(v: string): string {
+  if ((BUILTIN_TARGETS as readonly string[]).includes(v)) return v;
+  if ((USER_MODULE_EXTENSIONS as readonly string[]).some((e) => v.endsWith(e)) && v.length > 3) return v;
+  throw invalidOption("target", v, `one of ${BUILTIN_TARGETS.join(", ")}, or the path of a module ending in .ts, .js or .mjs that exports a target`);
+}
+
+/** The target config of the CLI options (a module target is loaded and validated here). */
+export function targetConfigFromOptions(o: TrainCliOptions): TargetConfig {
+  const phi4Only: [string, number | undefined][] = [["kappa", o.kappa], ["lambda", o.lambda], ["m2", o.m2], ["lambda0", o.lambda0]];
+  if (o.target !== "phi4") {
+    const given = phi4Only.filter(([, v]) => v !== undefined).map(([k]) => `--${k}`);
+    if (given.length > 0) throw new UsageError(`${given.join(", ")} applies to --target phi4 only (the target is ${o.target})`);
+  }
+  if (o.target === "ising") return { kind: "ising", L: o.L, T: o.T };
+  if (o.target === "gaussian") return { kind: "gaussian", L: o.L };
+  if (o.target === "phi4") {
+    const continuum = o.m2 !== undefined || o.lambda0 !== undefined;
+    if (continuum && (o.kappa !== undefined || o.lambda !== undefined)) {
+      throw new UsageError("give either --kappa/--lambda (hopping form) or --m2/--lambda0 (continuum form) for phi4, not both");
+    }
+    if (continuum) {
+      if (o.m2 === undefined || o.lambda0 === undefined) throw new UsageError("the continuum form of phi4 needs both --m2 and --lambda0");
+      return { kind: "phi4", L: o.L, m2: o.m2, lambda0: o.lambda0 };
+    }
+    return { kind: "phi4", L: o.L, kappa: o.kappa ?? PHI4_NEAR_CRITICAL.kappa, lambda: o.lambda ?? PHI4_NEAR_CRITICAL.lambda };
+  }
+  const cfg = userTargetConfig(o.target);
+  if (cfg.L !== o.L) throw new UsageError(`--L = ${o.L} differs from L = ${cfg.L} declared by ${o.target}: pass --L ${cfg.L} (or omit --L)`);
+  if (o.symmetrize && !loadUserTarget(o.target).z2Symmetric) {
+    throw new UsageError(`${o.target} does not declare z2Symmetric: true, so the symmetrised model q_sym (Eq. S4) does not apply: pass --no-symmetrize`);
+  }
+  return cfg;
 }
 
 /** Build a TrainConfig from parsed CLI options (validating cross-option constraints). */
@@ -60,7 +118,7 @@ export function trainConfigFromOptions(o: TrainCliOptions): TrainConfig {
     );
   }
   return {
-    target: o.target === "ising" ? { kind: "ising", L: o.L, T: o.T } : { kind: "gaussian", L: o.L },
+    target: targetConfigFromOptions(o),
     flow: { L: o.L, layout: o.layout, depth, nlayers: o.nlayers, nmlp: o.nmlp, nhidden: o.nhidden },
     batch: o.batch,
     epochs: o.epochs,
@@ -77,7 +135,15 @@ export function trainConfigFromOptions(o: TrainCliOptions): TrainConfig {
 }
 
 export function defaultRunDir(c: TrainConfig): string {
-  const t = c.target.kind === "ising" ? `ising-L${c.flow.L}-T${Number(c.target.T).toFixed(4)}` : `${c.target.kind}-L${c.flow.L}`;
+  const k = c.target.kind;
+  const t =
+    k === "ising"
+      ? `ising-L${c.flow.L}-T${Number(c.target.T).toFixed(4)}`
+      : k === "phi4"
+        ? `phi4-L${c.flow.L}-k${Number(c.target.kappa).toFixed(4)}-l${Number(c.target.lambda).toFixed(4)}`
+        : k === "user"
+          ? `user-${String(c.target.module).replace(/^.*[\\/]/, "").replace(/\.[^.]*$/, "").replace(/[^\w.-]+/g, "_")}-L${c.flow.L}`
+          : `${k}-L${c.flow.L}`;
   return `runs/${t}-${c.flow.layout}-d${c.flow.depth}-s${c.seed}`;
 }
 
@@ -106,9 +172,13 @@ function optionAdder(cmd: Command, omit: readonly string[]): OptionAdder {
  */
 export function addTrainOptions(cmd: Command, defaults: { L: number; epochs: number }, omit: readonly string[] = []): Command {
   optionAdder(cmd, omit)
-    .option("--target <kind>", "target density: ising (relaxed 2D Ising, Eq. 7) or gaussian (exactly solvable test)", (v) => parseChoiceOption("target", v, ["ising", "gaussian"] as const), "ising")
+    .option("--target <kind|module>", "target density: ising (relaxed 2D Ising, Eq. 7), phi4 (lattice φ⁴), gaussian (exactly solvable test), or a module path (./my-energy.ts, .js, .mjs) exporting a user-defined target (train then uses the L it declares unless --L is given)", parseTargetOption, "ising")
     .option("--L <n>", "linear lattice size, a power of two ≥ 2", parseLatticeSize, defaults.L)
     .option("--T <t>", `temperature (> 0); default T_c = 2/ln(1+√2) ≈ ${T_CRITICAL.toFixed(6)}`, parseTemperature, T_CRITICAL)
+    .option("--kappa <k>", `phi4 hopping parameter κ (default ${PHI4_NEAR_CRITICAL.kappa}, near the transition at λ = ${PHI4_NEAR_CRITICAL.lambda}); λ = 0 needs |κ| < 1/4`, floatOption("kappa", {}))
+    .option("--lambda <l>", `phi4 quartic coupling λ ≥ 0 of S = Σ[−2κΣ_μ φφ_{x+μ} + φ² + λ(φ² − 1)²] (default ${PHI4_NEAR_CRITICAL.lambda})`, floatOption("lambda", { min: 0 }))
+    .option("--m2 <m2>", "phi4 continuum-style mass squared (with --lambda0 instead of --kappa/--lambda; κ and λ follow from m² = (1 − 2λ)/κ − 4, λ₀ = 6λ/κ²)", floatOption("m2", {}))
+    .option("--lambda0 <l0>", "phi4 continuum-style quartic coupling λ₀ ≥ 0 (interaction λ₀ϕ⁴/4!)", floatOption("lambda0", { min: 0 }))
     .option("--depth <n>", "renormalisation levels, 1..log2(L) (default log2(L): the full MERA)", intOption("depth", 1, 10))
     .option("--layout <kind>", "mera (Fig. 2c), tebd (disentanglers only, Fig. 2a) or tree (decimators only, Fig. 2b)", (v) => parseChoiceOption("layout", v, ["mera", "tebd", "tree"] as const), TRAIN_DEFAULTS.layout)
     .option("--nlayers <n>", "Real NVP couplings per 2×2 block", intOption("nlayers", 1, 64), TRAIN_DEFAULTS.nlayers)
@@ -151,16 +221,32 @@ export async function trainFromOptions(ctx: CliContext, o: TrainCliOptions): Pro
     const { summary, paths } = await runTraining({
       dir, config, resume: o.resume, overwrite: o.overwrite, savePeriod: o.savePeriod,
       maxSeconds: o.maxSeconds, evalSamples: o.evalSamples, progress: o.progress, workers: o.workers,
+      onNan: o.onNan,
       log: (l) => ctx.err(l + "\n"),
     });
     if (o.json) printJson(ctx, { dir: paths.dir, ...summary });
     else printSummary(ctx, paths.dir, summary);
+    if (summary.bound_violated) throw new BoundViolationError(paths.dir, summary);
     return summary;
   } catch (err) {
-    if (err instanceof RangeError || err instanceof RunDirError || err instanceof CheckpointError || err instanceof LockError) {
+    if (err instanceof RangeError || err instanceof RunDirError || err instanceof CheckpointError || err instanceof LockError || err instanceof MetricsError) {
       throw new UsageError(err.message);
     }
     throw err;
+  }
+}
+
+/**
+ * The final F lies below the exact −ln Z by more than 3 standard errors. F is a variational upper
+ * bound (Eq. 3), so this is never a success: it signals a bug (exit status 1).
+ */
+export class BoundViolationError extends Error {
+  override readonly name = "BoundViolationError";
+  constructor(dir: string, s: TrainRunSummary) {
+    const sigmas = s.exact !== null && s.F_stderr > 0 ? ((s.exact - s.F) / s.F_stderr).toFixed(1) : "?";
+    super(
+      `variational bound violated: F = ${s.F} ± ${s.F_stderr} lies ${sigmas} standard errors below the exact -ln Z = ${s.exact}; F ≥ -ln Z holds for every flow, so this signals a bug (results kept in ${dir})`,
+    );
   }
 }
 
@@ -179,8 +265,30 @@ export function register(program: Command, ctx: CliContext): void {
   const cmd = program
     .command("train")
     .description("train a hierarchical Real NVP flow by probability density distillation (reverse KL, Eq. 3–5) into a run directory");
-  addTrainOptions(cmd, { L: 8, epochs: 1000 }).action(async (o: TrainCliOptions) => {
-    const s = await trainFromOptions(ctx, o);
-    if (s.bound_violated) ctx.exitCode = 1;
+  addTrainOptions(cmd, { L: 8, epochs: 1000 });
+  cmd.option(
+    "--on-nan <mode>",
+    "non-finite loss or gradient: stop (name the epoch and the last good checkpoint) or rollback (reload the last checkpoint, halve the learning rate, continue; at most 10 times)",
+    (v) => parseChoiceOption("on-nan", v, ON_NAN_MODES),
+    "stop",
+  );
+  cmd.action(async (o: TrainCliOptions, c: Command) => {
+    // a module target declares its lattice size (used unless --L was given) and its symmetry
+    // (without the Z2 claim the symmetrised model does not apply: train the plain q)
+    if (isModuleTarget(o.target)) {
+      let t;
+      try {
+        t = loadUserTarget(o.target);
+      } catch (err) {
+        if (err instanceof RangeError) throw new UsageError(err.message);
+        throw err;
+      }
+      if (c.getOptionValueSource("L") !== "cli") o.L = t.L;
+      if (!t.z2Symmetric && o.symmetrize) {
+        o.symmetrize = false;
+        ctx.err(`note: ${o.target} does not declare z2Symmetric: true; training the plain model q (as with --no-symmetrize)\n`);
+      }
+    }
+    await trainFromOptions(ctx, o);
   });
 }

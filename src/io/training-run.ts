@@ -26,7 +26,7 @@ import { Rng } from "../engine/rng.ts";
 import { checkObjectiveOptions } from "../train/objectives.ts";
 import type { PreparedEpoch } from "../train/trainer.ts";
 import {
-  NonFiniteLossError, createTrainer, evaluateF, objectiveOptions, prepareEpoch, prepareEpochParallel, preparedIsFinite, restoreTrainer,
+  NonFiniteLossError, createTrainer, evaluateF, objectiveOptions, prepareEpoch, prepareEpochParallel, preparedNonFinite, restoreTrainer,
   trainEpoch, trainEpochParallel, validateTrainConfig,
 } from "../train/trainer.ts";
 import { writeJsonAtomic } from "./atomic.ts";
@@ -441,8 +441,9 @@ export async function runTraining(opts: TrainRunOptions): Promise<{ state: Train
         if (m.epoch % opts.savePeriod === 0 || m.epoch === config.epochs || stop) {
           // only parameters whose next epoch is finite are checkpointed; that epoch is then reused
           const next = pool ? await prepareEpochParallel(state, pool) : prepareEpoch(state);
-          if (!preparedIsFinite(next)) {
-            nonFinite(m.epoch + 1, "the loss or gradient (checked before writing the checkpoint)");
+          const bad = preparedNonFinite(next);
+          if (bad !== null) {
+            nonFinite(m.epoch + 1, `${bad} (checked before writing the checkpoint of epoch ${m.epoch})`);
             if (!stop) continue;
           } else {
             ahead = next;

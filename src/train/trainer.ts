@@ -70,6 +70,11 @@ export interface TrainerState {
   rng: Rng;
   /** epochs completed */
   epoch: number;
+  /**
+   * factor on config.lr (default 1): a numerical guard lowers it when training is rolled back
+   * after a non-finite loss (`--on-nan rollback`); stored in the checkpoint's extras
+   */
+  lrScale?: number;
 }
 
 export interface EpochMetrics {
@@ -148,7 +153,8 @@ export function restoreTrainer(
 }
 
 export class NonFiniteLossError extends Error {
-  constructor(readonly epoch: number, what: string) {
+  override readonly name = "NonFiniteLossError";
+  constructor(readonly epoch: number, readonly what: string) {
     super(`training diverged at epoch ${epoch}: ${what} is not finite (lower --lr or resume from the last checkpoint)`);
   }
 }
@@ -166,7 +172,7 @@ function finishEpoch(state: TrainerState, perSample: Float64Array, grad: Float64
   const epoch = state.epoch + 1;
   if (!Number.isFinite(mean)) throw new NonFiniteLossError(epoch, "the loss");
   if (!Number.isFinite(g2)) throw new NonFiniteLossError(epoch, "the gradient");
-  adamStep(state.params, grad, state.adam, { ...ADAM_DEFAULTS, lr: state.config.lr, weightDecay: state.config.weightDecay });
+  adamStep(state.params, grad, state.adam, { ...ADAM_DEFAULTS, lr: state.config.lr * (state.lrScale ?? 1), weightDecay: state.config.weightDecay });
   state.epoch = epoch;
   const exact = state.target.exactNegLogZ ?? NaN;
   return {
@@ -180,8 +186,63 @@ function finishEpoch(state: TrainerState, perSample: Float64Array, grad: Float64
   };
 }
 
+/**
+ * The loss and gradient of the next epoch, computed ahead without changing the state (numerical
+ * guard): before a checkpoint is written its parameters are checked to give a finite loss and
+ * gradient on the very batch the next epoch draws, so every checkpoint on disk is a good state to
+ * roll back to. Passing the result to trainEpoch makes that epoch reuse it (bit-identical to
+ * computing it there, so the check costs nothing).
+ */
+export interface PreparedEpoch {
+  /** state.epoch it was computed at (a prepared epoch is used only at that epoch) */
+  readonly epoch: number;
+  /** the generator after drawing the batch */
+  readonly rng: Rng;
+  readonly perSample: Float64Array;
+  readonly grad: Float64Array;
+  readonly symKL: number;
+  /** seconds spent computing it (counted in that epoch's time) */
+  readonly seconds: number;
+}
+
+function prepared(state: TrainerState, rng: Rng, r: { perSample: Float64Array; grad: Float64Array; symKL?: number }, t0: number): PreparedEpoch {
+  return { epoch: state.epoch, rng, perSample: r.perSample, grad: r.grad, symKL: r.symKL ?? NaN, seconds: (performance.now() - t0) / 1000 };
+}
+
+export function prepareEpoch(state: TrainerState): PreparedEpoch {
+  const t0 = performance.now();
+  const rng = Rng.fromState(state.rng.state());
+  const z = alloc(state.config.dtype, state.config.batch * state.model.nvars);
+  rng.fillNormal(z);
+  return prepared(state, rng, pddLossAndGrad(state.model, state.params, state.target, z, state.config.batch, objectiveOptions(state.config)), t0);
+}
+
+export async function prepareEpochParallel(state: TrainerState, pool: ParallelObjective): Promise<PreparedEpoch> {
+  const t0 = performance.now();
+  const rng = Rng.fromState(state.rng.state());
+  const z = alloc(state.config.dtype, state.config.batch * state.model.nvars);
+  rng.fillNormal(z);
+  return prepared(state, rng, await pool.lossAndGrad(state.params, z, state.config.batch, state.model.nvars), t0);
+}
+
+/** The criterion of finishEpoch: null when the batch-mean loss and the gradient norm are finite, else what is not. */
+export function preparedNonFinite(p: PreparedEpoch): "the loss" | "the gradient" | null {
+  if (!Number.isFinite(meanStdErr(p.perSample).mean)) return "the loss";
+  let g2 = 0;
+  for (let i = 0; i < p.grad.length; i++) g2 += p.grad[i] * p.grad[i];
+  return Number.isFinite(g2) ? null : "the gradient";
+}
+
+function usePrepared(state: TrainerState, p: PreparedEpoch): EpochMetrics {
+  state.rng = p.rng;
+  const m = finishEpoch(state, p.perSample, p.grad, performance.now() - 1000 * p.seconds);
+  if (Number.isFinite(p.symKL)) m.symKL = p.symKL;
+  return m;
+}
+
 /** One epoch = one batch and one Adam step. Mutates the state; returns the epoch's metrics. */
-export function trainEpoch(state: TrainerState): EpochMetrics {
+export function trainEpoch(state: TrainerState, ahead?: PreparedEpoch): EpochMetrics {
+  if (ahead && ahead.epoch === state.epoch) return usePrepared(state, ahead);
   const t0 = performance.now();
   const z = drawBatch(state);
   const r = pddLossAndGrad(state.model, state.params, state.target, z, state.config.batch, objectiveOptions(state.config));
@@ -191,7 +252,8 @@ export function trainEpoch(state: TrainerState): EpochMetrics {
 }
 
 /** The same epoch with the batch split over worker threads (parallel.ts). */
-export async function trainEpochParallel(state: TrainerState, pool: ParallelObjective): Promise<EpochMetrics> {
+export async function trainEpochParallel(state: TrainerState, pool: ParallelObjective, ahead?: PreparedEpoch): Promise<EpochMetrics> {
+  if (ahead && ahead.epoch === state.epoch) return usePrepared(state, ahead);
   const t0 = performance.now();
   const z = drawBatch(state);
   const r = await pool.lossAndGrad(state.params, z, state.config.batch, state.model.nvars);

@@ -1,0 +1,23 @@
+/**
+ * Renormalisation-group analysis of a trained flow (SPEC §5): collective variables per scale,
+ * the sign posterior of Eq. (S5), gradient response of the top-level latents (Fig. 4a),
+ * Kraskov–Stögbauer–Grassberger mutual information (Fig. 4b, 4c), latent wander (v1 S2–S4), and
+ * `analyzeRun`, which writes all of them with figures into a run directory.
+ *
+ * Observables of specific targets live with the targets: `targets.phi4Series` /
+ * `targets.phi4Estimates` (φ⁴: |M|/N, χ, Binder cumulant, G(r) with binned-jackknife errors) and
+ * the Ising observables in `sample`.
+ * @module
+ */
+export { collectiveFromLatent, collectiveVariables, imageOf, keptSites, type CollectiveLevel, type CollectiveVariables } from "../analysis/collective.ts";
+export { SIGN_MODES, fixSign, signPosterior, type SignFixed, type SignMode, type SignPosterior } from "../analysis/posterior.ts";
+export {
+  describeResponse, gradientResponse, latentGradients, siteLabel, topLatentSites, type GradientResponse, type LatentResponse, type ResponseOptions,
+} from "../analysis/response.ts";
+export {
+  gaussianMutualInformation, ksgMutualInformation, miMatrixStats, mutualInformationMatrix, mutualInformationMatrixParallel, type KsgOptions,
+  type MiMatrixOptions, type MiMatrixStats,
+} from "../analysis/mi.ts";
+export { flipLatent, latentWander, sitesAtScale, type WanderFlip, type WanderResult } from "../analysis/wander.ts";
+export { ANALYSES, analyzeRun, readIndex, type AnalysisIndex, type AnalysisName, type AnalyzeOptions, type FigureEntry } from "../analysis/run.ts";
+export type { SampleSource } from "../analysis/samples.ts";
