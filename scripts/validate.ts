@@ -10,7 +10,7 @@
  * Prints the counts (inputs tried, crashes, kills survived, memory before/after and slope) and
  * exits 1 if anything failed.
  *
- *   npm run validate                  # default counts (~10 minutes on 2 cores)
+ *   npm run validate                  # default counts (3–7 minutes on 2 cores)
  *   npm run validate -- --scale 0.2   # a quicker pass;  --scale 5 for an overnight run
  *   npm run validate -- --seed 7      # other random cases (default: a fixed seed, reproducible)
  *   npm run validate -- --only fuzz,kill,soak,files,tests
