@@ -8,6 +8,7 @@
  * the image keeps it at a few hundred kB. Grids of configurations (collective variables, latent
  * wander) use heatmapGrid of io/plot.ts, composed side by side by `composeSvgs`.
  */
+import { escapeXml } from "../io/plot.ts";
 import { deflateSync } from "node:zlib";
 import type { TopLevelSpec } from "../io/plot.ts";
 import { renderVegaLite } from "../io/plot.ts";
@@ -284,6 +285,4 @@ export function composeSvgs(parts: string[], direction: "row" | "column" = "row"
   return out.join("\n");
 }
 
-export function escapeXml(s: string): string {
-  return s.replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c] ?? c);
-}
+export { escapeXml };

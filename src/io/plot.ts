@@ -336,6 +336,11 @@ const SCHEMES: Record<ColorScheme, RGB[]> = {
   ],
 };
 
+/** Hex colour at t ∈ [0, 1] of a named scheme (NaN → the middle). */
+export function schemeColour(scheme: ColorScheme, t: number): string {
+  return colour(SCHEMES[scheme], t);
+}
+
 function colour(scheme: RGB[], t: number): string {
   const u = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0.5)) * (scheme.length - 1);
   const k = Math.min(scheme.length - 2, Math.floor(u));
@@ -344,7 +349,8 @@ function colour(scheme: RGB[], t: number): string {
   return "#" + c.map((v) => v.toString(16).padStart(2, "0")).join("");
 }
 
-function escapeXml(s: string): string {
+/** Escape text for inclusion in SVG/HTML. */
+export function escapeXml(s: string): string {
   return s.replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c] ?? c);
 }
 
