@@ -1,24 +1,11 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { main } from "../../src/cli/main.ts";
+import { expectOneLineError, run } from "./helpers.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await main(argv, { out: (t) => void (out += t), err: (t) => void (err += t) });
-  return { code, out, err };
-}
 
-function expectOneLineError(err: string, ...fragments: string[]): void {
-  expect(err.endsWith("\n")).toBe(true);
-  expect(err.trimEnd().split("\n")).toHaveLength(1);
-  expect(err).toMatch(/^error: /);
-  expect(err).not.toMatch(/\s+at .*:\d+:\d+/); // no stack trace
-  for (const f of fragments) expect(err).toContain(f);
-}
 
 describe("neuralrg exact", () => {
   it("prints ln Z_Ising, −ln Z of the relaxed model and α", async () => {

@@ -3,23 +3,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { main } from "../../src/cli/main.ts";
+import { expectOneLineError, run } from "./helpers.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await main(argv, { out: (t) => void (out += t), err: (t) => void (err += t) });
-  return { code, out, err };
-}
 
-function expectOneLineError(err: string, ...fragments: string[]): void {
-  expect(err.trimEnd().split("\n")).toHaveLength(1);
-  expect(err).toMatch(/^error: /);
-  expect(err).not.toMatch(/\s+at .*:\d+:\d+/);
-  for (const f of fragments) expect(err).toContain(f);
-}
 
 const dirs: string[] = [];
 const tmp = (): string => {

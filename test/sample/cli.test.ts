@@ -2,24 +2,15 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main } from "../../src/cli/main.ts";
 import { parseMetrics } from "../../src/io/metrics.ts";
 import { runTraining } from "../../src/io/training-run.ts";
 import type { TrainConfig } from "../../src/train/trainer.ts";
+import { expectOneLineError as expectStderrLine, run } from "../cli/helpers.ts";
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await main(argv, { out: (t) => void (out += t), err: (t) => void (err += t) });
-  return { code, out, err };
-}
 
 function expectOneLineError(r: { code: number; out: string; err: string }, ...fragments: string[]): void {
   expect(r.code).toBe(2);
-  expect(r.err.trimEnd().split("\n")).toHaveLength(1);
-  expect(r.err).toMatch(/^error: /);
-  expect(r.err).not.toMatch(/\s+at .*:\d+:\d+/);
-  for (const f of fragments) expect(r.err).toContain(f);
+  expectStderrLine(r.err, ...fragments);
 }
 
 const root = mkdtempSync(join(tmpdir(), "neuralrg-sample-"));
