@@ -159,10 +159,12 @@ export class NonFiniteLossError extends Error {
   }
 }
 
-function drawBatch(state: TrainerState): Real {
+/** The next epoch's prior batch z, drawn from a copy of the training generator (returned with it). */
+function drawBatch(state: TrainerState): { z: Real; rng: Rng } {
+  const rng = Rng.fromState(state.rng.state());
   const z = alloc(state.config.dtype, state.config.batch * state.model.nvars);
-  state.rng.fillNormal(z);
-  return z;
+  rng.fillNormal(z);
+  return { z, rng };
 }
 
 function finishEpoch(state: TrainerState, perSample: Float64Array, grad: Float64Array, t0: number): EpochMetrics {
@@ -211,17 +213,13 @@ function prepared(state: TrainerState, rng: Rng, r: { perSample: Float64Array; g
 
 export function prepareEpoch(state: TrainerState): PreparedEpoch {
   const t0 = performance.now();
-  const rng = Rng.fromState(state.rng.state());
-  const z = alloc(state.config.dtype, state.config.batch * state.model.nvars);
-  rng.fillNormal(z);
+  const { z, rng } = drawBatch(state);
   return prepared(state, rng, pddLossAndGrad(state.model, state.params, state.target, z, state.config.batch, objectiveOptions(state.config)), t0);
 }
 
 export async function prepareEpochParallel(state: TrainerState, pool: ParallelObjective): Promise<PreparedEpoch> {
   const t0 = performance.now();
-  const rng = Rng.fromState(state.rng.state());
-  const z = alloc(state.config.dtype, state.config.batch * state.model.nvars);
-  rng.fillNormal(z);
+  const { z, rng } = drawBatch(state);
   return prepared(state, rng, await pool.lossAndGrad(state.params, z, state.config.batch, state.model.nvars), t0);
 }
 
@@ -240,24 +238,17 @@ function usePrepared(state: TrainerState, p: PreparedEpoch): EpochMetrics {
   return m;
 }
 
-/** One epoch = one batch and one Adam step. Mutates the state; returns the epoch's metrics. */
+/**
+ * One epoch = one batch and one Adam step. Mutates the state; returns the epoch's metrics.
+ * A prepared epoch (prepareEpoch, computed at this very state) is reused instead of recomputed.
+ */
 export function trainEpoch(state: TrainerState, ahead?: PreparedEpoch): EpochMetrics {
-  if (ahead && ahead.epoch === state.epoch) return usePrepared(state, ahead);
-  const t0 = performance.now();
-  const z = drawBatch(state);
-  const r = pddLossAndGrad(state.model, state.params, state.target, z, state.config.batch, objectiveOptions(state.config));
-  const m = finishEpoch(state, r.perSample, r.grad, t0);
-  if (Number.isFinite(r.symKL)) m.symKL = r.symKL;
-  return m;
+  return usePrepared(state, ahead && ahead.epoch === state.epoch ? ahead : prepareEpoch(state));
 }
 
 /** The same epoch with the batch split over worker threads (parallel.ts). */
 export async function trainEpochParallel(state: TrainerState, pool: ParallelObjective, ahead?: PreparedEpoch): Promise<EpochMetrics> {
-  if (ahead && ahead.epoch === state.epoch) return usePrepared(state, ahead);
-  const t0 = performance.now();
-  const z = drawBatch(state);
-  const r = await pool.lossAndGrad(state.params, z, state.config.batch, state.model.nvars);
-  return finishEpoch(state, r.perSample, r.grad, t0);
+  return usePrepared(state, ahead && ahead.epoch === state.epoch ? ahead : await prepareEpochParallel(state, pool));
 }
 
 /**
