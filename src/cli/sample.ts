@@ -33,6 +33,7 @@ import { flowDensity, sampleModel } from "../sample/density.ts";
 import { latentPotential, physicalPotential, runHmc, type Potential } from "../sample/hmc.ts";
 import { importanceFromLogWeights, importanceMean, importanceSample, type ImportanceEstimate } from "../sample/importance.ts";
 import { runMis } from "../sample/mis.ts";
+import { wolffIsing } from "../sample/wolff.ts";
 import {
   FIELD_MOMENTS, fieldMoments, gaussianExactMoments, ISING_OBSERVABLES, isingObservables, ObservableTrace, type SpinEstimator,
 } from "../sample/observables.ts";
@@ -67,6 +68,8 @@ export interface SamplingCliOptions {
   T?: number;
   init: "normal" | "flow";
   referenceS?: number;
+  /** Wolff cluster MC sweeps for reference values of |m| and S where enumeration is impossible */
+  referenceSweeps?: number;
   /** block-layer kernel for the flow (results agree up to rounding) */
   kernel: KernelName;
   progress: ProgressMode;
@@ -87,6 +90,8 @@ export interface ObservableSet {
   names: readonly string[];
   main: string;
   exact: Record<string, number | null>;
+  /** statistical error of a Monte Carlo reference value (0 or absent: exact) */
+  exactError: Record<string, number | null>;
   /** where the exact values come from */
   exactSource: string;
   compute(x: Real, batch: number, rng: Rng): Record<string, Float64Array>;
@@ -99,27 +104,51 @@ export interface LoadedRun {
   observables: ObservableSet;
 }
 
-function isingObservableSet(target: RelaxedIsing, estimator: SpinEstimator, referenceS?: number): ObservableSet {
+function isingObservableSet(target: RelaxedIsing, estimator: SpinEstimator, referenceS?: number, referenceSweeps?: number): ObservableSet {
   const L = target.L;
   const exact: Record<string, number | null> = { energy: null, absM: null, S: referenceS ?? null };
-  let exactSource = referenceS !== undefined ? "S: --reference-s" : "none";
+  const exactError: Record<string, number | null> = {};
+  const sources: string[] = [];
   if (L <= MAX_ENUMERATE_L) {
     const e = isingExactObservables(L, target.T);
     exact.energy = e.energyPerSite;
     exact.absM = e.absMagnetisation;
     exact.S = referenceS ?? e.structureFactor;
-    exactSource = "enumeration of all 2^N spin states";
+    sources.push("enumeration of all 2^N spin states");
   } else {
     exact.energy = kaufmanEnergyPerSite(L, target.T);
-    exactSource = `energy: Kaufman's exact solution${referenceS !== undefined ? "; S: --reference-s" : ""}`;
+    sources.push("energy: Kaufman's exact solution");
+    if (referenceSweeps !== undefined) {
+      // an independent reference: Wolff cluster Monte Carlo of the Ising spins (sample/wolff.ts)
+      const mc = wolffIsing({ L, T: target.T, sweeps: referenceSweeps, warmup: Math.min(1000, Math.ceil(referenceSweeps / 10)), rng: Rng.fromSeed(REFERENCE_SEED) });
+      exact.absM = mc.absMagnetisation.mean;
+      exactError.absM = mc.absMagnetisation.error;
+      if (referenceS === undefined) {
+        exact.S = mc.structureFactor.mean;
+        exactError.S = mc.structureFactor.error;
+      }
+      sources.push(`|m|${referenceS === undefined ? ", S" : ""}: Wolff cluster Monte Carlo, ${referenceSweeps} sweeps (seed ${REFERENCE_SEED}; deviations in σ combine both error bars)`);
+    }
   }
+  if (referenceS !== undefined) sources.push("S: --reference-s");
   return {
     names: ISING_OBSERVABLES,
     main: "S",
     exact,
-    exactSource,
+    exactError,
+    exactSource: sources.join("; "),
     compute: (x, batch, rng) => isingObservables(x, L, batch, { estimator, rng }),
   };
+}
+
+/** Seed of the Wolff reference chain (fixed, so the reference is the same for every sampling seed). */
+export const REFERENCE_SEED = 20180201;
+
+/** (mean − reference) in units of the combined error √(err² + referenceErr²); null when undefined. */
+export function deviationSigma(mean: number, error: number, reference: number | null | undefined, referenceError?: number | null): number | null {
+  if (reference === null || reference === undefined) return null;
+  const s = Math.hypot(error, referenceError ?? 0);
+  return s > 0 && Number.isFinite(s) ? (mean - reference) / s : null;
 }
 
 function momentObservableSet(target: Target): ObservableSet {
@@ -130,11 +159,11 @@ function momentObservableSet(target: Target): ObservableSet {
     exact = gaussianExactMoments(target.matrix(), L);
     exactSource = "inverse of the Gaussian precision matrix";
   }
-  return { names: FIELD_MOMENTS, main: "m2", exact, exactSource, compute: (x, batch) => fieldMoments(x, L, batch) };
+  return { names: FIELD_MOMENTS, main: "m2", exact, exactError: {}, exactSource, compute: (x, batch) => fieldMoments(x, L, batch) };
 }
 
 /** Load a trained run for sampling; every problem with the directory or the options is a UsageError (exit 2). */
-export function loadForSampling(o: Pick<SamplingCliOptions, "run" | "T" | "symmetrize" | "estimator" | "referenceS"> & { kernel?: KernelName }): LoadedRun {
+export function loadForSampling(o: Pick<SamplingCliOptions, "run" | "T" | "symmetrize" | "estimator" | "referenceS" | "referenceSweeps"> & { kernel?: KernelName }): LoadedRun {
   let run: TrainedRun;
   try {
     run = loadTrainedRun(o.run);
@@ -161,7 +190,7 @@ export function loadForSampling(o: Pick<SamplingCliOptions, "run" | "T" | "symme
     if (!target.z2Symmetric) throw new UsageError(`--symmetrize on needs a Z2-symmetric target; target '${target.kind}' is not`);
     symmetrize = true;
   } else symmetrize = false;
-  const observables = target instanceof RelaxedIsing ? isingObservableSet(target, o.estimator, o.referenceS) : momentObservableSet(target);
+  const observables = target instanceof RelaxedIsing ? isingObservableSet(target, o.estimator, o.referenceS, o.referenceSweeps) : momentObservableSet(target);
   return { run, target, symmetrize, observables };
 }
 
@@ -321,7 +350,7 @@ function jnum(x: number | null | undefined): number | null {
   return x !== null && x !== undefined && Number.isFinite(x) ? x : null;
 }
 
-export function estimateJson(e: MeanEstimate, exact: number | null): JsonObject {
+export function estimateJson(e: MeanEstimate, exact: number | null, exactError: number | null = null): JsonObject {
   return {
     mean: jnum(e.mean),
     error: jnum(e.error),
@@ -337,7 +366,8 @@ export function estimateJson(e: MeanEstimate, exact: number | null): JsonObject 
     rhat: jnum(e.rhat),
     drift_z: jnum(e.drift),
     exact: jnum(exact),
-    deviation_sigma: exact !== null && e.error > 0 ? jnum((e.mean - exact) / e.error) : null,
+    exact_error: jnum(exactError),
+    deviation_sigma: jnum(deviationSigma(e.mean, e.error, exact, exactError)),
     thermalised: isThermalised(e),
   };
 }
@@ -351,7 +381,7 @@ export function chainRunJson(loaded: LoadedRun, r: ChainRun, extra: JsonObject =
   const obs: JsonObject = {};
   for (const k of loaded.observables.names) {
     const e = r.summary[k];
-    if (e) obs[k] = estimateJson(e, loaded.observables.exact[k] ?? null);
+    if (e) obs[k] = estimateJson(e, loaded.observables.exact[k] ?? null, loaded.observables.exactError[k] ?? null);
   }
   return {
     method: r.method,
@@ -407,7 +437,11 @@ export function printChainRun(ctx: CliContext, loaded: LoadedRun, r: ChainRun): 
     const e = r.summary[k];
     if (!e) continue;
     const ex = loaded.observables.exact[k];
-    const exText = ex !== null && ex !== undefined ? `   exact ${ex.toFixed(6)} (${((e.mean - ex) / e.error).toFixed(1)}σ)` : "";
+    const exErr = loaded.observables.exactError[k];
+    const dev = deviationSigma(e.mean, e.error, ex, exErr);
+    const exText = ex !== null && ex !== undefined
+      ? `   ${exErr ? `reference ${fmt({ mean: ex, error: exErr })}` : `exact ${ex.toFixed(6)}`}${dev !== null ? ` (${dev.toFixed(1)}σ)` : ""}`
+      : "";
     const why = [!e.tau.reliable ? "no τ window" : "", e.rhat >= 1.1 ? "R̂" : "", Math.abs(e.drift) >= 3 ? `drift ${e.drift.toFixed(1)}σ` : ""].filter(Boolean);
     const warn = why.length ? `   NOT THERMALISED (${why.join(", ")})` : "";
     println(ctx, `  ${k.padEnd(7)} ${fmt(e)}   τ_int ${e.tau.tau.toFixed(1)}   ESS ${e.ess.toFixed(0)}   R̂ ${Number.isFinite(e.rhat) ? e.rhat.toFixed(3) : "-"}${exText}${warn}`);
@@ -440,8 +474,9 @@ export async function sampleFromOptions(ctx: CliContext, o: SampleCliOptions): P
     const obs: JsonObject = {};
     for (const k of loaded.observables.names) {
       const ex = loaded.observables.exact[k] ?? null;
+      const exErr = loaded.observables.exactError[k] ?? null;
       const v = r.observables[k];
-      obs[k] = { mean: jnum(v.mean), error: jnum(v.error), exact: jnum(ex), deviation_sigma: ex !== null && v.error > 0 ? jnum((v.mean - ex) / v.error) : null };
+      obs[k] = { mean: jnum(v.mean), error: jnum(v.error), exact: jnum(ex), exact_error: jnum(exErr), deviation_sigma: jnum(deviationSigma(v.mean, v.error, ex, exErr)) };
     }
     const e = r.estimate;
     const summary: JsonObject = {
@@ -471,7 +506,9 @@ export async function sampleFromOptions(ctx: CliContext, o: SampleCliOptions): P
       if (exact !== null) println(ctx, `  exact -ln Z                 ${exact.toFixed(6)}`);
       for (const k of loaded.observables.names) {
         const ex = loaded.observables.exact[k];
-        println(ctx, `  ${k.padEnd(7)} ${fmt(r.observables[k])}${ex !== null && ex !== undefined ? `   exact ${ex.toFixed(6)}` : ""}`);
+        const exErr = loaded.observables.exactError[k];
+        const exText = ex === null || ex === undefined ? "" : exErr ? `   reference ${fmt({ mean: ex, error: exErr })}` : `   exact ${ex.toFixed(6)}`;
+        println(ctx, `  ${k.padEnd(7)} ${fmt(r.observables[k])}${exText}`);
       }
     }
     return summary;
@@ -523,7 +560,7 @@ export async function writeTracePlot(loaded: LoadedRun, runs: { name: string; ru
     title: `${k} per step, ${String(cfg.kind)} L=${loaded.target.L}${cfg.T !== undefined ? ` T=${Number(cfg.T).toFixed(4)}` : ""}, ${runs[0].run.nchains} chains`,
     xTitle: "step",
     yTitle: k === "S" ? "S = Σ s_i s_j / N²" : k,
-    rules: ex !== null && ex !== undefined ? [{ y: ex, label: `exact ${ex.toPrecision(6)}` }] : [],
+    rules: ex !== null && ex !== undefined ? [{ y: ex, label: `${loaded.observables.exactError[k] ? "reference" : "exact"} ${ex.toPrecision(6)}` }] : [],
   });
   writePlot(base, svg, { png: true });
 }
@@ -574,6 +611,7 @@ export function addSamplingOptions(cmd: Command): Command {
     .option("--T <t>", "sample the relaxed Ising target at this temperature instead of the run's (the flow stays a valid proposal)", parseTemperature)
     .option("--init <kind>", "hmc-physical start: normal (x ∼ N(0,1)) or flow (x ∼ q)", (v) => parseChoiceOption("init", v, ["normal", "flow"] as const), "normal")
     .option("--reference-s <S>", "reference value of S drawn as the exact line when no exact value is computable (L > 4)", floatOption("reference-s", { min: 0, max: 1 }))
+    .option("--reference-sweeps <n>", "Ising, L > 4: compute reference values of <|m|> and S by Wolff cluster Monte Carlo with this many sweeps (e.g. 200000; seconds at L = 16) and report deviations in σ of both error bars", intOption("reference-sweeps", 100, 1e8))
     .option("--kernel <k>", "flow kernel: wasm (SIMD, fast) or js; results agree up to rounding", (v) => parseChoiceOption("kernel", v, ["wasm", "js"] as const), "wasm")
     .option("--progress <mode>", "auto, tty, plain or off", (v) => parseChoiceOption("progress", v, ["auto", "tty", "plain", "off"] as const), "auto")
     .option("--json", "print the summary as JSON", false);

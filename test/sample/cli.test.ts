@@ -16,6 +16,7 @@ function expectOneLineError(r: { code: number; out: string; err: string }, ...fr
 const root = mkdtempSync(join(tmpdir(), "neuralrg-sample-"));
 const isingDir = join(root, "ising");
 const gaussDir = join(root, "gauss");
+const ising8Dir = join(root, "ising8");
 
 beforeAll(async () => {
   const base: Omit<TrainConfig, "target"> = {
@@ -23,6 +24,10 @@ beforeAll(async () => {
     batch: 64, epochs: 30, lr: 1e-2, weightDecay: 0, seed: 3, dtype: "float64", symmetrize: true, init: "identity",
   };
   await runTraining({ dir: isingDir, config: { ...base, target: { kind: "ising", L: 4, T: 2.5 } }, savePeriod: 100, progress: "off", evalSamples: 16 });
+  await runTraining({
+    dir: ising8Dir, config: { ...base, flow: { ...base.flow, L: 8, depth: 3 }, epochs: 5, target: { kind: "ising", L: 8, T: 2.3 } },
+    savePeriod: 100, progress: "off", evalSamples: 16,
+  });
   await runTraining({ dir: gaussDir, config: { ...base, symmetrize: false, target: { kind: "gaussian", L: 4 } }, savePeriod: 100, progress: "off", evalSamples: 16 });
 });
 
@@ -105,6 +110,28 @@ describe("neuralrg sample", () => {
     const empty = join(root, "empty");
     mkdirSync(empty, { recursive: true });
     expectOneLineError(await run(["sample", "--run", empty, "--method", "mis", "--n", "5", "--progress", "off"]), "checkpoint");
+  });
+});
+
+describe("--reference-sweeps (L > 4: Wolff reference for |m| and S)", () => {
+  it("reports the reference with its error and deviations in σ of both error bars", async () => {
+    const r = await run(["sample", "--run", ising8Dir, "--method", "mis", "--n", "30", "--chains", "8", "--progress", "off", "--json", "--reference-sweeps", "2000"]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.exact_source).toContain("Wolff");
+    for (const k of ["absM", "S"]) {
+      const o = j.observables[k];
+      expect(o.exact).toBeGreaterThan(0);
+      expect(o.exact).toBeLessThan(1);
+      expect(o.exact_error).toBeGreaterThan(0);
+      expect(o.deviation_sigma).toBeCloseTo((o.mean - o.exact) / Math.hypot(o.error, o.exact_error), 10);
+    }
+    // the energy stays Kaufman's exact value, without an error
+    expect(j.observables.energy.exact_error).toBeNull();
+    // without the option there is no reference for S at L = 8
+    const plain = JSON.parse((await run(["sample", "--run", ising8Dir, "--method", "mis", "--n", "5", "--chains", "4", "--progress", "off", "--json"])).out);
+    expect(plain.observables.S.exact).toBeNull();
   });
 });
 
