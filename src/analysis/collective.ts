@@ -7,13 +7,13 @@
  * variables at scale 2^(l+1) — and form an (L/2^(l+1)) × (L/2^(l+1)) image. The other three
  * outputs of each decimator are final: the latent variables of scale l.
  *
- * The per-layer states are read from the flow's tape (flow.ts: `inferWithTape` records the
- * input of every applied layer, `generateWithTape` likewise in reverse order), so the values
- * are exactly those of the inference (or generation) pass.
+ * The per-layer states are read from the pass itself (flow.ts: `passStates` records the full
+ * state before every applied layer, in application order), so the values are exactly those of
+ * the inference (or generation) pass.
  */
 import type { Real } from "../engine/real.ts";
 import type { FlowModel } from "../flow/flow.ts";
-import { generateWithTape, inferWithTape } from "../flow/flow.ts";
+import { passStates } from "../flow/flow.ts";
 
 export interface CollectiveLevel {
   /** decimation level l (0 = first decimation, acting on the physical lattice) */
@@ -76,10 +76,10 @@ function fromStates(model: FlowModel, batch: number, stateAfter: (k: number) => 
 
 /** Collective variables of physical configurations x (batch × L²), from the inference pass. */
 export function collectiveVariables(model: FlowModel, params: Real, x: Real, batch: number): CollectiveVariables {
-  const { z, tape } = inferWithTape(model, params, x, batch);
+  const { out: z, states } = passStates(model, params, x, batch, "infer");
   const nl = model.layers.length;
-  // inference tape: inputs[q] is the state before layer q, i.e. after the first q layers
-  return fromStates(model, batch, (k) => (k === nl ? z : tape.inputs[k]));
+  // inference: states[q] is the state before layer q, i.e. after the first q layers
+  return fromStates(model, batch, (k) => (k === nl ? z : states[k]));
 }
 
 /**
@@ -88,10 +88,10 @@ export function collectiveVariables(model: FlowModel, params: Real, x: Real, bat
  * after the first k inference layers.
  */
 export function collectiveFromLatent(model: FlowModel, params: Real, z: Real, batch: number): CollectiveVariables {
-  const { x, tape } = generateWithTape(model, params, z, batch);
+  const { out: x, states } = passStates(model, params, z, batch, "generate");
   const nl = model.layers.length;
-  // generation tape: inputs[q] is the state before applying inference layer nl−1−q = after nl−q inference layers
-  return fromStates(model, batch, (k) => (k === 0 ? x : tape.inputs[nl - k]));
+  // generation: states[q] is the state before applying inference layer nl−1−q = after nl−q inference layers
+  return fromStates(model, batch, (k) => (k === 0 ? x : states[nl - k]));
 }
 
 /** Configuration b of a batch of images with `size²` values each. */

@@ -24,6 +24,7 @@ import type { EpochMetrics, TrainConfig, TrainerState } from "../train/trainer.t
 import { ParallelObjective } from "../train/parallel.ts";
 import { Rng } from "../engine/rng.ts";
 import { checkObjectiveOptions } from "../train/objectives.ts";
+import { estimateEpochBytes, PROCESS_BASE_BYTES } from "../train/memory.ts";
 import type { PreparedEpoch } from "../train/trainer.ts";
 import {
   NonFiniteLossError, createTrainer, evaluateF, objectiveOptions, prepareEpoch, prepareEpochParallel, preparedNonFinite, restoreTrainer,
@@ -193,19 +194,16 @@ function restoreFromCheckpoint(paths: RunPaths, config: TrainConfig, target: Tar
   return { state, guard };
 }
 
-/** Bytes per stored number. */
-const WIDTH = { float32: 4, float64: 8 } as const;
-
 /**
- * Rough peak memory of one training epoch: the tape holds each block layer's input (batch × N
- * numbers per layer, twice with the symmetrised model, three times with the symmetry
- * regulariser), plus a few work arrays. Measured peaks are within ~15% of this.
+ * Estimated peak memory of a training process: the fixed cost of the process plus one epoch's
+ * working set (train/memory.ts), times 1 + 0.75·workers with worker threads: each thread is a
+ * separate heap that collects its shard's garbage on its own schedule, so measured peaks at
+ * L = 64 were 2–2.6 times one thread's working set with 2 workers (bench/memory.ts).
  */
-export function estimateTrainingBytes(config: TrainConfig): number {
-  const N = config.flow.L * config.flow.L;
-  const layers = config.flow.layout === "mera" ? 2 * config.flow.depth : config.flow.depth;
-  const passes = config.symmetrize ? 2 : (config.symmetryWeight ?? 0) > 0 ? 3 : 1;
-  return config.batch * N * WIDTH[config.dtype] * (layers + 4) * passes;
+export function estimateTrainingBytes(config: TrainConfig, workers = 1): number {
+  const passes = config.symmetrize || (config.symmetryWeight ?? 0) > 0 ? 2 : 1;
+  const epoch = estimateEpochBytes({ ...config.flow, batch: config.batch, dtype: config.dtype, passes });
+  return PROCESS_BASE_BYTES + epoch * (workers > 1 ? 1 + 0.75 * workers : 1);
 }
 
 /** Memory this process may use: physical memory, or a smaller cgroup limit. */
@@ -220,13 +218,13 @@ function gb(bytes: number): string {
 }
 
 /** Refuse a configuration whose epoch cannot fit in memory (RangeError: a usage error). */
-function checkMemory(config: TrainConfig): void {
+function checkMemory(config: TrainConfig, workers: number): void {
   const N = config.flow.L * config.flow.L;
-  const need = estimateTrainingBytes(config);
+  const need = estimateTrainingBytes(config, workers);
   const have = availableMemory();
   if (config.batch * N > 2 ** 31 || need > 0.8 * have) {
     throw new RangeError(
-      `batch = ${config.batch} at L = ${config.flow.L} needs about ${gb(need)} of memory per epoch, more than this machine can give (${gb(have)}); lower --batch or --L`,
+      `batch = ${config.batch} at L = ${config.flow.L} needs about ${gb(need)} of memory, more than this machine can give (${gb(have)}); lower --batch or --L`,
     );
   }
 }
@@ -316,7 +314,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<{ state: Train
   const maxRollbacks = opts.maxRollbacks ?? 10;
   if (!Number.isInteger(maxRollbacks) || maxRollbacks < 0) throw new RangeError(`max-rollbacks = ${maxRollbacks} is invalid: it must be an integer ≥ 0`);
   const log = opts.log ?? (() => {});
-  checkMemory(config);
+  checkMemory(config, Number.isInteger(opts.workers) ? Math.max(1, opts.workers ?? 1) : 1);
   const target = buildTarget(config);
   if (target.L !== config.flow.L) throw new RangeError(`target L = ${target.L} differs from flow L = ${config.flow.L}`);
   checkObjectiveOptions(objectiveOptions(config), target);
