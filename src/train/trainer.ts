@@ -20,7 +20,6 @@ import type { AdamState } from "./adam.ts";
 import { ADAM_DEFAULTS, adamInit, adamStep } from "./adam.ts";
 import type { ObjectiveOptions } from "./objectives.ts";
 import { pddLoss, pddLossAndGrad } from "./objectives.ts";
-import type { ParallelObjective } from "./parallel.ts";
 import { meanStdErr } from "../engine/math.ts";
 
 /** Everything that defines a training run (stored in the run directory's config.json). */
@@ -217,7 +216,15 @@ export function prepareEpoch(state: TrainerState): PreparedEpoch {
   return prepared(state, rng, pddLossAndGrad(state.model, state.params, state.target, z, state.config.batch, objectiveOptions(state.config)), t0);
 }
 
-export async function prepareEpochParallel(state: TrainerState, pool: ParallelObjective): Promise<PreparedEpoch> {
+/**
+ * An objective evaluated off this thread: worker threads (parallel.ts: ParallelObjective) or a
+ * GPU (the playground's WebGPU kernel). Per-sample losses and the batch-mean gradient.
+ */
+export interface AsyncObjective {
+  lossAndGrad(params: Real, z: Real, batch: number, nvars: number): Promise<{ perSample: Float64Array; grad: Float64Array }>;
+}
+
+export async function prepareEpochParallel(state: TrainerState, pool: AsyncObjective): Promise<PreparedEpoch> {
   const t0 = performance.now();
   const { z, rng } = drawBatch(state);
   return prepared(state, rng, await pool.lossAndGrad(state.params, z, state.config.batch, state.model.nvars), t0);
@@ -247,7 +254,7 @@ export function trainEpoch(state: TrainerState, ahead?: PreparedEpoch): EpochMet
 }
 
 /** The same epoch with the batch split over worker threads (parallel.ts). */
-export async function trainEpochParallel(state: TrainerState, pool: ParallelObjective, ahead?: PreparedEpoch): Promise<EpochMetrics> {
+export async function trainEpochParallel(state: TrainerState, pool: AsyncObjective, ahead?: PreparedEpoch): Promise<EpochMetrics> {
   return usePrepared(state, ahead && ahead.epoch === state.epoch ? ahead : await prepareEpochParallel(state, pool));
 }
 
