@@ -41,7 +41,11 @@ export default defineConfig({
     alias: [{ find: /^node:fs$/, replacement: fileURLToPath(new URL("./src/shims/node-fs.ts", import.meta.url)) }],
   },
   worker: { format: "es" },
-  build: { outDir: "dist", emptyOutDir: true, target: "es2022", chunkSizeWarningLimit: 2000 },
+  build: {
+    outDir: "dist", emptyOutDir: true, target: "es2022", chunkSizeWarningLimit: 2000,
+    // gpu-check.html: the WebGPU kernel against the CPU kernels (web/e2e/webgpu.ts)
+    rollupOptions: { input: { main: fileURLToPath(new URL("./index.html", import.meta.url)), gpuCheck: fileURLToPath(new URL("./gpu-check.html", import.meta.url)) } },
+  },
   server: { host: "127.0.0.1", port: 5173, fs: { allow: [repoRoot] } },
   preview: { host: "127.0.0.1", port: 4173 },
 });

@@ -84,7 +84,7 @@ describe("protocol validation", () => {
     [{ type: "start", config: { ...DEFAULT_CONFIG, T: "hot" } }, /T = "hot" is invalid/],
     [{ type: "start", config: { ...DEFAULT_CONFIG, lr: 0 } }, /lr = 0 is invalid: lr must be a number in \(0, 0.1\]/],
     [{ type: "start", config: { ...DEFAULT_CONFIG, batch: 2.5 } }, /batch = 2.5 is invalid/],
-    [{ type: "start", config: { ...DEFAULT_CONFIG, backend: "webgpu" } }, /backend = "webgpu" is invalid: accepted values are "wasm", "js"/],
+    [{ type: "start", config: { ...DEFAULT_CONFIG, backend: "cuda" } }, /backend = "cuda" is invalid: accepted values are "wasm", "js", "webgpu"/],
     [{ type: "start", config: { ...DEFAULT_CONFIG, L: 32, depth: 5, batch: 4096 } }, /would need about \d+ MB per epoch, more than this page allows/],
     [{ type: "wander", site: -1 }, /site = -1 is invalid/],
     [{ type: "hmc", chains: 0, ntraj: 10, warmup: 0 }, /chains = 0 is invalid/],

@@ -7,9 +7,9 @@
  */
 import {
   parseRequest, ProtocolError,
-  type EpochPoint, type Request, type Response, type RunState,
+  type Backend, type EpochPoint, type Request, type Response, type RunState, type WebGpuStatus,
 } from "./protocol.ts";
-import { PlaygroundSession, type Provenance } from "./session.ts";
+import { PlaygroundSession, type Provenance, type SessionObjective } from "./session.ts";
 
 export interface HandlerOptions {
   post(msg: Response): void;
@@ -19,6 +19,11 @@ export interface HandlerOptions {
   now(): number;
   /** whether the WebAssembly SIMD kernel could be instantiated here, and why not */
   wasm: { available: boolean; reason?: string };
+  /**
+   * WebGPU: whether an adapter and device were obtained (and why not), and how to build a
+   * session's GPU objective (the worker: gpu/objective.ts; tests: any async objective)
+   */
+  webgpu?: WebGpuStatus & { objective?: (session: PlaygroundSession) => Promise<SessionObjective> };
   provenance: Provenance;
   /** training time per slice before yielding (default 50 ms) */
   sliceMs?: number;
@@ -75,9 +80,18 @@ export function createHandler(o: HandlerOptions): WorkerHandler {
     });
   };
 
+  /** an async (WebGPU) slice is in flight: no other slice starts until it ends */
+  let busy = false;
+
   function slice(): void {
     const s = session;
-    if (state !== "running" || !s) return;
+    if (state !== "running" || !s || busy) return;
+    if (s.async) {
+      if (!s.ready) return; // scheduled again once the GPU objective is attached
+      busy = true;
+      void asyncSlice(s, generation);
+      return;
+    }
     const t0 = o.now();
     const points: EpochPoint[] = [];
     try {
@@ -86,13 +100,52 @@ export function createHandler(o: HandlerOptions): WorkerHandler {
         if (o.now() - t0 >= sliceMs) break;
       }
     } catch (err) {
-      state = "paused";
-      if (points.length) o.post({ type: "epochs", points });
-      error(err, "train");
-      status("training stopped");
+      stopped(points, err);
       return;
     }
-    runMs += o.now() - t0;
+    sliceDone(s, points, o.now() - t0);
+  }
+
+  /**
+   * Epochs through the session's async objective for one time slice (messages are handled
+   * between epochs, so the state may change meanwhile). Clears `busy` before it posts or
+   * schedules anything.
+   */
+  async function asyncSlice(s: PlaygroundSession, gen: number): Promise<void> {
+    const t0 = o.now();
+    const points: EpochPoint[] = [];
+    try {
+      while (s.epoch < s.epochs) {
+        points.push(await s.stepAsync());
+        if (gen !== generation || state !== "running" || o.now() - t0 >= sliceMs) break;
+      }
+    } catch (err) {
+      busy = false;
+      if (gen === generation) stopped(points, err);
+      return;
+    }
+    busy = false;
+    if (gen !== generation) return; // reset or replaced while the GPU was busy
+    if (state !== "running") {
+      // paused (or HMC) during the slice: report the epochs done, schedule nothing
+      runMs += o.now() - t0;
+      runEpochs += points.length;
+      if (points.length) o.post({ type: "epochs", points });
+      status();
+      return;
+    }
+    sliceDone(s, points, o.now() - t0);
+  }
+
+  function stopped(points: EpochPoint[], err: unknown): void {
+    state = "paused";
+    if (points.length) o.post({ type: "epochs", points });
+    error(err, "train");
+    status("training stopped");
+  }
+
+  function sliceDone(s: PlaygroundSession, points: EpochPoint[], ms: number): void {
+    runMs += ms;
     runEpochs += points.length;
     if (points.length) o.post({ type: "epochs", points });
     const finished = s.epoch >= s.epochs;
@@ -106,15 +159,47 @@ export function createHandler(o: HandlerOptions): WorkerHandler {
     scheduleSlice();
   }
 
+  function checkBackend(backend: Backend): void {
+    if ((backend === "wasm" || backend === "webgpu") && !o.wasm.available) {
+      throw new ProtocolError(`the wasm kernel is not available in this browser (${o.wasm.reason ?? "WebAssembly SIMD missing"}): choose the js backend`);
+    }
+    if (backend === "webgpu" && !(o.webgpu?.available && o.webgpu.objective)) {
+      throw new ProtocolError(`WebGPU is not available in this browser (${o.webgpu?.reason ?? "not probed"}): choose the wasm backend`);
+    }
+  }
+
+  /** Build a WebGPU session's objective in the background; its first slice runs when it is ready. */
+  function attachGpu(s: PlaygroundSession): void {
+    if (!s.async) return;
+    const gen = generation;
+    const make = o.webgpu?.objective as (session: PlaygroundSession) => Promise<SessionObjective>;
+    make(s).then(
+      (obj) => {
+        if (gen !== generation) {
+          obj.destroy();
+          return;
+        }
+        s.attach(obj);
+        if (state === "running") scheduleSlice();
+      },
+      (err: unknown) => {
+        if (gen !== generation) return;
+        state = "paused";
+        error(new Error(`the WebGPU kernel could not be set up: ${err instanceof Error ? err.message : String(err)}`), "start");
+        status("training stopped");
+      },
+    );
+  }
+
   function dispatch(req: Request): void {
     switch (req.type) {
       case "start": {
-        if (req.config.backend === "wasm" && !o.wasm.available) {
-          throw new ProtocolError(`the wasm kernel is not available in this browser (${o.wasm.reason ?? "WebAssembly SIMD missing"}): choose the js backend`);
-        }
+        checkBackend(req.config.backend);
         const s = PlaygroundSession.create(req.config);
         generation++;
+        session?.dispose();
         session = s;
+        attachGpu(s);
         runEpochs = 0;
         runMs = 0;
         state = "running";
@@ -146,6 +231,7 @@ export function createHandler(o: HandlerOptions): WorkerHandler {
       }
       case "reset":
         generation++;
+        session?.dispose();
         session = null;
         state = "idle";
         runEpochs = 0;
@@ -175,12 +261,12 @@ export function createHandler(o: HandlerOptions): WorkerHandler {
         return;
       }
       case "import": {
-        if (req.backend === "wasm" && !o.wasm.available) {
-          throw new ProtocolError(`the wasm kernel is not available in this browser (${o.wasm.reason ?? "WebAssembly SIMD missing"}): choose the js backend`);
-        }
+        checkBackend(req.backend);
         const s = PlaygroundSession.fromCheckpointText(req.text, req.name, req.backend);
         generation++;
+        session?.dispose();
         session = s;
+        attachGpu(s);
         runEpochs = 0;
         runMs = 0;
         state = s.epoch >= s.epochs ? "done" : "paused";

@@ -11,7 +11,7 @@ import { COLORS, drawLattice, label, lineChart, maxAbs, setupCanvas, spinColour 
 import {
   cliTrainArgs, DEFAULT_CONFIG, estimateTrainingBytes, parseConfig, TC, T_RANGE,
   type Backend, type EpochPoint, type HmcMessage, type PlaygroundConfig, type Response, type RunInfo, type RunState,
-  type SamplesMessage, type WanderMessage,
+  type SamplesMessage, type WanderMessage, type WebGpuStatus,
 } from "./protocol.ts";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
@@ -23,6 +23,7 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
 interface PageState {
   ready: boolean;
   wasm: { available: boolean; reason?: string };
+  webgpu: WebGpuStatus;
   info: RunInfo | null;
   metrics: EpochPoint[];
   state: RunState;
@@ -40,6 +41,7 @@ interface PageState {
 const page: PageState = {
   ready: false,
   wasm: { available: false },
+  webgpu: { available: false },
   info: null,
   metrics: [],
   state: "idle",
@@ -168,7 +170,11 @@ function showBackend(): void {
     return;
   }
   const wasmText = page.wasm.available ? "wasm SIMD kernel ready" : "wasm kernel unavailable";
-  b.textContent = active ? `backend: ${active} (active) · ${wasmText}` : `${wasmText} · backend: ${$<HTMLSelectElement>("backend").value}`;
+  const gpuText = page.webgpu.available ? `WebGPU ready (${page.webgpu.adapter ?? "adapter"})` : "WebGPU unavailable";
+  b.textContent = active
+    ? `backend: ${active} (active) · ${wasmText} · ${gpuText}`
+    : `${wasmText} · ${gpuText} · backend: ${$<HTMLSelectElement>("backend").value}`;
+  b.dataset.webgpu = page.webgpu.available ? "available" : "unavailable";
   b.className = page.wasm.available ? "badge" : "badge warn";
   b.dataset.backend = active ?? "";
 }
@@ -447,6 +453,13 @@ function onMessage(r: Response): void {
         $<HTMLSelectElement>("backend").value = "js";
         ($("backend").querySelector('option[value="wasm"]') as HTMLOptionElement).disabled = true;
         say(`The WebAssembly SIMD kernel cannot run here (${r.wasm.reason ?? "unknown reason"}); using the js backend (slower).`, true);
+      }
+      page.webgpu = r.webgpu;
+      {
+        const opt = $("backend").querySelector('option[value="webgpu"]') as HTMLOptionElement;
+        opt.disabled = !(r.webgpu.available && r.wasm.available);
+        opt.textContent = r.webgpu.available ? `webgpu (WGSL kernel, float32; ${r.webgpu.adapter ?? "adapter"})` : "webgpu (unavailable here)";
+        if (!r.webgpu.available) say(`WebGPU is unavailable in this browser (${r.webgpu.reason ?? "unknown reason"}): training uses the ${r.wasm.available ? "wasm" : "js"} backend.`);
       }
       showBackend();
       updateEstimate();

@@ -9,7 +9,21 @@
  */
 import { criticalTemperature } from "../../src/targets/kaufman.ts";
 
-export type Backend = "wasm" | "js";
+/**
+ * The block-layer kernel: "wasm" (WebAssembly SIMD, float64), "js" (typed arrays, float64) or
+ * "webgpu" (WGSL compute shaders, float32; the run is stored as the CLI's --dtype float32
+ * --kernel wasm, its CPU equivalent).
+ */
+export type Backend = "wasm" | "js" | "webgpu";
+
+/** What the worker found about WebGPU (navigator.gpu, adapter, device). */
+export interface WebGpuStatus {
+  available: boolean;
+  /** why not (navigator.gpu undefined, adapter null, device request failed) */
+  reason?: string;
+  /** adapter vendor / architecture, e.g. "google swiftshader" */
+  adapter?: string;
+}
 
 /** What the page's controls set: the training run of the playground (always the relaxed Ising target). */
 export interface PlaygroundConfig {
@@ -169,7 +183,7 @@ export type Request =
 export type RunState = "idle" | "running" | "paused" | "done";
 
 export type Response =
-  | { type: "ready"; wasm: { available: boolean; reason?: string }; version: string }
+  | { type: "ready"; wasm: { available: boolean; reason?: string }; webgpu: WebGpuStatus; version: string }
   | { type: "started"; info: RunInfo }
   | { type: "epochs"; points: EpochPoint[] }
   | { type: "status"; state: RunState; epoch: number; epochsPerSecond: number; message?: string }
@@ -216,7 +230,7 @@ function num(o: Record<string, unknown>, key: string, lo: number, hi: number, lo
 }
 
 export function parseBackend(v: unknown, key = "backend"): Backend {
-  if (v !== "wasm" && v !== "js") throw new ProtocolError(`${key} = ${show(v)} is invalid: accepted values are "wasm", "js"`);
+  if (v !== "wasm" && v !== "js" && v !== "webgpu") throw new ProtocolError(`${key} = ${show(v)} is invalid: accepted values are "wasm", "js", "webgpu"`);
   return v;
 }
 

@@ -16,8 +16,8 @@ import { isingObservables, ObservableTrace } from "../../src/sample/observables.
 import { relaxedIsing, sampleSpins, type RelaxedIsing } from "../../src/targets/ising.ts";
 import { isingExactObservables, kaufmanEnergyPerSite, MAX_ENUMERATE_L } from "../../src/targets/kaufman.ts";
 import {
-  createTrainer, evaluateF, restoreTrainer, trainEpoch, validateTrainConfig,
-  type EpochMetrics, type TrainConfig, type TrainerState,
+  createTrainer, evaluateF, restoreTrainer, trainEpoch, trainEpochParallel, validateTrainConfig,
+  type AsyncObjective, type EpochMetrics, type TrainConfig, type TrainerState,
 } from "../../src/train/trainer.ts";
 import {
   estimateTrainingBytes, MAX_TRAINING_BYTES, ProtocolError, TC,
@@ -46,11 +46,22 @@ export function toTrainConfig(c: PlaygroundConfig): TrainConfig {
     lr: c.lr,
     weightDecay: 0,
     seed: c.seed,
-    dtype: "float64",
+    // WebGPU computes in float32: the run is what `neuralrg train --dtype float32 --kernel wasm` does on a CPU
+    dtype: c.backend === "webgpu" ? "float32" : "float64",
     symmetrize: c.symmetrize,
     init: "identity",
-    kernel: c.backend,
+    kernel: cpuKernel(c.backend),
   };
+}
+
+/** The CPU kernel of a backend: WebGPU sessions sample, evaluate and run HMC with the wasm kernel. */
+export function cpuKernel(backend: Backend): "wasm" | "js" {
+  return backend === "js" ? "js" : "wasm";
+}
+
+/** An epoch objective computed off the worker's thread (the WebGPU kernel); `destroy` frees it. */
+export interface SessionObjective extends AsyncObjective {
+  destroy(): void;
 }
 
 /** The playground view of a (possibly CLI-made) TrainConfig. */
@@ -69,6 +80,10 @@ export function fromTrainConfig(t: TrainConfig, backend: Backend): PlaygroundCon
     backend,
     symmetrize: t.symmetrize,
   };
+}
+
+function point(m: EpochMetrics): EpochPoint {
+  return { epoch: m.epoch, F: m.F, FstdErr: m.FstdErr, relErr: m.relErr, seconds: m.seconds };
 }
 
 function levelsOf(cv: CollectiveVariables, row: number): LevelImage[] {
@@ -143,7 +158,7 @@ export class PlaygroundSession {
       throw new ProtocolError(`checkpoint ${name}: its batch ${stored.batch} on a ${stored.flow.L}×${stored.flow.L} lattice needs about ${Math.round(bytes / 2 ** 20)} MB per epoch, more than this page allows`);
     }
     const target = relaxedIsing({ L: stored.flow.L, T: Number(stored.target.T), method: stored.target.method === "dense" ? "dense" : "spectral" });
-    const run: TrainConfig = { ...stored, kernel: backend };
+    const run: TrainConfig = { ...stored, kernel: cpuKernel(backend) };
     const trainer = restoreTrainer(run, target, {
       params: ck.params,
       adam: { step: ck.optimiser.step, m: Float64Array.from(ck.optimiser.m), v: Float64Array.from(ck.optimiser.v) },
@@ -185,10 +200,41 @@ export class PlaygroundSession {
     };
   }
 
-  /** One epoch (one batch, one Adam step). */
+  /** The async objective of a WebGPU session (null until attached, and for the CPU backends). */
+  private objective: SessionObjective | null = null;
+
+  /** True when epochs run through `stepAsync` (the WebGPU backend). */
+  get async(): boolean {
+    return this.backend === "webgpu";
+  }
+
+  /** Whether `stepAsync` can run (its objective is attached). */
+  get ready(): boolean {
+    return !this.async || this.objective !== null;
+  }
+
+  /** Attach the WebGPU objective (replacing and freeing any previous one). */
+  attach(objective: SessionObjective): void {
+    this.objective?.destroy();
+    this.objective = objective;
+  }
+
+  /** Free the attached objective (the session keeps its model for sampling and export). */
+  dispose(): void {
+    this.objective?.destroy();
+    this.objective = null;
+  }
+
+  /** One epoch (one batch, one Adam step) on a CPU kernel. */
   step(): EpochPoint {
-    const m: EpochMetrics = trainEpoch(this.trainer);
-    return { epoch: m.epoch, F: m.F, FstdErr: m.FstdErr, relErr: m.relErr, seconds: m.seconds };
+    if (this.async) throw new ProtocolError("step: a webgpu session trains through stepAsync");
+    return point(trainEpoch(this.trainer));
+  }
+
+  /** One epoch with the attached async objective (the same batch, loss and Adam step as `step`). */
+  async stepAsync(): Promise<EpochPoint> {
+    if (!this.objective) throw new ProtocolError("step: the WebGPU kernel is not ready yet");
+    return point(await trainEpochParallel(this.trainer, this.objective));
   }
 
   /** F on fresh samples (not the training stream). */

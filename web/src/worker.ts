@@ -1,11 +1,15 @@
+/// <reference types="@webgpu/types" />
 /**
  * Web Worker entry of the playground: loads the WebAssembly SIMD kernel (fetching block.wasm
- * from the URL the build emitted), then hands every message to the handler (handler.ts).
- * Messages that arrive while the kernel loads are queued.
+ * from the URL the build emitted) and probes WebGPU (an adapter and a device from the worker's
+ * navigator.gpu), then hands every message to the handler (handler.ts). Messages that arrive
+ * while these load are queued.
  */
 import { initWasmKernel, WASM_URL } from "../../src/kernels/wasm.ts";
+import { GpuObjective, probeWebGpu } from "./gpu/objective.ts";
 import { createHandler, type WorkerHandler } from "./handler.ts";
 import type { Response } from "./protocol.ts";
+import type { PlaygroundSession } from "./session.ts";
 
 interface WorkerScope {
   postMessage(message: unknown): void;
@@ -36,18 +40,26 @@ async function loadWasm(): Promise<{ available: boolean; reason?: string }> {
   }
 }
 
-void loadWasm().then((wasm) => {
+void Promise.all([loadWasm(), probeWebGpu((navigator as WorkerNavigator & { gpu?: GPU }).gpu)]).then(([wasm, gpu]) => {
+  const webgpu = gpu.available
+    ? {
+        available: true,
+        adapter: gpu.adapter,
+        objective: (s: PlaygroundSession) => GpuObjective.create(gpu.device, s.trainer.model, s.target, { symmetrize: s.storedConfig.symmetrize }, s.storedConfig.batch),
+      }
+    : { available: false, reason: gpu.reason };
   handler = createHandler({
     post,
     schedule: (fn) => setTimeout(fn, 0),
     now: () => performance.now(),
     wasm,
+    webgpu,
     provenance: {
       packageVersion: __NEURALRG_VERSION__,
       gitCommit: __NEURALRG_COMMIT__,
       nodeVersion: `browser (${navigator.userAgent})`,
     },
   });
-  post({ type: "ready", wasm, version: __NEURALRG_VERSION__ });
+  post({ type: "ready", wasm, webgpu: { available: webgpu.available, reason: webgpu.reason, adapter: webgpu.adapter }, version: __NEURALRG_VERSION__ });
   for (const m of pending.splice(0)) handler.handle(m);
 });
