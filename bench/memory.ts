@@ -90,13 +90,13 @@ function measure(L: number, batch: number, dtype: DType, workers: number, epochs
   return { ...res, spe, note: res.exit === 0 ? undefined : `exit ${res.exit}: ${(r.stderr ?? "").trim().split("\n").slice(-1)[0]}` };
 }
 
-function estimateMb(L: number, batch: number, dtype: DType): number {
+function estimateMb(L: number, batch: number, dtype: DType, workers: number): number {
   const config: TrainConfig = {
     target: { kind: "ising", L, T: 2.269185314213022 },
     flow: { L, layout: "mera", depth: Math.log2(L), ...net },
     batch, epochs: opts.epochs, lr: 1e-3, weightDecay: 0, seed: 42, dtype, symmetrize: true, init: "identity",
   };
-  return estimateTrainingBytes(config) / 2 ** 20;
+  return estimateTrainingBytes(config, workers) / 2 ** 20;
 }
 
 process.stderr.write("fixed cost (L = 2, batch 1) …\n");
@@ -114,7 +114,7 @@ for (const L of list(opts.L).map(Number)) {
         rows.push({
           L, batch, dtype, workers, epochs: opts.epochs,
           peak_rss_mb: peak,
-          estimate_mb: estimateMb(L, batch, dtype),
+          estimate_mb: estimateMb(L, batch, dtype, workers),
           above_base_mb: peak !== null && baseMb !== null ? peak - baseMb : null,
           seconds_per_epoch: "spe" in r ? r.spe : null,
           wall_s: "wall_s" in r ? r.wall_s : null,

@@ -24,7 +24,7 @@ import type { EpochMetrics, TrainConfig, TrainerState } from "../train/trainer.t
 import { ParallelObjective } from "../train/parallel.ts";
 import { Rng } from "../engine/rng.ts";
 import { checkObjectiveOptions } from "../train/objectives.ts";
-import { estimateEpochBytes, PROCESS_BASE_BYTES } from "../train/memory.ts";
+import { estimateEpochBytes, GC_SLACK_BYTES, PROCESS_BASE_BYTES } from "../train/memory.ts";
 import type { PreparedEpoch } from "../train/trainer.ts";
 import {
   NonFiniteLossError, createTrainer, evaluateF, objectiveOptions, prepareEpoch, prepareEpochParallel, preparedNonFinite, restoreTrainer,
@@ -195,15 +195,16 @@ function restoreFromCheckpoint(paths: RunPaths, config: TrainConfig, target: Tar
 }
 
 /**
- * Estimated peak memory of a training process: the fixed cost of the process plus one epoch's
- * working set (train/memory.ts), times 1 + 0.75·workers with worker threads: each thread is a
- * separate heap that collects its shard's garbage on its own schedule, so measured peaks at
- * L = 64 were 2–2.6 times one thread's working set with 2 workers (bench/memory.ts).
+ * Estimated peak memory of a training process (an upper bound of every peak RSS measured by
+ * bench/memory.ts): the fixed cost of the process and the garbage collector's slack plus one
+ * epoch's working set (train/memory.ts), times 1 + 0.75·workers with worker threads: each thread
+ * is a separate heap that collects its shard's garbage on its own schedule, so measured peaks at
+ * L = 64 were 2–2.6 times one thread's working set with 2 workers.
  */
 export function estimateTrainingBytes(config: TrainConfig, workers = 1): number {
   const passes = config.symmetrize || (config.symmetryWeight ?? 0) > 0 ? 2 : 1;
   const epoch = estimateEpochBytes({ ...config.flow, batch: config.batch, dtype: config.dtype, passes });
-  return PROCESS_BASE_BYTES + epoch * (workers > 1 ? 1 + 0.75 * workers : 1);
+  return PROCESS_BASE_BYTES + GC_SLACK_BYTES + epoch * (workers > 1 ? 1 + 0.75 * workers : 1);
 }
 
 /** Memory this process may use: physical memory, or a smaller cgroup limit. */

@@ -8,9 +8,10 @@
  *     adjoint of x, the backward pass's compact adjoint, and the WebAssembly kernel's copies of
  *     one layer's rows (input and adjoint), whose memory grows to the largest call and stays;
  *   - 2·N per row for each extra pass (−x and the adjoint of z′).
- * Measured peak RSS above the fixed cost of the process agrees within ~20% for L ≥ 32 and batch
- * ≥ 256 (bench/memory.ts, bench/results/memory.md); the fixed cost (Node, modules, target) is
- * PROCESS_BASE_BYTES.
+ * At L = 64 the measured peak RSS above the fixed cost of the process (Node, modules, target:
+ * PROCESS_BASE_BYTES) is within ~15% of this; on smaller lattices the peak depends more on when
+ * the garbage collector last ran (it lets up to a few tens of MB of dead batch arrays accumulate),
+ * which GC_SLACK_BYTES covers (bench/memory.ts, bench/results/memory.md).
  */
 import type { DType } from "../engine/real.ts";
 import type { LayoutKind } from "../flow/config.ts";
@@ -20,6 +21,9 @@ const WIDTH = { float32: 4, float64: 8 } as const;
 
 /** Resident memory of a `neuralrg train` process before its first epoch (measured: 155–170 MB). */
 export const PROCESS_BASE_BYTES = 170 * 2 ** 20;
+
+/** Dead arrays the garbage collector may not have freed yet at the peak (measured: up to ~60 MB above the live set). */
+export const GC_SLACK_BYTES = 64 * 2 ** 20;
 
 /** Numbers per row kept by a taped pass: Σ over layers of 4·nblocks (flow/layout.ts). */
 export function tapeSitesPerRow(L: number, layout: LayoutKind, depth: number): number {
