@@ -24,11 +24,23 @@ function small(over: Partial<PlaygroundConfig> = {}): PlaygroundConfig {
   return { ...DEFAULT_CONFIG, L: 4, depth: 2, nlayers: 2, nmlp: 1, nhidden: 8, batch: 64, lr: 0.01, seed: 7, epochs: 10, backend: "webgpu", ...over };
 }
 
+interface Calls {
+  /** epochs computed */
+  n: number;
+  /** epochs in flight */
+  active: number;
+  destroyed: number;
+}
+
+const newCalls = (): Calls => ({ n: 0, active: 0, destroyed: 0 });
+
 /** The CPU objective behind the GPU objective's async interface, resolving after a macrotask. */
-function standIn(s: PlaygroundSession, calls: { n: number; destroyed: number }): Promise<SessionObjective> {
+function standIn(s: PlaygroundSession, calls: Calls): Promise<SessionObjective> {
   return Promise.resolve({
     lossAndGrad: async (params: Real, z: Real, batch: number) => {
+      calls.active++;
       await new Promise((r) => setTimeout(r, 0));
+      calls.active--;
       calls.n++;
       const r = pddLossAndGrad(s.trainer.model, params, s.target, z, batch, { symmetrize: s.storedConfig.symmetrize });
       return { perSample: r.perSample, grad: r.grad };
@@ -37,7 +49,7 @@ function standIn(s: PlaygroundSession, calls: { n: number; destroyed: number }):
   });
 }
 
-function harness(calls: { n: number; destroyed: number }, webgpu = true) {
+function harness(calls: Calls, webgpu = true) {
   const out: Response[] = [];
   let clock = 0;
   const h: WorkerHandler = createHandler({
@@ -63,7 +75,7 @@ function harness(calls: { n: number; destroyed: number }, webgpu = true) {
 
 describe("playground webgpu backend (async objective)", () => {
   it("trains through the async objective and equals the CLI's float32 wasm run of the stored config", async () => {
-    const calls = { n: 0, destroyed: 0 };
+    const calls = newCalls();
     const { h, of, until } = harness(calls);
     const c = small();
     h.handle({ type: "start", config: c });
@@ -89,12 +101,13 @@ describe("playground webgpu backend (async objective)", () => {
   });
 
   it("pause stops after the epoch in flight, resume continues, reset discards a slice in flight", async () => {
-    const calls = { n: 0, destroyed: 0 };
+    const calls = newCalls();
     const { h, of, until } = harness(calls);
     h.handle({ type: "start", config: small({ epochs: 400 }) });
     await until(() => (h.session?.epoch ?? 0) >= 3);
     h.handle({ type: "pause" });
-    await new Promise((r) => setTimeout(r, 30)); // the epoch in flight completes
+    await until(() => calls.active === 0); // the epoch in flight completes
+    await new Promise((r) => setTimeout(r, 1));
     const at = h.session?.epoch ?? 0;
     await new Promise((r) => setTimeout(r, 30));
     expect(h.session?.epoch).toBe(at);
@@ -113,7 +126,7 @@ describe("playground webgpu backend (async objective)", () => {
   });
 
   it("refuses webgpu when the worker found no adapter, naming the reason", () => {
-    const { h, of } = harness({ n: 0, destroyed: 0 }, false);
+    const { h, of } = harness(newCalls(), false);
     h.handle({ type: "start", config: small() });
     const e = of("error");
     expect(e.length).toBe(1);
