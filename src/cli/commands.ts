@@ -5,8 +5,10 @@
  */
 import type { RegisterCommand } from "./command.ts";
 import { register as analyze } from "./analyze.ts";
+import { register as data } from "./data.ts";
 import { register as demo } from "./demo.ts";
 import { register as exact } from "./exact.ts";
+import { register as fit } from "./fit.ts";
 import { register as scan } from "./scan.ts";
 import { register as hmc } from "./hmc.ts";
 import { register as report } from "./report.ts";
@@ -16,6 +18,8 @@ import { register as version } from "./version.ts";
 
 export const COMMANDS: RegisterCommand[] = [
   train,
+  fit,
+  data,
   scan,
   demo,
   sample,

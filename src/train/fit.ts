@@ -179,7 +179,7 @@ export function fitStep(state: FitState): FitStepResult {
 
 /** Seed of the fixed dequantisation noise of evaluations. */
 export function evaluationSeed(seed: number): number {
-  return (Math.imul(seed ^ 0x7e57, 0x9e3779b1) >>> 0) ^ 0x5bd1e995;
+  return ((Math.imul(seed ^ 0x7e57, 0x9e3779b1) >>> 0) ^ 0x5bd1e995) >>> 0;
 }
 
 /**
