@@ -9,6 +9,7 @@
  * - {@link train}: probability density distillation, Adam, trainers, training runs on disk.
  * - {@link sample}: samplers (MIS, importance weights, latent and physical HMC) and error analysis.
  * - {@link analysis}: collective variables, gradient response, mutual information, latent wander.
+ * - {@link data}: data sets, dequantisation, data from known densities, NLL (forward KL) and `fit` runs.
  *
  * Conventions: a batch of B configurations of an L×L lattice is a flat Float64Array (or
  * Float32Array) of length B·L², row b at [b·L², (b+1)·L²), site (i, j) at offset i·L + j.
@@ -44,3 +45,4 @@ export * as train from "./api/train.ts";
  */
 export * as sample from "./sample/index.ts";
 export * as analysis from "./api/analysis.ts";
+export * as data from "./api/data.ts";
