@@ -13,10 +13,11 @@ import { addTrainOptions, trainConfigFromOptions, type TrainCliOptions } from ".
 import { loadCheckpoint, saveCheckpoint } from "../../src/io/checkpoint.ts";
 import { loadTrainedRun } from "../../src/io/training-run.ts";
 import { relaxedIsing } from "../../src/targets/ising.ts";
+import { estimateEpochBytes } from "../../src/train/memory.ts";
 import { createTrainer, trainEpoch } from "../../src/train/trainer.ts";
 import { createHandler, type HandlerOptions, type WorkerHandler } from "../../web/src/handler.ts";
 import {
-  cliTrainArgs, DEFAULT_CONFIG, parseConfig, parseRequest, ProtocolError,
+  cliTrainArgs, DEFAULT_CONFIG, estimateTrainingBytes, MAX_TRAINING_BYTES, parseConfig, parseRequest, ProtocolError,
   type PlaygroundConfig, type Response,
 } from "../../web/src/protocol.ts";
 import { toTrainConfig } from "../../web/src/session.ts";
@@ -106,6 +107,16 @@ describe("protocol validation", () => {
     // symmetrize defaults to true
     const { symmetrize: _, ...noSym } = DEFAULT_CONFIG;
     expect(parseConfig(noSym).symmetrize).toBe(true);
+  });
+
+  it("estimates an epoch's memory with the CLI's measured formula (float32 on webgpu) and accepts what fits", () => {
+    const c = { ...DEFAULT_CONFIG, L: 32, depth: 5, batch: 1024 };
+    const cli = estimateEpochBytes({ L: 32, layout: "mera", depth: 5, batch: 1024, dtype: "float64", passes: 2 });
+    expect(estimateTrainingBytes(c)).toBe(cli);
+    expect(estimateTrainingBytes({ ...c, backend: "webgpu" })).toBe(cli / 2);
+    expect(estimateTrainingBytes({ ...c, symmetrize: false })).toBeLessThan(cli);
+    expect(parseConfig(c).batch).toBe(1024);
+    expect(estimateTrainingBytes({ ...c, batch: 4096 })).toBeGreaterThan(MAX_TRAINING_BYTES);
   });
 });
 

@@ -8,6 +8,7 @@
  * Pure module (no DOM, no worker globals): shared by the page, the worker and the Node tests.
  */
 import { criticalTemperature } from "../../src/targets/kaufman.ts";
+import { estimateEpochBytes } from "../../src/train/memory.ts";
 
 /**
  * The block-layer kernel: "wasm" (WebAssembly SIMD, float64), "js" (typed arrays, float64) or
@@ -68,18 +69,24 @@ export const DEFAULT_CONFIG: PlaygroundConfig = {
   symmetrize: true,
 };
 
-/** Largest estimated working set of one training epoch (bytes) the playground accepts. */
-export const MAX_TRAINING_BYTES = 768 * 1024 * 1024;
+/**
+ * Largest estimated working set of one training epoch (bytes) the playground accepts: a browser
+ * tab shares its memory with the page, the worker's WebAssembly heap (which only grows) and the
+ * GC's slack, so we keep the epoch itself well below a gigabyte.
+ */
+export const MAX_TRAINING_BYTES = 256 * 1024 * 1024;
 
 /**
- * Rough working set of one epoch in bytes: the taped generate pass keeps one batch × N float64
- * array per layer (2 per level), the symmetrised objective a second taped inference pass, plus a
- * dozen batch × N temporaries (gradients, −x, the target's scratch, the kernel's copies).
+ * Working set of one epoch in bytes: the CLI's estimate (src/train/memory.ts, fitted to measured
+ * peak RSS) for the playground's full MERA in float64 (wasm, js) or float32 (webgpu), with one
+ * taped pass, or two with the symmetrised objective.
  */
-export function estimateTrainingBytes(c: Pick<PlaygroundConfig, "L" | "depth" | "batch" | "symmetrize">): number {
-  const layers = 2 * c.depth;
-  const perRow = c.L * c.L * 8;
-  return (layers * (c.symmetrize ? 2 : 1) + 12) * c.batch * perRow;
+export function estimateTrainingBytes(c: Pick<PlaygroundConfig, "L" | "depth" | "batch" | "symmetrize"> & { backend?: Backend }): number {
+  return estimateEpochBytes({
+    L: c.L, layout: "mera", depth: c.depth, batch: c.batch,
+    dtype: c.backend === "webgpu" ? "float32" : "float64",
+    passes: c.symmetrize ? 2 : 1,
+  });
 }
 
 /** One epoch's numbers as the page plots them. */

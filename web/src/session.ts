@@ -153,7 +153,7 @@ export class PlaygroundSession {
     } catch (err) {
       throw new ProtocolError(`checkpoint ${name} holds an invalid config: ${(err as Error).message}`);
     }
-    const bytes = estimateTrainingBytes({ L: stored.flow.L, depth: stored.flow.depth, batch: stored.batch, symmetrize: stored.symmetrize });
+    const bytes = estimateTrainingBytes({ L: stored.flow.L, depth: stored.flow.depth, batch: stored.batch, symmetrize: stored.symmetrize, backend });
     if (bytes > MAX_TRAINING_BYTES) {
       throw new ProtocolError(`checkpoint ${name}: its batch ${stored.batch} on a ${stored.flow.L}×${stored.flow.L} lattice needs about ${Math.round(bytes / 2 ** 20)} MB per epoch, more than this page allows`);
     }
@@ -195,7 +195,7 @@ export class PlaygroundSession {
       Tc: TC,
       backend: this.backend,
       epoch: this.trainer.epoch,
-      memoryBytes: estimateTrainingBytes({ L: c.flow.L, depth: c.flow.depth, batch: c.batch, symmetrize: c.symmetrize }),
+      memoryBytes: estimateTrainingBytes({ L: c.flow.L, depth: c.flow.depth, batch: c.batch, symmetrize: c.symmetrize, backend: this.backend }),
       origin: this.origin,
     };
   }
