@@ -528,7 +528,7 @@ export function loadTrainedRun(dir: string): TrainedRun {
   } catch (err) {
     throw new RunDirError(`checkpoint ${paths.checkpoint} holds an invalid config: ${(err as Error).message}`);
   }
-  const model = createFlow(config.flow, config.kernel ?? "js");
+  const model = createFlow(config.flow, config.kernel);
   if (ck.params.length !== model.nparams) {
     throw new RunDirError(`checkpoint ${paths.checkpoint} has ${ck.params.length} parameters, its config needs ${model.nparams}`);
   }

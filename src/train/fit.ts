@@ -96,7 +96,7 @@ export function createFit(config: FitConfig, train: Dataset, test: Dataset): Fit
   validateFitConfig(config);
   if (train.L !== config.flow.L || test.L !== config.flow.L) throw new RangeError(`data are ${train.L}×${train.L}, the flow is ${config.flow.L}×${config.flow.L}`);
   if (train.n !== config.data.nTrain || test.n !== config.data.nTest) throw new RangeError(`data sizes ${train.n}/${test.n} differ from the config's ${config.data.nTrain}/${config.data.nTest}`);
-  const model = createFlow(config.flow, config.kernel ?? "js");
+  const model = createFlow(config.flow, config.kernel);
   const root = Rng.fromSeed(config.seed);
   const initRng = root.fork(1);
   const params = initParams(config.flow, config.dtype, () => initRng.uniform(), config.init).data;

@@ -128,7 +128,7 @@ export function validateTrainConfig(c: TrainConfig): void {
 export function createTrainer(config: TrainConfig, target: Target): TrainerState {
   validateTrainConfig(config);
   if (target.L !== config.flow.L) throw new RangeError(`target L = ${target.L} differs from flow L = ${config.flow.L}`);
-  const model = createFlow(config.flow, config.kernel ?? "js");
+  const model = createFlow(config.flow, config.kernel);
   const rng = Rng.fromSeed(config.seed);
   const initRng = rng.fork(1);
   const params = initParams(config.flow, config.dtype, () => initRng.uniform(), config.init).data;

@@ -29,7 +29,7 @@ if (parentPort) {
     try {
       if (msg.init) {
         const config = msg.init;
-        const model = createFlow(config.flow, config.kernel ?? "js");
+        const model = createFlow(config.flow, config.kernel);
         const target = makeTarget(config.target);
         evaluate = (r) => {
           const out = pddLossAndGrad(model, r.params, target, r.z, r.batch, objectiveOptions(config));
