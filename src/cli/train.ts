@@ -15,6 +15,8 @@ import type { InitKind } from "../flow/params.ts";
 import type { KernelName } from "../kernels/wasm.ts";
 import type { TrainConfig } from "../train/trainer.ts";
 import { TRAIN_DEFAULTS } from "../train/trainer.ts";
+import type { BufferConfig } from "../train/buffer.ts";
+import { BUFFER_SIZE_BATCHES } from "../train/buffer.ts";
 import { PHI4_NEAR_CRITICAL } from "../targets/phi4.ts";
 import type { TargetConfig } from "../targets/registry.ts";
 import { USER_MODULE_EXTENSIONS, loadUserTarget, userTargetConfig } from "../targets/user.ts";
@@ -62,6 +64,12 @@ export interface TrainCliOptions {
   json: boolean;
   /** what a non-finite loss does: stop (default) or roll back to the last checkpoint with half the lr (`train --on-nan`) */
   onNan?: OnNan;
+  /** weight λ of the NLL on the experience buffer (v1 combined algorithm); 0 = pure PDD (`train --nll-weight`) */
+  nllWeight?: number;
+  /** experience-buffer capacity (`train --buffer-size`; default BUFFER_SIZE_BATCHES × batch when λ > 0) */
+  bufferSize?: number;
+  /** buffer minibatch for the NLL (`train --buffer-batch`; default: batch) */
+  bufferBatch?: number;
 }
 
 export const BUILTIN_TARGETS = ["ising", "gaussian", "phi4"] as const;
@@ -106,12 +114,34 @@ export function targetConfigFromOptions(o: TrainCliOptions): TargetConfig {
   return cfg;
 }
 
+/**
+ * The experience-buffer config of the CLI options (v1 combined algorithm), or undefined for pure
+ * PDD: on with --nll-weight > 0, or with --buffer-size alone (λ = 0: acceptance and fill are
+ * recorded, training is pure PDD).
+ */
+export function bufferConfigFromOptions(o: TrainCliOptions): BufferConfig | undefined {
+  const nllWeight = o.nllWeight ?? 0;
+  if (!Number.isFinite(nllWeight) || nllWeight < 0) throw invalidOption("nll-weight", nllWeight, "a finite number >= 0");
+  if (nllWeight === 0 && o.bufferSize === undefined) {
+    if (o.bufferBatch !== undefined) throw new UsageError(`--buffer-batch = ${o.bufferBatch} needs --nll-weight > 0 (the buffer minibatch only feeds the NLL term)`);
+    return undefined;
+  }
+  if (nllWeight === 0 && o.bufferBatch !== undefined) {
+    throw new UsageError(`--buffer-batch = ${o.bufferBatch} needs --nll-weight > 0 (the buffer minibatch only feeds the NLL term)`);
+  }
+  return { size: o.bufferSize ?? BUFFER_SIZE_BATCHES * o.batch, batch: o.bufferBatch ?? o.batch, nllWeight };
+}
+
 /** Build a TrainConfig from parsed CLI options (validating cross-option constraints). */
 export function trainConfigFromOptions(o: TrainCliOptions): TrainConfig {
   const maxDepth = log2Int(o.L);
   const depth = o.depth ?? maxDepth;
   if (depth > maxDepth) throw invalidOption("depth", depth, `an integer in 1..${maxDepth} for L = ${o.L}`);
   const symmetryWeight = o.symmetryWeight ?? 0;
+  const buffer = bufferConfigFromOptions(o);
+  if (buffer && o.workers > 1) {
+    throw new UsageError(`--workers = ${o.workers} cannot be combined with the experience buffer (--nll-weight / --buffer-size): it runs in one thread only (use --workers 1)`);
+  }
   if (symmetryWeight > 0 && o.symmetrize) {
     throw new UsageError(
       `--symmetry-weight = ${symmetryWeight} needs --no-symmetrize: the regulariser KL(q(x)‖q(−x)) is identically zero for the symmetrised model q_sym`,
@@ -131,6 +161,8 @@ export function trainConfigFromOptions(o: TrainCliOptions): TrainConfig {
     ...(symmetryWeight > 0 ? { symmetryWeight } : {}),
     init: o.init,
     kernel: o.kernel,
+    // stored only when on, so configs (and resumability) of pure PDD runs are unchanged
+    ...(buffer ? { buffer } : {}),
   };
 }
 
@@ -272,6 +304,10 @@ export function register(program: Command, ctx: CliContext): void {
     (v) => parseChoiceOption("on-nan", v, ON_NAN_MODES),
     "stop",
   );
+  cmd
+    .option("--nll-weight <w>", "v1 combined algorithm: weight λ of the NLL (v1 Eq. 7) on a minibatch from an experience buffer of MIS-accepted samples and their Z2 copies, added to the PDD loss; 0 = pure PDD", floatOption("nll-weight", { min: 0 }))
+    .option("--buffer-size <n>", `experience-buffer capacity in configurations, FIFO (default ${BUFFER_SIZE_BATCHES} × batch when --nll-weight > 0; alone with --nll-weight 0 it only records the MIS acceptance and buffer fill)`, intOption("buffer-size", 1, 1e9))
+    .option("--buffer-batch <n>", "configurations drawn from the buffer per epoch for the NLL (default: --batch)", intOption("buffer-batch", 1, 1 << 20));
   cmd.action(async (o: TrainCliOptions, c: Command) => {
     // a module target declares its lattice size (used unless --L was given) and its symmetry
     // (without the Z2 claim the symmetrised model does not apply: train the plain q)

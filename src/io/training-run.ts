@@ -3,11 +3,14 @@
  * and a summary, so every figure can be regenerated from it).
  *
  *   config.json      the TrainConfig (identity of the run; `epochs` may grow on resume)
- *   checkpoint.json  parameters, Adam state, RNG state, epoch (atomic, checksummed)
- *   metrics.csv      one row per epoch
+ *   checkpoint.json  parameters, Adam state, RNG state, epoch (atomic, checksummed); with the
+ *                    experience buffer (train/buffer.ts) also its rows, the MIS chains and
+ *                    the replay generator (arrays replay_*, extra.replay)
+ *   metrics.csv      one row per epoch (with the buffer: + mis_acceptance, buffer_fill, nll)
  *   summary.json     final F ± error on fresh samples, exact −ln Z, relative error, timing,
  *                    seed, full config, package version and git commit
  *   plots/training.svg|png  F per epoch against the exact value
+ *   plots/buffer.svg|png    with the buffer: MIS acceptance and buffer fill per epoch (v1 Fig. 3b)
  *
  * Resuming restores model, optimiser, RNG and epoch; metrics beyond the checkpoint are dropped,
  * so a resumed run's metrics equal an uninterrupted run's with the same seed.
@@ -25,6 +28,8 @@ import { ParallelObjective } from "../train/parallel.ts";
 import { Rng } from "../engine/rng.ts";
 import { checkObjectiveOptions } from "../train/objectives.ts";
 import { estimateEpochBytes, GC_SLACK_BYTES, PROCESS_BASE_BYTES } from "../train/memory.ts";
+import type { ReplayState } from "../train/buffer.ts";
+import { restoreReplay, saveReplay } from "../train/buffer.ts";
 import type { PreparedEpoch } from "../train/trainer.ts";
 import {
   NonFiniteLossError, createTrainer, evaluateF, objectiveOptions, prepareEpoch, prepareEpochParallel, preparedNonFinite, restoreTrainer,
@@ -35,7 +40,7 @@ import { CheckpointError, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts
 import type { JsonObject } from "./json.ts";
 import { jsonDiff } from "./json.ts";
 import { openMetrics, readMetrics, truncateMetrics } from "./metrics.ts";
-import { trainingCurvePlot, writePlot } from "./plot.ts";
+import { linePlot, trainingCurvePlot, writePlot } from "./plot.ts";
 import type { ProgressMode } from "./progress.ts";
 import { createProgress, exp, sig } from "./progress.ts";
 import { provenance } from "./provenance.ts";
@@ -44,6 +49,16 @@ import type { RunLock } from "./rundir.ts";
 import { acquireRunLock, openRunDir, plotPath, readRunConfig, removeStaleTempFiles, runPaths, RunDirError } from "./rundir.ts";
 
 export const METRIC_COLUMNS = ["epoch", "F", "F_stderr", "exact", "rel_err", "grad_norm", "seconds"] as const;
+/**
+ * Extra columns of runs with the experience buffer (v1 Fig. 3b): MIS acceptance of the epoch's
+ * batch (NaN in the first epoch), rows in the buffer, NLL of the buffer minibatch (NaN when λ = 0).
+ */
+export const BUFFER_METRIC_COLUMNS = ["mis_acceptance", "buffer_fill", "nll"] as const;
+
+/** The metrics.csv columns of a run with this config. */
+export function metricColumns(c: TrainConfig): readonly string[] {
+  return c.buffer ? [...METRIC_COLUMNS, ...BUFFER_METRIC_COLUMNS] : METRIC_COLUMNS;
+}
 
 export interface TrainRunOptions {
   dir: string;
@@ -132,13 +147,19 @@ interface GuardState {
 }
 
 function saveState(paths: RunPaths, state: TrainerState, guard: GuardState): void {
+  const replay = state.replay ? saveReplay(state.replay) : undefined;
+  const extra: JsonObject = {
+    ...(guard.rollbacks > 0 ? { lrScale: guard.lrScale, rollbacks: guard.rollbacks } : {}),
+    ...(replay ? { replay: replay.extra as unknown as JsonObject } : {}),
+  };
   saveCheckpoint(paths.checkpoint, {
     epoch: state.epoch,
     config: configJson(state.config),
     params: state.params,
     optimiser: { step: state.adam.step, m: state.adam.m, v: state.adam.v },
     rng: state.rng.state(),
-    ...(guard.rollbacks > 0 ? { extra: { lrScale: guard.lrScale, rollbacks: guard.rollbacks } } : {}),
+    ...(Object.keys(extra).length > 0 ? { extra } : {}),
+    ...(replay ? { arrays: replay.arrays } : {}),
   });
 }
 
@@ -158,7 +179,7 @@ function resumeConflicts(stored: JsonObject, requested: TrainConfig): string[] {
  * Load the checkpoint for resuming or rolling back, refusing one that is well-formed but unusable
  * (different config, wrong sizes, non-finite numbers, a degenerate RNG state).
  */
-function loadUsableCheckpoint(paths: RunPaths, config: TrainConfig): { ck: ReturnType<typeof loadCheckpoint>; guard: GuardState } {
+function loadUsableCheckpoint(paths: RunPaths, config: TrainConfig): { ck: ReturnType<typeof loadCheckpoint>; guard: GuardState; replay?: ReplayState } {
   const ck = loadCheckpoint(paths.checkpoint);
   const conflicts = resumeConflicts(ck.config, config);
   if (conflicts.length > 0) {
@@ -179,16 +200,23 @@ function loadUsableCheckpoint(paths: RunPaths, config: TrainConfig): { ck: Retur
     }
     guard = { lrScale, rollbacks };
   }
-  return { ck, guard };
+  if (!config.buffer) return { ck, guard };
+  const N = config.flow.L * config.flow.L;
+  try {
+    return { ck, guard, replay: restoreReplay(config.buffer, config.batch, N, config.dtype, ck.arrays, ex?.replay) };
+  } catch (err) {
+    throw bad((err as Error).message);
+  }
 }
 
 function restoreFromCheckpoint(paths: RunPaths, config: TrainConfig, target: Target): { state: TrainerState; guard: GuardState } {
-  const { ck, guard } = loadUsableCheckpoint(paths, config);
+  const { ck, guard, replay } = loadUsableCheckpoint(paths, config);
   const state = restoreTrainer(config, target, {
     params: ck.params,
     adam: { step: ck.optimiser.step, m: Float64Array.from(ck.optimiser.m), v: Float64Array.from(ck.optimiser.v) },
     rng: ck.rng,
     epoch: ck.epoch,
+    replay,
   });
   state.lrScale = guard.lrScale;
   return { state, guard };
@@ -204,7 +232,12 @@ function restoreFromCheckpoint(paths: RunPaths, config: TrainConfig, target: Tar
 export function estimateTrainingBytes(config: TrainConfig, workers = 1): number {
   const passes = config.symmetrize || (config.symmetryWeight ?? 0) > 0 ? 2 : 1;
   const epoch = estimateEpochBytes({ ...config.flow, batch: config.batch, dtype: config.dtype, passes });
-  return PROCESS_BASE_BYTES + GC_SLACK_BYTES + epoch * (workers > 1 ? 1 + 0.75 * workers : 1);
+  // experience buffer (buffer.ts): its rows and chains, plus the NLL passes on its minibatch (taped like PDD passes)
+  const b = config.buffer;
+  const N = config.flow.L * config.flow.L;
+  const width = config.dtype === "float64" ? 8 : 4;
+  const replay = b ? (b.size + 3 * config.batch) * N * width + (b.nllWeight > 0 ? estimateEpochBytes({ ...config.flow, batch: b.batch, dtype: config.dtype, passes }) : 0) : 0;
+  return PROCESS_BASE_BYTES + GC_SLACK_BYTES + epoch * (workers > 1 ? 1 + 0.75 * workers : 1) + replay;
 }
 
 /** Memory this process may use: physical memory, or a smaller cgroup limit. */
@@ -316,6 +349,9 @@ export async function runTraining(opts: TrainRunOptions): Promise<{ state: Train
   if (!Number.isInteger(maxRollbacks) || maxRollbacks < 0) throw new RangeError(`max-rollbacks = ${maxRollbacks} is invalid: it must be an integer ≥ 0`);
   const log = opts.log ?? (() => {});
   checkMemory(config, Number.isInteger(opts.workers) ? Math.max(1, opts.workers ?? 1) : 1);
+  if (config.buffer && (opts.workers ?? 1) > 1) {
+    throw new RangeError(`workers = ${opts.workers} cannot be combined with the experience buffer (--buffer-size / --nll-weight): it runs in one thread only (use --workers 1)`);
+  }
   const target = buildTarget(config);
   if (target.L !== config.flow.L) throw new RangeError(`target L = ${target.L} differs from flow L = ${config.flow.L}`);
   checkObjectiveOptions(objectiveOptions(config), target);
@@ -357,7 +393,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<{ state: Train
         state = createTrainer(config, target);
       }
       // metrics beyond the checkpoint (and a partial last line left by a crash) are dropped
-      metrics = openMetrics(paths.metrics, METRIC_COLUMNS, { truncateAfter: { column: "epoch", value: state.epoch } });
+      metrics = openMetrics(paths.metrics, metricColumns(config), { truncateAfter: { column: "epoch", value: state.epoch } });
       if (opts.resume) writeJsonAtomic(paths.config, configJson(config));
       writeJsonAtomic(`${paths.dir}/provenance.json`, { ...provenance(), seed: config.seed, config: configJson(config) } as unknown as JsonObject);
     } catch (err) {
@@ -394,7 +430,8 @@ export async function runTraining(opts: TrainRunOptions): Promise<{ state: Train
       if (epoch <= back + 1) fail(` at the parameters it would roll back to (epoch ${back}), so a lower learning rate cannot help`);
       if (guard.rollbacks >= maxRollbacks) fail(` after ${guard.rollbacks} rollbacks (learning rate down to ${sig(3)(config.lr * guard.lrScale)})`);
       if (lastSaved !== null) {
-        const { ck } = loadUsableCheckpoint(paths, config);
+        const { ck, replay } = loadUsableCheckpoint(paths, config);
+        if (replay) state.replay = replay;
         state.params.set(ck.params);
         state.adam = { step: ck.optimiser.step, m: Float64Array.from(ck.optimiser.m), v: Float64Array.from(ck.optimiser.v) };
         state.rng = Rng.fromState(ck.rng);
@@ -404,6 +441,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<{ state: Train
         state.params.set(fresh.params);
         state.adam = fresh.adam;
         state.rng = fresh.rng;
+        state.replay = fresh.replay;
         state.epoch = 0;
       }
       guard = { lrScale: guard.lrScale / 2, rollbacks: guard.rollbacks + 1 };
@@ -432,7 +470,10 @@ export async function runTraining(opts: TrainRunOptions): Promise<{ state: Train
         }
         ahead = undefined;
         times[ntimes++ % TIMES_KEPT] = m.seconds;
-        metrics.append({ epoch: m.epoch, F: m.F, F_stderr: m.FstdErr, exact: m.exact, rel_err: m.relErr, grad_norm: m.gradNorm, seconds: m.seconds });
+        metrics.append({
+          epoch: m.epoch, F: m.F, F_stderr: m.FstdErr, exact: m.exact, rel_err: m.relErr, grad_norm: m.gradNorm, seconds: m.seconds,
+          ...(config.buffer ? { mis_acceptance: m.acceptance ?? NaN, buffer_fill: m.bufferFill ?? NaN, nll: m.nll ?? NaN } : {}),
+        });
         progress.update(m.epoch, { F: m.F, err: m.FstdErr, exact: m.exact, rel: m.relErr });
         opts.onEpoch?.(m);
         const timeUp = opts.maxSeconds !== undefined && (performance.now() - t0) / 1000 >= opts.maxSeconds;
@@ -490,8 +531,17 @@ async function finishRun(paths: RunPaths, state: TrainerState, evalSamples: numb
     config: configJson(state.config),
     ...(provenance() as unknown as JsonObject),
   };
-  writeJsonAtomic(`${paths.dir}/summary.json`, summary);
   const table = readMetrics(paths.metrics);
+  const b = state.config.buffer;
+  if (b && state.replay) {
+    // v1 Fig. 3b: mean MIS acceptance over the last (up to) 100 epochs of training
+    const acc = table.rows.slice(-100).map((r) => r.mis_acceptance).filter((v) => Number.isFinite(v));
+    summary.buffer = {
+      size: b.size, batch: b.batch, nll_weight: b.nllWeight, fill: state.replay.buffer.fill,
+      mis_acceptance_last100: acc.length > 0 ? acc.reduce((x, y) => x + y, 0) / acc.length : null,
+    };
+  }
+  writeJsonAtomic(`${paths.dir}/summary.json`, summary);
   if (table.rows.length > 0) {
     const svg = await trainingCurvePlot({
       epochs: table.rows.map((r) => r.epoch),
@@ -501,6 +551,19 @@ async function finishRun(paths: RunPaths, state: TrainerState, evalSamples: numb
       title: `${String(state.config.target.kind)} L=${state.config.flow.L} ${state.config.target.T !== undefined ? `T=${state.config.target.T}` : ""}`,
     });
     writePlot(plotPath(paths, "training", "svg").replace(/\.svg$/, ""), svg, { png: true });
+  }
+  if (b && table.rows.length > 0) {
+    const epochs = table.rows.map((r) => r.epoch);
+    const svg = await linePlot({
+      series: [
+        { name: "MIS acceptance (v1 Eq. 6)", x: epochs, y: table.rows.map((r) => r.mis_acceptance) },
+        { name: `buffer fill / ${b.size}`, x: epochs, y: table.rows.map((r) => r.buffer_fill / b.size) },
+      ],
+      title: `experience buffer (v1 Fig. 3b), nll-weight ${b.nllWeight}`,
+      xTitle: "epoch",
+      yTitle: "fraction",
+    });
+    writePlot(plotPath(paths, "buffer", "svg").replace(/\.svg$/, ""), svg);
   }
   return summary;
 }

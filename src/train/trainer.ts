@@ -21,6 +21,8 @@ import { ADAM_DEFAULTS, adamInit, adamStep } from "./adam.ts";
 import type { ObjectiveOptions } from "./objectives.ts";
 import { pddLoss, pddLossAndGrad } from "./objectives.ts";
 import { meanStdErr } from "../engine/math.ts";
+import type { BufferConfig, CombinedEpoch, ReplayState } from "./buffer.ts";
+import { combinedLossAndGrad, commitReplay, createReplay, validateBufferConfig } from "./buffer.ts";
 
 /** Everything that defines a training run (stored in the run directory's config.json). */
 export interface TrainConfig {
@@ -43,6 +45,11 @@ export interface TrainConfig {
   init: InitKind;
   /** block-layer kernel (kernels/wasm.ts): "wasm" (SIMD, default) or "js"; results agree up to rounding */
   kernel?: KernelName;
+  /**
+   * the v1 combined algorithm (buffer.ts): experience buffer of MIS-accepted samples and the
+   * NLL weight λ; absent (and then omitted from stored configs) = pure PDD. Single-thread only.
+   */
+  buffer?: BufferConfig;
 }
 
 export const TRAIN_DEFAULTS = {
@@ -74,6 +81,8 @@ export interface TrainerState {
    * after a non-finite loss (`--on-nan rollback`); stored in the checkpoint's extras
    */
   lrScale?: number;
+  /** experience buffer, MIS chains and their generator when config.buffer is set (buffer.ts) */
+  replay?: ReplayState;
 }
 
 export interface EpochMetrics {
@@ -92,6 +101,12 @@ export interface EpochMetrics {
   seconds: number;
   /** batch estimate of KL(q(x)‖q(−x)) when the symmetry regulariser is on (single-thread epochs only) */
   symKL?: number;
+  /** with the experience buffer: MIS acceptance rate of this epoch's batch (v1 Eq. 6, Fig. 3b; NaN in the first epoch) */
+  acceptance?: number;
+  /** with the experience buffer: rows in the buffer after this epoch's push */
+  bufferFill?: number;
+  /** with the experience buffer and λ > 0: NLL (v1 Eq. 7) of the minibatch drawn from it */
+  nll?: number;
 }
 
 /** The objective options of a run configuration (shared by the trainer and its worker threads). */
@@ -121,6 +136,7 @@ export function validateTrainConfig(c: TrainConfig): void {
       `symmetry-weight = ${w} cannot be combined with symmetrize: KL(q_sym(x)‖q_sym(−x)) is identically zero for the symmetrised model (use --no-symmetrize, as App. E does)`,
     );
   }
+  if (c.buffer !== undefined) validateBufferConfig(c.buffer);
   if (c.init !== "identity" && c.init !== "torch") throw new RangeError(`init = ${c.init} is invalid: accepted values are identity, torch`);
 }
 
@@ -132,13 +148,15 @@ export function createTrainer(config: TrainConfig, target: Target): TrainerState
   const rng = Rng.fromSeed(config.seed);
   const initRng = rng.fork(1);
   const params = initParams(config.flow, config.dtype, () => initRng.uniform(), config.init).data;
-  return { config, model, target, params, adam: adamInit(params.length), rng, epoch: 0 };
+  const state: TrainerState = { config, model, target, params, adam: adamInit(params.length), rng, epoch: 0 };
+  if (config.buffer) state.replay = createReplay(config.buffer, config.batch, model.nvars, config.dtype, config.seed);
+  return state;
 }
 
 /** Restore a trainer from saved plain data (a checkpoint). */
 export function restoreTrainer(
   config: TrainConfig, target: Target,
-  saved: { params: Real; adam: AdamState; rng: RngState; epoch: number },
+  saved: { params: Real; adam: AdamState; rng: RngState; epoch: number; replay?: ReplayState },
 ): TrainerState {
   const t = createTrainer(config, target);
   if (saved.params.length !== t.params.length) {
@@ -148,6 +166,10 @@ export function restoreTrainer(
   t.adam = { step: saved.adam.step, m: Float64Array.from(saved.adam.m), v: Float64Array.from(saved.adam.v) };
   t.rng = Rng.fromState(saved.rng);
   t.epoch = saved.epoch;
+  if (config.buffer) {
+    if (!saved.replay) throw new RangeError("the configuration uses an experience buffer but the saved state holds none");
+    t.replay = saved.replay;
+  }
   return t;
 }
 
@@ -204,6 +226,8 @@ export interface PreparedEpoch {
   readonly symKL: number;
   /** seconds spent computing it (counted in that epoch's time) */
   readonly seconds: number;
+  /** the combined algorithm's epoch (buffer.ts), applied to state.replay when the epoch is used */
+  readonly combined?: CombinedEpoch;
 }
 
 function prepared(state: TrainerState, rng: Rng, r: { perSample: Float64Array; grad: Float64Array; symKL?: number }, t0: number): PreparedEpoch {
@@ -213,6 +237,11 @@ function prepared(state: TrainerState, rng: Rng, r: { perSample: Float64Array; g
 export function prepareEpoch(state: TrainerState): PreparedEpoch {
   const t0 = performance.now();
   const { z, rng } = drawBatch(state);
+  const { config } = state;
+  if (config.buffer && state.replay) {
+    const c = combinedLossAndGrad(state.model, state.params, state.target, z, config.batch, objectiveOptions(config), config.buffer, state.replay);
+    return { ...prepared(state, rng, { perSample: c.pdd.perSample, grad: c.grad, symKL: c.pdd.symKL }, t0), combined: c };
+  }
   return prepared(state, rng, pddLossAndGrad(state.model, state.params, state.target, z, state.config.batch, objectiveOptions(state.config)), t0);
 }
 
@@ -225,6 +254,7 @@ export interface AsyncObjective {
 }
 
 export async function prepareEpochParallel(state: TrainerState, pool: AsyncObjective): Promise<PreparedEpoch> {
+  if (state.config.buffer) throw new RangeError("the experience buffer (--buffer-size / --nll-weight) runs in one thread only: use --workers 1");
   const t0 = performance.now();
   const { z, rng } = drawBatch(state);
   return prepared(state, rng, await pool.lossAndGrad(state.params, z, state.config.batch, state.model.nvars), t0);
@@ -242,6 +272,12 @@ function usePrepared(state: TrainerState, p: PreparedEpoch): EpochMetrics {
   state.rng = p.rng;
   const m = finishEpoch(state, p.perSample, p.grad, performance.now() - 1000 * p.seconds);
   if (Number.isFinite(p.symKL)) m.symKL = p.symKL;
+  if (p.combined && state.replay) {
+    commitReplay(state.replay, p.combined);
+    m.acceptance = p.combined.acceptance;
+    m.bufferFill = p.combined.fill;
+    m.nll = p.combined.nll;
+  }
   return m;
 }
 
