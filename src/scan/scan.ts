@@ -9,6 +9,13 @@
  *   <dir>/relerr-vs-T.svg|png  Fig. S1: relative error of F vs T, one line per depth, error bars
  *   <dir>/samples.svg|png      Fig. S2: generated configurations (tanh x), depth × temperature
  *
+ * With a shard (shard.ts) only that shard's share of the points is trained, and instead of
+ * scan.csv and the figures the shard writes
+ *   <dir>/shard-<I>-of-<N>.json   the scan (all points, base configuration), this shard's points
+ *                                 and their status: what `scan merge` (merge.ts) combines
+ *   <dir>/shard-<I>-of-<N>.csv    this shard's rows of scan.csv
+ * so that shards may share one directory (a cluster file system) or use one each.
+ *
  * Re-running the same scan skips finished points (summary.json with the requested epochs) and
  * resumes interrupted ones from their checkpoints; a point whose directory holds a run with a
  * different configuration is refused before anything starts. A time budget (`maxSeconds`) or an
@@ -39,6 +46,7 @@ import { validateTrainConfig } from "../train/trainer.ts";
 import { relErrPlot, sampleGridPlot, type SampleGridCell } from "./figures.ts";
 import type { PointMessage, PointOutcome, PointTask } from "./point-worker.ts";
 import type { TemperatureGrid } from "./range.ts";
+import { shardFileStem, shardPositions, type ResolvedShard } from "./shard.ts";
 
 /** Critical temperature of the 2D Ising model (marked in Fig. S1). */
 const T_C = 2 / Math.log(1 + Math.SQRT2);
@@ -76,6 +84,8 @@ export interface ScanOptions {
   gridSeed?: number;
   /** called when a point has finished (or stopped) training */
   onPointEnd?: (point: ScanPoint, outcome: PointOutcome | Error) => void;
+  /** train only this shard's share of the points and write its manifest (see the module comment) */
+  shard?: ResolvedShard;
 }
 
 export interface ScanPoint {
@@ -106,16 +116,73 @@ export interface ScanRow {
 
 export interface ScanResult {
   dir: string;
+  /** the points of this run (of its shard, when sharded) */
   rows: ScanRow[];
   /** points trained (or continued) by this call without error (possibly stopped early) */
   trained: number;
   /** points found finished and skipped */
   skipped: number;
-  /** true when every point is done */
+  /** true when every point (of the shard) is done */
   complete: boolean;
+  /** scan.csv, or the shard's shard-<I>-of-<N>.csv */
   csv: string;
-  /** figure files written (SVG and PNG) */
+  /** figure files written (SVG and PNG; none for a shard) */
   figures: string[];
+  /** when sharded: the shard, the number of points of the whole scan and the manifest path */
+  shard?: ResolvedShard & { totalPoints: number; manifest: string };
+}
+
+/** What a scan is: its grid and base configuration (scan.json, and `scan` in shard manifests). */
+export interface ScanDefinition extends JsonObject {
+  temperatures: number[];
+  labels: string[];
+  depths: number[];
+  /** run-directory names of all points, temperature-major */
+  points: string[];
+  /** the configuration of the point (first T, deepest depth); the others differ in T and depth (pointConfig) */
+  config: JsonObject;
+}
+
+/** The configuration of the point (T, depth) of a scan whose base configuration is `base`. */
+export function pointConfig(base: TrainConfig, T: number, depth: number): TrainConfig {
+  const target = base.target.kind === "ising" ? { ...base.target, T } : base.target;
+  return { ...base, target, flow: { ...base.flow, depth } };
+}
+
+function plainJson(v: unknown): JsonObject {
+  return JSON.parse(JSON.stringify(v)) as JsonObject;
+}
+
+/** The definition of a planned scan (points from planScan, in its order). */
+export function scanDefinition(temperatures: TemperatureGrid, depths: number[], points: ScanPoint[]): ScanDefinition {
+  const ref = points.find((p) => p.T === temperatures.values[0] && p.depth === depths[depths.length - 1]) ?? points[0];
+  return {
+    temperatures: [...temperatures.values],
+    labels: [...temperatures.labels],
+    depths: [...depths],
+    points: points.map((p) => pointDirName(p.label, p.depth)),
+    config: plainJson(ref.config),
+  };
+}
+
+/** A shard's manifest (shard-<I>-of-<N>.json). */
+export interface ShardManifest extends JsonObject {
+  format: "neuralrg-scan-shard";
+  version: 1;
+  shard: number;
+  shards: number;
+  /** where the shard index came from (--shard, SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX) */
+  source: string;
+  scan: ScanDefinition;
+  /** run-directory names of this shard's points */
+  assigned: string[];
+  /** status of each assigned point when the shard last ran */
+  status: Record<string, string>;
+  /** configurations per point of the sample figure (Fig. S2), for the merge */
+  gridSamples: number;
+  gridSeed: number;
+  /** ISO time of writing */
+  written: string;
 }
 
 /** The run directory name of a point: T<label>-d<depth>. */
@@ -180,7 +247,8 @@ function trainingSeconds(dir: string): number {
   }
 }
 
-function rowOf(p: ScanPoint, status: PointStatus, error?: string): ScanRow {
+/** The row of a point from its run directory (summary.json, metrics.csv). */
+export function rowOf(p: ScanPoint, status: PointStatus, error?: string): ScanRow {
   const s = readSummary(p.dir);
   return {
     point: p,
@@ -285,19 +353,31 @@ export async function runScan(opts: ScanOptions): Promise<ScanResult> {
   if (!Number.isInteger(opts.savePeriod) || opts.savePeriod < 1) throw new RangeError(`save-period = ${opts.savePeriod} is invalid: it must be an integer ≥ 1`);
   if (opts.maxSeconds !== undefined && !(opts.maxSeconds > 0)) throw new RangeError(`max-seconds = ${opts.maxSeconds} is invalid: it must be a number > 0`);
   const log = opts.log ?? (() => {});
-  const points = planScan(root, opts.temperatures, opts.depths, opts.configFor);
-  if (points.length === 0) throw new RangeError("the scan has no points");
+  const all = planScan(root, opts.temperatures, opts.depths, opts.configFor);
+  if (all.length === 0) throw new RangeError("the scan has no points");
+  const definition = scanDefinition(opts.temperatures, opts.depths, all);
+  const shard = opts.shard;
+  if (shard) {
+    // merge rebuilds each point's configuration from the base one: refuse what it could not
+    const base = definition.config as unknown as TrainConfig;
+    for (const p of all) {
+      const diff = jsonDiff(plainJson(pointConfig(base, p.T, p.depth)), plainJson(p.config));
+      if (diff.length > 0) throw new RangeError(`cannot shard this scan: point ${pointDirName(p.label, p.depth)} differs from the base configuration in more than T and depth (${diff.join(", ")})`);
+    }
+  }
+  // this run's points: all, or the shard's share
+  const points = shard ? shardPositions(all, shard).map((i) => all[i]) : all;
+  if (shard) {
+    log(
+      `shard ${shard.index}/${shard.count} (${shard.source}): ${points.length} of ${all.length} points` +
+        (points.length > 0 ? `: ${points.map((p) => pointDirName(p.label, p.depth)).join(", ")}` : " (more shards than points)"),
+    );
+  }
   // Check every point before starting any (a different run in a point's directory is refused).
   const states = points.map((p) => pointState(p));
 
   mkdirSync(root, { recursive: true });
-  writeJsonAtomic(join(root, "scan.json"), {
-    temperatures: opts.temperatures.values,
-    labels: opts.temperatures.labels,
-    depths: opts.depths,
-    points: points.map((p) => pointDirName(p.label, p.depth)),
-    config: JSON.parse(JSON.stringify(opts.configFor(opts.temperatures.values[0], opts.depths[opts.depths.length - 1]))) as JsonObject,
-  });
+  writeJsonAtomic(join(root, "scan.json"), definition);
 
   const todo = points.filter((_, i) => states[i].status !== "done");
   const skipped = points.length - todo.length;
@@ -418,6 +498,26 @@ export async function runScan(opts: ScanOptions): Promise<ScanResult> {
     const left = rows.filter((r) => r.status !== "done").length;
     const why = errors.size > 0 ? `${errors.size} failed` : opts.signal?.aborted ? "stopped" : "time budget reached";
     log(`${left} of ${points.length} points unfinished (${why}); run the same command again to continue (elapsed ${formatDuration((Date.now() - started) / 1000)})`);
+  }
+  if (shard) {
+    const stem = join(root, shardFileStem(shard));
+    const csv = `${stem}.csv`;
+    writeFileAtomic(csv, formatScanCsv(rows));
+    const manifest: ShardManifest = {
+      format: "neuralrg-scan-shard",
+      version: 1,
+      shard: shard.index,
+      shards: shard.count,
+      source: shard.source,
+      scan: definition,
+      assigned: points.map((p) => pointDirName(p.label, p.depth)),
+      status: Object.fromEntries(rows.map((r) => [pointDirName(r.point.label, r.point.depth), r.status])),
+      gridSamples: opts.gridSamples ?? 1,
+      gridSeed: opts.gridSeed ?? 1,
+      written: new Date().toISOString(),
+    };
+    writeJsonAtomic(`${stem}.json`, manifest);
+    return { dir: root, rows, trained, skipped, complete, csv, figures: [], shard: { ...shard, totalPoints: all.length, manifest: `${stem}.json` } };
   }
   const { csv, figures } = await writeScanOutputs(root, points, rows, { gridSamples: opts.gridSamples, gridSeed: opts.gridSeed });
   return { dir: root, rows, trained, skipped, complete, csv, figures };
