@@ -48,7 +48,10 @@ export function buildProgram(ctx: CliContext, commands: readonly RegisterCommand
     .description("Neural Network Renormalization Group (Li & Wang, PRL 121, 260601 (2018)): flow-based variational free energies and samplers for lattice models")
     .version(packageVersion(), "-V, --version", "print the version")
     .helpOption("-h, --help", "show help")
-    .configureHelp({ sortOptions: false, showGlobalOptions: true });
+    .configureHelp({ sortOptions: false, showGlobalOptions: true })
+    // program options only before the command, so that a command's subcommand (scan merge)
+    // receives its own options rather than its parent's of the same name
+    .enablePositionalOptions();
   configure(program, ctx);
   for (const register of commands) register(program, ctx);
   configure(program, ctx); // again, for commands added with addCommand

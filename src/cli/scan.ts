@@ -4,14 +4,21 @@
  * points are skipped and interrupted ones resumed, so re-running the command continues a scan.
  * Writes <out>/scan.csv, relerr-vs-T.svg|png (Fig. S1) and samples.svg|png (Fig. S2), and prints
  * the table of relative errors and, for each T, the best depth.
+ *
+ * Sharded (--shard I/N, or SLURM_ARRAY_TASK_ID / JOB_COMPLETION_INDEX; scan/shard.ts): only the
+ * shard's share of the points, and shard-<I>-of-<N>.json|csv instead of scan.csv and figures;
+ * `neuralrg scan merge DIR...` (scan/merge.ts) then writes scan.csv and the figures.
  */
 import { availableParallelism } from "node:os";
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import { log2Int } from "../flow/config.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
 import { LockError, RunDirError } from "../io/rundir.ts";
+import { mergeScan, type MergeResult } from "../scan/merge.ts";
 import { bestDepths, runScan, type ScanResult, type ScanRow } from "../scan/scan.ts";
 import { parseDepthRange, parseTemperatureRange } from "../scan/range.ts";
+import { MAX_SHARDS, resolveShard, type ResolvedShard } from "../scan/shard.ts";
 import type { TrainConfig } from "../train/trainer.ts";
 import { printJson, println, type CliContext } from "./command.ts";
 import { UsageError } from "./errors.ts";
@@ -28,6 +35,16 @@ export interface ScanCliOptions extends Omit<TrainCliOptions, "T" | "depth" | "o
   jobs?: number;
   maxSeconds?: number;
   gridSamples: number;
+  /** I/N */
+  shard?: string;
+  shards?: number;
+}
+
+export interface ScanMergeCliOptions {
+  out?: string;
+  partial: boolean;
+  gridSamples?: number;
+  json: boolean;
 }
 
 function exp2(v: number): string {
@@ -41,19 +58,11 @@ function relCell(r: ScanRow | undefined): string {
   return `${exp2(r.rel_err)} ± ${Number.isFinite(e) ? e.toExponential(0) : "?"}${mark}`;
 }
 
-/** The plain-text report: table of relative errors (rows T, columns depth) and best depth per T. */
-export function formatScanReport(result: ScanResult): string[] {
-  const rows = result.rows;
+/** Table of relative errors (rows T, columns depth) and the best depth per T. */
+export function formatScanTable(rows: ScanRow[]): string[] {
   const labels = [...new Set(rows.map((r) => r.point.label))];
   const depths = [...new Set(rows.map((r) => r.point.depth))].sort((a, b) => a - b);
   const lines: string[] = [];
-  const done = rows.filter((r) => r.status === "done").length;
-  lines.push(`scan directory: ${result.dir}`);
-  lines.push(
-    `points: ${rows.length} (${done} finished; this run trained ${result.trained} and skipped ${result.skipped} already finished)` +
-      (result.complete ? "" : `; ${rows.length - done} unfinished: run the same command again to continue`),
-  );
-  lines.push("");
   lines.push("relative error of the variational free energy (F - exact)/|exact| ± standard error; rows T, columns depth");
   const w = 20;
   lines.push(["T".padEnd(8), ...depths.map((d) => `depth ${d}`.padEnd(w))].join("").trimEnd());
@@ -67,9 +76,47 @@ export function formatScanReport(result: ScanResult): string[] {
   for (const b of bestDepths(rows)) {
     lines.push(`  T = ${b.label}: depth ${b.depth}, relative error ${exp2(b.relErr)} ± ${Number.isFinite(b.relErrStdErr) ? b.relErrStdErr.toExponential(1) : "?"}`);
   }
+  const exact = labels.flatMap((lab) => {
+    const e = rows.find((r) => r.point.label === lab && Number.isFinite(r.exact))?.exact;
+    return e !== undefined ? [`  T = ${lab}: ${e}`] : [];
+  });
+  if (exact.length > 0) lines.push("", "exact free energy -ln Z per temperature:", ...exact);
+  return lines;
+}
+
+/** The plain-text report of a scan (or of one shard): counts, table, best depths, files written. */
+export function formatScanReport(result: ScanResult): string[] {
+  const rows = result.rows;
+  const lines: string[] = [];
+  const done = rows.filter((r) => r.status === "done").length;
+  lines.push(`scan directory: ${result.dir}`);
+  if (result.shard) lines.push(`shard ${result.shard.index}/${result.shard.count} (${result.shard.source}): ${rows.length} of the scan's ${result.shard.totalPoints} points`);
+  lines.push(
+    `points: ${rows.length} (${done} finished; this run trained ${result.trained} and skipped ${result.skipped} already finished)` +
+      (result.complete ? "" : `; ${rows.length - done} unfinished: run the same command again to continue`),
+  );
   lines.push("");
+  if (rows.length > 0) lines.push(...formatScanTable(rows), "");
   lines.push(`wrote ${result.csv}`);
+  if (result.shard) lines.push(`wrote ${result.shard.manifest}`);
   for (const f of result.figures) lines.push(`wrote ${f}`);
+  if (result.shard) lines.push(`when all ${result.shard.count} shards have finished: neuralrg scan merge ${result.dir} (or the shards' directories with --out DIR)`);
+  return lines;
+}
+
+/** The plain-text report of a merge. */
+export function formatMergeReport(r: MergeResult): string[] {
+  const done = r.rows.filter((x) => x.status === "done").length;
+  const lines: string[] = [];
+  lines.push(`merged ${r.found.length} of ${r.shards} shards into ${r.dir}`);
+  for (const l of r.found) lines.push(`  shard ${l.manifest.shard}/${r.shards}: ${l.path} (${l.manifest.assigned.length} points, ${l.manifest.source})`);
+  if (r.missingShards.length > 0) lines.push(`  missing shards: ${r.missingShards.map((s) => `${s}/${r.shards}`).join(", ")}`);
+  lines.push(`points: ${r.rows.length} (${done} finished)`);
+  for (const u of r.unfinished) lines.push(`  unfinished ${u.name}: ${u.reason}`);
+  lines.push("");
+  lines.push(...formatScanTable(r.rows), "");
+  lines.push(`wrote ${r.csv}`);
+  for (const f of r.figures) lines.push(`wrote ${f}`);
   return lines;
 }
 
@@ -92,6 +139,13 @@ export async function scanFromOptions(ctx: CliContext, o: ScanCliOptions): Promi
     throw err;
   }
   const dir = o.out ?? `runs/scan-L${o.L}-${o.layout}`;
+  let shard: ResolvedShard | null;
+  try {
+    shard = resolveShard({ shard: o.shard, shards: o.shards, env: process.env });
+  } catch (err) {
+    if (err instanceof RangeError) throw new UsageError(err.message);
+    throw err;
+  }
 
   // Ctrl-C or SIGTERM: stop the running points after their current epoch (with checkpoints);
   // a second signal quits at once.
@@ -119,11 +173,13 @@ export async function scanFromOptions(ctx: CliContext, o: ScanCliOptions): Promi
       progressStream: { write: (t: string) => (ctx.err(t), true), isTTY: ctx.errIsTTY },
       log: (l) => ctx.err(l + "\n"),
       gridSamples: o.gridSamples,
+      ...(shard ? { shard } : {}),
     });
     if (o.json) {
       printJson(ctx, {
         dir: result.dir,
         complete: result.complete,
+        ...(result.shard ? { shard: result.shard } : {}),
         trained: result.trained,
         skipped: result.skipped,
         points: result.rows.map((r) => ({
@@ -161,10 +217,48 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--jobs <n>", `points trained at once, each in its own worker thread (default: the number of cores, here ${availableParallelism()})`, intOption("jobs", 1, 256))
     .option("--max-seconds <s>", "wall-time budget of the whole scan: then running points stop with a checkpoint, the rest wait for the next run", floatOption("max-seconds", { min: 0, exclusiveMin: true }))
     .option("--grid-samples <n>", "configurations per point in the sample grid (Fig. S2); 0 = no grid", intOption("grid-samples", 0, 16), 1)
+    .option("--shard <I/N>", "run only shard I of N (0 ≤ I < N) of the points and write shard-I-of-N.json|csv for `scan merge`; default: SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX when set")
+    .option("--shards <n>", "number of shards N when the index comes from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX (default: NEURALRG_SHARDS, else SLURM_ARRAY_TASK_COUNT)", intOption("shards", 1, MAX_SHARDS))
     .option("--json", "print the results as JSON", false)
     .action(async (o: ScanCliOptions) => {
       const r = await scanFromOptions(ctx, o);
       if (r.rows.some((x) => x.status === "failed")) ctx.exitCode = 1;
       else if (r.interrupted) ctx.exitCode = 130;
+    });
+  // `scan merge` must see its own --out, not the scan's: parse scan's options before it only
+  cmd.enablePositionalOptions();
+  cmd
+    .command("merge")
+    .description("combine the shards of a sharded scan (shard-I-of-N.json in each DIR: one shared directory or one per shard) into scan.csv and the figures of the whole scan")
+    .argument("<dir...>", "directories holding the shards' manifests and run directories")
+    .option("--out <dir>", "directory for scan.csv and the figures (default: DIR when only one is given)")
+    .option("--partial", "merge what is there even when shards are missing or points unfinished (they are listed)", false)
+    .option("--grid-samples <n>", "configurations per point in the sample grid (default: as the shards ran); 0 = no grid", intOption("grid-samples", 0, 16))
+    .option("--json", "print the results as JSON", false)
+    .action(async (dirs: string[], o: ScanMergeCliOptions) => {
+      if (o.out === undefined && new Set(dirs.map((d) => resolve(d))).size > 1) {
+        throw new UsageError(`${dirs.length} shard directories given: name the directory for the merged results with --out DIR`);
+      }
+      // a MergeError (mismatched shards, missing shards or points) exits 1 with its one-line message
+      const r = await mergeScan({ dirs, out: o.out, partial: o.partial, gridSamples: o.gridSamples });
+      if (o.json) {
+        printJson(ctx, {
+          dir: r.dir,
+          shards: r.shards,
+          manifests: r.found.map((l) => l.path),
+          missingShards: r.missingShards,
+          complete: r.complete,
+          points: r.rows.map((x) => ({
+            T: x.point.T, depth: x.point.depth, dir: x.point.dir, status: x.status, epochs: x.epochs, F: x.F, F_stderr: x.F_stderr,
+            exact: x.exact, rel_err: x.rel_err, seconds: x.seconds,
+          })),
+          unfinished: r.unfinished,
+          best: bestDepths(r.rows),
+          csv: r.csv,
+          figures: r.figures,
+        });
+      } else {
+        for (const line of formatMergeReport(r)) println(ctx, line);
+      }
     });
 }
