@@ -1,6 +1,7 @@
 /**
  * Training (SPEC §3): probability density distillation (Eq. 3–5) with the Z2-symmetrised model
- * (Eq. S4) or the symmetry regulariser (App. E), Adam, and training runs on disk.
+ * (Eq. S4) or the symmetry regulariser (App. E), the v1 combined algorithm (PDD + λ·NLL on an
+ * experience buffer of MIS-accepted samples: `TrainConfig.buffer`), Adam, and training runs on disk.
  *
  * Two levels:
  * - {@link runTraining} trains into a run directory (config, checkpoints, metrics, summary,
@@ -27,6 +28,7 @@ import { TRAIN_DEFAULTS } from "../train/trainer.ts";
 
 export * from "../train/adam.ts";
 export * from "../train/objectives.ts";
+export * from "../train/buffer.ts";
 export * from "../train/trainer.ts";
 export * from "../io/training-run.ts";
 export { ParallelObjective } from "../train/parallel.ts";
