@@ -229,6 +229,7 @@ export function register(program: Command, ctx: CliContext): void {
   cmd.enablePositionalOptions();
   cmd
     .command("merge")
+    .configureHelp({ sortOptions: false, showGlobalOptions: false }) // scan's options do not apply here
     .description("combine the shards of a sharded scan (shard-I-of-N.json in each DIR: one shared directory or one per shard) into scan.csv and the figures of the whole scan")
     .argument("<dir...>", "directories holding the shards' manifests and run directories")
     .option("--out <dir>", "directory for scan.csv and the figures (default: DIR when only one is given)")
