@@ -152,7 +152,7 @@ export async function mergeScan(opts: MergeOptions): Promise<MergeResult> {
   const counts = [...new Set(loaded.map((l) => l.manifest.shards))];
   if (counts.length > 1) {
     const byCount = counts.map((c) => `N = ${c} in ${loaded.find((l) => l.manifest.shards === c)!.path}`);
-    throw new MergeError(`the shards disagree on the shard count: ${byCount.join(", ")}; merge the shards of one scan run only`);
+    throw new MergeError(`the shards disagree on the shard count: ${byCount.join(", ")}; merge the shards of one split only (remove stale manifests of an earlier split)`);
   }
   const N = counts[0];
   // each index once
