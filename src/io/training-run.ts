@@ -556,7 +556,7 @@ async function finishRun(paths: RunPaths, state: TrainerState, evalSamples: numb
     const epochs = table.rows.map((r) => r.epoch);
     const svg = await linePlot({
       series: [
-        { name: "MIS acceptance (v1 Eq. 6)", x: epochs, y: table.rows.map((r) => r.mis_acceptance) },
+        { name: "MIS acceptance", x: epochs, y: table.rows.map((r) => r.mis_acceptance) },
         { name: `buffer fill / ${b.size}`, x: epochs, y: table.rows.map((r) => r.buffer_fill / b.size) },
       ],
       title: `experience buffer (v1 Fig. 3b), nll-weight ${b.nllWeight}`,

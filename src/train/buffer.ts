@@ -10,6 +10,8 @@
  *     of the chain state re-evaluated under the current parameters (the proposal density of this
  *     step). The first epoch only initialises the chains with its batch (the initial draw is not
  *     a step, as in sample/mis.ts): nothing is accepted or pushed then.
+ *     With q = q_sym the proposals are g(z) without the random sign of a draw from q_sym: π and
+ *     q_sym are both Z2-invariant, so the acceptance is the same, and augmentation adds −x′ anyway.
  *  2. ONLY the accepted proposals are pushed to the buffer, each followed by its symmetry-related
  *     copy −x′ when the target is Z2-symmetric ("data augmentation by appending symmetry related
  *     configurations of the same weight", v1 supplement), so augmentation doubles them.
