@@ -8,11 +8,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import type { Command } from "commander";
-import type { DType } from "../engine/real.ts";
-import type { LayoutKind } from "../flow/config.ts";
 import { log2Int } from "../flow/config.ts";
-import type { InitKind } from "../flow/params.ts";
-import type { KernelName } from "../kernels/wasm.ts";
 import { BUILTIN_DATASETS, DATA_EXTENSIONS, DataFormatError, isBuiltinDataset, loadData } from "../data/dataset.ts";
 import type { DequantizeKind, Preprocess } from "../data/dequantize.ts";
 import { checkDataForPreprocess } from "../data/dequantize.ts";
@@ -24,28 +20,14 @@ import type { FitConfig } from "../train/fit.ts";
 import { printJson, println, type CliContext } from "./command.ts";
 import { invalidOption, parseChoiceOption, UsageError } from "./errors.ts";
 import { floatOption, intOption, parseLatticeSize } from "./options.ts";
-import { addTrainOptions } from "./train.ts";
+import { addTrainOptions, optimSettingsFromOptions, type FlowOptimCliOptions } from "./train.ts";
 
-export interface FitCliOptions {
+export interface FitCliOptions extends FlowOptimCliOptions {
   data: string;
   testFraction: number;
   dequantize: "auto" | DequantizeKind;
   logit?: number;
   L?: number;
-  depth?: number;
-  layout: LayoutKind;
-  nlayers: number;
-  nmlp: number;
-  nhidden: number;
-  batch: number;
-  epochs: number;
-  lr: number;
-  weightDecay: number;
-  seed: number;
-  dtype: DType;
-  symmetrize: boolean;
-  init: InitKind;
-  kernel: KernelName;
   evalPeriod?: number;
   evalSamples?: number;
   maxTrain?: number;
@@ -117,15 +99,7 @@ export async function fitFromOptions(ctx: CliContext, o: FitCliOptions): Promise
       preprocess,
       ...(target ? { target } : {}),
       flow: { L: fl, layout: o.layout, depth, nlayers: o.nlayers, nmlp: o.nmlp, nhidden: o.nhidden },
-      batch: o.batch,
-      epochs: o.epochs,
-      lr: o.lr,
-      weightDecay: o.weightDecay,
-      seed: o.seed,
-      dtype: o.dtype,
-      symmetrize: o.symmetrize,
-      init: o.init,
-      kernel: o.kernel,
+      ...optimSettingsFromOptions(o),
     };
     const dir = o.out ?? `runs/fit-${basename(o.data).replace(/\.[^.]*$/, "").replace(/[^\w.-]+/g, "_")}-L${fl}-d${depth}-s${o.seed}`;
     const { summary, paths } = await runFit({

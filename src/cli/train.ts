@@ -4,16 +4,14 @@
  * (`--target ./my-energy.ts`), into a run directory (SPEC §3).
  */
 import type { Command } from "commander";
-import type { DType } from "../engine/real.ts";
 import type { LayoutKind } from "../flow/config.ts";
 import { log2Int } from "../flow/config.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
 import { LockError, RunDirError } from "../io/rundir.ts";
 import { MetricsError } from "../io/metrics.ts";
 import { ON_NAN_MODES, runTraining, type OnNan, type TrainRunSummary } from "../io/training-run.ts";
-import type { InitKind } from "../flow/params.ts";
 import type { KernelName } from "../kernels/wasm.ts";
-import type { TrainConfig } from "../train/trainer.ts";
+import type { OptimSettings, TrainConfig } from "../train/trainer.ts";
 import { TRAIN_DEFAULTS } from "../train/trainer.ts";
 import type { BufferConfig } from "../train/buffer.ts";
 import { BUFFER_SIZE_BATCHES } from "../train/buffer.ts";
@@ -24,7 +22,17 @@ import { printJson, println, type CliContext } from "./command.ts";
 import { invalidOption, parseChoiceOption, UsageError } from "./errors.ts";
 import { floatOption, intOption, parseLatticeSize, parseTemperature, T_CRITICAL } from "./options.ts";
 
-export interface TrainCliOptions {
+/** The flow's shape and the optimiser's settings, as flat options shared by `train` and `fit`. */
+export interface FlowOptimCliOptions extends Omit<OptimSettings, "kernel"> {
+  depth?: number;
+  layout: LayoutKind;
+  nlayers: number;
+  nmlp: number;
+  nhidden: number;
+  kernel: KernelName;
+}
+
+export interface TrainCliOptions extends FlowOptimCliOptions {
   /** "ising", "gaussian", "phi4", or the path of a module exporting a user-defined target */
   target: string;
   L: number;
@@ -37,22 +45,8 @@ export interface TrainCliOptions {
   m2?: number;
   /** φ⁴ continuum-style quartic coupling λ₀ (interaction λ₀ϕ⁴/4!) */
   lambda0?: number;
-  depth?: number;
-  layout: LayoutKind;
-  nlayers: number;
-  nmlp: number;
-  nhidden: number;
-  batch: number;
-  epochs: number;
-  lr: number;
-  weightDecay: number;
-  seed: number;
-  dtype: DType;
-  symmetrize: boolean;
   /** weight of KL(q(x)‖q(−x)) (App. E); 0 = off */
   symmetryWeight?: number;
-  init: InitKind;
-  kernel: KernelName;
   out?: string;
   savePeriod: number;
   resume: boolean;
@@ -133,6 +127,14 @@ export function bufferConfigFromOptions(o: TrainCliOptions): BufferConfig | unde
 }
 
 /** Build a TrainConfig from parsed CLI options (validating cross-option constraints). */
+/** The optimiser's settings from the flat options of `train` and `fit`. */
+export function optimSettingsFromOptions(o: FlowOptimCliOptions): OptimSettings {
+  return {
+    batch: o.batch, epochs: o.epochs, lr: o.lr, weightDecay: o.weightDecay, seed: o.seed,
+    dtype: o.dtype, symmetrize: o.symmetrize, init: o.init, kernel: o.kernel,
+  };
+}
+
 export function trainConfigFromOptions(o: TrainCliOptions): TrainConfig {
   const maxDepth = log2Int(o.L);
   const depth = o.depth ?? maxDepth;
@@ -150,17 +152,9 @@ export function trainConfigFromOptions(o: TrainCliOptions): TrainConfig {
   return {
     target: targetConfigFromOptions(o),
     flow: { L: o.L, layout: o.layout, depth, nlayers: o.nlayers, nmlp: o.nmlp, nhidden: o.nhidden },
-    batch: o.batch,
-    epochs: o.epochs,
-    lr: o.lr,
-    weightDecay: o.weightDecay,
-    seed: o.seed,
-    dtype: o.dtype,
-    symmetrize: o.symmetrize,
+    ...optimSettingsFromOptions(o),
     // stored only when on, so configs (and resumability) of runs without it are unchanged
     ...(symmetryWeight > 0 ? { symmetryWeight } : {}),
-    init: o.init,
-    kernel: o.kernel,
     // stored only when on, so configs (and resumability) of pure PDD runs are unchanged
     ...(buffer ? { buffer } : {}),
   };

@@ -10,7 +10,7 @@
  *
  * NLLs are reported in the data space (dequantize.ts): −ln q_Y(y) = −ln q_X(x) − ln|det ∂x/∂y|.
  */
-import type { DType, Real } from "../engine/real.ts";
+import type { Real } from "../engine/real.ts";
 import { alloc } from "../engine/real.ts";
 import { meanStdErr } from "../engine/math.ts";
 import { Rng } from "../engine/rng.ts";
@@ -18,18 +18,17 @@ import type { FlowConfig } from "../flow/config.ts";
 import { validateFlowConfig } from "../flow/config.ts";
 import type { FlowModel } from "../flow/flow.ts";
 import { createFlow } from "../flow/flow.ts";
-import type { InitKind } from "../flow/params.ts";
 import { initParams } from "../flow/params.ts";
-import type { KernelName } from "../kernels/wasm.ts";
 import type { Dataset } from "../data/dataset.ts";
 import type { Preprocess } from "../data/dequantize.ts";
 import { checkPreprocess, toModelSpace } from "../data/dequantize.ts";
 import type { AdamState } from "./adam.ts";
 import { ADAM_DEFAULTS, adamInit, adamStep } from "./adam.ts";
 import { nllLoss, nllLossAndGrad } from "./nll.ts";
+import type { OptimSettings } from "./trainer.ts";
 
 /** Everything that defines a fit run (config.json). Shares the TrainConfig fields, so tools that load runs can read it. */
-export interface FitConfig {
+export interface FitConfig extends OptimSettings {
   /** marks a maximum-likelihood run */
   objective: "nll";
   data: {
@@ -48,17 +47,6 @@ export interface FitConfig {
   /** the density the data were drawn from, when known (from FILE.meta.json) */
   target?: Record<string, number | string | boolean>;
   flow: FlowConfig;
-  /** minibatch size */
-  batch: number;
-  /** passes over the training set */
-  epochs: number;
-  lr: number;
-  weightDecay: number;
-  seed: number;
-  dtype: DType;
-  symmetrize: boolean;
-  init: InitKind;
-  kernel?: KernelName;
 }
 
 export function validateFitConfig(c: FitConfig): void {

@@ -24,27 +24,36 @@ import { meanStdErr } from "../engine/math.ts";
 import type { BufferConfig, CombinedEpoch, ReplayState } from "./buffer.ts";
 import { combinedLossAndGrad, commitReplay, createReplay, validateBufferConfig } from "./buffer.ts";
 
-/** Everything that defines a training run (stored in the run directory's config.json). */
-export interface TrainConfig {
-  /** target description understood by targets/registry.ts, e.g. {kind: "ising", L: 8, T: 2.269} */
-  target: Record<string, number | string | boolean>;
-  flow: FlowConfig;
+/** Optimisation settings shared by PDD training (TrainConfig) and maximum likelihood (FitConfig). */
+export interface OptimSettings {
+  /** samples per step (PDD) or minibatch size (MLE) */
   batch: number;
+  /** epochs (PDD: steps; MLE: passes over the training set) */
   epochs: number;
+  /** Adam learning rate */
   lr: number;
+  /** L2 weight decay added to the gradient */
   weightDecay: number;
   seed: number;
   dtype: DType;
+  /** use the Z2-symmetrised density q_sym (Eq. S4) */
   symmetrize: boolean;
+  init: InitKind;
+  /** block-layer kernel (kernels/wasm.ts): "wasm" (SIMD, default) or "js"; results agree up to rounding */
+  kernel?: KernelName;
+}
+
+/** Everything that defines a training run (stored in the run directory's config.json). */
+export interface TrainConfig extends OptimSettings {
+  /** target description understood by targets/registry.ts, e.g. {kind: "ising", L: 8, T: 2.269} */
+  target: Record<string, number | string | boolean>;
+  flow: FlowConfig;
   /**
    * weight λ of the symmetry regulariser KL(q(x)‖q(−x)) added to the loss (App. E); optional,
    * default 0 (and then omitted from stored configs). Needs symmetrize = false: for q_sym the
    * regulariser is identically zero, and the combination is refused.
    */
   symmetryWeight?: number;
-  init: InitKind;
-  /** block-layer kernel (kernels/wasm.ts): "wasm" (SIMD, default) or "js"; results agree up to rounding */
-  kernel?: KernelName;
   /**
    * the v1 combined algorithm (buffer.ts): experience buffer of MIS-accepted samples and the
    * NLL weight λ; absent (and then omitted from stored configs) = pure PDD. Single-thread only.
