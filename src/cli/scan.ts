@@ -22,7 +22,7 @@ import { MAX_SHARDS, resolveShard, type ResolvedShard } from "../scan/shard.ts";
 import type { TrainConfig } from "../train/trainer.ts";
 import { printJson, println, type CliContext } from "./command.ts";
 import { UsageError } from "./errors.ts";
-import { floatOption, intOption } from "./options.ts";
+import { floatOption, intOption, T_MAX, T_MIN } from "./options.ts";
 import { addTrainOptions, trainConfigFromOptions, type TrainCliOptions } from "./train.ts";
 
 /** The temperatures of App. E. */
@@ -125,7 +125,7 @@ export async function scanFromOptions(ctx: CliContext, o: ScanCliOptions): Promi
   const maxDepth = log2Int(o.L);
   let temperatures, depths: number[];
   try {
-    temperatures = parseTemperatureRange(o.T);
+    temperatures = parseTemperatureRange(o.T, "T", { min: T_MIN, max: T_MAX });
     depths = parseDepthRange(o.depth ?? `1..${maxDepth}`, maxDepth);
   } catch (err) {
     if (err instanceof RangeError) throw new UsageError(err.message);

@@ -46,8 +46,8 @@ function checkDistinct(option: string, spec: string, labels: string[]): void {
   }
 }
 
-/** Parse a temperature range (see the module comment). */
-export function parseTemperatureRange(spec: string, option = "T"): TemperatureGrid {
+/** Parse a temperature range (see the module comment); `bounds` (inclusive) are checked for every value. */
+export function parseTemperatureRange(spec: string, option = "T", bounds?: { min: number; max: number }): TemperatureGrid {
   const s = spec.trim();
   if (s === "") throw invalid(option, spec, "expected a:b:step, a list a,b,c or one temperature");
   let values: number[];
@@ -69,7 +69,10 @@ export function parseTemperatureRange(spec: string, option = "T"): TemperatureGr
     decimals = Math.max(...parts.map((p) => decimalsOf(p.trim())));
     if (values.length > MAX_RANGE_POINTS) throw invalid(option, spec, `it lists ${values.length} temperatures (at most ${MAX_RANGE_POINTS})`);
   }
-  for (const v of values) if (!(v > 0)) throw invalid(option, spec, `temperatures must be > 0 (got ${v})`);
+  for (const v of values) {
+    if (!(v > 0)) throw invalid(option, spec, `temperatures must be > 0 (got ${v})`);
+    if (bounds && !(v >= bounds.min && v <= bounds.max)) throw invalid(option, spec, `temperatures must be in [${bounds.min}, ${bounds.max}] (got ${v})`);
+  }
   values.sort((x, y) => x - y);
   const labels = values.map((v) => v.toFixed(decimals));
   checkDistinct(option, spec, labels);

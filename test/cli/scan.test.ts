@@ -26,6 +26,7 @@ describe("neuralrg scan: option errors exit 2 with one line", () => {
     [["--T", "2.7:2.0:0.1"], ["--T = 2.7:2.0:0.1 is invalid", "below the start"]],
     [["--T", "2.0:2.7"], ["--T = 2.0:2.7 is invalid", "a:b:step"]],
     [["--T", "hot"], ["--T = hot is invalid"]],
+    [["--T", "0.001,2"], ["--T = 0.001,2 is invalid", "temperatures must be in [0.01, 1000000] (got 0.001)"]],
     [["--depth", "1..3"], ["--depth = 1..3 is invalid", "1..2 for L = 4"]],
     [["--depth", "0"], ["--depth = 0 is invalid"]],
     [["--jobs", "0"], ["--jobs"]],
