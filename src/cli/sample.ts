@@ -33,6 +33,7 @@ import { flowDensity, sampleModel } from "../sample/density.ts";
 import { latentPotential, physicalPotential, runHmc, type Potential } from "../sample/hmc.ts";
 import { importanceFromLogWeights, importanceMean, importanceSample, type ImportanceEstimate } from "../sample/importance.ts";
 import { runMis } from "../sample/mis.ts";
+import { paretoVerdict } from "../sample/pareto.ts";
 import { wolffIsing } from "../sample/wolff.ts";
 import {
   FIELD_MOMENTS, fieldMoments, gaussianExactMoments, ISING_OBSERVABLES, isingObservables, ObservableTrace, type SpinEstimator,
@@ -345,6 +346,16 @@ export function runImportance(loaded: LoadedRun, n: number, batch: number, seed:
 // ---------------------------------------------------------------------------------------------
 // Reporting
 
+/** The Pareto k̂ line of the iw report: the value and what it means for the error bars. */
+function paretoText(k: number): string {
+  const v = paretoVerdict(k);
+  if (v === "n/a") return "n/a (too few samples)";
+  const value = k === -Infinity ? "−∞ (bounded weights)" : k.toFixed(2);
+  if (v === "good") return `${value}: < 0.5, the weights have finite variance and the error bars hold`;
+  if (v === "slow") return `${value}: in [0.5, 0.7], infinite variance: converges slowly, error bars too small`;
+  return `${value}: > 0.7, UNRELIABLE: q misses part of π's mass; −ln Ẑ, the observables and their error bars are not trustworthy at this n (more samples or a better flow)`;
+}
+
 /** JSON-safe number (NaN/±∞ → null). */
 function jnum(x: number | null | undefined): number | null {
   return x !== null && x !== undefined && Number.isFinite(x) ? x : null;
@@ -485,6 +496,7 @@ export async function sampleFromOptions(ctx: CliContext, o: SampleCliOptions): P
       neg_log_z: jnum(e.negLogZ), neg_log_z_error: jnum(e.error), neg_log_z_bin_error: jnum(e.binError), neg_log_z_bias_estimate: jnum(e.bias),
       exact_neg_log_z: jnum(exact), deviation_sigma: exact !== null && e.error > 0 ? jnum((e.negLogZ - exact) / e.error) : null,
       ess: jnum(e.ess), ess_fraction: jnum(e.essFraction), max_weight_fraction: jnum(e.maxWeightFraction),
+      pareto_k: jnum(e.paretoK), pareto_verdict: paretoVerdict(e.paretoK),
       variational_f: jnum(e.variationalF), variational_f_error: jnum(e.variationalFError),
       exact_source: loaded.observables.exactSource, observables: obs,
     };
@@ -502,6 +514,7 @@ export async function sampleFromOptions(ctx: CliContext, o: SampleCliOptions): P
     else {
       println(ctx, `iw: ${o.n} samples, ${r.seconds.toFixed(1)} s (results in ${run.paths.samples}/${base}.json)`);
       println(ctx, `  -ln Z (importance weighted) ${fmt({ mean: e.negLogZ, error: e.error })}   ESS ${e.ess.toFixed(1)} (${(100 * e.essFraction).toFixed(2)}%)`);
+      println(ctx, `  Pareto k̂ of the weights     ${paretoText(e.paretoK)}`);
       println(ctx, `  variational F               ${fmt({ mean: e.variationalF, error: e.variationalFError })}`);
       if (exact !== null) println(ctx, `  exact -ln Z                 ${exact.toFixed(6)}`);
       for (const k of loaded.observables.names) {

@@ -9,12 +9,14 @@
  * Error bars on −ln Ẑ:
  * - delta method: σ(−ln Ẑ) ≈ σ(w)/(√n w̄) = √(Σ(r_i − 1)²/(n(n−1))), r_i = w_i/w̄;
  * - binning over batches: the spread of the batch means of r_i (when there are ≥ 2 batches).
+ * Both assume var(w) < ∞; the Pareto k̂ of the weights (pareto.ts) checks that from the weights.
  */
 import { logSumExp } from "../engine/math.ts";
 import type { Real } from "../engine/real.ts";
 import type { Rng } from "../engine/rng.ts";
 import type { Target } from "../targets/target.ts";
 import type { ProposalDensity } from "./density.ts";
+import { paretoK } from "./pareto.ts";
 import { importanceEss } from "./stats.ts";
 
 export interface ImportanceEstimate {
@@ -32,6 +34,8 @@ export interface ImportanceEstimate {
   essFraction: number;
   /** largest normalised weight max w / Σw */
   maxWeightFraction: number;
+  /** Pareto k̂ of the weights' tail (pareto.ts): > 0.7 means the estimate and its error bar are not trustworthy */
+  paretoK: number;
   /** variational free energy F = mean(ln q − ln π) (an upper bound of −ln Z in expectation) */
   variationalF: number;
   /** its standard error (independent samples) */
@@ -98,6 +102,7 @@ export function importanceFromLogWeights(logW: ArrayLike<number>, opts: { batchS
     ess,
     essFraction: ess / n,
     maxWeightFraction: maxR / n,
+    paretoK: paretoK(logW),
     variationalF: fm,
     variationalFError: n > 1 ? Math.sqrt(fv / (n - 1) / n) : NaN,
     n,

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseMetrics } from "../../src/io/metrics.ts";
 import { runTraining } from "../../src/io/training-run.ts";
+import { paretoK, paretoVerdict } from "../../src/sample/pareto.ts";
 import type { TrainConfig } from "../../src/train/trainer.ts";
 import { expectOneLineError as expectStderrLine, run } from "../cli/helpers.ts";
 
@@ -73,6 +74,9 @@ describe("neuralrg sample", () => {
     expect(j.variational_f).toBeGreaterThan(j.exact_neg_log_z);
     expect(j.ess).toBeGreaterThan(1);
     expect(j.ess).toBeLessThanOrEqual(2000);
+    // the k̂ verdict is the one of the run's own weights
+    expect(j.pareto_verdict).toBe(paretoVerdict(paretoK(parseMetrics(readFileSync(join(gaussDir, "samples", "iw-trace.csv"), "utf8")).rows.map((row) => Number(row.log_w)))));
+    expect(["good", "slow", "unreliable"]).toContain(j.pareto_verdict);
     expect(Number.isFinite(j.observables.m2.exact)).toBe(true);
     expect(existsSync(join(gaussDir, "plots", "iw-trace.svg"))).toBe(true);
     const csv = parseMetrics(readFileSync(join(gaussDir, "samples", "iw-trace.csv"), "utf8"));
