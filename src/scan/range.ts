@@ -2,8 +2,10 @@
  * Parameter ranges of a temperature × depth scan (App. E, Fig. S1/S2), as written on the command
  * line:
  *   temperatures  "2.0:2.7:0.1" (a:b:step, both ends included), "2.0,2.269,2.5" (a list) or "2.269";
- *   depths        "1..5" (a..b, both ends included), "1,3,5" (a list) or "3".
- * Values are checked (T > 0; depths integers in 1..log2 L) and bad input throws a RangeError with
+ *   depths        "1..5" (a..b, both ends included), "1,3,5" (a list) or "3";
+ *   seeds         "1:5" (a:b, both ends included), "1,2,3" (a list) or "7".
+ * Values are checked (T > 0; depths integers in 1..log2 L; seeds distinct integers in
+ * 0..MAX_SEED, at most MAX_SEEDS of them) and bad input throws a RangeError with
  * a one-line message naming the option and the value. Temperatures carry a label with a fixed
  * number of decimals (those written in the range), used in run-directory names: T2.0-d3.
  */
@@ -111,4 +113,43 @@ export function parseDepthRange(spec: string, maxDepth?: number, option = "depth
   }
   checkDistinct(option, spec, depths.map(String));
   return depths.sort((x, y) => x - y);
+}
+
+/** Largest seed (as train's --seed: an unsigned 32-bit integer). */
+export const MAX_SEED = 4294967295;
+
+/** Largest number of seeds a scan may have. */
+export const MAX_SEEDS = 100;
+
+function parseSeedInt(option: string, spec: string, text: string): number {
+  const t = text.trim();
+  if (/^-\d+$/.test(t)) throw invalid(option, spec, `seeds must be ≥ 0 (got ${t})`);
+  if (!/^\d+$/.test(t)) throw invalid(option, spec, `"${t}" is not an integer (expected a:b, a list a,b,c or one seed)`);
+  const n = Number(t);
+  if (n > MAX_SEED) throw invalid(option, spec, `seeds must be integers in 0..${MAX_SEED} (got ${t})`);
+  return n;
+}
+
+/**
+ * Parse a list of seeds (see the module comment): distinct integers in 0..MAX_SEED, at most
+ * MAX_SEEDS of them. Returns the seeds ascending.
+ */
+export function parseSeedList(spec: string, option = "seeds"): number[] {
+  const s = spec.trim();
+  if (s === "") throw invalid(option, spec, "expected a:b, a list a,b,c or one seed");
+  let seeds: number[];
+  if (s.includes(":")) {
+    const parts = s.split(":");
+    if (parts.length !== 2) throw invalid(option, spec, "a range must be written a:b, e.g. 1:5");
+    const [a, b] = parts.map((p) => parseSeedInt(option, spec, p));
+    if (b < a) throw invalid(option, spec, `the end ${b} is below the start ${a}`);
+    if (b - a + 1 > MAX_SEEDS) throw invalid(option, spec, `it expands to ${b - a + 1} seeds (at most ${MAX_SEEDS})`);
+    seeds = Array.from({ length: b - a + 1 }, (_, i) => a + i);
+  } else {
+    const parts = s.split(",");
+    if (parts.length > MAX_SEEDS) throw invalid(option, spec, `it lists ${parts.length} seeds (at most ${MAX_SEEDS})`);
+    seeds = parts.map((p) => parseSeedInt(option, spec, p));
+  }
+  checkDistinct(option, spec, seeds.map(String));
+  return seeds.sort((x, y) => x - y);
 }
