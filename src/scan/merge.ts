@@ -6,7 +6,7 @@
  * The inputs are directories holding shard manifests shard-<I>-of-<N>.json: one shared directory
  * (shards of a job array writing to a cluster file system) or one per shard (copied back from
  * separate machines), in any mix. The merge checks that
- *   - every manifest describes the same scan (grid, base configuration) and shard count;
+ *   - every manifest describes the same scan (grid, seeds, base configuration) and shard count;
  *   - no shard index appears twice, and each manifest's points are the share shard.ts assigns;
  *   - every shard 0..N−1 is present and every point is finished (summary with the requested
  *     epochs), its run directory holding the configuration the scan asks for;
@@ -21,7 +21,7 @@ import { isJsonObject, jsonDiff, type JsonValue } from "../io/json.ts";
 import { runPaths, RunDirError } from "../io/rundir.ts";
 import type { TrainConfig } from "../train/trainer.ts";
 import {
-  pointConfig, pointDirName, pointState, rowOf, writeScanOutputs,
+  pointConfig, pointName, pointState, rowOf, writeScanOutputs,
   type PointStatus, type ScanDefinition, type ScanPoint, type ScanRow, type ShardManifest,
 } from "./scan.ts";
 import { SHARD_FILE_RE, shardFileStem, shardPositions } from "./shard.ts";
@@ -70,6 +70,8 @@ export interface MergeResult {
   complete: boolean;
   csv: string;
   figures: string[];
+  /** scan-mean.csv, in a scan over several seeds */
+  meanCsv?: string;
 }
 
 function num(v: JsonValue | undefined): number {
@@ -95,6 +97,9 @@ export function readShardManifest(path: string): ShardManifest {
   const scan = v.scan;
   if (!isJsonObject(scan) || !Array.isArray(scan.temperatures) || !Array.isArray(scan.labels) || !Array.isArray(scan.depths) || !Array.isArray(scan.points) || !isJsonObject(scan.config)) {
     throw bad("the scan definition (temperatures, labels, depths, points, config) is incomplete");
+  }
+  if (scan.seeds !== undefined && (!Array.isArray(scan.seeds) || scan.seeds.length < 2 || !scan.seeds.every((x) => Number.isSafeInteger(x) && (x as number) >= 0))) {
+    throw bad("its seeds are not a list of two or more integers ≥ 0");
   }
   if (!Array.isArray(v.assigned) || !v.assigned.every((x) => typeof x === "string")) throw bad("assigned is not a list of point names");
   return v as unknown as ShardManifest;
@@ -135,9 +140,20 @@ export function pointsOf(scan: ScanDefinition): Omit<ScanPoint, "dir">[] {
   const base = scan.config as unknown as TrainConfig;
   const out: Omit<ScanPoint, "dir">[] = [];
   scan.temperatures.forEach((T, i) => {
-    for (const depth of scan.depths) out.push({ T, label: scan.labels[i], depth, config: pointConfig(base, T, depth) });
+    for (const depth of scan.depths) {
+      for (const seed of scan.seeds ?? [undefined]) {
+        out.push({ T, label: scan.labels[i], depth, ...(seed !== undefined ? { seed } : {}), config: pointConfig(base, T, depth, seed) });
+      }
+    }
   });
   return out;
+}
+
+/** A scan's seeds as text: "1,2,3", or "7 (one seed)" for a scan without a seed list. */
+function seedsText(scan: ScanDefinition): string {
+  if (scan.seeds !== undefined) return scan.seeds.join(",");
+  const seed = isJsonObject(scan.config) ? scan.config.seed : undefined;
+  return `${typeof seed === "number" ? seed : "?"} (one seed)`;
 }
 
 /** Merge shards (see the module comment). */
@@ -166,6 +182,15 @@ export async function mergeScan(opts: MergeOptions): Promise<MergeResult> {
   // one scan
   const ref = found[0];
   for (const l of found.slice(1)) {
+    const a = seedsText(ref.manifest.scan);
+    const b = seedsText(l.manifest.scan);
+    if (a !== b) {
+      const sa = ref.manifest.scan.seeds ?? [];
+      const sb = l.manifest.scan.seeds ?? [];
+      const only = (x: number[], y: number[]): string => x.filter((v) => !y.includes(v)).join(",") || "none";
+      const detail = sa.length > 0 && sb.length > 0 ? ` (only in shard ${l.manifest.shard}/${N}: ${only(sb, sa)}; only in shard ${ref.manifest.shard}/${N}: ${only(sa, sb)})` : "";
+      throw new MergeError(`${label(l)} was run with other seeds than ${label(ref)}: seeds ${b} vs ${a}${detail}; merge the shards of one scan (the same --seeds) only`);
+    }
     const diff = jsonDiff(ref.manifest.scan, l.manifest.scan);
     if (diff.length > 0) {
       const what = diff.slice(0, 4).map((k) => `${k} (${show(valueAt(ref.manifest.scan, k))} vs ${show(valueAt(l.manifest.scan, k))})`);
@@ -174,7 +199,7 @@ export async function mergeScan(opts: MergeOptions): Promise<MergeResult> {
   }
   const scan = ref.manifest.scan;
   const plan = pointsOf(scan);
-  const names = plan.map((p) => pointDirName(p.label, p.depth));
+  const names = plan.map(pointName);
   if (jsonDiff(names, scan.points).length > 0) throw new MergeError(`${ref.path}: its point list does not follow from its temperatures and depths`);
   // each manifest's share is the one shard.ts assigns
   const owner = new Array<number>(plan.length);
@@ -229,7 +254,7 @@ export async function mergeScan(opts: MergeOptions): Promise<MergeResult> {
   mkdirSync(outDir, { recursive: true });
   writeJsonAtomic(join(outDir, "scan.json"), scan);
   const gridSamples = opts.gridSamples ?? ref.manifest.gridSamples;
-  const { csv, figures } = await writeScanOutputs(outDir, points, rows, { gridSamples, gridSeed: ref.manifest.gridSeed });
+  const { csv, figures, meanCsv } = await writeScanOutputs(outDir, points, rows, { gridSamples, gridSeed: ref.manifest.gridSeed });
   writeJsonAtomic(join(outDir, "merge.json"), {
     shards: N,
     manifests: found.map((l) => l.path),
@@ -237,5 +262,5 @@ export async function mergeScan(opts: MergeOptions): Promise<MergeResult> {
     points: Object.fromEntries(points.map((p, i) => [names[i], { dir: p.dir, status: rows[i].status }])),
     written: new Date().toISOString(),
   });
-  return { dir: outDir, shards: N, found, missingShards, rows, unfinished, complete, csv, figures };
+  return { dir: outDir, shards: N, found, missingShards, rows, unfinished, complete, csv, figures, ...(meanCsv ? { meanCsv } : {}) };
 }

@@ -9,6 +9,13 @@
  *   <dir>/relerr-vs-T.svg|png  Fig. S1: relative error of F vs T, one line per depth, error bars
  *   <dir>/samples.svg|png      Fig. S2: generated configurations (tanh x), depth × temperature
  *
+ * With several seeds (`seeds`, two or more) every (T, depth) is trained once per seed, into
+ * <dir>/T<T>-d<depth>-s<seed>/; scan.csv then has a seed column (one row per run), and
+ *   <dir>/scan-mean.csv        per (T, depth): mean relative error over the seeds, the standard
+ *                              error of that mean (spread across seeds) and the best seed
+ * (aggregate.ts); Fig. S1 and the best depth per T use the means, Fig. S2 the lowest seed's runs.
+ * With no seed list or a single seed, everything is as without seeds (names, columns, figures).
+ *
  * With a shard (shard.ts) only that shard's share of the points is trained, and instead of
  * scan.csv and the figures the shard writes
  *   <dir>/shard-<I>-of-<N>.json   the scan (all points, base configuration), this shard's points
@@ -43,6 +50,7 @@ import { readRunConfig, runPaths, RunDirError } from "../io/rundir.ts";
 import { loadTrainedRun } from "../io/training-run.ts";
 import type { TrainConfig } from "../train/trainer.ts";
 import { validateTrainConfig } from "../train/trainer.ts";
+import { seedStats, type SeedStats } from "./aggregate.ts";
 import { relErrPlot, sampleGridPlot, type SampleGridCell } from "./figures.ts";
 import type { PointMessage, PointOutcome, PointTask } from "./point-worker.ts";
 import type { TemperatureGrid } from "./range.ts";
@@ -52,6 +60,10 @@ import { shardFileStem, shardPositions, type ResolvedShard } from "./shard.ts";
 const T_C = 2 / Math.log(1 + Math.SQRT2);
 
 export const SCAN_CSV_COLUMNS = ["T", "depth", "epochs", "F", "F_stderr", "exact", "rel_err", "seconds"] as const;
+/** scan.csv of a scan over several seeds: one row per run. */
+export const SCAN_SEEDS_CSV_COLUMNS = ["T", "depth", "seed", "epochs", "F", "F_stderr", "exact", "rel_err", "seconds"] as const;
+/** scan-mean.csv: per (T, depth), statistics over the seeds (aggregate.ts). */
+export const SCAN_MEAN_CSV_COLUMNS = ["T", "depth", "seeds", "rel_err_mean", "rel_err_sem", "rel_err_sd", "best_seed", "best_rel_err", "exact"] as const;
 
 export interface ScanOptions {
   /** the scan directory */
@@ -61,6 +73,12 @@ export interface ScanOptions {
   depths: number[];
   /** the training configuration of one point */
   configFor: (T: number, depth: number) => TrainConfig;
+  /**
+   * seeds, ascending: with two or more, each (T, depth) is trained once per seed (the seed
+   * replacing configFor's) into T<T>-d<depth>-s<seed>/; a single seed replaces configFor's seed
+   * and changes nothing else; absent: configFor's seed (see the module comment)
+   */
+  seeds?: number[];
   /** points trained at once (default: the number of cores) */
   jobs?: number;
   /** epochs between checkpoints */
@@ -93,6 +111,8 @@ export interface ScanPoint {
   /** T as written in names and tables, e.g. "2.0" */
   label: string;
   depth: number;
+  /** the seed, in a scan over several seeds (absent otherwise; the run's seed is config.seed) */
+  seed?: number;
   /** run directory (absolute) */
   dir: string;
   config: TrainConfig;
@@ -128,39 +148,50 @@ export interface ScanResult {
   csv: string;
   /** figure files written (SVG and PNG; none for a shard) */
   figures: string[];
+  /** scan-mean.csv, in a scan over several seeds (not for a shard) */
+  meanCsv?: string;
   /** when sharded: the shard, the number of points of the whole scan and the manifest path */
   shard?: ResolvedShard & { totalPoints: number; manifest: string };
 }
 
 /** What a scan is: its grid and base configuration (scan.json, and `scan` in shard manifests). */
-export interface ScanDefinition extends JsonObject {
+export type ScanDefinition = JsonObject & {
   temperatures: number[];
   labels: string[];
   depths: number[];
-  /** run-directory names of all points, temperature-major */
+  /** seeds, ascending, of a scan over several seeds (absent for one seed: config.seed) */
+  seeds?: number[];
+  /** run-directory names of all points, temperature-major, then depth, then seed */
   points: string[];
-  /** the configuration of the point (first T, deepest depth); the others differ in T and depth (pointConfig) */
+  /** the configuration of the point (first T, deepest depth, first seed); the others differ in T, depth and seed (pointConfig) */
   config: JsonObject;
-}
+};
 
-/** The configuration of the point (T, depth) of a scan whose base configuration is `base`. */
-export function pointConfig(base: TrainConfig, T: number, depth: number): TrainConfig {
+/** The configuration of the point (T, depth[, seed]) of a scan whose base configuration is `base`. */
+export function pointConfig(base: TrainConfig, T: number, depth: number, seed?: number): TrainConfig {
   const target = base.target.kind === "ising" ? { ...base.target, T } : base.target;
-  return { ...base, target, flow: { ...base.flow, depth } };
+  return { ...base, target, flow: { ...base.flow, depth }, ...(seed !== undefined ? { seed } : {}) };
 }
 
 function plainJson(v: unknown): JsonObject {
   return JSON.parse(JSON.stringify(v)) as JsonObject;
 }
 
+/** The seed dimension of a seed list: the seeds when there are two or more, else none. */
+export function scanSeeds(seeds: readonly number[] | undefined): number[] | undefined {
+  return seeds !== undefined && seeds.length > 1 ? [...seeds].sort((a, b) => a - b) : undefined;
+}
+
 /** The definition of a planned scan (points from planScan, in its order). */
-export function scanDefinition(temperatures: TemperatureGrid, depths: number[], points: ScanPoint[]): ScanDefinition {
+export function scanDefinition(temperatures: TemperatureGrid, depths: number[], points: ScanPoint[], seeds?: readonly number[]): ScanDefinition {
   const ref = points.find((p) => p.T === temperatures.values[0] && p.depth === depths[depths.length - 1]) ?? points[0];
+  const dim = scanSeeds(seeds);
   return {
     temperatures: [...temperatures.values],
     labels: [...temperatures.labels],
     depths: [...depths],
-    points: points.map((p) => pointDirName(p.label, p.depth)),
+    ...(dim ? { seeds: dim } : {}),
+    points: points.map(pointName),
     config: plainJson(ref.config),
   };
 }
@@ -185,20 +216,37 @@ export interface ShardManifest extends JsonObject {
   written: string;
 }
 
-/** The run directory name of a point: T<label>-d<depth>. */
-export function pointDirName(label: string, depth: number): string {
-  return `T${label}-d${depth}`;
+/** The run directory name of a point: T<label>-d<depth>, or T<label>-d<depth>-s<seed> in a scan over several seeds. */
+export function pointDirName(label: string, depth: number, seed?: number): string {
+  return seed === undefined ? `T${label}-d${depth}` : `T${label}-d${depth}-s${seed}`;
 }
 
-/** The points of a scan, temperature-major, with their run configurations (validated). */
-export function planScan(dir: string, temperatures: TemperatureGrid, depths: number[], configFor: (T: number, depth: number) => TrainConfig): ScanPoint[] {
+/** The run directory name of a point (pointDirName). */
+export function pointName(p: { label: string; depth: number; seed?: number }): string {
+  return pointDirName(p.label, p.depth, p.seed);
+}
+
+/**
+ * The points of a scan, temperature-major, then depth, then seed, with their run configurations
+ * (validated). `seeds`: see ScanOptions.
+ */
+export function planScan(
+  dir: string, temperatures: TemperatureGrid, depths: number[], configFor: (T: number, depth: number) => TrainConfig, seeds?: readonly number[],
+): ScanPoint[] {
   const root = resolve(dir);
+  const dim = scanSeeds(seeds);
+  const only = seeds !== undefined && seeds.length === 1 ? seeds[0] : undefined;
   const points: ScanPoint[] = [];
   temperatures.values.forEach((T, i) => {
+    const label = temperatures.labels[i];
     for (const depth of depths) {
-      const config = configFor(T, depth);
-      validateTrainConfig(config);
-      points.push({ T, label: temperatures.labels[i], depth, dir: join(root, pointDirName(temperatures.labels[i], depth)), config });
+      const base = configFor(T, depth);
+      for (const seed of dim ?? [undefined]) {
+        const s = seed ?? only;
+        const config = s !== undefined ? { ...base, seed: s } : base;
+        validateTrainConfig(config);
+        points.push({ T, label, depth, ...(seed !== undefined ? { seed } : {}), dir: join(root, pointDirName(label, depth, seed)), config });
+      }
     }
   });
   return points;
@@ -263,18 +311,88 @@ export function rowOf(p: ScanPoint, status: PointStatus, error?: string): ScanRo
   };
 }
 
-/** scan.csv text: one line per point that has a summary. */
-export function formatScanCsv(rows: ScanRow[]): string {
-  let out = SCAN_CSV_COLUMNS.join(",") + "\n";
+/** True when the rows are those of a scan over several seeds. */
+export function hasSeeds(rows: readonly ScanRow[]): boolean {
+  return rows.some((r) => r.point.seed !== undefined);
+}
+
+/** scan.csv text: one line per point that has a summary (with a seed column in a scan over several seeds). */
+export function formatScanCsv(rows: ScanRow[], seeded = hasSeeds(rows)): string {
+  let out = (seeded ? SCAN_SEEDS_CSV_COLUMNS : SCAN_CSV_COLUMNS).join(",") + "\n";
   for (const r of rows) {
     if (!Number.isFinite(r.epochs)) continue;
-    out += [r.point.label, String(r.point.depth), ...[r.epochs, r.F, r.F_stderr, r.exact, r.rel_err, r.seconds].map(formatNumber)].join(",") + "\n";
+    const key = [r.point.label, String(r.point.depth), ...(seeded ? [String(r.point.seed ?? r.point.config.seed)] : [])];
+    out += [...key, ...[r.epochs, r.F, r.F_stderr, r.exact, r.rel_err, r.seconds].map(formatNumber)].join(",") + "\n";
   }
   return out;
 }
 
-/** For each temperature, the depth with the lowest relative error among points with a result. */
-export function bestDepths(rows: ScanRow[]): { label: string; T: number; depth: number; relErr: number; relErrStdErr: number }[] {
+/** Statistics over the seeds of one (T, depth) of a scan. */
+export interface SeedAggregate {
+  label: string;
+  T: number;
+  depth: number;
+  /** seeds of the scan at this (T, depth), finished or not */
+  seeds: number[];
+  stats: SeedStats;
+  /** exact free energy (NaN when no run has one) */
+  exact: number;
+}
+
+/** Per (T, depth), in the rows' order: mean relative error over the seeds, its standard error across seeds, the best seed. */
+export function aggregateSeeds(rows: readonly ScanRow[]): SeedAggregate[] {
+  const groups = new Map<string, ScanRow[]>();
+  for (const r of rows) {
+    const key = `${r.point.label}\u0000${r.point.depth}`;
+    const list = groups.get(key) ?? [];
+    list.push(r);
+    groups.set(key, list);
+  }
+  return [...groups.values()].map((list) => {
+    const p = list[0].point;
+    const runs = list.map((r) => ({ seed: r.point.seed ?? r.point.config.seed, relErr: r.rel_err, relErrStdErr: r.F_stderr / Math.abs(r.exact) }));
+    const exact = list.find((r) => Number.isFinite(r.exact))?.exact ?? Number.NaN;
+    return { label: p.label, T: p.T, depth: p.depth, seeds: runs.map((r) => r.seed), stats: seedStats(runs), exact };
+  });
+}
+
+/** scan-mean.csv text: one line per (T, depth) with at least one finished seed. */
+export function formatMeanCsv(rows: ScanRow[]): string {
+  let out = SCAN_MEAN_CSV_COLUMNS.join(",") + "\n";
+  for (const a of aggregateSeeds(rows)) {
+    if (a.stats.n === 0) continue;
+    const s = a.stats;
+    out += [a.label, String(a.depth), String(s.n), ...[s.mean, s.sem, s.sd].map(formatNumber), String(s.best!.seed), formatNumber(s.best!.relErr), formatNumber(a.exact)].join(",") + "\n";
+  }
+  return out;
+}
+
+export interface BestDepth {
+  label: string;
+  T: number;
+  depth: number;
+  /** relative error of that depth: over several seeds, the mean over its finished seeds */
+  relErr: number;
+  /** its standard error: of F on fresh samples over |exact|, or over several seeds, of the mean across seeds */
+  relErrStdErr: number;
+  /** over several seeds: the number of finished seeds behind the mean */
+  seeds?: number;
+}
+
+/**
+ * For each temperature, the depth with the lowest relative error among points with a result;
+ * in a scan over several seeds, the lowest mean over the seeds.
+ */
+export function bestDepths(rows: ScanRow[]): BestDepth[] {
+  if (hasSeeds(rows)) {
+    const out = new Map<string, BestDepth>();
+    for (const a of aggregateSeeds(rows)) {
+      if (a.stats.n === 0) continue;
+      const prev = out.get(a.label);
+      if (!prev || a.stats.mean < prev.relErr) out.set(a.label, { label: a.label, T: a.T, depth: a.depth, relErr: a.stats.mean, relErrStdErr: a.stats.sem, seeds: a.stats.n });
+    }
+    return [...out.values()].sort((a, b) => a.T - b.T);
+  }
   const byT = new Map<string, ScanRow[]>();
   for (const r of rows) {
     if (!Number.isFinite(r.rel_err)) continue;
@@ -308,27 +426,41 @@ function pointSamples(p: ScanPoint, count: number, seed: number): SampleGridCell
 }
 
 /** Write scan.csv and the two figures from what is on disk; returns the figure paths. */
-export async function writeScanOutputs(dir: string, points: ScanPoint[], rows: ScanRow[], opts: { gridSamples?: number; gridSeed?: number } = {}): Promise<{ csv: string; figures: string[] }> {
+export async function writeScanOutputs(
+  dir: string, points: ScanPoint[], rows: ScanRow[], opts: { gridSamples?: number; gridSeed?: number } = {},
+): Promise<{ csv: string; figures: string[]; meanCsv?: string }> {
   const root = resolve(dir);
+  const seeded = points.some((p) => p.seed !== undefined);
   const csv = join(root, "scan.csv");
-  writeFileAtomic(csv, formatScanCsv(rows));
+  writeFileAtomic(csv, formatScanCsv(rows, seeded));
+  const meanCsv = seeded ? join(root, "scan-mean.csv") : undefined;
+  if (meanCsv) writeFileAtomic(meanCsv, formatMeanCsv(rows));
   const figures: string[] = [];
   const withResult = rows.filter((r) => Number.isFinite(r.rel_err));
-  if (withResult.length === 0) return { csv, figures };
+  if (withResult.length === 0) return { csv, figures, ...(meanCsv ? { meanCsv } : {}) };
   const L = points[0].config.flow.L;
   const layout = points[0].config.flow.layout;
-  const svg1 = await relErrPlot(
-    withResult.map((r) => ({ T: r.point.T, depth: r.point.depth, relErr: r.rel_err, relErrStdErr: r.F_stderr / Math.abs(r.exact) })),
-    { Tc: T_C, title: `Relative error of the variational free energy, ${L}×${L} relaxed Ising, ${layout}` },
-  );
+  const title = `Relative error of the variational free energy, ${L}×${L} relaxed Ising, ${layout}`;
+  const nSeeds = new Set(points.map((p) => p.seed)).size;
+  const svg1 = seeded
+    ? await relErrPlot(
+      aggregateSeeds(rows).filter((a) => a.stats.n > 0).map((a) => ({ T: a.T, depth: a.depth, relErr: a.stats.mean, relErrStdErr: a.stats.sem })),
+      { Tc: T_C, title, subtitle: `mean over ${nSeeds} seeds; error bars: standard error of the mean (spread across seeds)` },
+    )
+    : await relErrPlot(
+      withResult.map((r) => ({ T: r.point.T, depth: r.point.depth, relErr: r.rel_err, relErrStdErr: r.F_stderr / Math.abs(r.exact) })),
+      { Tc: T_C, title },
+    );
   figures.push(...writePlot(join(root, "relerr-vs-T"), svg1));
   const perCell = opts.gridSamples ?? 1;
   if (perCell > 0) {
     const labels = [...new Set(points.map((p) => p.label))];
     const depths = [...new Set(points.map((p) => p.depth))].sort((a, b) => a - b);
+    // over several seeds: the runs of the lowest seed
+    const firstSeed = seeded ? Math.min(...points.map((p) => p.seed ?? Infinity)) : undefined;
     const cells = depths.map((d) =>
       labels.map((lab) => {
-        const p = points.find((q) => q.label === lab && q.depth === d);
+        const p = points.find((q) => q.label === lab && q.depth === d && q.seed === firstSeed);
         return p ? pointSamples(p, perCell, opts.gridSeed ?? 1) : null;
       }),
     );
@@ -338,11 +470,11 @@ export async function writeScanOutputs(dir: string, points: ScanPoint[], rows: S
       colLabels: labels.map((l) => `T = ${l}`),
       L,
       perCell,
-      title: `Generated configurations, tanh(x), ${L}×${L}`,
+      title: `Generated configurations, tanh(x), ${L}×${L}${seeded ? `, runs of seed ${firstSeed}` : ""}`,
     });
     figures.push(...writePlot(join(root, "samples"), svg2));
   }
-  return { csv, figures };
+  return { csv, figures, ...(meanCsv ? { meanCsv } : {}) };
 }
 
 /** Run (or continue) a scan; see the module comment. */
@@ -352,17 +484,23 @@ export async function runScan(opts: ScanOptions): Promise<ScanResult> {
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw new RangeError(`jobs = ${jobs} is invalid: jobs must be an integer in 1..256`);
   if (!Number.isInteger(opts.savePeriod) || opts.savePeriod < 1) throw new RangeError(`save-period = ${opts.savePeriod} is invalid: it must be an integer ≥ 1`);
   if (opts.maxSeconds !== undefined && !(opts.maxSeconds > 0)) throw new RangeError(`max-seconds = ${opts.maxSeconds} is invalid: it must be a number > 0`);
+  if (opts.seeds !== undefined) {
+    const seeds = opts.seeds;
+    if (seeds.length === 0 || seeds.some((x, i) => !Number.isSafeInteger(x) || x < 0 || seeds.indexOf(x) !== i)) {
+      throw new RangeError(`seeds = ${seeds.join(",") || "(none)"} is invalid: seeds must be one or more distinct integers ≥ 0`);
+    }
+  }
   const log = opts.log ?? (() => {});
-  const all = planScan(root, opts.temperatures, opts.depths, opts.configFor);
+  const all = planScan(root, opts.temperatures, opts.depths, opts.configFor, opts.seeds);
   if (all.length === 0) throw new RangeError("the scan has no points");
-  const definition = scanDefinition(opts.temperatures, opts.depths, all);
+  const definition = scanDefinition(opts.temperatures, opts.depths, all, opts.seeds);
   const shard = opts.shard;
   if (shard) {
     // merge rebuilds each point's configuration from the base one: refuse what it could not
     const base = definition.config as unknown as TrainConfig;
     for (const p of all) {
-      const diff = jsonDiff(plainJson(pointConfig(base, p.T, p.depth)), plainJson(p.config));
-      if (diff.length > 0) throw new RangeError(`cannot shard this scan: point ${pointDirName(p.label, p.depth)} differs from the base configuration in more than T and depth (${diff.join(", ")})`);
+      const diff = jsonDiff(plainJson(pointConfig(base, p.T, p.depth, p.seed)), plainJson(p.config));
+      if (diff.length > 0) throw new RangeError(`cannot shard this scan: point ${pointName(p)} differs from the base configuration in more than T, depth and seed (${diff.join(", ")})`);
     }
   }
   // this run's points: all, or the shard's share
@@ -370,7 +508,7 @@ export async function runScan(opts: ScanOptions): Promise<ScanResult> {
   if (shard) {
     log(
       `shard ${shard.index}/${shard.count} (${shard.source}): ${points.length} of ${all.length} points` +
-        (points.length > 0 ? `: ${points.map((p) => pointDirName(p.label, p.depth)).join(", ")}` : " (more shards than points)"),
+        (points.length > 0 ? `: ${points.map(pointName).join(", ")}` : " (more shards than points)"),
     );
   }
   // Check every point before starting any (a different run in a point's directory is refused).
@@ -434,7 +572,7 @@ export async function runScan(opts: ScanOptions): Promise<ScanResult> {
               current[i] = Math.min(m.epoch, p.config.epochs);
               progress.update(sum(), { points: pointsDone, running: running.size });
             } else {
-              progress.log(`${pointDirName(p.label, p.depth)}: ${m.line}`);
+              progress.log(`${pointName(p)}: ${m.line}`);
             }
           });
           const stopShared = new SharedArrayBuffer(4);
@@ -463,7 +601,7 @@ export async function runScan(opts: ScanOptions): Promise<ScanResult> {
               (err: unknown) => {
                 const e = err instanceof Error ? err : new Error(String(err));
                 errors.set(p, e.message.split("\n")[0]);
-                progress.log(`${pointDirName(p.label, p.depth)} failed: ${e.message.split("\n")[0]}`);
+                progress.log(`${pointName(p)} failed: ${e.message.split("\n")[0]}`);
                 opts.onPointEnd?.(p, e);
               },
             )
@@ -502,7 +640,7 @@ export async function runScan(opts: ScanOptions): Promise<ScanResult> {
   if (shard) {
     const stem = join(root, shardFileStem(shard));
     const csv = `${stem}.csv`;
-    writeFileAtomic(csv, formatScanCsv(rows));
+    writeFileAtomic(csv, formatScanCsv(rows, definition.seeds !== undefined));
     const manifest: ShardManifest = {
       format: "neuralrg-scan-shard",
       version: 1,
@@ -510,8 +648,8 @@ export async function runScan(opts: ScanOptions): Promise<ScanResult> {
       shards: shard.count,
       source: shard.source,
       scan: definition,
-      assigned: points.map((p) => pointDirName(p.label, p.depth)),
-      status: Object.fromEntries(rows.map((r) => [pointDirName(r.point.label, r.point.depth), r.status])),
+      assigned: points.map(pointName),
+      status: Object.fromEntries(rows.map((r) => [pointName(r.point), r.status])),
       gridSamples: opts.gridSamples ?? 1,
       gridSeed: opts.gridSeed ?? 1,
       written: new Date().toISOString(),
@@ -519,6 +657,6 @@ export async function runScan(opts: ScanOptions): Promise<ScanResult> {
     writeJsonAtomic(`${stem}.json`, manifest);
     return { dir: root, rows, trained, skipped, complete, csv, figures: [], shard: { ...shard, totalPoints: all.length, manifest: `${stem}.json` } };
   }
-  const { csv, figures } = await writeScanOutputs(root, points, rows, { gridSamples: opts.gridSamples, gridSeed: opts.gridSeed });
-  return { dir: root, rows, trained, skipped, complete, csv, figures };
+  const { csv, figures, meanCsv } = await writeScanOutputs(root, points, rows, { gridSamples: opts.gridSamples, gridSeed: opts.gridSeed });
+  return { dir: root, rows, trained, skipped, complete, csv, figures, ...(meanCsv ? { meanCsv } : {}) };
 }

@@ -10,8 +10,8 @@
  *                            NEURALRG_SHARDS (= the Job's spec.completions)
  * Bad values throw a RangeError naming the variable, its value and the accepted range.
  *
- * The share: the points ordered deepest depth first, then by temperature, dealt round-robin
- * (point k of that order goes to shard k mod N). Dealing within a depth spreads the costly deep
+ * The share: the points ordered deepest depth first, then by temperature, then by seed (in a
+ * scan over several seeds), dealt round-robin (point k of that order goes to shard k mod N). Dealing within a depth spreads the costly deep
  * points evenly over the shards, which T-major dealing would not when N divides the number of
  * depths. The share depends only on the point list and N: every shard computes the same split.
  */
@@ -126,13 +126,13 @@ export function resolveShard(opts: { shard?: string; shards?: number; env?: Shar
 
 /**
  * The positions (in `points`) of the points of shard `index` of `count`: ordered by depth
- * descending, then temperature ascending (ties keep list order), dealt round-robin. Returned in
- * the list order of `points`.
+ * descending, then temperature ascending, then seed ascending (ties keep list order), dealt
+ * round-robin. Returned in the list order of `points`.
  */
-export function shardPositions(points: readonly { T: number; depth: number }[], shard: Shard): number[] {
+export function shardPositions(points: readonly { T: number; depth: number; seed?: number }[], shard: Shard): number[] {
   const order = points
     .map((p, i) => ({ p, i }))
-    .sort((a, b) => b.p.depth - a.p.depth || a.p.T - b.p.T || a.i - b.i)
+    .sort((a, b) => b.p.depth - a.p.depth || a.p.T - b.p.T || (a.p.seed ?? 0) - (b.p.seed ?? 0) || a.i - b.i)
     .map((x) => x.i);
   return order.filter((_, k) => k % shard.count === shard.index).sort((a, b) => a - b);
 }
