@@ -5,6 +5,10 @@
  * Writes <out>/scan.csv, relerr-vs-T.svg|png (Fig. S1) and samples.svg|png (Fig. S2), and prints
  * the table of relative errors and, for each T, the best depth.
  *
+ * --seeds a:b|a,b,c: every (T, depth) once per seed, into <out>/T<T>-d<depth>-s<seed>/; the table,
+ * Fig. S1 and the best depth per T then use the mean over the seeds with its standard error across
+ * seeds, and scan-mean.csv holds those statistics (one seed: as --seed, nothing changes).
+ *
  * Sharded (--shard I/N, or SLURM_ARRAY_TASK_ID / JOB_COMPLETION_INDEX; scan/shard.ts): only the
  * shard's share of the points, and shard-<I>-of-<N>.json|csv instead of scan.csv and figures;
  * `neuralrg scan merge DIR...` (scan/merge.ts) then writes scan.csv and the figures.
@@ -16,8 +20,8 @@ import { log2Int } from "../flow/config.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
 import { LockError, RunDirError } from "../io/rundir.ts";
 import { mergeScan, type MergeResult } from "../scan/merge.ts";
-import { bestDepths, runScan, type ScanResult, type ScanRow } from "../scan/scan.ts";
-import { parseDepthRange, parseTemperatureRange } from "../scan/range.ts";
+import { aggregateSeeds, bestDepths, hasSeeds, runScan, type ScanResult, type ScanRow } from "../scan/scan.ts";
+import { MAX_SEEDS, parseDepthRange, parseSeedList, parseTemperatureRange } from "../scan/range.ts";
 import { MAX_SHARDS, resolveShard, type ResolvedShard } from "../scan/shard.ts";
 import type { TrainConfig } from "../train/trainer.ts";
 import { printJson, println, type CliContext } from "./command.ts";
@@ -35,6 +39,8 @@ export interface ScanCliOptions extends Omit<TrainCliOptions, "T" | "depth" | "o
   jobs?: number;
   maxSeconds?: number;
   gridSamples: number;
+  /** seed list (parseSeedList) */
+  seeds?: string;
   /** I/N */
   shard?: string;
   shards?: number;
@@ -58,8 +64,54 @@ function relCell(r: ScanRow | undefined): string {
   return `${exp2(r.rel_err)} ± ${Number.isFinite(e) ? e.toExponential(0) : "?"}${mark}`;
 }
 
-/** Table of relative errors (rows T, columns depth) and the best depth per T. */
+/** Table of relative errors over several seeds (rows T, columns depth: mean ± standard error across seeds), best depth (by the mean) and best run per T. */
+function formatSeedsTable(rows: ScanRow[]): string[] {
+  const agg = aggregateSeeds(rows);
+  const labels = [...new Set(agg.map((a) => a.label))];
+  const depths = [...new Set(agg.map((a) => a.depth))].sort((a, b) => a - b);
+  const nSeeds = Math.max(...agg.map((a) => a.seeds.length));
+  const lines: string[] = [];
+  lines.push(`relative error of the variational free energy (F - exact)/|exact|: mean over the ${nSeeds} seeds ± standard error of that mean (spread across seeds), [finished seeds]; rows T, columns depth`);
+  const w = 26;
+  lines.push(["T".padEnd(8), ...depths.map((d) => `depth ${d}`.padEnd(w))].join("").trimEnd());
+  for (const lab of labels) {
+    const cells = depths.map((d) => {
+      const a = agg.find((x) => x.label === lab && x.depth === d);
+      const list = rows.filter((r) => r.point.label === lab && r.point.depth === d);
+      let cell: string;
+      if (!a || a.stats.n === 0) cell = list.some((r) => r.status === "failed") ? "failed" : "–";
+      else {
+        const mark = list.some((r) => r.status !== "done" && Number.isFinite(r.rel_err)) ? "*" : "";
+        cell = `${exp2(a.stats.mean)} ± ${Number.isFinite(a.stats.sem) ? a.stats.sem.toExponential(0) : "?"} [${a.stats.n}/${a.seeds.length}]${mark}`;
+      }
+      return cell.padEnd(w);
+    });
+    lines.push([lab.padEnd(8), ...cells].join("").trimEnd());
+  }
+  if (rows.some((r) => r.status !== "done" && Number.isFinite(r.rel_err))) lines.push("(* = a seed stopped before the requested epochs)");
+  if (agg.some((a) => a.stats.n === 1)) lines.push("(± ? = one finished seed: no spread to estimate)");
+  lines.push("");
+  lines.push("best depth per temperature (lowest mean over the seeds):");
+  for (const b of bestDepths(rows)) {
+    lines.push(`  T = ${b.label}: depth ${b.depth}, mean relative error ${exp2(b.relErr)} ± ${Number.isFinite(b.relErrStdErr) ? b.relErrStdErr.toExponential(1) : "?"} over ${b.seeds} seeds`);
+  }
+  lines.push("");
+  lines.push("best single run per temperature (the lowest of all seeds: a selected run, not an estimate):");
+  for (const lab of labels) {
+    const best = agg.filter((a) => a.label === lab && a.stats.best).reduce<(typeof agg)[number] | null>((x, y) => (!x || y.stats.best!.relErr < x.stats.best!.relErr ? y : x), null);
+    if (best) {
+      const b = best.stats.best!;
+      lines.push(`  T = ${lab}: depth ${best.depth}, seed ${b.seed}, relative error ${exp2(b.relErr)} ± ${Number.isFinite(b.relErrStdErr) ? b.relErrStdErr.toExponential(1) : "?"}`);
+    }
+  }
+  const exact = agg.filter((a, i) => Number.isFinite(a.exact) && agg.findIndex((x) => x.label === a.label && Number.isFinite(x.exact)) === i).map((a) => `  T = ${a.label}: ${a.exact}`);
+  if (exact.length > 0) lines.push("", "exact free energy -ln Z per temperature:", ...exact);
+  return lines;
+}
+
+/** Table of relative errors (rows T, columns depth) and the best depth per T (over several seeds: formatSeedsTable). */
 export function formatScanTable(rows: ScanRow[]): string[] {
+  if (hasSeeds(rows)) return formatSeedsTable(rows);
   const labels = [...new Set(rows.map((r) => r.point.label))];
   const depths = [...new Set(rows.map((r) => r.point.depth))].sort((a, b) => a - b);
   const lines: string[] = [];
@@ -84,6 +136,16 @@ export function formatScanTable(rows: ScanRow[]): string[] {
   return lines;
 }
 
+/** Over several seeds, the JSON of the statistics per (T, depth) (scan-mean.csv); nothing otherwise. */
+function meanJson(rows: ScanRow[], meanCsv: string | undefined): Record<string, unknown> {
+  if (!hasSeeds(rows)) return {};
+  const mean = aggregateSeeds(rows).map((a) => ({
+    T: a.T, depth: a.depth, seeds: a.seeds, finished: a.stats.n, rel_err_mean: a.stats.mean, rel_err_sem: a.stats.sem, rel_err_sd: a.stats.sd,
+    best_seed: a.stats.best?.seed ?? null, best_rel_err: a.stats.best?.relErr ?? null, exact: a.exact,
+  }));
+  return { mean, ...(meanCsv !== undefined ? { meanCsv } : {}) };
+}
+
 /** The plain-text report of a scan (or of one shard): counts, table, best depths, files written. */
 export function formatScanReport(result: ScanResult): string[] {
   const rows = result.rows;
@@ -98,6 +160,7 @@ export function formatScanReport(result: ScanResult): string[] {
   lines.push("");
   if (rows.length > 0) lines.push(...formatScanTable(rows), "");
   lines.push(`wrote ${result.csv}`);
+  if (result.meanCsv) lines.push(`wrote ${result.meanCsv}`);
   if (result.shard) lines.push(`wrote ${result.shard.manifest}`);
   for (const f of result.figures) lines.push(`wrote ${f}`);
   if (result.shard) lines.push(`when all ${result.shard.count} shards have finished: neuralrg scan merge ${result.dir} (or the shards' directories with --out DIR)`);
@@ -116,6 +179,7 @@ export function formatMergeReport(r: MergeResult): string[] {
   lines.push("");
   lines.push(...formatScanTable(r.rows), "");
   lines.push(`wrote ${r.csv}`);
+  if (r.meanCsv) lines.push(`wrote ${r.meanCsv}`);
   for (const f of r.figures) lines.push(`wrote ${f}`);
   return lines;
 }
@@ -124,9 +188,11 @@ export function formatMergeReport(r: MergeResult): string[] {
 export async function scanFromOptions(ctx: CliContext, o: ScanCliOptions): Promise<ScanResult & { interrupted: boolean }> {
   const maxDepth = log2Int(o.L);
   let temperatures, depths: number[];
+  let seeds: number[] | undefined;
   try {
     temperatures = parseTemperatureRange(o.T, "T", { min: T_MIN, max: T_MAX });
     depths = parseDepthRange(o.depth ?? `1..${maxDepth}`, maxDepth);
+    seeds = o.seeds !== undefined ? parseSeedList(o.seeds) : undefined;
   } catch (err) {
     if (err instanceof RangeError) throw new UsageError(err.message);
     throw err;
@@ -173,6 +239,7 @@ export async function scanFromOptions(ctx: CliContext, o: ScanCliOptions): Promi
       progressStream: { write: (t: string) => (ctx.err(t), true), isTTY: ctx.errIsTTY },
       log: (l) => ctx.err(l + "\n"),
       gridSamples: o.gridSamples,
+      ...(seeds ? { seeds } : {}),
       ...(shard ? { shard } : {}),
     });
     if (o.json) {
@@ -183,10 +250,11 @@ export async function scanFromOptions(ctx: CliContext, o: ScanCliOptions): Promi
         trained: result.trained,
         skipped: result.skipped,
         points: result.rows.map((r) => ({
-          T: r.point.T, depth: r.point.depth, dir: r.point.dir, status: r.status, epochs: r.epochs, F: r.F, F_stderr: r.F_stderr,
+          T: r.point.T, depth: r.point.depth, ...(r.point.seed !== undefined ? { seed: r.point.seed } : {}), dir: r.point.dir, status: r.status, epochs: r.epochs, F: r.F, F_stderr: r.F_stderr,
           exact: r.exact, rel_err: r.rel_err, seconds: r.seconds, ...(r.error !== undefined ? { error: r.error } : {}),
         })),
         best: bestDepths(result.rows),
+        ...meanJson(result.rows, result.meanCsv),
         csv: result.csv,
         figures: result.figures,
       });
@@ -208,19 +276,26 @@ export async function scanFromOptions(ctx: CliContext, o: ScanCliOptions): Promi
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program
     .command("scan")
-    .description("temperature × depth study (App. E, Fig. S1/S2): one training per (T, depth) point in its own run directory, in parallel; re-run to continue")
+    .description("temperature × depth study (App. E, Fig. S1/S2): one training per (T, depth) point (per seed with --seeds) in its own run directory, in parallel; re-run to continue")
     .option("--T <range>", `temperatures: a:b:step (ends included), a list a,b,c, or one value`, SCAN_DEFAULT_T)
     .option("--depth <range>", "depths: a..b, a list a,b,c, or one value (default 1..log2(L))");
   addTrainOptions(cmd, { L: 16, epochs: 1000 }, ["T", "depth", "out", "resume", "overwrite", "max-seconds", "json"]);
   cmd
-    .option("--out <dir>", "scan directory (default runs/scan-L<L>-<layout>); points go to <dir>/T<T>-d<depth>/")
+    .option("--out <dir>", "scan directory (default runs/scan-L<L>-<layout>); points go to <dir>/T<T>-d<depth>/ (T<T>-d<depth>-s<seed>/ with --seeds)")
     .option("--jobs <n>", `points trained at once, each in its own worker thread (default: the number of cores, here ${availableParallelism()})`, intOption("jobs", 1, 256))
     .option("--max-seconds <s>", "wall-time budget of the whole scan: then running points stop with a checkpoint, the rest wait for the next run", floatOption("max-seconds", { min: 0, exclusiveMin: true }))
     .option("--grid-samples <n>", "configurations per point in the sample grid (Fig. S2); 0 = no grid", intOption("grid-samples", 0, 16), 1)
+    .option(
+      "--seeds <list>",
+      `seeds, a:b (ends included) or a,b,c (at most ${MAX_SEEDS}): each (T, depth) once per seed into <dir>/T<T>-d<depth>-s<seed>/; table, Fig. S1 and best depth use the mean over seeds ± its standard error across seeds, scan-mean.csv holds them (default: the single --seed)`,
+    )
     .option("--shard <I/N>", "run only shard I of N (0 ≤ I < N) of the points and write shard-I-of-N.json|csv for `scan merge`; default: SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX when set")
     .option("--shards <n>", "number of shards N when the index comes from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX (default: NEURALRG_SHARDS, else SLURM_ARRAY_TASK_COUNT)", intOption("shards", 1, MAX_SHARDS))
     .option("--json", "print the results as JSON", false)
-    .action(async (o: ScanCliOptions) => {
+    .action(async (o: ScanCliOptions, command: Command) => {
+      if (o.seeds !== undefined && command.getOptionValueSource("seed") === "cli") {
+        throw new UsageError(`--seed = ${o.seed} and --seeds = ${o.seeds} cannot be given together: list every seed in --seeds`);
+      }
       const r = await scanFromOptions(ctx, o);
       if (r.rows.some((x) => x.status === "failed")) ctx.exitCode = 1;
       else if (r.interrupted) ctx.exitCode = 130;
@@ -250,11 +325,12 @@ export function register(program: Command, ctx: CliContext): void {
           missingShards: r.missingShards,
           complete: r.complete,
           points: r.rows.map((x) => ({
-            T: x.point.T, depth: x.point.depth, dir: x.point.dir, status: x.status, epochs: x.epochs, F: x.F, F_stderr: x.F_stderr,
+            T: x.point.T, depth: x.point.depth, ...(x.point.seed !== undefined ? { seed: x.point.seed } : {}), dir: x.point.dir, status: x.status, epochs: x.epochs, F: x.F, F_stderr: x.F_stderr,
             exact: x.exact, rel_err: x.rel_err, seconds: x.seconds,
           })),
           unfinished: r.unfinished,
           best: bestDepths(r.rows),
+          ...meanJson(r.rows, r.meanCsv),
           csv: r.csv,
           figures: r.figures,
         });
