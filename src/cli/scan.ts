@@ -146,6 +146,14 @@ function meanJson(rows: ScanRow[], meanCsv: string | undefined): Record<string, 
   return { mean, ...(meanCsv !== undefined ? { meanCsv } : {}) };
 }
 
+/** One scan point's row in the `--json` output (scan and scan merge). */
+function pointJson(r: ScanRow) {
+  return {
+    T: r.point.T, depth: r.point.depth, ...(r.point.seed !== undefined ? { seed: r.point.seed } : {}), dir: r.point.dir, status: r.status, epochs: r.epochs, F: r.F, F_stderr: r.F_stderr,
+    exact: r.exact, rel_err: r.rel_err, seconds: r.seconds, ...(r.error !== undefined ? { error: r.error } : {}),
+  };
+}
+
 /** The plain-text report of a scan (or of one shard): counts, table, best depths, files written. */
 export function formatScanReport(result: ScanResult): string[] {
   const rows = result.rows;
@@ -249,10 +257,7 @@ export async function scanFromOptions(ctx: CliContext, o: ScanCliOptions): Promi
         ...(result.shard ? { shard: result.shard } : {}),
         trained: result.trained,
         skipped: result.skipped,
-        points: result.rows.map((r) => ({
-          T: r.point.T, depth: r.point.depth, ...(r.point.seed !== undefined ? { seed: r.point.seed } : {}), dir: r.point.dir, status: r.status, epochs: r.epochs, F: r.F, F_stderr: r.F_stderr,
-          exact: r.exact, rel_err: r.rel_err, seconds: r.seconds, ...(r.error !== undefined ? { error: r.error } : {}),
-        })),
+        points: result.rows.map(pointJson),
         best: bestDepths(result.rows),
         ...meanJson(result.rows, result.meanCsv),
         csv: result.csv,
@@ -324,10 +329,7 @@ export function register(program: Command, ctx: CliContext): void {
           manifests: r.found.map((l) => l.path),
           missingShards: r.missingShards,
           complete: r.complete,
-          points: r.rows.map((x) => ({
-            T: x.point.T, depth: x.point.depth, ...(x.point.seed !== undefined ? { seed: x.point.seed } : {}), dir: x.point.dir, status: x.status, epochs: x.epochs, F: x.F, F_stderr: x.F_stderr,
-            exact: x.exact, rel_err: x.rel_err, seconds: x.seconds,
-          })),
+          points: r.rows.map(pointJson),
           unfinished: r.unfinished,
           best: bestDepths(r.rows),
           ...meanJson(r.rows, r.meanCsv),
