@@ -46,7 +46,7 @@ if (only.has("fuzz")) {
   section("CLI fuzzing (fast-check)");
   const runs: Partial<Record<FuzzCommand, number>> = {
     train: n(1000), demo: n(150), exact: n(1500), version: n(200), top: n(800),
-    sample: n(300), hmc: n(200), analyze: n(200), report: n(200), scan: n(20),
+    sample: n(300), hmc: n(200), analyze: n(200), report: n(200), scan: n(20), fit: n(60), data: n(200),
   };
   const t = performance.now();
   try {

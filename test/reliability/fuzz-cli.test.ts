@@ -17,10 +17,10 @@ describe("CLI fuzzing: exit 0 or a one-line exit-2 error, no stack trace, no han
     expect(s.byExit["2"]).toBeGreaterThan(40);
   });
 
-  it("commands reading a run directory (sample, hmc, analyze, report) and scan", async () => {
-    const s = await fuzzCli({ runs: { sample: 15, hmc: 10, analyze: 10, report: 10, scan: 2 }, seed: SEED + 1 });
+  it("commands reading a run directory (sample, hmc, analyze, report), scan, fit and data", async () => {
+    const s = await fuzzCli({ runs: { sample: 15, hmc: 10, analyze: 10, report: 10, scan: 4, fit: 6, data: 10 }, seed: SEED + 1 });
     expect(s.failures).toEqual([]);
-    expect(s.tried).toBe(47);
+    expect(s.tried).toBe(15 + 10 + 10 + 10 + 4 + 6 + 10);
     expect(s.byExit["2"]).toBeGreaterThan(15);
   });
 });

@@ -76,6 +76,9 @@ const TRAIN_OPTIONS: Record<string, fc.Arbitrary<string>> = {
   "--eval-samples": opt(["2", "4", "8"]),
   "--progress": opt(["off"]),
   "--on-nan": opt(["stop", "rollback"]),
+  "--nll-weight": opt(["0", "1"]),
+  "--buffer-size": opt(["4", "16"]),
+  "--buffer-batch": opt(["2", "4"]),
 };
 const TRAIN_FLAGS = ["--no-symmetrize", "--resume", "--overwrite", "--json"];
 const CHEAP_TRAIN = ["--L", "2", "--nlayers", "1", "--nmlp", "0", "--nhidden", "2", "--batch", "4", "--epochs", "2", "--eval-samples", "4", "--progress", "off", "--kernel", "js"];
@@ -135,6 +138,44 @@ const SCAN_OPTIONS: Record<string, fc.Arbitrary<string>> = {
   "--L": opt(["2"]),
   "--batch": opt(["2"]),
   "--max-seconds": opt(["5"]),
+  "--seeds": opt(["1", "1,2", "1:2"]),
+  "--shard": opt(["0/1", "0/2", "1/2"]),
+  "--shards": opt(["1", "2"]),
+};
+
+/** Options of `fit` on the committed MNIST subset (cheap: a few digits, a tiny network). */
+const FIT_OPTIONS: Record<string, fc.Arbitrary<string>> = {
+  "--data": opt(["mnist-sample", "/nonexistent/data.npy", "data.txt"]),
+  "--test-fraction": opt(["0.1", "0.5"]),
+  "--dequantize": opt(["auto", "none", "uniform"]),
+  "--logit": opt(["0.05", "0.4"]),
+  "--L": opt(["32", "64"]),
+  "--depth": opt(["1", "5"]),
+  "--batch": opt(["2", "4"]),
+  "--epochs": opt(["1"]),
+  "--eval-period": opt(["1", "2"]),
+  "--eval-samples": opt(["2"]),
+  "--max-train": opt(["4", "8"]),
+  "--max-test": opt(["2", "4"]),
+  "--lr": opt(["0.001"]),
+  "--seed": opt(["0", "1"]),
+  "--dtype": opt(["float32", "float64"]),
+  "--kernel": opt(["js", "wasm"]),
+  "--progress": opt(["off"]),
+};
+const CHEAP_FIT = ["--data", "mnist-sample", "--max-train", "8", "--max-test", "4", "--epochs", "1", "--batch", "4", "--nlayers", "1", "--nmlp", "0", "--nhidden", "1", "--progress", "off", "--kernel", "js", "--no-figures"];
+
+/** Options of `data ising|gaussian|mnist` (small n). */
+const DATA_OPTIONS: Record<string, fc.Arbitrary<string>> = {
+  "--L": opt(["2", "4", "28", "32"]),
+  "--T": opt(["2.269", "1"]),
+  "--kappa": opt(["0.2", "0"]),
+  "--n": opt(["1", "4"]),
+  "--split": opt(["train", "test"]),
+  "--sweeps-between": opt(["1", "2"]),
+  "--warmup": opt(["0", "10"]),
+  "--seed": opt(["0", "1"]),
+  "--progress": opt(["off"]),
 };
 const CHEAP_SCAN = ["--L", "2", "--epochs", "1", "--batch", "2", "--nlayers", "1", "--nmlp", "0", "--nhidden", "1", "--T", "2", "--depth", "1", "--jobs", "1", "--grid-samples", "0", "--eval-samples", "2", "--progress", "off", "--kernel", "js"];
 
@@ -160,7 +201,7 @@ function tokens(options: Record<string, fc.Arbitrary<string>>, flags: readonly s
   return fc.array(group, { maxLength: 5 }).map((gs) => gs.flat());
 }
 
-export type FuzzCommand = "train" | "demo" | "exact" | "version" | "sample" | "hmc" | "analyze" | "report" | "scan" | "top";
+export type FuzzCommand = "train" | "demo" | "exact" | "version" | "sample" | "hmc" | "analyze" | "report" | "scan" | "fit" | "data" | "top";
 
 export interface FuzzCliStats {
   tried: number;
@@ -244,6 +285,14 @@ export async function fuzzCli(o: FuzzCliOptions): Promise<FuzzCliStats> {
       scan: tokens(SCAN_OPTIONS, ["--json"]).map((t) => {
         const out = fresh();
         return { argv: ["scan", ...CHEAP_SCAN, ...t, "--out", out], fresh: [out], keep: [] };
+      }),
+      fit: tokens(FIT_OPTIONS, ["--symmetrize", "--resume", "--overwrite", "--json", "--no-figures"]).map((t) => {
+        const out = fresh();
+        return { argv: ["fit", ...CHEAP_FIT, ...t, "--out", out], fresh: [out], keep: [] };
+      }),
+      data: fc.tuple(fc.constantFrom("ising", "gaussian", "mnist"), fc.constantFrom(".npy", ".jsonl", ".txt", ""), tokens(DATA_OPTIONS, ["--overwrite", "--json"])).map(([kind, ext, t]) => {
+        const out = `${fresh()}${ext}`;
+        return { argv: ["data", kind, "--n", "4", ...t, "--out", out], fresh: [out], keep: [] };
       }),
       top: fc.array(fc.oneof(junkValue, UNKNOWN_OPTION, fc.constantFrom("trian", "Train", "exactt", "help", "--version", "-V")), { minLength: 1, maxLength: 3 })
         .map((t) => ({ argv: t, fresh: [], keep: [] })),
