@@ -214,6 +214,8 @@ export interface ChainRun {
   acceptance: number;
   meanAcceptProb: number;
   stepSize: number | null;
+  /** MIS: Pareto k̂ of the proposals' importance weights (null for HMC) */
+  proposalParetoK: number | null;
   finalX: Real;
   seconds: number;
   summary: Record<string, MeanEstimate>;
@@ -271,7 +273,7 @@ export function runChains(loaded: LoadedRun, method: ChainMethod, s: ChainRunSet
       let acc = 0;
       for (let t = s.warmup; t < total; t++) acc += acceptTrace[t];
       const prodAcc = s.steps > 0 ? acc / s.steps : NaN;
-      return finish({ acceptance: r.acceptance, meanAcceptProb: prodAcc, stepSize: null, stepSizeTrace: null, finalX: r.x });
+      return finish({ acceptance: r.acceptance, meanAcceptProb: prodAcc, stepSize: null, stepSizeTrace: null, proposalParetoK: r.proposalParetoK, finalX: r.x });
     }
     let pot: Potential;
     let init: Real;
@@ -292,12 +294,12 @@ export function runChains(loaded: LoadedRun, method: ChainMethod, s: ChainRunSet
       targetAccept: s.targetAccept, stepJitter: s.stepJitter, rng: chainRng,
       onStep: (st) => record(st.step, st.x, st.acceptProb),
     });
-    return finish({ acceptance: r.acceptance, meanAcceptProb: r.meanAcceptProb, stepSize: r.stepSize, stepSizeTrace: r.stepSizeTrace, finalX: r.x });
+    return finish({ acceptance: r.acceptance, meanAcceptProb: r.meanAcceptProb, stepSize: r.stepSize, stepSizeTrace: r.stepSizeTrace, proposalParetoK: null, finalX: r.x });
   } finally {
     progress.stop();
   }
 
-  function finish(r: { acceptance: number; meanAcceptProb: number; stepSize: number | null; stepSizeTrace: Float64Array | null; finalX: Real }): ChainRun {
+  function finish(r: { acceptance: number; meanAcceptProb: number; stepSize: number | null; stepSizeTrace: Float64Array | null; proposalParetoK: number | null; finalX: Real }): ChainRun {
     return {
       method, trace, acceptTrace, warmup: s.warmup, steps: s.steps, nchains: s.nchains, ...r,
       seconds: (performance.now() - t0) / 1000,
@@ -356,6 +358,15 @@ function paretoText(k: number): string {
   return `${value}: > 0.7, UNRELIABLE: q misses part of π's mass; −ln Ẑ, the observables and their error bars are not trustworthy at this n (more samples or a better flow)`;
 }
 
+/** The MIS line: what a heavy tail of w = π/q means for an independence sampler. */
+function misParetoText(k: number): string {
+  const v = paretoVerdict(k);
+  if (v === "n/a") return "n/a (too few proposals)";
+  const value = k === -Infinity ? "−∞ (bounded weights)" : k.toFixed(2);
+  if (v === "good") return `${value}: light tail, no sticky chains expected`;
+  return `${value}: heavy tail: chains stick at rare high-weight states; τ_int grows with the run length, run much longer than τ_int`;
+}
+
 /** JSON-safe number (NaN/±∞ → null). */
 function jnum(x: number | null | undefined): number | null {
   return x !== null && x !== undefined && Number.isFinite(x) ? x : null;
@@ -404,6 +415,7 @@ export function chainRunJson(loaded: LoadedRun, r: ChainRun, extra: JsonObject =
     steps: r.steps,
     warmup: r.warmup,
     acceptance: jnum(r.acceptance),
+    ...(r.proposalParetoK !== null ? { proposal_pareto_k: jnum(r.proposalParetoK), proposal_pareto_verdict: paretoVerdict(r.proposalParetoK) } : {}),
     mean_accept_prob: jnum(r.meanAcceptProb),
     step_size: jnum(r.stepSize),
     seconds: r.seconds,
@@ -444,6 +456,7 @@ export function printChainRun(ctx: CliContext, loaded: LoadedRun, r: ChainRun): 
   const head = `${r.method}: ${r.nchains} chains × ${r.steps} steps (+${r.warmup} warm-up), ${r.seconds.toFixed(1)} s`;
   println(ctx, head);
   println(ctx, `  acceptance ${r.acceptance.toFixed(4)}${r.stepSize !== null ? `   step size ${r.stepSize.toPrecision(4)}` : ""}`);
+  if (r.proposalParetoK !== null) println(ctx, `  Pareto k̂ of the proposals' weights ${misParetoText(r.proposalParetoK)}`);
   for (const k of loaded.observables.names) {
     const e = r.summary[k];
     if (!e) continue;

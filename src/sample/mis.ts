@@ -11,6 +11,7 @@ import { alloc, dtypeOf } from "../engine/real.ts";
 import type { Rng } from "../engine/rng.ts";
 import type { Target } from "../targets/target.ts";
 import type { ProposalDensity } from "./density.ts";
+import { paretoK } from "./pareto.ts";
 
 export interface MisStep {
   /** 0-based step index (the initial draw is not a step) */
@@ -45,6 +46,12 @@ export interface MisResult {
   meanAcceptProb: number;
   /** fraction accepted per chain */
   perChainAcceptance: Float64Array;
+  /**
+   * Pareto k̂ of the importance weights w = π/q of all proposals (pareto.ts): > 0.7 means a heavy
+   * tail, i.e. chains that stick for long stretches at rare high-weight states, with τ_int that
+   * keeps growing with the run length
+   */
+  proposalParetoK: number;
   /** final states, nchains × nvars */
   x: Real;
   logPi: Float64Array;
@@ -75,6 +82,7 @@ export function runMis(proposal: ProposalDensity, target: Target, opts: MisOptio
   const perChain = new Float64Array(nchains);
   const samples = opts.store ? alloc(dtypeOf(x), nsteps * nchains * N) : undefined;
   const logPiNew = new Float64Array(nchains);
+  const proposalLogW = new Float64Array(nsteps * nchains);
   let nacc = 0;
   let sumA = 0;
   for (let step = 0; step < nsteps; step++) {
@@ -82,6 +90,7 @@ export function runMis(proposal: ProposalDensity, target: Target, opts: MisOptio
     target.logProb(prop.x, nchains, logPiNew);
     for (let c = 0; c < nchains; c++) {
       // ln A = ln w(x′) − ln w(x), ln w = ln π − ln q (v1 Eq. 6)
+      proposalLogW[step * nchains + c] = logPiNew[c] - prop.logQ[c];
       const logA = logPiNew[c] - prop.logQ[c] - (logPi[c] - logQ[c]);
       const a = Number.isNaN(logA) ? 0 : logA >= 0 ? 1 : Math.exp(logA);
       acceptProb[c] = a;
@@ -106,6 +115,7 @@ export function runMis(proposal: ProposalDensity, target: Target, opts: MisOptio
     acceptance: total > 0 ? nacc / total : NaN,
     meanAcceptProb: total > 0 ? sumA / total : NaN,
     perChainAcceptance: perChain,
+    proposalParetoK: paretoK(proposalLogW.filter((v) => !Number.isNaN(v))),
     x,
     logPi,
     logQ,

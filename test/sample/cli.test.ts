@@ -46,6 +46,9 @@ describe("neuralrg sample", () => {
     expect(j.acceptance).toBeGreaterThan(0);
     expect(j.acceptance).toBeLessThanOrEqual(1);
     expect(j.symmetrize).toBe(true);
+    // MIS reports the tail of its proposals' weights; HMC does not
+    if (method === "mis") expect(["good", "slow", "unreliable"]).toContain(j.proposal_pareto_verdict);
+    else expect(j.proposal_pareto_verdict).toBeUndefined();
     for (const k of ["energy", "absM", "S"]) {
       expect(Number.isFinite(j.observables[k].mean)).toBe(true);
       expect(j.observables[k].error).toBeGreaterThan(0);
@@ -87,6 +90,7 @@ describe("neuralrg sample", () => {
     const r = await run(["sample", "--run", gaussDir, "--method", "mis", "--n", "20", "--chains", "4", "--progress", "off"]);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/acceptance \d\.\d+/);
+    expect(r.out).toMatch(/Pareto k̂ of the proposals' weights /);
     expect(r.out).toMatch(/m2 .* ± /);
   });
 

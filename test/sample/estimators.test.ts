@@ -28,6 +28,8 @@ describe("exactly matching flow: identity flow on the standard normal target", (
   it("MIS accepts every proposal", () => {
     const r = runMis(q, target, { nchains: 32, nsteps: 50, rng: Rng.fromSeed(1) });
     expect(r.acceptance).toBe(1);
+    // constant weights π/q: no tail at all
+    expect(r.proposalParetoK).toBe(-Infinity);
     expect(r.meanAcceptProb).toBeCloseTo(1, 12);
     for (const a of r.perChainAcceptance) expect(a).toBe(1);
   });
