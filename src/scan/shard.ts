@@ -5,7 +5,8 @@
  *
  * Which shard a process is comes from `--shard I/N`, or else from the scheduler's environment:
  *   SLURM_ARRAY_TASK_ID      (sbatch --array=0-(N-1)); N from --shards, NEURALRG_SHARDS or
- *                            SLURM_ARRAY_TASK_COUNT
+ *                            SLURM_ARRAY_TASK_COUNT (then SLURM_ARRAY_TASK_MIN/MAX, when set, must
+ *                            be 0 and N−1: a stepped or gapped array needs --shards N)
  *   JOB_COMPLETION_INDEX     (Kubernetes Job with completionMode: Indexed); N from --shards or
  *                            NEURALRG_SHARDS (= the Job's spec.completions)
  * Bad values throw a RangeError naming the variable, its value and the accepted range.
@@ -100,11 +101,19 @@ export function resolveShard(opts: { shard?: string; shards?: number; env?: Shar
     const slurmCount = set(env, "SLURM_ARRAY_TASK_COUNT");
     const c = countFrom(slurmCount !== undefined ? ["SLURM_ARRAY_TASK_COUNT", slurmCount] : undefined);
     if (!c) throw new RangeError(`SLURM_ARRAY_TASK_ID = ${slurmId} is set but the shard count is unknown: pass --shards N or set NEURALRG_SHARDS (SLURM_ARRAY_TASK_COUNT is not set)`);
-    const slurmMin = set(env, "SLURM_ARRAY_TASK_MIN");
-    if (c.source.startsWith("SLURM_ARRAY_TASK_COUNT") && slurmMin !== undefined && slurmMin.trim() !== "0") {
-      throw new RangeError(
-        `SLURM_ARRAY_TASK_MIN = ${slurmMin} is invalid: shard indices are the array task IDs, so the array must be 0-(N-1) (sbatch --array=0-${c.count - 1}); or pass --shards N`,
-      );
+    // N from the task count is right only for an array whose IDs are exactly 0..COUNT−1: check
+    // both ends (a stepped or gapped array, e.g. --array=0-6:2 or a re-submitted --array=0,3, has
+    // MIN = 0 but MAX > COUNT−1, and its tasks would run shards of a different split)
+    if (c.source.startsWith("SLURM_ARRAY_TASK_COUNT")) {
+      const ends: [string, string][] = [["SLURM_ARRAY_TASK_MIN", "0"], ["SLURM_ARRAY_TASK_MAX", String(c.count - 1)]];
+      for (const [name, want] of ends) {
+        const v = set(env, name);
+        if (v !== undefined && v.trim() !== want) {
+          throw new RangeError(
+            `${name} = ${v} is invalid: shard indices are the array task IDs, so the array must be 0-(N-1) (sbatch --array=0-${c.count - 1}); or pass --shards N`,
+          );
+        }
+      }
     }
     const index = parseIndex("SLURM_ARRAY_TASK_ID", slurmId, c.count, `${c.source}; use sbatch --array=0-${c.count - 1}`);
     return { index, count: c.count, source: `SLURM_ARRAY_TASK_ID = ${index}, ${c.source}` };

@@ -67,6 +67,19 @@ describe("resolveShard: --shard, Slurm job arrays, Kubernetes Indexed Jobs", () 
     expect(() => resolveShard({ env: { SLURM_ARRAY_TASK_ID: "1", NEURALRG_SHARDS: "two" } })).toThrow("NEURALRG_SHARDS = two is invalid");
   });
 
+  it("Slurm: a stepped or non-contiguous array (IDs not 0..COUNT−1) is refused when N comes from SLURM_ARRAY_TASK_COUNT", () => {
+    // sbatch --array=0,3 (a re-submission of two tasks): task 0 would otherwise run shard 0 of a 2-way split
+    const gap = { SLURM_ARRAY_TASK_ID: "0", SLURM_ARRAY_TASK_COUNT: "2", SLURM_ARRAY_TASK_MIN: "0", SLURM_ARRAY_TASK_MAX: "3" };
+    expect(() => resolveShard({ env: gap })).toThrow(/SLURM_ARRAY_TASK_MAX = 3 is invalid: .*--array=0-1.*--shards N/);
+    // sbatch --array=0-6:2: task 2 would otherwise run shard 2 of 4
+    const step = { SLURM_ARRAY_TASK_ID: "2", SLURM_ARRAY_TASK_COUNT: "4", SLURM_ARRAY_TASK_MIN: "0", SLURM_ARRAY_TASK_MAX: "6", SLURM_ARRAY_TASK_STEP: "2" };
+    expect(() => resolveShard({ env: step })).toThrow(/SLURM_ARRAY_TASK_MAX = 6 is invalid/);
+    // with an explicit count the IDs are the shard indices as they are (a re-submission, or a split array)
+    expect(resolveShard({ shards: 4, env: gap })).toMatchObject({ index: 0, count: 4 });
+    // a proper 0-(N-1) array (throttled or not) passes
+    expect(resolveShard({ env: { ...gap, SLURM_ARRAY_TASK_MAX: "1" } })).toMatchObject({ index: 0, count: 2 });
+  });
+
   it("Kubernetes: JOB_COMPLETION_INDEX with the count from --shards or NEURALRG_SHARDS", () => {
     expect(resolveShard({ env: { JOB_COMPLETION_INDEX: "0", NEURALRG_SHARDS: "2" } })).toEqual({ index: 0, count: 2, source: "JOB_COMPLETION_INDEX = 0, NEURALRG_SHARDS = 2" });
     expect(resolveShard({ shards: 8, env: { JOB_COMPLETION_INDEX: "7" } })).toEqual({ index: 7, count: 8, source: "JOB_COMPLETION_INDEX = 7, --shards 8" });
