@@ -15,6 +15,12 @@
  * the weakly informative adjustment toward 0.5 used by PSIS.
  */
 
+/**
+ * Fewest tail weights PSIS fits (loo's enough_tail_samples, posterior's ps_tail): with fewer, the
+ * estimate is dominated by the prior's pull toward 0.5 and says nothing about the tail (n < 21).
+ */
+export const PARETO_MIN_TAIL = 5;
+
 /** Tail size used by PSIS for n draws. */
 export function paretoTailSize(n: number): number {
   return Math.ceil(Math.min(0.2 * n, 3 * Math.sqrt(n)));
@@ -65,11 +71,14 @@ export function gpdShape(exceedances: ArrayLike<number>): number {
   return (k * n) / (n + a) + (a * 0.5) / (n + a);
 }
 
-/** Pareto k̂ of importance weights given as log-weights (scale-free: only ratios of weights matter). */
+/**
+ * Pareto k̂ of importance weights given as log-weights (scale-free: only ratios of weights matter);
+ * NaN when the tail would hold fewer than PARETO_MIN_TAIL weights.
+ */
 export function paretoK(logW: ArrayLike<number>): number {
   const n = logW.length;
   const m = paretoTailSize(n);
-  if (n < 5 || m < 2) return NaN;
+  if (m < PARETO_MIN_TAIL || n <= m) return NaN;
   const sorted = Float64Array.from(logW).sort();
   const top = sorted[n - 1];
   if (top === -Infinity) return NaN;

@@ -55,6 +55,17 @@ describe("Pareto k̂", () => {
     expect(() => gpdShape([1, -1, 2])).toThrow(/exceedance -1 is invalid/);
   });
 
+  it("needs a tail of at least 5 weights (as PSIS): fewer give n/a instead of a prior-dominated k̂", () => {
+    // n = 20 has a tail of ceil(min(4, 13.4)) = 4; n = 21 one of 5
+    expect(paretoTailSize(20)).toBe(4);
+    expect(paretoTailSize(21)).toBe(5);
+    const rng = Rng.fromSeed(3);
+    const lw = Array.from({ length: 21 }, () => -2 * Math.log(1 - rng.uniform())); // Pareto weights, ξ = 2
+    expect(paretoK(lw.slice(0, 20))).toBeNaN();
+    expect(paretoVerdict(paretoK(lw.slice(0, 10)))).toBe("n/a");
+    expect(Number.isFinite(paretoK(lw))).toBe(true);
+  });
+
   it("is reported with the importance estimate and depends only on weight ratios", () => {
     const lw = paretoLogWeights(0.9, 5000, 5);
     const shifted = lw.map((v) => v - 700); // e^{-700}: only log space survives this
