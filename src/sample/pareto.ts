@@ -73,7 +73,7 @@ export function gpdShape(exceedances: ArrayLike<number>): number {
 
 /**
  * Pareto k̂ of importance weights given as log-weights (scale-free: only ratios of weights matter);
- * NaN when the tail would hold fewer than PARETO_MIN_TAIL weights.
+ * NaN when the tail would hold fewer than PARETO_MIN_TAIL weights, +∞ when a weight is infinite.
  */
 export function paretoK(logW: ArrayLike<number>): number {
   const n = logW.length;
@@ -82,6 +82,8 @@ export function paretoK(logW: ArrayLike<number>): number {
   const sorted = Float64Array.from(logW).sort();
   const top = sorted[n - 1];
   if (top === -Infinity) return NaN;
+  // an infinite weight (q = 0 where π > 0): no finite tail fit, the heaviest tail there is
+  if (top === Infinity) return Infinity;
   const threshold = Math.exp(sorted[n - m - 1] - top);
   const ex = new Float64Array(m);
   for (let i = 0; i < m; i++) ex[i] = Math.max(0, Math.exp(sorted[n - m + i] - top) - threshold);

@@ -66,6 +66,13 @@ describe("Pareto k̂", () => {
     expect(Number.isFinite(paretoK(lw))).toBe(true);
   });
 
+  it("an infinite log-weight (q = 0 where π > 0) is the heaviest tail there is: k̂ = +∞, not an exception", () => {
+    const lw = Array.from({ length: 100 }, (_, i) => Math.sin(i));
+    lw[37] = Infinity;
+    expect(paretoK(lw)).toBe(Infinity);
+    expect(paretoVerdict(paretoK(lw))).toBe("unreliable");
+  });
+
   it("is reported with the importance estimate and depends only on weight ratios", () => {
     const lw = paretoLogWeights(0.9, 5000, 5);
     const shifted = lw.map((v) => v - 700); // e^{-700}: only log space survives this
