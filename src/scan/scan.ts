@@ -63,7 +63,7 @@ export const SCAN_CSV_COLUMNS = ["T", "depth", "epochs", "F", "F_stderr", "exact
 /** scan.csv of a scan over several seeds: one row per run. */
 export const SCAN_SEEDS_CSV_COLUMNS = ["T", "depth", "seed", "epochs", "F", "F_stderr", "exact", "rel_err", "seconds"] as const;
 /** scan-mean.csv: per (T, depth), statistics over the seeds (aggregate.ts). */
-export const SCAN_MEAN_CSV_COLUMNS = ["T", "depth", "seeds", "rel_err_mean", "rel_err_sem", "rel_err_sd", "best_seed", "best_rel_err", "exact"] as const;
+export const SCAN_MEAN_CSV_COLUMNS = ["T", "depth", "seeds", "stopped", "rel_err_mean", "rel_err_sem", "rel_err_sd", "best_seed", "best_rel_err", "exact"] as const;
 
 export interface ScanOptions {
   /** the scan directory */
@@ -335,6 +335,8 @@ export interface SeedAggregate {
   /** seeds of the scan at this (T, depth), finished or not */
   seeds: number[];
   stats: SeedStats;
+  /** seeds in the mean whose run stopped before its requested epochs (time budget, interruption) */
+  stopped: number;
   /** exact free energy (NaN when no run has one) */
   exact: number;
 }
@@ -352,7 +354,8 @@ export function aggregateSeeds(rows: readonly ScanRow[]): SeedAggregate[] {
     const p = list[0].point;
     const runs = list.map((r) => ({ seed: r.point.seed ?? r.point.config.seed, relErr: r.rel_err, relErrStdErr: r.F_stderr / Math.abs(r.exact) }));
     const exact = list.find((r) => Number.isFinite(r.exact))?.exact ?? Number.NaN;
-    return { label: p.label, T: p.T, depth: p.depth, seeds: runs.map((r) => r.seed), stats: seedStats(runs), exact };
+    const stopped = list.filter((r) => r.status !== "done" && Number.isFinite(r.rel_err)).length;
+    return { label: p.label, T: p.T, depth: p.depth, seeds: runs.map((r) => r.seed), stats: seedStats(runs), stopped, exact };
   });
 }
 
@@ -362,7 +365,7 @@ export function formatMeanCsv(rows: ScanRow[]): string {
   for (const a of aggregateSeeds(rows)) {
     if (a.stats.n === 0) continue;
     const s = a.stats;
-    out += [a.label, String(a.depth), String(s.n), ...[s.mean, s.sem, s.sd].map(formatNumber), String(s.best!.seed), formatNumber(s.best!.relErr), formatNumber(a.exact)].join(",") + "\n";
+    out += [a.label, String(a.depth), String(s.n), String(a.stopped), ...[s.mean, s.sem, s.sd].map(formatNumber), String(s.best!.seed), formatNumber(s.best!.relErr), formatNumber(a.exact)].join(",") + "\n";
   }
   return out;
 }

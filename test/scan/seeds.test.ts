@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { seedStats } from "../../src/scan/aggregate.ts";
 import { MAX_SEEDS, parseDepthRange, parseSeedList, parseTemperatureRange } from "../../src/scan/range.ts";
-import { bestDepths, runScan, SCAN_CSV_COLUMNS, SCAN_MEAN_CSV_COLUMNS, SCAN_SEEDS_CSV_COLUMNS, type ScanRow } from "../../src/scan/scan.ts";
+import { bestDepths, formatMeanCsv, runScan, SCAN_CSV_COLUMNS, SCAN_MEAN_CSV_COLUMNS, SCAN_SEEDS_CSV_COLUMNS, type ScanRow } from "../../src/scan/scan.ts";
 import { shardPositions } from "../../src/scan/shard.ts";
 import type { TrainConfig } from "../../src/train/trainer.ts";
 
@@ -164,7 +164,10 @@ describe("scan over 2 seeds (L = 4, one T, one depth)", () => {
     expect(mean[0]).toEqual([...SCAN_MEAN_CSV_COLUMNS]);
     expect(mean).toHaveLength(2);
     const m = Object.fromEntries(SCAN_MEAN_CSV_COLUMNS.map((c, i) => [c, mean[1][i]]));
-    expect([m.T, m.depth, m.seeds]).toEqual(["2.0", "1", "2"]);
+    expect([m.T, m.depth, m.seeds, m.stopped]).toEqual(["2.0", "1", "2", "0"]);
+    // a seed stopped before its requested epochs stays in the mean but is counted as stopped
+    const oneStopped = formatMeanCsv(seeded.rows.map((r, i) => (i === 0 ? { ...r, status: "partial" as const } : r)));
+    expect(oneStopped.split("\n")[1].split(",")[SCAN_MEAN_CSV_COLUMNS.indexOf("stopped")]).toBe("1");
     expect(Number(m.rel_err_mean)).toBeCloseTo((a + b) / 2, 14);
     expect(Number(m.rel_err_sem)).toBeCloseTo(Math.abs(a - b) / 2, 14);
     expect(Number(m.best_seed)).toBe(a <= b ? 1 : 2);
