@@ -6,56 +6,20 @@
  * column but the wall time, and the figures are byte for byte the same. Then the merge's refusals:
  * shards of different scans, a missing shard, a run directory of another configuration.
  */
-import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { expectOneLineError, run } from "../cli/helpers.ts";
+import { csvWithoutSeconds, neuralrg, SCAN_FIGURES as FIGURES, tempDirs } from "./process-helpers.ts";
 
-const ROOT = join(import.meta.dirname, "..", "..");
-const BIN = join(ROOT, "bin", "neuralrg.mjs");
-
-const dirs: string[] = [];
-const tmp = (): string => {
-  const d = mkdtempSync(join(tmpdir(), "neuralrg-merge-"));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tmp = tempDirs("neuralrg-merge-");
 
 const SCAN = [
   "scan", "--L", "4", "--T", "2.0,2.5", "--depth", "1..2", "--epochs", "6", "--nlayers", "2", "--nmlp", "1", "--nhidden", "4",
   "--batch", "16", "--lr", "1e-2", "--kernel", "js", "--eval-samples", "32", "--save-period", "2", "--seed", "7", "--jobs", "1", "--progress", "off",
 ];
 
-/** Run bin/neuralrg.mjs in its own process, without inherited scheduler variables. */
-function neuralrg(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
-  const clean = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith("SLURM_") && k !== "JOB_COMPLETION_INDEX" && k !== "NEURALRG_SHARDS"),
-  );
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...clean, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (b: Buffer) => (out += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (err += b.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolveRun({ code, out, err }));
-  });
-}
-
-/** scan.csv without its wall-time column. */
-function csvWithoutSeconds(path: string): string[][] {
-  const lines = readFileSync(path, "utf8").trim().split("\n").map((l) => l.split(","));
-  const col = lines[0].indexOf("seconds");
-  expect(col).toBeGreaterThan(0);
-  return lines.map((l) => l.filter((_, i) => i !== col));
-}
-
-const FIGURES = ["relerr-vs-T.svg", "relerr-vs-T.png", "samples.svg", "samples.png"];
 
 let local: string; // unsharded
 let sepA: string; // shard 0 in its own directory
