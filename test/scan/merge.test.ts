@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { expectOneLineError, run } from "../cli/helpers.ts";
-import { csvWithoutSeconds, neuralrg, SCAN_FIGURES as FIGURES, tempDirs } from "./process-helpers.ts";
+import { csvWithoutSeconds, expectRefusedWithoutOutput, neuralrg, SCAN_FIGURES as FIGURES, tempDirs } from "./process-helpers.ts";
 
 const tmp = tempDirs("neuralrg-merge-");
 
@@ -188,11 +188,7 @@ describe("neuralrg scan --shard: bad values exit 2 with one line, before anythin
     [["--shards", "0"], "--shards = 0 is invalid"],
     [["--shards", "2"], "--shards = 2 needs a shard index"],
   ] as [string[], string][])("%j", async (args, message) => {
-    const r = await run([...SCAN, "--out", never, ...args]);
-    expect(r.code).toBe(2);
-    expect(r.out).toBe("");
-    expectOneLineError(r.err, message);
-    expect(existsSync(never)).toBe(false);
+    await expectRefusedWithoutOutput([...SCAN, ...args], never, message);
   });
 
   it("an out-of-range SLURM_ARRAY_TASK_ID is refused naming the variable", async () => {

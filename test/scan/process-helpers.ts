@@ -1,9 +1,10 @@
 /** Shared by the sharded-scan tests: the CLI in its own process, and CSV/figure comparisons. */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect } from "vitest";
+import { expectOneLineError, run } from "../cli/helpers.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const BIN = join(ROOT, "bin", "neuralrg.mjs");
@@ -46,4 +47,13 @@ export function tempDirs(prefix: string): () => string {
     dirs.push(d);
     return d;
   };
+}
+
+/** `argv --out out` is refused: exit 2, one stderr line containing `message`, and `out` not created. */
+export async function expectRefusedWithoutOutput(argv: string[], out: string, message: string): Promise<void> {
+  const r = await run([...argv, "--out", out]);
+  expect(r.code).toBe(2);
+  expect(r.out).toBe("");
+  expectOneLineError(r.err, message);
+  expect(existsSync(out)).toBe(false);
 }

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { expectOneLineError, run } from "../cli/helpers.ts";
-import { csvWithoutSeconds, neuralrg, SCAN_FIGURES as FIGURES, tempDirs } from "./process-helpers.ts";
+import { csvWithoutSeconds, expectRefusedWithoutOutput, neuralrg, SCAN_FIGURES as FIGURES, tempDirs } from "./process-helpers.ts";
 
 const tmp = tempDirs("neuralrg-seeds-merge-");
 
@@ -103,11 +103,7 @@ describe("neuralrg scan --seeds: bad lists exit 2 with one line, before anything
     [["--seeds", "3:1"], "--seeds = 3:1 is invalid: the end 1 is below the start 3"],
     [["--seed", "3", "--seeds", "1,2"], "--seed = 3 and --seeds = 1,2 cannot be given together"],
   ] as [string[], string][])("%j", async (args, message) => {
-    const r = await run([...SCAN, "--out", never, ...args]);
-    expect(r.code).toBe(2);
-    expect(r.out).toBe("");
-    expectOneLineError(r.err, message);
-    expect(existsSync(never)).toBe(false);
+    await expectRefusedWithoutOutput([...SCAN, ...args], never, message);
   });
 
   it("--help documents --seeds", async () => {
