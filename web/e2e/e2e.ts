@@ -25,6 +25,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Page } from "playwright-core";
+import { trainOnPage } from "./page.ts";
 import { serve } from "./serve.ts";
 import { loadCheckpoint } from "../../src/io/checkpoint.ts";
 import { loadTrainedRun } from "../../src/io/training-run.ts";
@@ -120,20 +121,7 @@ async function main(): Promise<void> {
     check((await page.textContent("#backend-badge"))?.includes("wasm SIMD kernel ready") === true, "the page shows the kernel state");
 
     // ---- train 4×4 on wasm
-    await page.selectOption("#L", "4");
-    await page.fill("#epochs", String(EPOCHS));
-    await page.selectOption("#backend", "wasm");
-    await page.fill("#T", String(T)); // range input: fill sets the value
-    await page.dispatchEvent("#T", "input");
-    await page.click("#start");
-    await page.waitForFunction(
-      (n) => {
-        const p = (window as unknown as { __playground: { state: string; epoch: number } }).__playground;
-        return p.state === "done" && p.epoch === n;
-      },
-      EPOCHS,
-      { timeout: 120_000 },
-    );
+    await trainOnPage(page, { L: 4, epochs: EPOCHS, backend: "wasm", T, timeoutMs: 120_000 });
     await page.waitForTimeout(300); // let the last frame draw
     v = await view(page);
     const exactNode = relaxedIsing({ L: 4, T }).exactNegLogZ;

@@ -22,6 +22,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Page } from "playwright-core";
+import { trainOnPage } from "./page.ts";
 import { serve } from "./serve.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -74,20 +75,7 @@ const median = (a: number[]): number => {
 async function trainOn(page: Page, url: string, backend: string, L: number): Promise<PageView> {
   await page.goto(url);
   await page.waitForFunction(() => (window as unknown as { __playground: { ready: boolean } }).__playground.ready, null, { timeout: 60_000 });
-  await page.selectOption("#L", String(L));
-  await page.fill("#epochs", String(EPOCHS));
-  await page.selectOption("#backend", backend);
-  await page.fill("#T", String(T));
-  await page.dispatchEvent("#T", "input");
-  await page.click("#start");
-  await page.waitForFunction(
-    (n) => {
-      const p = (window as unknown as { __playground: { state: string; epoch: number } }).__playground;
-      return p.state === "done" && p.epoch === n;
-    },
-    EPOCHS,
-    { timeout: 600_000 },
-  );
+  await trainOnPage(page, { L, epochs: EPOCHS, backend, T, timeoutMs: 600_000 });
   return view(page);
 }
 
