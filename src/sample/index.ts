@@ -7,7 +7,7 @@
 export {
   flowDensity, flowLogQ, flowLogQSym, modelLogProb, negate, sampleModel, type ModelSample, type ProposalDensity,
 } from "./density.ts";
-export { runMis, type MisOptions, type MisResult, type MisStep } from "./mis.ts";
+export { misDecide, runMis, type MisDecision, type MisOptions, type MisResult, type MisStep } from "./mis.ts";
 export {
   importanceFromLogWeights, importanceMean, importanceSample, type ImportanceEstimate, type ImportanceOptions, type ImportanceRun,
   type WeightedMean,

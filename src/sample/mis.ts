@@ -28,6 +28,41 @@ export interface MisStep {
   acceptProb: Float64Array;
 }
 
+export interface MisDecision {
+  /** 1 where the proposal was accepted */
+  accepted: Uint8Array;
+  /** min(1, w′/w) per chain, ln w = ln π − ln q */
+  acceptProb: Float64Array;
+  /** fraction accepted */
+  acceptance: number;
+}
+
+/**
+ * One Metropolis step of each chain against independent proposals (v1 Eq. 6):
+ * ln A = [ln π(x′) − ln q(x′)] − [ln π(x) − ln q(x)]; a NaN ratio (e.g. both weights zero)
+ * rejects. One uniform is drawn per chain, accepted or not, so the stream does not depend on
+ * the outcome.
+ */
+export function misDecide(
+  chainLogPi: Float64Array, chainLogQ: Float64Array, propLogPi: Float64Array, propLogQ: Float64Array, rng: Rng,
+): MisDecision {
+  const n = chainLogPi.length;
+  const accepted = new Uint8Array(n);
+  const acceptProb = new Float64Array(n);
+  let nacc = 0;
+  for (let c = 0; c < n; c++) {
+    const logA = propLogPi[c] - propLogQ[c] - (chainLogPi[c] - chainLogQ[c]);
+    const a = Number.isNaN(logA) ? 0 : logA >= 0 ? 1 : Math.exp(logA);
+    acceptProb[c] = a;
+    const u = rng.uniform();
+    if (a > 0 && (a >= 1 || u < a)) {
+      accepted[c] = 1;
+      nacc++;
+    }
+  }
+  return { accepted, acceptProb, acceptance: n > 0 ? nacc / n : NaN };
+}
+
 export interface MisOptions {
   nchains: number;
   /** Metropolis steps per chain (after the initial draw) */
@@ -77,8 +112,6 @@ export function runMis(proposal: ProposalDensity, target: Target, opts: MisOptio
   const logPi = new Float64Array(nchains);
   target.logProb(x, nchains, logPi);
 
-  const accepted = new Uint8Array(nchains);
-  const acceptProb = new Float64Array(nchains);
   const perChain = new Float64Array(nchains);
   const samples = opts.store ? alloc(dtypeOf(x), nsteps * nchains * N) : undefined;
   const logPiNew = new Float64Array(nchains);
@@ -88,17 +121,11 @@ export function runMis(proposal: ProposalDensity, target: Target, opts: MisOptio
   for (let step = 0; step < nsteps; step++) {
     const prop = proposal.sample(nchains, rng);
     target.logProb(prop.x, nchains, logPiNew);
+    const d = misDecide(logPi, logQ, logPiNew, prop.logQ, rng);
     for (let c = 0; c < nchains; c++) {
-      // ln A = ln w(x′) − ln w(x), ln w = ln π − ln q (v1 Eq. 6)
       proposalLogW[step * nchains + c] = logPiNew[c] - prop.logQ[c];
-      const logA = logPiNew[c] - prop.logQ[c] - (logPi[c] - logQ[c]);
-      const a = Number.isNaN(logA) ? 0 : logA >= 0 ? 1 : Math.exp(logA);
-      acceptProb[c] = a;
-      sumA += a;
-      const u = rng.uniform();
-      const ok = a > 0 && (a >= 1 || u < a);
-      accepted[c] = ok ? 1 : 0;
-      if (ok) {
+      sumA += d.acceptProb[c];
+      if (d.accepted[c]) {
         nacc++;
         perChain[c]++;
         logPi[c] = logPiNew[c];
@@ -107,7 +134,7 @@ export function runMis(proposal: ProposalDensity, target: Target, opts: MisOptio
       }
     }
     if (samples) samples.set(x, step * nchains * N);
-    opts.onStep?.({ step, x, logPi, logQ, accepted, acceptProb });
+    opts.onStep?.({ step, x, logPi, logQ, accepted: d.accepted, acceptProb: d.acceptProb });
   }
   const total = nsteps * nchains;
   for (let c = 0; c < nchains; c++) perChain[c] = nsteps > 0 ? perChain[c] / nsteps : NaN;
@@ -115,7 +142,7 @@ export function runMis(proposal: ProposalDensity, target: Target, opts: MisOptio
     acceptance: total > 0 ? nacc / total : NaN,
     meanAcceptProb: total > 0 ? sumA / total : NaN,
     perChainAcceptance: perChain,
-    proposalParetoK: paretoK(proposalLogW.filter((v) => !Number.isNaN(v))),
+    proposalParetoK: paretoK(proposalLogW),
     x,
     logPi,
     logQ,

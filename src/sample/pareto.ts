@@ -73,13 +73,15 @@ export function gpdShape(exceedances: ArrayLike<number>): number {
 
 /**
  * Pareto k̂ of importance weights given as log-weights (scale-free: only ratios of weights matter);
- * NaN when the tail would hold fewer than PARETO_MIN_TAIL weights, +∞ when a weight is infinite.
+ * NaN log-weights are ignored; NaN when the tail would hold fewer than PARETO_MIN_TAIL weights,
+ * +∞ when a weight is infinite.
  */
 export function paretoK(logW: ArrayLike<number>): number {
-  const n = logW.length;
+  // a NaN log-weight (an undefined weight, e.g. both densities zero) carries no tail information
+  const sorted = Float64Array.from(logW).filter((v) => !Number.isNaN(v)).sort();
+  const n = sorted.length;
   const m = paretoTailSize(n);
   if (m < PARETO_MIN_TAIL || n <= m) return NaN;
-  const sorted = Float64Array.from(logW).sort();
   const top = sorted[n - 1];
   if (top === -Infinity) return NaN;
   // an infinite weight (q = 0 where π > 0): no finite tail fit, the heaviest tail there is

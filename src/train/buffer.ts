@@ -34,6 +34,7 @@ import type { Real } from "../engine/real.ts";
 import { alloc, dtypeOf } from "../engine/real.ts";
 import { Rng } from "../engine/rng.ts";
 import type { FlowModel } from "../flow/flow.ts";
+import { misDecide } from "../sample/mis.ts";
 import type { Target } from "../targets/target.ts";
 import { nllLoss, nllLossAndGrad } from "./nll.ts";
 import type { LossAndGrad, ObjectiveOptions } from "./objectives.ts";
@@ -166,41 +167,6 @@ export interface ChainState {
 
 export function createChains(n: number, nvars: number, dtype: "float32" | "float64"): ChainState {
   return { x: alloc(dtype, n * nvars), logPi: new Float64Array(n), initialised: false };
-}
-
-export interface MisDecision {
-  /** 1 where the proposal was accepted */
-  accepted: Uint8Array;
-  /** min(1, w′/w) per chain, ln w = ln π − ln q */
-  acceptProb: Float64Array;
-  /** fraction accepted */
-  acceptance: number;
-}
-
-/**
- * One Metropolis step of each chain against independent proposals (v1 Eq. 6):
- * ln A = [ln π(x′) − ln q(x′)] − [ln π(x) − ln q(x)]; a NaN ratio (e.g. both weights zero)
- * rejects. One uniform is drawn per chain, accepted or not, so the stream does not depend on
- * the outcome.
- */
-export function misDecide(
-  chainLogPi: Float64Array, chainLogQ: Float64Array, propLogPi: Float64Array, propLogQ: Float64Array, rng: Rng,
-): MisDecision {
-  const n = chainLogPi.length;
-  const accepted = new Uint8Array(n);
-  const acceptProb = new Float64Array(n);
-  let nacc = 0;
-  for (let c = 0; c < n; c++) {
-    const logA = propLogPi[c] - propLogQ[c] - (chainLogPi[c] - chainLogQ[c]);
-    const a = Number.isNaN(logA) ? 0 : logA >= 0 ? 1 : Math.exp(logA);
-    acceptProb[c] = a;
-    const u = rng.uniform();
-    if (a > 0 && (a >= 1 || u < a)) {
-      accepted[c] = 1;
-      nacc++;
-    }
-  }
-  return { accepted, acceptProb, acceptance: n > 0 ? nacc / n : NaN };
 }
 
 /** The chains after a step: accepted proposals replace their chain's state (new arrays). */

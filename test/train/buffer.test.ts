@@ -2,12 +2,13 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { misDecide } from "../../src/sample/mis.ts";
 import { Rng } from "../../src/engine/rng.ts";
 import { loadCheckpoint } from "../../src/io/checkpoint.ts";
 import { runTraining } from "../../src/io/training-run.ts";
 import { makeTarget } from "../../src/targets/registry.ts";
 import {
-  augmentRows, createBuffer, drawMinibatch, misDecide, pushRows,
+  augmentRows, createBuffer, drawMinibatch, pushRows,
 } from "../../src/train/buffer.ts";
 import { nllLoss, nllLossAndGrad } from "../../src/train/nll.ts";
 import { pddLoss, pddLossAndGrad } from "../../src/train/objectives.ts";
