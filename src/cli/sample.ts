@@ -348,23 +348,20 @@ export function runImportance(loaded: LoadedRun, n: number, batch: number, seed:
 // ---------------------------------------------------------------------------------------------
 // Reporting
 
-/** The Pareto k̂ line of the iw report: the value and what it means for the error bars. */
-function paretoText(k: number): string {
+/**
+ * The Pareto k̂ line: the value and what a heavy tail of w = π/q means for importance weighting
+ * (`iw`: the estimate and its error bars) or for the independence sampler (`mis`: sticky chains).
+ */
+function paretoText(k: number, use: "iw" | "mis"): string {
   const v = paretoVerdict(k);
-  if (v === "n/a") return "n/a (too few samples)";
+  if (v === "n/a") return `n/a (too few ${use === "iw" ? "samples" : "proposals"})`;
   const value = k === -Infinity ? "−∞ (bounded weights)" : k.toFixed(2);
+  if (use === "mis") {
+    return v === "good" ? `${value}: light tail, no sticky chains expected` : `${value}: heavy tail: chains stick at rare high-weight states; τ_int grows with the run length, run much longer than τ_int`;
+  }
   if (v === "good") return `${value}: < 0.5, the weights have finite variance and the error bars hold`;
   if (v === "slow") return `${value}: in [0.5, 0.7], infinite variance: converges slowly, error bars too small`;
   return `${value}: > 0.7, UNRELIABLE: q misses part of π's mass; −ln Ẑ, the observables and their error bars are not trustworthy at this n (more samples or a better flow)`;
-}
-
-/** The MIS line: what a heavy tail of w = π/q means for an independence sampler. */
-function misParetoText(k: number): string {
-  const v = paretoVerdict(k);
-  if (v === "n/a") return "n/a (too few proposals)";
-  const value = k === -Infinity ? "−∞ (bounded weights)" : k.toFixed(2);
-  if (v === "good") return `${value}: light tail, no sticky chains expected`;
-  return `${value}: heavy tail: chains stick at rare high-weight states; τ_int grows with the run length, run much longer than τ_int`;
 }
 
 /** JSON-safe number (NaN/±∞ → null). */
@@ -456,7 +453,7 @@ export function printChainRun(ctx: CliContext, loaded: LoadedRun, r: ChainRun): 
   const head = `${r.method}: ${r.nchains} chains × ${r.steps} steps (+${r.warmup} warm-up), ${r.seconds.toFixed(1)} s`;
   println(ctx, head);
   println(ctx, `  acceptance ${r.acceptance.toFixed(4)}${r.stepSize !== null ? `   step size ${r.stepSize.toPrecision(4)}` : ""}`);
-  if (r.proposalParetoK !== null) println(ctx, `  Pareto k̂ of the proposals' weights ${misParetoText(r.proposalParetoK)}`);
+  if (r.proposalParetoK !== null) println(ctx, `  Pareto k̂ of the proposals' weights ${paretoText(r.proposalParetoK, "mis")}`);
   for (const k of loaded.observables.names) {
     const e = r.summary[k];
     if (!e) continue;
@@ -527,7 +524,7 @@ export async function sampleFromOptions(ctx: CliContext, o: SampleCliOptions): P
     else {
       println(ctx, `iw: ${o.n} samples, ${r.seconds.toFixed(1)} s (results in ${run.paths.samples}/${base}.json)`);
       println(ctx, `  -ln Z (importance weighted) ${fmt({ mean: e.negLogZ, error: e.error })}   ESS ${e.ess.toFixed(1)} (${(100 * e.essFraction).toFixed(2)}%)`);
-      println(ctx, `  Pareto k̂ of the weights     ${paretoText(e.paretoK)}`);
+      println(ctx, `  Pareto k̂ of the weights     ${paretoText(e.paretoK, "iw")}`);
       println(ctx, `  variational F               ${fmt({ mean: e.variationalF, error: e.variationalFError })}`);
       if (exact !== null) println(ctx, `  exact -ln Z                 ${exact.toFixed(6)}`);
       for (const k of loaded.observables.names) {
