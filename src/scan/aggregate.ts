@@ -5,6 +5,7 @@
  * n − 1 in the denominator; undefined for one seed). The best seed (lowest relative error) is
  * reported alongside, labelled as such: it is a selected run, not an estimate of the point.
  */
+import { meanStdErr } from "../engine/math.ts";
 
 /** One run's result, as far as the statistics over seeds need it. */
 export interface SeedRun {
@@ -32,9 +33,8 @@ export function seedStats(runs: readonly SeedRun[]): SeedStats {
   const ok = runs.filter((r) => Number.isFinite(r.relErr));
   const n = ok.length;
   if (n === 0) return { n, mean: Number.NaN, sem: Number.NaN, sd: Number.NaN, best: null };
-  const mean = ok.reduce((s, r) => s + r.relErr, 0) / n;
-  const sd = n > 1 ? Math.sqrt(ok.reduce((s, r) => s + (r.relErr - mean) ** 2, 0) / (n - 1)) : Number.NaN;
-  const sem = n > 1 ? sd / Math.sqrt(n) : Number.NaN;
+  const { mean, std, stdErr: sem } = meanStdErr(ok.map((r) => r.relErr));
+  const sd = n > 1 ? std : Number.NaN;
   const best = ok.reduce((a, b) => (b.relErr < a.relErr || (b.relErr === a.relErr && b.seed < a.seed) ? b : a));
   return { n, mean, sem, sd, best };
 }
