@@ -12,7 +12,8 @@ import type { Real } from "../engine/real.ts";
 import { alloc, dtypeOf } from "../engine/real.ts";
 import { logAddExp, meanStdErr, sigmoid } from "../engine/math.ts";
 import type { FlowModel } from "../flow/flow.ts";
-import { backward, inferWithTape, logProb, priorLogProb } from "../flow/flow.ts";
+import { backward, inferWithTape, priorLogProb } from "../flow/flow.ts";
+import { modelLogProb, negate } from "../sample/density.ts";
 
 export interface NllOptions {
   /** use q_sym(x) = ½[q(x) + q(−x)] (Eq. S4) instead of q */
@@ -38,12 +39,6 @@ function checkData(model: FlowModel, params: Real, x: Real, batch: number): void
   if (params.length !== model.nparams) {
     throw new RangeError(`parameter array has ${params.length} entries, the flow needs ${model.nparams}`);
   }
-}
-
-function negated(x: Real): Real {
-  const xm = alloc(dtypeOf(x), x.length);
-  for (let k = 0; k < x.length; k++) xm[k] = -x[k];
-  return xm;
 }
 
 /** One taped inference pass: ln q(x_b) = ln p(z_b) + ln|det ∂z/∂x|_b and the tape for `backpropagate`. */
@@ -83,7 +78,7 @@ export function nllLossAndGrad(model: FlowModel, params: Real, x: Real, batch: n
     // Eq. (S4): −ln q_sym = ln 2 − logaddexp(ln q(x), ln q(−x)); its gradient weights the two
     // passes by the posterior weights w₁ = q(x)/(q(x) + q(−x)) and w₂ = 1 − w₁.
     const pp = taped(model, params, x, batch);
-    const pm = taped(model, params, negated(x), batch);
+    const pm = taped(model, params, negate(x), batch);
     const w1 = new Float64Array(batch);
     const w2 = new Float64Array(batch);
     for (let b = 0; b < batch; b++) {
@@ -101,14 +96,8 @@ export function nllLossAndGrad(model: FlowModel, params: Real, x: Real, batch: n
 /** −ln q(x) of each row without gradient (symmetrised when asked); mean and standard error. */
 export function nllLoss(model: FlowModel, params: Real, x: Real, batch: number, opts: NllOptions = {}): { loss: number; stdErr: number; perSample: Float64Array } {
   checkData(model, params, x, batch);
-  const lp = logProb(model, params, x, batch);
-  const perSample = new Float64Array(batch);
-  if (opts.symmetrize) {
-    const lm = logProb(model, params, negated(x), batch);
-    for (let b = 0; b < batch; b++) perSample[b] = Math.LN2 - logAddExp(lp[b], lm[b]);
-  } else {
-    for (let b = 0; b < batch; b++) perSample[b] = -lp[b];
-  }
+  const perSample = modelLogProb(model, params, x, batch, opts.symmetrize === true);
+  for (let b = 0; b < batch; b++) perSample[b] = -perSample[b];
   const { mean, stdErr } = meanStdErr(perSample);
   return { loss: mean, stdErr, perSample };
 }
