@@ -9,6 +9,9 @@ export type DType = "float32" | "float64";
 
 export const DTYPES: readonly DType[] = ["float32", "float64"];
 
+/** Bytes per stored number of a dtype. */
+export const BYTES_PER_NUMBER: Readonly<Record<DType, number>> = { float32: 4, float64: 8 };
+
 /** Allocate a zeroed array of the given dtype. */
 export function alloc(dtype: DType, n: number): Real {
   return dtype === "float64" ? new Float64Array(n) : new Float32Array(n);

@@ -9,7 +9,7 @@
  * The checksum is SHA-256 of the UTF-8 bytes of the compact payload (sha256Hex below, a plain
  * TypeScript implementation; Node callers may pass node:crypto's instead, same digest).
  */
-import type { DType, Real } from "../engine/real.ts";
+import { BYTES_PER_NUMBER, type DType, type Real } from "../engine/real.ts";
 import type { RngState } from "../engine/rng.ts";
 import { isJsonObject, type JsonObject, type JsonValue } from "./json.ts";
 
@@ -212,7 +212,7 @@ export interface EncodedArray {
 /** Encode a Float32Array/Float64Array as little-endian bytes in base64. */
 export function encodeReal(a: Real): EncodedArray {
   const dtype: DType = a instanceof Float64Array ? "float64" : "float32";
-  const width = dtype === "float64" ? 8 : 4;
+  const width = BYTES_PER_NUMBER[dtype];
   const bytes = new Uint8Array(a.length * width);
   const view = new DataView(bytes.buffer);
   if (dtype === "float64") for (let i = 0; i < a.length; i++) view.setFloat64(i * 8, a[i], true);
@@ -233,7 +233,7 @@ export function decodeReal(e: unknown, what: string): Real {
   if (typeof base64 !== "string" || base64.length % 4 !== 0 || !BASE64_RE.test(base64)) {
     throw new Error(`${what} has malformed base64 data`);
   }
-  const width = dtype === "float64" ? 8 : 4;
+  const width = BYTES_PER_NUMBER[dtype];
   const buf = base64ToBytes(base64);
   if (buf.length !== length * width) {
     throw new Error(`${what} is truncated: ${buf.length} bytes for ${length} ${dtype} values (expected ${length * width})`);

@@ -18,7 +18,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { totalmem } from "node:os";
 import { dirname, join } from "node:path";
-import type { Real } from "../engine/real.ts";
+import { BYTES_PER_NUMBER, type Real } from "../engine/real.ts";
 import type { FlowModel } from "../flow/flow.ts";
 import { createFlow } from "../flow/flow.ts";
 import { makeTarget } from "../targets/registry.ts";
@@ -235,8 +235,7 @@ export function estimateTrainingBytes(config: TrainConfig, workers = 1): number 
   // experience buffer (buffer.ts): its rows and chains, plus the NLL passes on its minibatch (taped like PDD passes)
   const b = config.buffer;
   const N = config.flow.L * config.flow.L;
-  const width = config.dtype === "float64" ? 8 : 4;
-  const replay = b ? (b.size + 3 * config.batch) * N * width + (b.nllWeight > 0 ? estimateEpochBytes({ ...config.flow, batch: b.batch, dtype: config.dtype, passes }) : 0) : 0;
+  const replay = b ? (b.size + 3 * config.batch) * N * BYTES_PER_NUMBER[config.dtype] + (b.nllWeight > 0 ? estimateEpochBytes({ ...config.flow, batch: b.batch, dtype: config.dtype, passes }) : 0) : 0;
   return PROCESS_BASE_BYTES + GC_SLACK_BYTES + epoch * (workers > 1 ? 1 + 0.75 * workers : 1) + replay;
 }
 

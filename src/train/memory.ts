@@ -13,11 +13,9 @@
  * the garbage collector last ran (it lets up to a few tens of MB of dead batch arrays accumulate),
  * which GC_SLACK_BYTES covers (bench/memory.ts, bench/results/memory.md).
  */
-import type { DType } from "../engine/real.ts";
+import { BYTES_PER_NUMBER, type DType } from "../engine/real.ts";
 import type { LayoutKind } from "../flow/config.ts";
 
-/** Bytes per stored number. */
-const WIDTH = { float32: 4, float64: 8 } as const;
 
 /** Resident memory of a `neuralrg train` process before its first epoch (measured: 155–170 MB). */
 export const PROCESS_BASE_BYTES = 170 * 2 ** 20;
@@ -50,5 +48,5 @@ export interface EpochShape {
 export function estimateEpochBytes(s: EpochShape): number {
   const N = s.L * s.L;
   const perRow = 5 * N + s.passes * (N + tapeSitesPerRow(s.L, s.layout, s.depth)) + (s.passes - 1) * 2 * N;
-  return s.batch * perRow * WIDTH[s.dtype];
+  return s.batch * perRow * BYTES_PER_NUMBER[s.dtype];
 }
