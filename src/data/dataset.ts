@@ -21,7 +21,7 @@ import { writeFileAtomic, writeJsonAtomic } from "../io/atomic.ts";
 import type { JsonObject } from "../io/json.ts";
 import { isJsonObject } from "../io/json.ts";
 import { formatJsonLines, parseJsonLines } from "./jsonl.ts";
-import { loadMnist, loadMnistSample, MNIST_SIDE } from "./mnist.ts";
+import { loadMnist, loadMnistSample, MNIST_SIDE, padImages } from "./mnist.ts";
 import type { NpyArray } from "./npy.ts";
 import { DataFormatError, formatNpy, parseNpy } from "./npy.ts";
 
@@ -188,13 +188,7 @@ export interface LoadDataOptions {
 function pad(ds: Dataset, to: number): Dataset {
   if (to === ds.L) return ds;
   if (to < ds.L) throw new RangeError(`L = ${to} is smaller than the data's ${ds.L}×${ds.L} configurations (padding only enlarges them)`);
-  const N0 = ds.L * ds.L, N = to * to, o = Math.floor((to - ds.L) / 2);
-  const Ctor = ds.values.constructor as new (n: number) => NpyArray;
-  const out = new Ctor(ds.n * N);
-  for (let b = 0; b < ds.n; b++) {
-    for (let i = 0; i < ds.L; i++) out.set(ds.values.subarray(b * N0 + i * ds.L, b * N0 + (i + 1) * ds.L), b * N + (i + o) * to + o);
-  }
-  return { name: ds.name, n: ds.n, L: to, values: out };
+  return { name: ds.name, n: ds.n, L: to, values: padImages(ds.values, ds.n, ds.L, to) };
 }
 
 function cap(ds: Dataset, max: number | undefined): Dataset {
