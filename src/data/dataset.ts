@@ -148,13 +148,7 @@ export function subset(ds: Dataset, idx: ArrayLike<number>, name = ds.name): Dat
  */
 export function seededSplit(n: number, testFraction: number, seed: number): { train: Int32Array; test: Int32Array } {
   if (!(testFraction >= 0 && testFraction < 1)) throw new RangeError(`test-fraction = ${testFraction} is invalid: it must be a number in [0, 1)`);
-  const perm = new Int32Array(n);
-  for (let i = 0; i < n; i++) perm[i] = i;
-  const rng = Rng.fromSeed(seed >>> 0).fork(0x5eed);
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    const t = perm[i]; perm[i] = perm[j]; perm[j] = t;
-  }
+  const perm = Rng.fromSeed(seed >>> 0).fork(0x5eed).permutation(n);
   const nTest = testFraction > 0 ? Math.max(1, Math.round(testFraction * n)) : 0;
   if (n - nTest < 1) throw new RangeError(`test-fraction = ${testFraction} leaves no training data among ${n} configurations`);
   const test = perm.slice(0, nTest).sort();

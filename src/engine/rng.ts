@@ -102,6 +102,17 @@ export class Rng {
     return Math.floor(this.uniform() * n);
   }
 
+  /** A uniformly random permutation of 0..n−1 (Fisher–Yates from the end, n − 1 draws of int). */
+  permutation(n: number): Int32Array {
+    const p = new Int32Array(n);
+    for (let i = 0; i < n; i++) p[i] = i;
+    for (let i = n - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      const t = p[i]; p[i] = p[j]; p[j] = t;
+    }
+    return p;
+  }
+
   /** A new, independent generator derived from this one's next outputs and a tag. */
   fork(tag = 0): Rng {
     const sm = splitmix32((this.nextU32() ^ Math.imul(tag + 1, 0x9e3779b9)) >>> 0);

@@ -93,14 +93,7 @@ export function createFit(config: FitConfig, train: Dataset, test: Dataset): Fit
 
 /** The order of the training set in epoch e: a Fisher–Yates permutation from (seed, e) only. */
 export function epochOrder(seed: number, epoch: number, n: number): Int32Array {
-  const rng = Rng.fromSeed(seed).fork(1000 + epoch);
-  const p = new Int32Array(n);
-  for (let i = 0; i < n; i++) p[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    const t = p[i]; p[i] = p[j]; p[j] = t;
-  }
-  return p;
+  return Rng.fromSeed(seed).fork(1000 + epoch).permutation(n);
 }
 
 const orderCache = new WeakMap<FitState, { epoch: number; order: Int32Array }>();
