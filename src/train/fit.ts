@@ -109,7 +109,7 @@ function gatherRows(ds: Dataset, rows: ArrayLike<number>): Float64Array {
 }
 
 /** Model-space rows x and ln|det ∂x/∂y| for the given raw rows. */
-export function prepareRows(state: Pick<FitState, "config" | "model">, raw: Float64Array, batch: number, noise: Rng | null): { x: Real; logDet: Float64Array } {
+function prepareRows(state: Pick<FitState, "config" | "model">, raw: ArrayLike<number>, batch: number, noise: Rng | null): { x: Real; logDet: Float64Array } {
   const x = alloc(state.config.dtype, raw.length);
   const logDet = toModelSpace(raw, batch, state.model.nvars, state.config.preprocess, noise, x as Float64Array);
   return { x, logDet };
@@ -173,11 +173,10 @@ export function evaluateNll(
   const n = Math.min(count, ds.n);
   const noise = state.config.preprocess.dequantize === "uniform" ? Rng.fromSeed(noiseSeed >>> 0) : null;
   const perSample = new Float64Array(n);
-  const idx = new Int32Array(chunk);
+  const N = ds.L * ds.L;
   for (let s = 0; s < n; s += chunk) {
     const b = Math.min(chunk, n - s);
-    for (let k = 0; k < b; k++) idx[k] = s + k;
-    const { x, logDet } = prepareRows(state, gatherRows(ds, idx.subarray(0, b)), b, noise);
+    const { x, logDet } = prepareRows(state, ds.values.subarray(s * N, (s + b) * N), b, noise);
     const r = nllLoss(state.model, state.params, x, b, { symmetrize: state.config.symmetrize });
     for (let k = 0; k < b; k++) perSample[s + k] = r.perSample[k] - logDet[k];
   }
