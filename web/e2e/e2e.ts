@@ -25,6 +25,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Page } from "playwright-core";
+import { createChecks } from "./checks.ts";
 import { trainOnPage } from "./page.ts";
 import { serve } from "./serve.ts";
 import { loadCheckpoint } from "../../src/io/checkpoint.ts";
@@ -42,16 +43,7 @@ const FLAGS = [
 const EPOCHS = 40;
 const T = 2.269;
 
-let failures = 0;
-function check(ok: boolean, what: string, detail = ""): void {
-  console.log(`${ok ? "ok  " : "FAIL"} ${what}${detail ? ` — ${detail}` : ""}`);
-  if (!ok) failures++;
-}
-
-function fatal(msg: string): never {
-  console.error(`e2e: ${msg}`);
-  process.exit(1);
-}
+const { check, fatal, finish } = createChecks("e2e");
 
 interface PageView {
   ready: boolean;
@@ -257,8 +249,7 @@ async function main(): Promise<void> {
     await browser.close();
     server.close();
   }
-  if (failures > 0) fatal(`${failures} check(s) failed`);
-  console.log("e2e: all checks passed");
+  finish();
 }
 
 main().catch((err) => fatal(String(err?.stack ?? err)));

@@ -22,6 +22,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Page } from "playwright-core";
+import { createChecks } from "./checks.ts";
 import { trainOnPage } from "./page.ts";
 import { serve } from "./serve.ts";
 
@@ -36,15 +37,7 @@ const FLAGS = [
 const EPOCHS = Number(process.env.WEBGPU_EPOCHS ?? 30);
 const T = 2.269;
 
-let failures = 0;
-function check(ok: boolean, what: string, detail = ""): void {
-  console.log(`${ok ? "ok  " : "FAIL"} ${what}${detail ? ` — ${detail}` : ""}`);
-  if (!ok) failures++;
-}
-function fatal(msg: string): never {
-  console.error(`webgpu e2e: ${msg}`);
-  process.exit(1);
-}
+const { check, fatal, finish } = createChecks("webgpu e2e");
 
 interface CheckRow {
   config: string; symmetrize: boolean; batch: number;
@@ -157,8 +150,7 @@ async function main(): Promise<void> {
     await browser.close();
     server.close();
   }
-  if (failures > 0) fatal(`${failures} check(s) failed`);
-  console.log("webgpu e2e: all checks passed");
+  finish();
 }
 
 main().catch((err) => fatal(String(err?.stack ?? err)));
