@@ -60,7 +60,7 @@ function usage(err: unknown): unknown {
   return err;
 }
 
-export async function fitFromOptions(ctx: CliContext, o: FitCliOptions): Promise<FitRunSummary> {
+async function fitFromOptions(ctx: CliContext, o: FitCliOptions): Promise<FitRunSummary> {
   if (o.resume && o.overwrite) throw new UsageError("--resume and --overwrite cannot be used together");
   try {
     const L = o.L ?? (o.data.startsWith("mnist") ? 32 : undefined);
@@ -114,7 +114,7 @@ export async function fitFromOptions(ctx: CliContext, o: FitCliOptions): Promise
   }
 }
 
-export function printFitSummary(ctx: CliContext, dir: string, s: FitRunSummary): void {
+function printFitSummary(ctx: CliContext, dir: string, s: FitRunSummary): void {
   println(ctx, `run directory: ${dir}`);
   println(ctx, `steps: ${s.steps} (${s.epochs.toFixed(2)} epochs)   training time: ${s.train_seconds.toFixed(1)} s   median time per step: ${s.seconds_per_step_median.toFixed(4)} s`);
   println(ctx, `test NLL = ${s.test_nll.toFixed(3)} ± ${s.test_nll_stderr.toFixed(3)} nats per configuration  (${s.n_test} test configurations)`);

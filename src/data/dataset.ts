@@ -42,7 +42,7 @@ export const BUILTIN_DATASETS = ["mnist", "mnist-sample"] as const;
 export type BuiltinDataset = (typeof BUILTIN_DATASETS)[number];
 
 export const DATA_EXTENSIONS = [".npy", ".jsonl", ".ndjson", ".json"] as const;
-export const ACCEPTED_SHAPES = "[n, L, L] or [n, L·L] (n ≥ 1 configurations of an L×L lattice)";
+const ACCEPTED_SHAPES = "[n, L, L] or [n, L·L] (n ≥ 1 configurations of an L×L lattice)";
 
 export function isBuiltinDataset(s: string): s is BuiltinDataset {
   return (BUILTIN_DATASETS as readonly string[]).includes(s);
@@ -56,7 +56,7 @@ function formatOf(path: string): "npy" | "jsonl" {
 }
 
 /** Check the values are finite; the error names the configuration and site. */
-export function checkFinite(ds: Dataset): void {
+function checkFinite(ds: Dataset): void {
   const N = ds.L * ds.L;
   const v = ds.values;
   if (v instanceof Uint8Array) return;
@@ -104,11 +104,11 @@ export function writeDataFile(path: string, ds: Pick<Dataset, "n" | "L" | "value
 }
 
 /** Sidecar metadata next to a data file: FILE.meta.json. */
-export function metaPath(path: string): string {
+function metaPath(path: string): string {
   return `${path}.meta.json`;
 }
 
-export const DATA_META_FORMAT = "neuralrg-data/1";
+const DATA_META_FORMAT = "neuralrg-data/1";
 
 /** Read FILE.meta.json if present (null when absent); it must agree with the data's n and L. */
 export function readDataMeta(path: string, ds: Dataset): JsonObject | null {

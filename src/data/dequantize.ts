@@ -24,9 +24,9 @@ import type { Rng } from "../engine/rng.ts";
 import type { NpyArray } from "./npy.ts";
 
 export type DequantizeKind = "none" | "uniform";
-export const DEQUANTIZE_KINDS: readonly DequantizeKind[] = ["none", "uniform"];
+const DEQUANTIZE_KINDS: readonly DequantizeKind[] = ["none", "uniform"];
 /** Levels of discrete data: values 0..255. */
-export const LEVELS = 256;
+const LEVELS = 256;
 
 export interface Preprocess {
   dequantize: DequantizeKind;

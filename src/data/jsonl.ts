@@ -5,7 +5,7 @@
  */
 import { DataFormatError } from "./npy.ts";
 
-export const JSONL_ACCEPTED = "each line an L×L nested array of numbers ([[x00, x01, ...], [x10, ...], ...]) or a flat array of L² numbers, the same L on every line";
+const JSONL_ACCEPTED = "each line an L×L nested array of numbers ([[x00, x01, ...], [x10, ...], ...]) or a flat array of L² numbers, the same L on every line";
 
 /** Parse JSON-lines text: the configurations as one flat float64 array, their count and L. */
 export function parseJsonLines(text: string, name: string): { data: Float64Array; n: number; L: number } {

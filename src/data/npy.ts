@@ -26,7 +26,7 @@ const DESCR: Record<string, { dtype: NpyDType; little: boolean; size: number }> 
   ">u1": { dtype: "uint8", little: true, size: 1 },
   u1: { dtype: "uint8", little: true, size: 1 },
 };
-export const NPY_ACCEPTED_DESCR = "'<f4' (float32), '<f8' (float64), '|u1' (uint8), or big-endian '>f4', '>f8'";
+const NPY_ACCEPTED_DESCR = "'<f4' (float32), '<f8' (float64), '|u1' (uint8), or big-endian '>f4', '>f8'";
 
 export interface ParsedNpy {
   dtype: NpyDType;
@@ -85,7 +85,7 @@ export function parseNpy(bytes: Uint8Array, name: string): ParsedNpy {
   return { dtype: kind.dtype, shape, data };
 }
 
-export function npyDTypeOf(a: NpyArray): NpyDType {
+function npyDTypeOf(a: NpyArray): NpyDType {
   return a instanceof Uint8Array ? "uint8" : a instanceof Float32Array ? "float32" : "float64";
 }
 

@@ -46,7 +46,7 @@ import { provenance } from "./provenance.ts";
 import type { RunPaths } from "./rundir.ts";
 import { acquireRunLock, openRunDir, plotPath, readRunConfig, removeStaleTempFiles, runPaths, RunDirError } from "./rundir.ts";
 
-export const FIT_METRIC_COLUMNS = [
+const FIT_METRIC_COLUMNS = [
   "step", "epoch", "train_nll", "train_nll_stderr", "test_nll", "test_nll_stderr", "test_nats_per_dim", "test_bits_per_dim", "grad_norm", "seconds",
 ] as const;
 
@@ -91,7 +91,7 @@ function configJson(c: FitConfig): JsonObject {
   return JSON.parse(JSON.stringify(c)) as JsonObject;
 }
 
-export function unitsText(p: Preprocess, N: number): string {
+function unitsText(p: Preprocess, N: number): string {
   const pre = p.dequantize === "uniform"
     ? `uniform dequantisation y = (k + u)/256 of 0..255 data${p.logit !== undefined ? `, logit transform α = ${p.logit}` : ""}`
     : p.logit !== undefined ? `logit transform α = ${p.logit}` : "no preprocessing";
@@ -275,7 +275,7 @@ async function finish(paths: RunPaths, state: FitState, opts: FitRunOptions, tar
 }
 
 /** NLL curve, samples, scale-resolved samples and collective variables (see the module comment). */
-export async function writeFigures(paths: RunPaths, state: FitState, count: number): Promise<string[]> {
+async function writeFigures(paths: RunPaths, state: FitState, count: number): Promise<string[]> {
   const { config, model } = state;
   const L = config.flow.L, N = model.nvars;
   const written: string[] = [];
