@@ -21,7 +21,7 @@ import { isJsonObject, jsonDiff, type JsonValue } from "../io/json.ts";
 import { runPaths, RunDirError } from "../io/rundir.ts";
 import type { TrainConfig } from "../train/trainer.ts";
 import {
-  pointConfig, pointName, pointState, rowOf, writeScanOutputs,
+  planScan, pointConfig, pointName, pointState, rowOf, writeScanOutputs,
   type PointStatus, type ScanDefinition, type ScanPoint, type ScanRow, type ShardManifest,
 } from "./scan.ts";
 import { SHARD_FILE_RE, shardFileStem, shardPositions } from "./shard.ts";
@@ -135,18 +135,10 @@ function listShort(items: string[], max = 8): string {
   return items.length <= max ? items.join(", ") : `${items.slice(0, max).join(", ")}, … (${items.length} in all)`;
 }
 
-/** The points of a scan definition, each with its configuration (run directory set later). */
-export function pointsOf(scan: ScanDefinition): Omit<ScanPoint, "dir">[] {
+/** The points of a scan definition, each with its configuration (run directory under `dir`, to be relocated). */
+function pointsOf(scan: ScanDefinition, dir: string): ScanPoint[] {
   const base = scan.config as unknown as TrainConfig;
-  const out: Omit<ScanPoint, "dir">[] = [];
-  scan.temperatures.forEach((T, i) => {
-    for (const depth of scan.depths) {
-      for (const seed of scan.seeds ?? [undefined]) {
-        out.push({ T, label: scan.labels[i], depth, ...(seed !== undefined ? { seed } : {}), config: pointConfig(base, T, depth, seed) });
-      }
-    }
-  });
-  return out;
+  return planScan(dir, { values: scan.temperatures, labels: scan.labels }, scan.depths, (T, depth) => pointConfig(base, T, depth), scan.seeds);
 }
 
 /** A scan's seeds as text: "1,2,3", or "7 (one seed)" for a scan without a seed list. */
@@ -198,7 +190,7 @@ export async function mergeScan(opts: MergeOptions): Promise<MergeResult> {
     }
   }
   const scan = ref.manifest.scan;
-  const plan = pointsOf(scan);
+  const plan = pointsOf(scan, outDir);
   const names = plan.map(pointName);
   if (jsonDiff(names, scan.points).length > 0) throw new MergeError(`${ref.path}: its point list does not follow from its temperatures and depths`);
   // each manifest's share is the one shard.ts assigns
@@ -217,7 +209,7 @@ export async function mergeScan(opts: MergeOptions): Promise<MergeResult> {
     const own = byIndex.get(owner[i])?.dir;
     const candidates = [...(own ? [own] : []), ...dirs.filter((d) => d !== own)];
     const at = candidates.find((d) => existsSync(runPaths(join(d, names[i])).config));
-    return { ...p, dir: join(at ?? outDir, names[i]) };
+    return at !== undefined ? { ...p, dir: join(at, names[i]) } : p;
   });
   const unfinished: UnfinishedPoint[] = [];
   const rows = points.map((p, i) => {
