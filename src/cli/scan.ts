@@ -136,21 +136,32 @@ export function formatScanTable(rows: ScanRow[]): string[] {
   return lines;
 }
 
-/** Over several seeds, the JSON of the statistics per (T, depth) (scan-mean.csv); nothing otherwise. */
-function meanJson(rows: ScanRow[], meanCsv: string | undefined): Record<string, unknown> {
-  if (!hasSeeds(rows)) return {};
-  const mean = aggregateSeeds(rows).map((a) => ({
-    T: a.T, depth: a.depth, seeds: a.seeds, finished: a.stats.n, rel_err_mean: a.stats.mean, rel_err_sem: a.stats.sem, rel_err_sd: a.stats.sd,
-    best_seed: a.stats.best?.seed ?? null, best_rel_err: a.stats.best?.relErr ?? null, exact: a.exact,
-  }));
-  return { mean, ...(meanCsv !== undefined ? { meanCsv } : {}) };
-}
-
-/** One scan point's row in the `--json` output (scan and scan merge). */
+/** One scan point's row in the `--json` output. */
 function pointJson(r: ScanRow) {
   return {
     T: r.point.T, depth: r.point.depth, ...(r.point.seed !== undefined ? { seed: r.point.seed } : {}), dir: r.point.dir, status: r.status, epochs: r.epochs, F: r.F, F_stderr: r.F_stderr,
     exact: r.exact, rel_err: r.rel_err, seconds: r.seconds, ...(r.error !== undefined ? { error: r.error } : {}),
+  };
+}
+
+/**
+ * The results part of the `--json` output of scan and scan merge: the points, the best depth per
+ * T, over several seeds the statistics per (T, depth) (scan-mean.csv), and the files written.
+ */
+function resultsJson(r: { rows: ScanRow[]; csv: string; figures: string[]; meanCsv?: string }): Record<string, unknown> {
+  const mean = hasSeeds(r.rows)
+    ? aggregateSeeds(r.rows).map((a) => ({
+      T: a.T, depth: a.depth, seeds: a.seeds, finished: a.stats.n, rel_err_mean: a.stats.mean, rel_err_sem: a.stats.sem, rel_err_sd: a.stats.sd,
+      best_seed: a.stats.best?.seed ?? null, best_rel_err: a.stats.best?.relErr ?? null, exact: a.exact,
+    }))
+    : undefined;
+  return {
+    points: r.rows.map(pointJson),
+    best: bestDepths(r.rows),
+    ...(mean ? { mean } : {}),
+    ...(r.meanCsv !== undefined ? { meanCsv: r.meanCsv } : {}),
+    csv: r.csv,
+    figures: r.figures,
   };
 }
 
@@ -257,11 +268,7 @@ export async function scanFromOptions(ctx: CliContext, o: ScanCliOptions): Promi
         ...(result.shard ? { shard: result.shard } : {}),
         trained: result.trained,
         skipped: result.skipped,
-        points: result.rows.map(pointJson),
-        best: bestDepths(result.rows),
-        ...meanJson(result.rows, result.meanCsv),
-        csv: result.csv,
-        figures: result.figures,
+        ...resultsJson(result),
       });
     } else {
       for (const line of formatScanReport(result)) println(ctx, line);
@@ -329,12 +336,8 @@ export function register(program: Command, ctx: CliContext): void {
           manifests: r.found.map((l) => l.path),
           missingShards: r.missingShards,
           complete: r.complete,
-          points: r.rows.map(pointJson),
           unfinished: r.unfinished,
-          best: bestDepths(r.rows),
-          ...meanJson(r.rows, r.meanCsv),
-          csv: r.csv,
-          figures: r.figures,
+          ...resultsJson(r),
         });
       } else {
         for (const line of formatMergeReport(r)) println(ctx, line);
