@@ -12,15 +12,12 @@ import { log2Int } from "../flow/config.ts";
 import { BUILTIN_DATASETS, DATA_EXTENSIONS, DataFormatError, isBuiltinDataset, loadData } from "../data/dataset.ts";
 import type { DequantizeKind, Preprocess } from "../data/dequantize.ts";
 import { checkDataForPreprocess } from "../data/dequantize.ts";
-import { CheckpointError } from "../io/checkpoint.ts";
 import { runFit, type FitRunSummary } from "../io/fit-run.ts";
-import { MetricsError } from "../io/metrics.ts";
-import { LockError, RunDirError } from "../io/rundir.ts";
 import type { FitConfig } from "../train/fit.ts";
 import { printJson, println, type CliContext } from "./command.ts";
 import { invalidOption, parseChoiceOption, UsageError } from "./errors.ts";
 import { floatOption, intOption, parseLatticeSize } from "./options.ts";
-import { addTrainOptions, optimSettingsFromOptions, type FlowOptimCliOptions } from "./train.ts";
+import { addTrainOptions, optimSettingsFromOptions, runErrorAsUsage, type FlowOptimCliOptions } from "./train.ts";
 
 export interface FitCliOptions extends FlowOptimCliOptions {
   data: string;
@@ -54,10 +51,7 @@ function sha256File(path: string): string {
 }
 
 function usage(err: unknown): unknown {
-  if (err instanceof RangeError || err instanceof DataFormatError || err instanceof RunDirError || err instanceof CheckpointError || err instanceof LockError || err instanceof MetricsError) {
-    return new UsageError(err.message);
-  }
-  return err;
+  return err instanceof DataFormatError ? new UsageError(err.message) : runErrorAsUsage(err);
 }
 
 async function fitFromOptions(ctx: CliContext, o: FitCliOptions): Promise<FitRunSummary> {

@@ -255,11 +255,20 @@ export async function trainFromOptions(ctx: CliContext, o: TrainCliOptions): Pro
     if (summary.bound_violated) throw new BoundViolationError(paths.dir, summary);
     return summary;
   } catch (err) {
-    if (err instanceof RangeError || err instanceof RunDirError || err instanceof CheckpointError || err instanceof LockError || err instanceof MetricsError) {
-      throw new UsageError(err.message);
-    }
-    throw err;
+    throw runErrorAsUsage(err);
   }
+}
+
+/**
+ * A run that cannot start from the given input (a value out of range, an unusable run directory,
+ * checkpoint or metrics file, a run directory locked by another process) as a UsageError (exit 2);
+ * any other error unchanged. Shared by `train` and `fit`.
+ */
+export function runErrorAsUsage(err: unknown): unknown {
+  if (err instanceof RangeError || err instanceof RunDirError || err instanceof CheckpointError || err instanceof LockError || err instanceof MetricsError) {
+    return new UsageError(err.message);
+  }
+  return err;
 }
 
 /**
