@@ -46,6 +46,9 @@ import { provenance } from "./provenance.ts";
 import type { RunPaths } from "./rundir.ts";
 import { acquireRunLock, openRunDir, plotPath, readRunConfig, removeStaleTempFiles, runPaths, RunDirError } from "./rundir.ts";
 
+/** −ln q_Y(y) on the test set at fixed dequantisation noise (train/fit.ts evaluateNll). */
+type TestNll = ReturnType<typeof evaluateNll>;
+
 const FIT_METRIC_COLUMNS = [
   "step", "epoch", "train_nll", "train_nll_stderr", "test_nll", "test_nll_stderr", "test_nats_per_dim", "test_bits_per_dim", "grad_norm", "seconds",
 ] as const;
@@ -172,8 +175,10 @@ export async function runFit(opts: FitRunOptions): Promise<{ state: FitState; su
     let lastGrad = NaN;
     let lastSaved: number | null = existsSync(paths.checkpoint) ? state.step : null;
     let lastTest = NaN, lastBpd = NaN;
+    let lastEval: { step: number; ev: TestNll } | null = null;
     const evaluate = (): void => {
       const ev = evaluateNll(state, opts.test, evalSeed, opts.evalSamples);
+      lastEval = { step: state.step, ev };
       const u = nllUnits(ev.mean, N, config.preprocess);
       const tr = window.length > 0 ? meanStdErr(window) : { mean: NaN, stdErr: NaN };
       metrics.append({
@@ -216,17 +221,19 @@ export async function runFit(opts: FitRunOptions): Promise<{ state: FitState; su
     }
     const trainSeconds = (performance.now() - t0) / 1000;
     if (!existsSync(paths.checkpoint)) saveState(paths, state);
-    const summary = await finish(paths, state, opts, target, trainSeconds, times);
+    // the final evaluation is the whole test set at the last step: reuse the periodic one when it was exactly that
+    const done = lastEval as { step: number; ev: TestNll } | null;
+    const final = done !== null && done.step === state.step && done.ev.n === opts.test.n ? done.ev : evaluateNll(state, opts.test, evalSeed);
+    const summary = await finish(paths, state, opts, target, trainSeconds, times, final);
     return { state, summary, paths };
   } finally {
     lock.release();
   }
 }
 
-async function finish(paths: RunPaths, state: FitState, opts: FitRunOptions, target: Target | null, trainSeconds: number, times: number[]): Promise<FitRunSummary> {
+async function finish(paths: RunPaths, state: FitState, opts: FitRunOptions, target: Target | null, trainSeconds: number, times: number[], ev: TestNll): Promise<FitRunSummary> {
   const { config, model } = state;
   const N = model.nvars;
-  const ev = evaluateNll(state, opts.test, evaluationSeed(config.seed));
   const u = nllUnits(ev.mean, N, config.preprocess);
   const sorted = [...times].sort((a, b) => a - b);
   const summary: FitRunSummary = {
