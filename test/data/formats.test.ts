@@ -128,5 +128,6 @@ describe("seeded train/test split", () => {
     const orig = d.test.values[5];
     expect(row.filter((v) => v !== 0).length).toBe(4);
     expect([row[5], row[6], row[9], row[10]]).toEqual([orig, orig + 1, orig + 2, orig + 3]);
+    expect((orig - 1) % 4).toBe(0); // the first value of one of the four stored configurations (1, 5, 9, 13)
   });
 });
