@@ -20,7 +20,7 @@ import { log2Int } from "../flow/config.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
 import { LockError, RunDirError } from "../io/rundir.ts";
 import { mergeScan, type MergeResult } from "../scan/merge.ts";
-import { aggregateSeeds, bestDepths, hasSeeds, runScan, type ScanResult, type ScanRow } from "../scan/scan.ts";
+import { aggregateSeeds, bestDepths, bestMeanDepths, hasSeeds, runScan, type ScanResult, type ScanRow } from "../scan/scan.ts";
 import { MAX_SEEDS, parseDepthRange, parseSeedList, parseTemperatureRange } from "../scan/range.ts";
 import { MAX_SHARDS, resolveShard, type ResolvedShard } from "../scan/shard.ts";
 import type { TrainConfig } from "../train/trainer.ts";
@@ -64,6 +64,15 @@ function relCell(r: ScanRow | undefined): string {
   return `${exp2(r.rel_err)} ± ${Number.isFinite(e) ? e.toExponential(0) : "?"}${mark}`;
 }
 
+/** The exact free energy per temperature (those with one), after a blank line; nothing when none has one. */
+function exactLines(labels: string[], rows: ScanRow[]): string[] {
+  const exact = labels.flatMap((lab) => {
+    const e = rows.find((r) => r.point.label === lab && Number.isFinite(r.exact))?.exact;
+    return e !== undefined ? [`  T = ${lab}: ${e}`] : [];
+  });
+  return exact.length > 0 ? ["", "exact free energy -ln Z per temperature:", ...exact] : [];
+}
+
 /** Table of relative errors over several seeds (rows T, columns depth: mean ± standard error across seeds), best depth (by the mean) and best run per T. */
 function formatSeedsTable(rows: ScanRow[]): string[] {
   const agg = aggregateSeeds(rows);
@@ -77,22 +86,20 @@ function formatSeedsTable(rows: ScanRow[]): string[] {
   for (const lab of labels) {
     const cells = depths.map((d) => {
       const a = agg.find((x) => x.label === lab && x.depth === d);
-      const list = rows.filter((r) => r.point.label === lab && r.point.depth === d);
       let cell: string;
-      if (!a || a.stats.n === 0) cell = list.some((r) => r.status === "failed") ? "failed" : "–";
+      if (!a || a.stats.n === 0) cell = rows.some((r) => r.point.label === lab && r.point.depth === d && r.status === "failed") ? "failed" : "–";
       else {
-        const mark = list.some((r) => r.status !== "done" && Number.isFinite(r.rel_err)) ? "*" : "";
-        cell = `${exp2(a.stats.mean)} ± ${Number.isFinite(a.stats.sem) ? a.stats.sem.toExponential(0) : "?"} [${a.stats.n}/${a.seeds.length}]${mark}`;
+        cell = `${exp2(a.stats.mean)} ± ${Number.isFinite(a.stats.sem) ? a.stats.sem.toExponential(0) : "?"} [${a.stats.n}/${a.seeds.length}]${a.stopped > 0 ? "*" : ""}`;
       }
       return cell.padEnd(w);
     });
     lines.push([lab.padEnd(8), ...cells].join("").trimEnd());
   }
-  if (rows.some((r) => r.status !== "done" && Number.isFinite(r.rel_err))) lines.push("(* = a seed stopped before the requested epochs)");
+  if (agg.some((a) => a.stopped > 0)) lines.push("(* = a seed stopped before the requested epochs)");
   if (agg.some((a) => a.stats.n === 1)) lines.push("(± ? = one finished seed: no spread to estimate)");
   lines.push("");
   lines.push("best depth per temperature (lowest mean over the seeds):");
-  for (const b of bestDepths(rows)) {
+  for (const b of bestMeanDepths(agg)) {
     lines.push(`  T = ${b.label}: depth ${b.depth}, mean relative error ${exp2(b.relErr)} ± ${Number.isFinite(b.relErrStdErr) ? b.relErrStdErr.toExponential(1) : "?"} over ${b.seeds} seeds`);
   }
   lines.push("");
@@ -104,9 +111,7 @@ function formatSeedsTable(rows: ScanRow[]): string[] {
       lines.push(`  T = ${lab}: depth ${best.depth}, seed ${b.seed}, relative error ${exp2(b.relErr)} ± ${Number.isFinite(b.relErrStdErr) ? b.relErrStdErr.toExponential(1) : "?"}`);
     }
   }
-  const exact = agg.filter((a, i) => Number.isFinite(a.exact) && agg.findIndex((x) => x.label === a.label && Number.isFinite(x.exact)) === i).map((a) => `  T = ${a.label}: ${a.exact}`);
-  if (exact.length > 0) lines.push("", "exact free energy -ln Z per temperature:", ...exact);
-  return lines;
+  return [...lines, ...exactLines(labels, rows)];
 }
 
 /** Table of relative errors (rows T, columns depth) and the best depth per T (over several seeds: formatSeedsTable). */
@@ -128,12 +133,7 @@ export function formatScanTable(rows: ScanRow[]): string[] {
   for (const b of bestDepths(rows)) {
     lines.push(`  T = ${b.label}: depth ${b.depth}, relative error ${exp2(b.relErr)} ± ${Number.isFinite(b.relErrStdErr) ? b.relErrStdErr.toExponential(1) : "?"}`);
   }
-  const exact = labels.flatMap((lab) => {
-    const e = rows.find((r) => r.point.label === lab && Number.isFinite(r.exact))?.exact;
-    return e !== undefined ? [`  T = ${lab}: ${e}`] : [];
-  });
-  if (exact.length > 0) lines.push("", "exact free energy -ln Z per temperature:", ...exact);
-  return lines;
+  return [...lines, ...exactLines(labels, rows)];
 }
 
 /** One scan point's row in the `--json` output. */

@@ -382,20 +382,23 @@ export interface BestDepth {
   seeds?: number;
 }
 
+/** For each temperature, the depth with the lowest mean over the seeds (aggregateSeeds) among those with a finished seed. */
+export function bestMeanDepths(agg: readonly SeedAggregate[]): BestDepth[] {
+  const out = new Map<string, BestDepth>();
+  for (const a of agg) {
+    if (a.stats.n === 0) continue;
+    const prev = out.get(a.label);
+    if (!prev || a.stats.mean < prev.relErr) out.set(a.label, { label: a.label, T: a.T, depth: a.depth, relErr: a.stats.mean, relErrStdErr: a.stats.sem, seeds: a.stats.n });
+  }
+  return [...out.values()].sort((a, b) => a.T - b.T);
+}
+
 /**
  * For each temperature, the depth with the lowest relative error among points with a result;
  * in a scan over several seeds, the lowest mean over the seeds.
  */
 export function bestDepths(rows: ScanRow[]): BestDepth[] {
-  if (hasSeeds(rows)) {
-    const out = new Map<string, BestDepth>();
-    for (const a of aggregateSeeds(rows)) {
-      if (a.stats.n === 0) continue;
-      const prev = out.get(a.label);
-      if (!prev || a.stats.mean < prev.relErr) out.set(a.label, { label: a.label, T: a.T, depth: a.depth, relErr: a.stats.mean, relErrStdErr: a.stats.sem, seeds: a.stats.n });
-    }
-    return [...out.values()].sort((a, b) => a.T - b.T);
-  }
+  if (hasSeeds(rows)) return bestMeanDepths(aggregateSeeds(rows));
   const byT = new Map<string, ScanRow[]>();
   for (const r of rows) {
     if (!Number.isFinite(r.rel_err)) continue;

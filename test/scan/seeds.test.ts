@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { formatScanTable } from "../../src/cli/scan.ts";
 import { seedStats } from "../../src/scan/aggregate.ts";
 import { MAX_SEEDS, parseDepthRange, parseSeedList, parseTemperatureRange } from "../../src/scan/range.ts";
 import { bestDepths, formatMeanCsv, runScan, SCAN_CSV_COLUMNS, SCAN_MEAN_CSV_COLUMNS, SCAN_SEEDS_CSV_COLUMNS, type ScanRow } from "../../src/scan/scan.ts";
@@ -168,6 +169,10 @@ describe("scan over 2 seeds (L = 4, one T, one depth)", () => {
     // a seed stopped before its requested epochs stays in the mean but is counted as stopped
     const oneStopped = formatMeanCsv(seeded.rows.map((r, i) => (i === 0 ? { ...r, status: "partial" as const } : r)));
     expect(oneStopped.split("\n")[1].split(",")[SCAN_MEAN_CSV_COLUMNS.indexOf("stopped")]).toBe("1");
+    // … and marked in the report's table
+    const stoppedRows = seeded.rows.map((r, i) => (i === 0 ? { ...r, status: "partial" as const } : r));
+    expect(formatScanTable(stoppedRows).join("\n")).toMatch(/\[2\/2\]\*[\s\S]*\(\* = a seed stopped before the requested epochs\)/);
+    expect(formatScanTable(seeded.rows).join("\n")).not.toContain("*");
     expect(Number(m.rel_err_mean)).toBeCloseTo((a + b) / 2, 14);
     expect(Number(m.rel_err_sem)).toBeCloseTo(Math.abs(a - b) / 2, 14);
     expect(Number(m.best_seed)).toBe(a <= b ? 1 : 2);
