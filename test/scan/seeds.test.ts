@@ -4,16 +4,16 @@
  * whose two runs carry the same numbers as single-seed scans with those seeds, with the
  * aggregated row their mean.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { formatScanTable } from "../../src/cli/scan.ts";
 import { seedStats } from "../../src/scan/aggregate.ts";
 import { MAX_SEEDS, parseDepthRange, parseSeedList, parseTemperatureRange } from "../../src/scan/range.ts";
 import { bestDepths, formatMeanCsv, runScan, SCAN_CSV_COLUMNS, SCAN_MEAN_CSV_COLUMNS, SCAN_SEEDS_CSV_COLUMNS, type ScanRow } from "../../src/scan/scan.ts";
 import { shardPositions } from "../../src/scan/shard.ts";
 import type { TrainConfig } from "../../src/train/trainer.ts";
+import { tempDirs } from "./process-helpers.ts";
 
 describe("parseSeedList", () => {
   it("reads a:b, lists and one seed, ascending", () => {
@@ -97,15 +97,7 @@ describe("shardPositions over (T, depth, seed)", () => {
 
 // ---- a miniature scan over two seeds against single-seed scans with those seeds ----
 
-const dirs: string[] = [];
-const tmp = (): string => {
-  const d = mkdtempSync(join(tmpdir(), "neuralrg-seeds-"));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tmp = tempDirs("neuralrg-seeds-");
 
 const configFor = (seed: number) => (T: number, depth: number): TrainConfig => ({
   target: { kind: "ising", L: 4, T },
