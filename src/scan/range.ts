@@ -88,31 +88,43 @@ function parseDepthInt(option: string, spec: string, text: string): number {
 }
 
 /**
+ * Integers written a<sep>b (both ends included), as a list a,b,c or as one value, each read by
+ * `parse` and then checked by `check`; at most `most` of them, no value twice. Returns them ascending.
+ */
+function parseIntegers(
+  option: string, spec: string, sep: string, noun: string, most: number, parse: (text: string) => number, check: (value: number) => void = () => {},
+): number[] {
+  const s = spec.trim();
+  if (s === "") throw invalid(option, spec, `expected a${sep}b, a list a,b,c or one ${noun}`);
+  let values: number[];
+  if (s.includes(sep)) {
+    const parts = s.split(sep);
+    if (parts.length !== 2) throw invalid(option, spec, `a range must be written a${sep}b, e.g. 1${sep}5`);
+    const [a, b] = parts.map(parse);
+    if (b < a) throw invalid(option, spec, `the end ${b} is below the start ${a}`);
+    if (b - a + 1 > most) throw invalid(option, spec, `it expands to ${b - a + 1} ${noun}s (at most ${most})`);
+    values = Array.from({ length: b - a + 1 }, (_, i) => a + i);
+  } else {
+    const parts = s.split(",");
+    if (parts.length > most) throw invalid(option, spec, `it lists ${parts.length} ${noun}s (at most ${most})`);
+    values = parts.map(parse);
+  }
+  values.forEach(check);
+  checkDistinct(option, spec, values.map(String));
+  return values.sort((x, y) => x - y);
+}
+
+/**
  * Parse a depth range (see the module comment); with `maxDepth` (log2 L) every depth must lie in
  * 1..maxDepth. Returns the depths ascending.
  */
 export function parseDepthRange(spec: string, maxDepth?: number, option = "depth"): number[] {
-  const s = spec.trim();
-  if (s === "") throw invalid(option, spec, "expected a..b, a list a,b,c or one depth");
-  let depths: number[];
-  if (s.includes("..")) {
-    const parts = s.split("..");
-    if (parts.length !== 2) throw invalid(option, spec, "a range must be written a..b, e.g. 1..5");
-    const [a, b] = parts.map((p) => parseDepthInt(option, spec, p));
-    if (b < a) throw invalid(option, spec, `the end ${b} is below the start ${a}`);
-    if (b - a + 1 > MAX_RANGE_POINTS) throw invalid(option, spec, `too many depths`);
-    depths = Array.from({ length: b - a + 1 }, (_, i) => a + i);
-  } else {
-    depths = s.split(",").map((p) => parseDepthInt(option, spec, p));
-  }
   const limit = maxDepth !== undefined ? `1..${maxDepth}` : "≥ 1";
-  for (const d of depths) {
+  return parseIntegers(option, spec, "..", "depth", MAX_RANGE_POINTS, (p) => parseDepthInt(option, spec, p), (d) => {
     if (d < 1 || (maxDepth !== undefined && d > maxDepth)) {
       throw invalid(option, spec, `depths must be integers in ${limit}${maxDepth !== undefined ? ` for L = ${2 ** maxDepth}` : ""} (got ${d})`);
     }
-  }
-  checkDistinct(option, spec, depths.map(String));
-  return depths.sort((x, y) => x - y);
+  });
 }
 
 /** Largest seed (as train's --seed: an unsigned 32-bit integer). */
@@ -135,21 +147,5 @@ function parseSeedInt(option: string, spec: string, text: string): number {
  * MAX_SEEDS of them. Returns the seeds ascending.
  */
 export function parseSeedList(spec: string, option = "seeds"): number[] {
-  const s = spec.trim();
-  if (s === "") throw invalid(option, spec, "expected a:b, a list a,b,c or one seed");
-  let seeds: number[];
-  if (s.includes(":")) {
-    const parts = s.split(":");
-    if (parts.length !== 2) throw invalid(option, spec, "a range must be written a:b, e.g. 1:5");
-    const [a, b] = parts.map((p) => parseSeedInt(option, spec, p));
-    if (b < a) throw invalid(option, spec, `the end ${b} is below the start ${a}`);
-    if (b - a + 1 > MAX_SEEDS) throw invalid(option, spec, `it expands to ${b - a + 1} seeds (at most ${MAX_SEEDS})`);
-    seeds = Array.from({ length: b - a + 1 }, (_, i) => a + i);
-  } else {
-    const parts = s.split(",");
-    if (parts.length > MAX_SEEDS) throw invalid(option, spec, `it lists ${parts.length} seeds (at most ${MAX_SEEDS})`);
-    seeds = parts.map((p) => parseSeedInt(option, spec, p));
-  }
-  checkDistinct(option, spec, seeds.map(String));
-  return seeds.sort((x, y) => x - y);
+  return parseIntegers(option, spec, ":", "seed", MAX_SEEDS, (p) => parseSeedInt(option, spec, p));
 }
