@@ -79,7 +79,7 @@ function num(v: JsonValue | undefined): number {
 }
 
 /** Read and check one manifest file. */
-export function readShardManifest(path: string): ShardManifest {
+function readShardManifest(path: string): ShardManifest {
   let v: unknown;
   try {
     v = JSON.parse(readFileSync(path, "utf8"));
@@ -106,7 +106,7 @@ export function readShardManifest(path: string): ShardManifest {
 }
 
 /** The manifests in a directory (none is an error: the directory is not a sharded scan). */
-export function findShardManifests(dir: string): LoadedManifest[] {
+function findShardManifests(dir: string): LoadedManifest[] {
   const root = resolve(dir);
   if (!existsSync(root) || !statSync(root).isDirectory()) throw new MergeError(`${root} is not a directory`);
   const files = readdirSync(root).filter((f) => SHARD_FILE_RE.test(f)).sort();

@@ -128,7 +128,7 @@ export function parseDepthRange(spec: string, maxDepth?: number, option = "depth
 }
 
 /** Largest seed (as train's --seed: an unsigned 32-bit integer). */
-export const MAX_SEED = 4294967295;
+const MAX_SEED = 4294967295;
 
 /** Largest number of seeds a scan may have. */
 export const MAX_SEEDS = 100;

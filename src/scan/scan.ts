@@ -178,7 +178,7 @@ function plainJson(v: unknown): JsonObject {
 }
 
 /** The seed dimension of a seed list: the seeds when there are two or more, else none. */
-export function scanSeeds(seeds: readonly number[] | undefined): number[] | undefined {
+function scanSeeds(seeds: readonly number[] | undefined): number[] | undefined {
   return seeds !== undefined && seeds.length > 1 ? [...seeds].sort((a, b) => a - b) : undefined;
 }
 
