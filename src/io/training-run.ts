@@ -15,9 +15,8 @@
  * Resuming restores model, optimiser, RNG and epoch; metrics beyond the checkpoint are dropped,
  * so a resumed run's metrics equal an uninterrupted run's with the same seed.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { totalmem } from "node:os";
-import { dirname, join } from "node:path";
 import { BYTES_PER_NUMBER, type Real } from "../engine/real.ts";
 import type { FlowModel } from "../flow/flow.ts";
 import { createFlow } from "../flow/flow.ts";
@@ -38,15 +37,13 @@ import {
 import { writeJsonAtomic } from "./atomic.ts";
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import type { JsonObject } from "./json.ts";
-import { jsonDiff } from "./json.ts";
 import { openMetrics, readMetrics, truncateMetrics } from "./metrics.ts";
 import { linePlot, trainingCurvePlot, writePlot } from "./plot.ts";
 import type { ProgressMode } from "./progress.ts";
 import { createProgress, exp, sig } from "./progress.ts";
 import { provenance } from "./provenance.ts";
 import type { RunPaths } from "./rundir.ts";
-import type { RunLock } from "./rundir.ts";
-import { acquireRunLock, openRunDir, plotPath, readRunConfig, removeStaleTempFiles, runPaths, RunDirError } from "./rundir.ts";
+import { loadResumableCheckpoint, plotPath, runPaths, RunDirError, withRunDir } from "./rundir.ts";
 
 export const METRIC_COLUMNS = ["epoch", "F", "F_stderr", "exact", "rel_err", "grad_norm", "seconds"] as const;
 /**
@@ -163,34 +160,13 @@ function saveState(paths: RunPaths, state: TrainerState, guard: GuardState): voi
   });
 }
 
-function allFinite(a: ArrayLike<number>): boolean {
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
-  return true;
-}
-
-/** Differences between a stored and a requested config that forbid resuming (epochs may change). */
-function resumeConflicts(stored: JsonObject, requested: TrainConfig): string[] {
-  const a = { ...stored, epochs: 0 };
-  const b = { ...configJson(requested), epochs: 0 };
-  return jsonDiff(a, b);
-}
-
 /**
  * Load the checkpoint for resuming or rolling back, refusing one that is well-formed but unusable
  * (different config, wrong sizes, non-finite numbers, a degenerate RNG state).
  */
 function loadUsableCheckpoint(paths: RunPaths, config: TrainConfig): { ck: ReturnType<typeof loadCheckpoint>; guard: GuardState; replay?: ReplayState } {
-  const ck = loadCheckpoint(paths.checkpoint);
-  const conflicts = resumeConflicts(ck.config, config);
-  if (conflicts.length > 0) {
-    throw new RunDirError(`cannot resume ${paths.dir}: the checkpoint was made with a different config (${conflicts.slice(0, 5).join(", ")})`);
-  }
+  const ck = loadResumableCheckpoint(paths, configJson(config));
   const bad = (detail: string): CheckpointError => new CheckpointError(paths.checkpoint, "invalid", detail);
-  if (!allFinite(ck.params)) throw bad("holds non-finite parameters (NaN or Infinity)");
-  if (!allFinite(ck.optimiser.m) || !allFinite(ck.optimiser.v) || ck.optimiser.v.some((x) => x < 0)) {
-    throw bad("holds an invalid optimiser state (non-finite moments or a negative second moment)");
-  }
-  if (ck.rng.every((w) => w === 0)) throw bad("holds a degenerate RNG state (all zero)");
   let guard: GuardState = { lrScale: 1, rollbacks: 0 };
   const ex = ck.extra;
   if (ex !== undefined && (ex.lrScale !== undefined || ex.rollbacks !== undefined)) {
@@ -272,60 +248,6 @@ function buildTarget(config: TrainConfig): Target {
   }
 }
 
-/** A run-directory path that is clearly a mistake (empty, NUL bytes). */
-function checkDirArgument(dir: string): void {
-  if (typeof dir !== "string" || dir.trim() === "") throw new RunDirError(`run directory "${dir}" is invalid: give a non-empty path`);
-  if (dir.includes("\0")) throw new RunDirError(`run directory ${JSON.stringify(dir)} is invalid: it contains a NUL byte`);
-}
-
-/** File-system errors while setting up the run directory (permissions, a file in the way, ...) as one-line RunDirErrors. */
-function setupError(dir: string, err: unknown): unknown {
-  const e = err as NodeJS.ErrnoException;
-  if (e instanceof Error && typeof e.code === "string" && /^E[A-Z]+$/.test(e.code) && !(err instanceof RunDirError)) {
-    return new RunDirError(`cannot use run directory ${dir}: ${e.code} (${e.syscall ?? "fs"}${e.path ? ` ${e.path}` : ""})`);
-  }
-  return err;
-}
-
-/** The outermost directory of `dir` that does not exist yet (what creating `dir` would create), or null. */
-function firstMissingAncestor(dir: string): string | null {
-  if (existsSync(dir)) return null;
-  let d = dir;
-  for (;;) {
-    const parent = dirname(d);
-    if (parent === d || existsSync(parent)) return d;
-    d = parent;
-  }
-}
-
-/** Remove `root` and the directories below it as long as they hold no files (never removes a file). */
-function removeEmptyTree(root: string): void {
-  const visit = (d: string): boolean => {
-    let empty = true;
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory() && visit(p)) continue;
-      empty = false;
-    }
-    if (empty) rmSync(d, { recursive: true });
-    return empty;
-  };
-  try {
-    visit(root);
-  } catch {
-    /* best effort */
-  }
-}
-
-/** Delete everything but the lock in a run directory this call created (setup failed while we held its lock). */
-function clearCreatedRunDir(dir: string): void {
-  try {
-    for (const name of readdirSync(dir)) if (name !== ".lock") rmSync(join(dir, name), { recursive: true, force: true });
-  } catch {
-    /* best effort */
-  }
-}
-
 /**
  * Train (or continue training) into a run directory.
  *
@@ -355,51 +277,23 @@ export async function runTraining(opts: TrainRunOptions): Promise<{ state: Train
   if (target.L !== config.flow.L) throw new RangeError(`target L = ${target.L} differs from flow L = ${config.flow.L}`);
   checkObjectiveOptions(objectiveOptions(config), target);
 
-  // Validate a resume before touching anything on disk.
-  checkDirArgument(opts.dir);
-  const paths0 = runPaths(opts.dir);
-  if (existsSync(paths0.dir) && !statSync(paths0.dir).isDirectory()) {
-    throw new RunDirError(`run directory ${paths0.dir} exists and is not a directory`);
-  }
-  if (opts.resume) {
-    if (!existsSync(paths0.config)) throw new RunDirError(`cannot resume: ${paths0.dir} holds no run (no config.json)`);
-    const conflicts = resumeConflicts(readRunConfig(paths0), config);
-    if (conflicts.length > 0) {
-      throw new RunDirError(`cannot resume ${paths0.dir}: its config differs in ${conflicts.slice(0, 5).join(", ")}`);
-    }
-  }
-  // directories this call creates are removed again if it is refused
-  const createdRoot = firstMissingAncestor(paths0.dir);
-  let lock: RunLock;
-  try {
-    lock = acquireRunLock(paths0.dir);
-  } catch (err) {
-    if (createdRoot !== null) removeEmptyTree(createdRoot);
-    throw setupError(paths0.dir, err);
-  }
-  let started = false;
-  try {
-    let paths: RunPaths;
+  const setup = (paths: RunPaths): { state: TrainerState; guard: GuardState; metrics: ReturnType<typeof openMetrics> } => {
     let state: TrainerState;
     let guard: GuardState = { lrScale: 1, rollbacks: 0 };
-    let metrics: ReturnType<typeof openMetrics>;
-    try {
-      paths = openRunDir(opts.dir, configJson(config), opts.resume ? "resume" : opts.overwrite ? "overwrite" : "new").paths;
-      removeStaleTempFiles(paths.dir);
-      if (opts.resume && existsSync(paths.checkpoint)) {
-        ({ state, guard } = restoreFromCheckpoint(paths, config, target));
-      } else {
-        state = createTrainer(config, target);
-      }
-      // metrics beyond the checkpoint (and a partial last line left by a crash) are dropped
-      metrics = openMetrics(paths.metrics, metricColumns(config), { truncateAfter: { column: "epoch", value: state.epoch } });
-      if (opts.resume) writeJsonAtomic(paths.config, configJson(config));
-      writeJsonAtomic(`${paths.dir}/provenance.json`, { ...provenance(), seed: config.seed, config: configJson(config) } as unknown as JsonObject);
-    } catch (err) {
-      if (createdRoot !== null) clearCreatedRunDir(paths0.dir);
-      throw setupError(paths0.dir, err);
+    if (opts.resume && existsSync(paths.checkpoint)) {
+      ({ state, guard } = restoreFromCheckpoint(paths, config, target));
+    } else {
+      state = createTrainer(config, target);
     }
-    started = true;
+    // metrics beyond the checkpoint (and a partial last line left by a crash) are dropped
+    const metrics = openMetrics(paths.metrics, metricColumns(config), { truncateAfter: { column: "epoch", value: state.epoch } });
+    if (opts.resume) writeJsonAtomic(paths.config, configJson(config));
+    writeJsonAtomic(`${paths.dir}/provenance.json`, { ...provenance(), seed: config.seed, config: configJson(config) } as unknown as JsonObject);
+    return { state, guard, metrics };
+  };
+  return withRunDir({ dir: opts.dir, config: configJson(config), resume: opts.resume, overwrite: opts.overwrite }, setup, async (paths, started) => {
+    const { state, metrics } = started;
+    let { guard } = started;
     let lastSaved: number | null = existsSync(paths.checkpoint) ? state.epoch : null;
     if (opts.resume) log(lastSaved !== null ? `resuming ${paths.dir} at epoch ${state.epoch}` : `resuming ${paths.dir}: no checkpoint yet, starting at epoch 0`);
 
@@ -504,10 +398,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<{ state: Train
     const kept = times.subarray(0, Math.min(ntimes, TIMES_KEPT));
     const summary = await finishRun(paths, state, opts.evalSamples ?? 4 * config.batch, Array.from(kept), guard);
     return { state, summary, paths };
-  } finally {
-    lock.release();
-    if (!started && createdRoot !== null) removeEmptyTree(createdRoot);
-  }
+  });
 }
 
 async function finishRun(paths: RunPaths, state: TrainerState, evalSamples: number, times: number[], guard: GuardState): Promise<TrainRunSummary> {
