@@ -19,7 +19,7 @@
  * Resuming restores parameters, optimiser, generator and step, so parameters continue exactly;
  * metric rows after the checkpoint are dropped.
  */
-import { existsSync, rmSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { meanStdErr } from "../engine/math.ts";
 import { alloc } from "../engine/real.ts";
 import { Rng } from "../engine/rng.ts";
@@ -35,16 +35,15 @@ import type { FitConfig, FitState } from "../train/fit.ts";
 import { NonFiniteNllError, createFit, evaluateNll, evaluationSeed, fitStep, stepsPerEpoch, validateFitConfig } from "../train/fit.ts";
 import { pddLoss } from "../train/objectives.ts";
 import { writeJsonAtomic } from "./atomic.ts";
-import { CheckpointError, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { CheckpointError, saveCheckpoint } from "./checkpoint.ts";
 import type { JsonObject } from "./json.ts";
-import { jsonDiff } from "./json.ts";
 import { openMetrics, readMetrics } from "./metrics.ts";
 import { heatmapGrid, linePlot, writePlot } from "./plot.ts";
 import type { ProgressMode } from "./progress.ts";
 import { createProgress, sig } from "./progress.ts";
 import { provenance } from "./provenance.ts";
 import type { RunPaths } from "./rundir.ts";
-import { acquireRunLock, openRunDir, plotPath, readRunConfig, removeStaleTempFiles, runPaths, RunDirError } from "./rundir.ts";
+import { loadResumableCheckpoint, plotPath, withRunDir } from "./rundir.ts";
 
 /** −ln q_Y(y) on the test set at fixed dequantisation noise (train/fit.ts evaluateNll). */
 type TestNll = ReturnType<typeof evaluateNll>;
@@ -114,11 +113,8 @@ function saveState(paths: RunPaths, s: FitState): void {
 }
 
 function restore(paths: RunPaths, s: FitState): void {
-  const ck = loadCheckpoint(paths.checkpoint);
-  const conflicts = jsonDiff({ ...ck.config, epochs: 0 }, { ...configJson(s.config), epochs: 0 });
-  if (conflicts.length > 0) throw new RunDirError(`cannot resume ${paths.dir}: the checkpoint was made with a different config (${conflicts.slice(0, 5).join(", ")})`);
+  const ck = loadResumableCheckpoint(paths, configJson(s.config));
   if (ck.params.length !== s.params.length) throw new CheckpointError(paths.checkpoint, "invalid", `has ${ck.params.length} parameters, the config needs ${s.params.length}`);
-  if (ck.params.some((v) => !Number.isFinite(v))) throw new CheckpointError(paths.checkpoint, "invalid", "holds non-finite parameters");
   s.params.set(ck.params);
   s.adam = { step: ck.optimiser.step, m: Float64Array.from(ck.optimiser.m), v: Float64Array.from(ck.optimiser.v) };
   s.rng = Rng.fromState(ck.rng);
@@ -137,29 +133,14 @@ export async function runFit(opts: FitRunOptions): Promise<{ state: FitState; su
   if (target && target.nvars !== config.flow.L * config.flow.L) throw new RangeError(`the data's target has ${target.nvars} variables, the flow ${config.flow.L * config.flow.L}`);
   const state = createFit(config, opts.train, opts.test);
   if (opts.resume && opts.overwrite) throw new RangeError("resume and overwrite cannot be used together");
-  const paths0 = runPaths(opts.dir);
-  if (existsSync(paths0.dir) && !statSync(paths0.dir).isDirectory()) throw new RunDirError(`run directory ${paths0.dir} exists and is not a directory`);
-  if (opts.resume) {
-    if (!existsSync(paths0.config)) throw new RunDirError(`cannot resume: ${paths0.dir} holds no run (no config.json)`);
-    const conflicts = jsonDiff({ ...readRunConfig(paths0), epochs: 0 }, { ...configJson(config), epochs: 0 });
-    if (conflicts.length > 0) throw new RunDirError(`cannot resume ${paths0.dir}: its config differs in ${conflicts.slice(0, 5).join(", ")}`);
-  }
-  const existed = existsSync(paths0.dir);
-  const lock = acquireRunLock(paths0.dir);
-  try {
-    let paths: RunPaths, metrics: ReturnType<typeof openMetrics>;
-    try {
-      ({ paths } = openRunDir(opts.dir, configJson(config), opts.resume ? "resume" : opts.overwrite ? "overwrite" : "new"));
-      removeStaleTempFiles(paths.dir);
-      if (opts.resume && existsSync(paths.checkpoint)) restore(paths, state);
-      metrics = openMetrics(paths.metrics, FIT_METRIC_COLUMNS, { truncateAfter: { column: "step", value: state.step } });
-      writeJsonAtomic(paths.config, configJson(config));
-      writeJsonAtomic(`${paths.dir}/provenance.json`, { ...provenance(), seed: config.seed, config: configJson(config) });
-    } catch (err) {
-      // a refused run leaves nothing behind in a directory this call created
-      if (!existed) rmSync(paths0.dir, { recursive: true, force: true });
-      throw err;
-    }
+  const setup = (paths: RunPaths): ReturnType<typeof openMetrics> => {
+    if (opts.resume && existsSync(paths.checkpoint)) restore(paths, state);
+    const metrics = openMetrics(paths.metrics, FIT_METRIC_COLUMNS, { truncateAfter: { column: "step", value: state.step } });
+    writeJsonAtomic(paths.config, configJson(config));
+    writeJsonAtomic(`${paths.dir}/provenance.json`, { ...provenance(), seed: config.seed, config: configJson(config) });
+    return metrics;
+  };
+  return withRunDir({ dir: opts.dir, config: configJson(config), resume: opts.resume, overwrite: opts.overwrite }, setup, async (paths, metrics) => {
     if (opts.resume) log(`resuming ${paths.dir} at step ${state.step} (epoch ${(state.step / spe).toFixed(2)})`);
 
     const N = state.model.nvars;
@@ -226,9 +207,7 @@ export async function runFit(opts: FitRunOptions): Promise<{ state: FitState; su
     const final = done !== null && done.step === state.step && done.ev.n === opts.test.n ? done.ev : evaluateNll(state, opts.test, evalSeed);
     const summary = await finish(paths, state, opts, target, trainSeconds, times, final);
     return { state, summary, paths };
-  } finally {
-    lock.release();
-  }
+  });
 }
 
 async function finish(paths: RunPaths, state: FitState, opts: FitRunOptions, target: Target | null, trainSeconds: number, times: number[], ev: TestNll): Promise<FitRunSummary> {
