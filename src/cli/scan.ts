@@ -17,8 +17,6 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { log2Int } from "../flow/config.ts";
-import { CheckpointError } from "../io/checkpoint.ts";
-import { LockError, RunDirError } from "../io/rundir.ts";
 import { mergeScan, type MergeResult } from "../scan/merge.ts";
 import { aggregateSeeds, bestDepths, bestMeanDepths, hasSeeds, runScan, type ScanResult, type ScanRow } from "../scan/scan.ts";
 import { MAX_SEEDS, parseDepthRange, parseSeedList, parseTemperatureRange } from "../scan/range.ts";
@@ -27,7 +25,7 @@ import type { TrainConfig } from "../train/trainer.ts";
 import { printJson, println, type CliContext } from "./command.ts";
 import { UsageError } from "./errors.ts";
 import { floatOption, intOption, T_MAX, T_MIN } from "./options.ts";
-import { addTrainOptions, trainConfigFromOptions, type TrainCliOptions } from "./train.ts";
+import { addTrainOptions, runErrorAsUsage, trainConfigFromOptions, type TrainCliOptions } from "./train.ts";
 
 /** The temperatures of App. E. */
 export const SCAN_DEFAULT_T = "2.0:2.7:0.1";
@@ -275,10 +273,7 @@ export async function scanFromOptions(ctx: CliContext, o: ScanCliOptions): Promi
     }
     return { ...result, interrupted: controller.signal.aborted };
   } catch (err) {
-    if (err instanceof RangeError || err instanceof RunDirError || err instanceof CheckpointError || err instanceof LockError) {
-      throw new UsageError(err.message);
-    }
-    throw err;
+    throw runErrorAsUsage(err);
   } finally {
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
