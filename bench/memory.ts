@@ -20,7 +20,7 @@ import { Command } from "commander";
 import type { DType } from "../src/engine/real.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../src/io/atomic.ts";
 import { provenance } from "../src/io/provenance.ts";
-import { estimateTrainingBytes } from "../src/io/training-run.ts";
+import { estimateTrainingBytes } from "../src/train/run.ts";
 import type { TrainConfig } from "../src/train/trainer.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -9,7 +9,7 @@
  */
 import { parseArgs } from "node:util";
 import { Rng } from "../src/engine/rng.ts";
-import { loadTrainedRun } from "../src/io/training-run.ts";
+import { loadTrainedRun } from "../src/train/run.ts";
 import { sampleModel } from "../src/sample/density.ts";
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { n: { type: "string", default: "4096" }, seed: { type: "string", default: "5" } } });

@@ -31,11 +31,11 @@ export { makeTarget, type TargetConfig } from "./targets/registry.ts";
 export { defineTarget, type UserTargetSpec } from "./targets/user.ts";
 export type { FlowConfig } from "./flow/config.ts";
 export type { TrainConfig } from "./train/trainer.ts";
-export { runTraining, loadTrainedRun } from "./io/training-run.ts";
+export { runTraining, loadTrainedRun } from "./train/run.ts";
 
 export * as targets from "./targets/index.ts";
-export * as flows from "./api/flows.ts";
-export * as train from "./api/train.ts";
+export * as flows from "./flow/index.ts";
+export * as train from "./train/index.ts";
 /**
  * Sampling and estimators with a trained flow (SPEC §4): the flow's density q or q_sym
  * (`flowDensity`), the Metropolised independence sampler (`runMis`), importance-weighted free
@@ -44,5 +44,5 @@ export * as train from "./api/train.ts";
  * effective sample sizes) they report with.
  */
 export * as sample from "./sample/index.ts";
-export * as analysis from "./api/analysis.ts";
-export * as data from "./api/data.ts";
+export * as analysis from "./analysis/index.ts";
+export * as data from "./data/index.ts";

@@ -16,13 +16,13 @@ import { Rng } from "../engine/rng.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { isJsonObject, type JsonObject, type JsonValue } from "../io/json.ts";
 import { readMetrics } from "../io/metrics.ts";
-import { heatmapGrid, trainingCurvePlot, writePlot } from "../io/plot.ts";
-import type { ProgressMode, ProgressStream } from "../io/progress.ts";
+import { heatmapGrid, trainingCurvePlot, writePlot } from "../present/plot.ts";
+import type { ProgressMode, ProgressStream } from "../present/progress.ts";
 import { packageVersion } from "../io/provenance.ts";
 import { plotPath } from "../io/rundir.ts";
-import { loadTrainedRun, type TrainedRun } from "../io/training-run.ts";
+import { loadTrainedRun, type TrainedRun } from "../train/run.ts";
 import { sampleModel } from "../sample/density.ts";
-import { escapeXml } from "./figures.ts";
+import { escapeXml } from "../present/figures.ts";
 import { ANALYSIS_DIR, analysisDir, analyzeRun, readIndex, type AnalysisIndex, type FigureEntry } from "./run.ts";
 
 export interface ReportOptions {

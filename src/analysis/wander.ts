@@ -11,8 +11,8 @@
 import type { Real } from "../engine/real.ts";
 import { alloc, dtypeOf } from "../engine/real.ts";
 import type { FlowModel } from "../flow/flow.ts";
-import type { CollectiveVariables } from "./collective.ts";
-import { collectiveFromLatent } from "./collective.ts";
+import type { CollectiveVariables } from "../flow/collective.ts";
+import { collectiveFromLatent } from "../flow/collective.ts";
 
 /** A copy of the latent vector z (one configuration of N values) with component `site` negated. */
 export function flipLatent(z: Real, site: number): Real {

@@ -10,7 +10,7 @@ import { SampleFileError, type SampleSource } from "../analysis/samples.ts";
 import { SIGN_MODES, type SignMode } from "../analysis/posterior.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
 import { isJsonObject } from "../io/json.ts";
-import type { ProgressMode } from "../io/progress.ts";
+import type { ProgressMode } from "../present/progress.ts";
 import { RunDirError } from "../io/rundir.ts";
 import { printJson, println, type CliContext } from "./command.ts";
 import { invalidOption, parseChoiceOption, parseIntOption, UsageError } from "./errors.ts";
@@ -74,7 +74,7 @@ export async function analyzeFromOptions(ctx: CliContext, o: AnalyzeCliOptions):
   try {
     if (o.wanderSites !== undefined) {
       // the lattice size is needed to parse i:j; read it from the run (errors below are usage errors too)
-      const { loadTrainedRun } = await import("../io/training-run.ts");
+      const { loadTrainedRun } = await import("../train/run.ts");
       wanderSites = parseSites(o.wanderSites, loadTrainedRun(o.run).config.flow.L);
     }
     index = await analyzeRun({

@@ -14,7 +14,7 @@ import { DATA_EXTENSIONS, DataFormatError, writeDataFile, writeDataMeta } from "
 import { loadMnist, MNIST_SIDE, padImages } from "../data/mnist.ts";
 import { drawGaussianData, drawIsingData } from "../data/sources.ts";
 import type { JsonObject } from "../io/json.ts";
-import { createProgress } from "../io/progress.ts";
+import { createProgress } from "../present/progress.ts";
 import { provenance } from "../io/provenance.ts";
 import { kaufmanEnergyPerSite } from "../targets/kaufman.ts";
 import { printJson, println, type CliContext } from "./command.ts";

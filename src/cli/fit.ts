@@ -12,7 +12,7 @@ import { log2Int } from "../flow/config.ts";
 import { BUILTIN_DATASETS, DATA_EXTENSIONS, DataFormatError, isBuiltinDataset, loadData } from "../data/dataset.ts";
 import type { DequantizeKind, Preprocess } from "../data/dequantize.ts";
 import { checkDataForPreprocess } from "../data/dequantize.ts";
-import { runFit, type FitRunSummary } from "../io/fit-run.ts";
+import { runFit, type FitRunSummary } from "../train/fit-run.ts";
 import type { FitConfig } from "../train/fit.ts";
 import { printJson, println, type CliContext } from "./command.ts";
 import { invalidOption, parseChoiceOption, UsageError } from "./errors.ts";

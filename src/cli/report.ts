@@ -7,7 +7,7 @@ import { writeReport } from "../analysis/report.ts";
 import { SampleFileError } from "../analysis/samples.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
 import { MetricsError } from "../io/metrics.ts";
-import type { ProgressMode } from "../io/progress.ts";
+import type { ProgressMode } from "../present/progress.ts";
 import { RunDirError } from "../io/rundir.ts";
 import { println, type CliContext } from "./command.ts";
 import { parseChoiceOption, UsageError } from "./errors.ts";

@@ -24,11 +24,11 @@ import { writeFileAtomic, writeJsonAtomic } from "../io/atomic.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
 import type { JsonObject } from "../io/json.ts";
 import { formatMetrics, type MetricsRow } from "../io/metrics.ts";
-import { linePlot, writePlot } from "../io/plot.ts";
-import type { ProgressMode } from "../io/progress.ts";
-import { createProgress, sig } from "../io/progress.ts";
+import { linePlot, writePlot } from "../present/plot.ts";
+import type { ProgressMode } from "../present/progress.ts";
+import { createProgress, sig } from "../present/progress.ts";
 import { plotPath, RunDirError } from "../io/rundir.ts";
-import { loadTrainedRun, type TrainedRun } from "../io/training-run.ts";
+import { loadTrainedRun, type TrainedRun } from "../train/run.ts";
 import { flowDensity, sampleModel } from "../sample/density.ts";
 import { latentPotential, physicalPotential, runHmc, type Potential } from "../sample/hmc.ts";
 import { importanceFromLogWeights, importanceMean, importanceSample, type ImportanceEstimate } from "../sample/importance.ts";
@@ -38,7 +38,7 @@ import { wolffIsing } from "../sample/wolff.ts";
 import {
   FIELD_MOMENTS, fieldMoments, gaussianExactMoments, ISING_OBSERVABLES, isingObservables, ObservableTrace, type SpinEstimator,
 } from "../sample/observables.ts";
-import type { MeanEstimate } from "../sample/stats.ts";
+import type { MeanEstimate } from "../engine/stats.ts";
 import { GaussianTarget } from "../targets/gaussian.ts";
 import { RelaxedIsing, relaxedIsing } from "../targets/ising.ts";
 import { isingExactObservables, kaufmanEnergyPerSite, MAX_ENUMERATE_L } from "../targets/kaufman.ts";

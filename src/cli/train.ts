@@ -9,7 +9,7 @@ import { log2Int } from "../flow/config.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
 import { LockError, RunDirError } from "../io/rundir.ts";
 import { MetricsError } from "../io/metrics.ts";
-import { ON_NAN_MODES, runTraining, type OnNan, type TrainRunSummary } from "../io/training-run.ts";
+import { ON_NAN_MODES, runTraining, type OnNan, type TrainRunSummary } from "../train/run.ts";
 import type { KernelName } from "../kernels/wasm.ts";
 import type { OptimSettings, TrainConfig } from "../train/trainer.ts";
 import { TRAIN_DEFAULTS } from "../train/trainer.ts";

@@ -14,8 +14,8 @@
  */
 import { Rng } from "../engine/rng.ts";
 import { WolffChain } from "../sample/wolff.ts";
-import type { MeanEstimate } from "../sample/stats.ts";
-import { estimateMean } from "../sample/stats.ts";
+import type { MeanEstimate } from "../engine/stats.ts";
+import { estimateMean } from "../engine/stats.ts";
 import { gaussianTarget } from "../targets/gaussian.ts";
 import type { RelaxedIsing } from "../targets/ising.ts";
 import { relaxedIsing } from "../targets/ising.ts";

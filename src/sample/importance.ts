@@ -17,7 +17,7 @@ import type { Rng } from "../engine/rng.ts";
 import type { Target } from "../targets/target.ts";
 import type { ProposalDensity } from "./density.ts";
 import { paretoK } from "./pareto.ts";
-import { importanceEss } from "./stats.ts";
+import { importanceEss } from "../engine/stats.ts";
 
 export interface ImportanceEstimate {
   /** −ln Ẑ, Ẑ = mean(π/q) */

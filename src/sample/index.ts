@@ -24,4 +24,4 @@ export {
   asChains, autocorrelation, autocovariance, binning, chainMeans, chainsFromSteps, effectiveSampleSize, estimateMean, gelmanRubin, halvesDrift,
   importanceEss, mean, tauInt, variance, type BinningLevel, type BinningOptions, type BinningResult, type Chains, type MeanEstimate,
   type TauIntOptions, type TauIntResult,
-} from "./stats.ts";
+} from "../engine/stats.ts";

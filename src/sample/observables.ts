@@ -17,8 +17,8 @@ import type { Real } from "../engine/real.ts";
 import type { Rng } from "../engine/rng.ts";
 import { absMagnetisation, energyPerSite, meanSpins, sampleSpins, structureFactor, structureFactorFromMeans } from "../targets/ising.ts";
 import { cholesky } from "../targets/linalg.ts";
-import type { Chains, MeanEstimate } from "./stats.ts";
-import { chainsFromSteps, estimateMean } from "./stats.ts";
+import type { Chains, MeanEstimate } from "../engine/stats.ts";
+import { chainsFromSteps, estimateMean } from "../engine/stats.ts";
 
 export const ISING_OBSERVABLES = ["energy", "absM", "S"] as const;
 export type IsingObservableName = (typeof ISING_OBSERVABLES)[number];

@@ -7,8 +7,8 @@
  */
 import type { Rng } from "../engine/rng.ts";
 import { isingEnergy, neighbours } from "../targets/lattice.ts";
-import type { MeanEstimate } from "./stats.ts";
-import { estimateMean } from "./stats.ts";
+import type { MeanEstimate } from "../engine/stats.ts";
+import { estimateMean } from "../engine/stats.ts";
 
 export interface WolffOptions {
   L: number;

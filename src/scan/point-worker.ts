@@ -6,7 +6,7 @@
  * time budget does; shared memory because the epoch loop never yields to the event loop.
  */
 import type { MessagePort } from "node:worker_threads";
-import { runTraining } from "../io/training-run.ts";
+import { runTraining } from "../train/run.ts";
 import type { TrainConfig } from "../train/trainer.ts";
 
 export interface PointTask {

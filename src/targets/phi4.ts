@@ -48,7 +48,7 @@
  */
 import type { Real } from "../engine/real.ts";
 import type { Rng } from "../engine/rng.ts";
-import { binning, chainsFromSteps, tauInt, type Chains } from "../sample/stats.ts";
+import { binning, chainsFromSteps, tauInt, type Chains } from "../engine/stats.ts";
 import { adjacencyEigenvalues, checkLatticeSize, neighbours } from "./lattice.ts";
 import { Circulant2D } from "./spectral.ts";
 import type { Target } from "./target.ts";

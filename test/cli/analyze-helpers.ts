@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../../src/cli/main.ts";
-import { runTraining } from "../../src/io/training-run.ts";
+import { runTraining } from "../../src/train/run.ts";
 import type { TrainConfig } from "../../src/train/trainer.ts";
 
 export async function runCli(argv: string[]): Promise<{ code: number; out: string; err: string }> {

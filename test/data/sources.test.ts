@@ -10,7 +10,7 @@ import { drawGaussianData, drawIsingData, fieldsGivenSpins } from "../../src/dat
 import { relaxedIsing, energyPerSite, meanSpins } from "../../src/targets/ising.ts";
 import { kaufmanEnergyPerSite } from "../../src/targets/kaufman.ts";
 import { neighbours } from "../../src/targets/lattice.ts";
-import { estimateMean } from "../../src/sample/stats.ts";
+import { estimateMean } from "../../src/engine/stats.ts";
 import { gaussianTarget } from "../../src/targets/gaussian.ts";
 
 const TC = 2 / Math.log(1 + Math.SQRT2);

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseMetrics } from "../../src/io/metrics.ts";
-import { runTraining } from "../../src/io/training-run.ts";
+import { runTraining } from "../../src/train/run.ts";
 import { paretoK, paretoVerdict } from "../../src/sample/pareto.ts";
 import type { TrainConfig } from "../../src/train/trainer.ts";
 import { expectOneLineError as expectStderrLine, run } from "../cli/helpers.ts";

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { acquireRunLock, RunDirError } from "../../src/io/rundir.ts";
-import { runTraining } from "../../src/io/training-run.ts";
+import { runTraining } from "../../src/train/run.ts";
 import { parseDepthRange, parseTemperatureRange } from "../../src/scan/range.ts";
 import { bestDepths, runScan, SCAN_CSV_COLUMNS } from "../../src/scan/scan.ts";
 import type { TrainConfig } from "../../src/train/trainer.ts";

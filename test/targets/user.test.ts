@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.ts";
 import { Rng } from "../../src/engine/rng.ts";
-import { loadTrainedRun, runTraining } from "../../src/io/training-run.ts";
+import { loadTrainedRun, runTraining } from "../../src/train/run.ts";
 import { train } from "../../src/index.ts";
 import { phi4Target } from "../../src/targets/phi4.ts";
 import { makeTarget } from "../../src/targets/registry.ts";

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { misDecide } from "../../src/sample/mis.ts";
 import { Rng } from "../../src/engine/rng.ts";
 import { loadCheckpoint } from "../../src/io/checkpoint.ts";
-import { runTraining } from "../../src/io/training-run.ts";
+import { runTraining } from "../../src/train/run.ts";
 import { makeTarget } from "../../src/targets/registry.ts";
 import {
   augmentRows, createBuffer, drawMinibatch, pushRows,

@@ -3,7 +3,7 @@ import type { FlowConfig, LayoutKind } from "../../src/flow/config.ts";
 import { buildLayers } from "../../src/flow/layout.ts";
 import { createFlow, generateWithTape } from "../../src/flow/flow.ts";
 import { estimateEpochBytes, tapeSitesPerRow } from "../../src/train/memory.ts";
-import { estimateTrainingBytes } from "../../src/io/training-run.ts";
+import { estimateTrainingBytes } from "../../src/train/run.ts";
 import { TRAIN_DEFAULTS, type TrainConfig } from "../../src/train/trainer.ts";
 
 describe("training memory estimate", () => {

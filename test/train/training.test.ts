@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadCheckpoint } from "../../src/io/checkpoint.ts";
-import { runTraining } from "../../src/io/training-run.ts";
+import { runTraining } from "../../src/train/run.ts";
 import { makeTarget } from "../../src/targets/registry.ts";
 import type { TrainConfig } from "../../src/train/trainer.ts";
 import { createTrainer, evaluateF, trainEpoch } from "../../src/train/trainer.ts";

@@ -11,7 +11,7 @@ import { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { addTrainOptions, trainConfigFromOptions, type TrainCliOptions } from "../../src/cli/train.ts";
 import { loadCheckpoint, saveCheckpoint } from "../../src/io/checkpoint.ts";
-import { loadTrainedRun } from "../../src/io/training-run.ts";
+import { loadTrainedRun } from "../../src/train/run.ts";
 import { relaxedIsing } from "../../src/targets/ising.ts";
 import { estimateEpochBytes } from "../../src/train/memory.ts";
 import { createTrainer, trainEpoch } from "../../src/train/trainer.ts";

@@ -29,7 +29,7 @@ import { createChecks } from "./checks.ts";
 import { trainOnPage } from "./page.ts";
 import { serve } from "./serve.ts";
 import { loadCheckpoint } from "../../src/io/checkpoint.ts";
-import { loadTrainedRun } from "../../src/io/training-run.ts";
+import { loadTrainedRun } from "../../src/train/run.ts";
 import { relaxedIsing } from "../../src/targets/ising.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));

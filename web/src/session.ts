@@ -7,7 +7,7 @@
 import { alloc } from "../../src/engine/real.ts";
 import { Rng } from "../../src/engine/rng.ts";
 import { generate } from "../../src/flow/flow.ts";
-import { collectiveFromLatent, type CollectiveVariables } from "../../src/analysis/collective.ts";
+import { collectiveFromLatent, type CollectiveVariables } from "../../src/flow/collective.ts";
 import { latentWander } from "../../src/analysis/wander.ts";
 import { checkpointText, parseCheckpointText } from "../../src/io/checkpoint-format.ts";
 import type { JsonObject } from "../../src/io/json.ts";

@@ -21,7 +21,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadCheckpoint } from "../../../src/io/checkpoint.ts";
 import { readMetrics } from "../../../src/io/metrics.ts";
-import { runTraining } from "../../../src/io/training-run.ts";
+import { runTraining } from "../../../src/train/run.ts";
 import type { TrainConfig } from "../../../src/train/trainer.ts";
 import type { CliResult } from "./cli.ts";
 import { contractViolations, runInProcess, runProcess, showArgv, snapshot, snapshotDiff } from "./cli.ts";

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { runTraining } from "../../../src/io/training-run.ts";
+import { runTraining } from "../../../src/train/run.ts";
 import { wasmMemoryBytes, type KernelName } from "../../../src/kernels/wasm.ts";
 import type { TrainConfig } from "../../../src/train/trainer.ts";
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/engine/rng.ts";
 import {
   autocovariance, binning, chainsFromSteps, estimateMean, gelmanRubin, halvesDrift, importanceEss, tauInt,
-} from "../../src/sample/stats.ts";
+} from "../../src/engine/stats.ts";
 
 /** Stationary AR(1): x_t = ρ x_{t−1} + √(1−ρ²) ε_t, unit variance, τ_int = (1+ρ)/(1−ρ). */
 function ar1(n: number, rho: number, rng: Rng, mu = 0): Float64Array {

@@ -8,13 +8,13 @@
  * renormalised images each decimation passes up.
  */
 import type { Real } from "../engine/real.ts";
-import type { FlowModel } from "../flow/flow.ts";
-import { generate } from "../flow/flow.ts";
-import type { ColorScheme } from "../io/plot.ts";
-import { heatmapGrid } from "../io/plot.ts";
+import type { FlowModel } from "./flow.ts";
+import { generate } from "./flow.ts";
+import type { ColorScheme } from "../present/plot.ts";
+import { heatmapGrid } from "../present/plot.ts";
 import type { CollectiveVariables } from "./collective.ts";
 import { imageOf } from "./collective.ts";
-import { composeSvgs } from "./figures.ts";
+import { composeSvgs } from "../present/figures.ts";
 
 /** Latent z with the variables of scale < k set to 0. */
 export function coarseLatent(model: FlowModel, z: Real, batch: number, k: number): Real {

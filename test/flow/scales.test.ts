@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { coarseLatent, scaleResolvedSamples } from "../../src/analysis/scales.ts";
+import { coarseLatent, scaleResolvedSamples } from "../../src/flow/scales.ts";
 import type { FlowConfig } from "../../src/flow/config.ts";
 import { createFlow, generate } from "../../src/flow/flow.ts";
-import { normals, randomParams } from "../flow/helpers.ts";
+import { normals, randomParams } from "./helpers.ts";
 
 describe("scale-resolved samples (v1 Fig. S5)", () => {
   const config: FlowConfig = { L: 8, layout: "mera", depth: 3, nlayers: 2, nmlp: 1, nhidden: 4 };

@@ -22,28 +22,28 @@ import type { FlowModel } from "../flow/flow.ts";
 import { createFlow } from "../flow/flow.ts";
 import { makeTarget } from "../targets/registry.ts";
 import type { Target } from "../targets/target.ts";
-import type { EpochMetrics, TrainConfig, TrainerState } from "../train/trainer.ts";
-import { ParallelObjective } from "../train/parallel.ts";
+import type { EpochMetrics, TrainConfig, TrainerState } from "./trainer.ts";
+import { ParallelObjective } from "./parallel.ts";
 import { Rng } from "../engine/rng.ts";
-import { checkObjectiveOptions } from "../train/objectives.ts";
-import { estimateEpochBytes, GC_SLACK_BYTES, PROCESS_BASE_BYTES } from "../train/memory.ts";
-import type { ReplayState } from "../train/buffer.ts";
-import { restoreReplay, saveReplay } from "../train/buffer.ts";
-import type { PreparedEpoch } from "../train/trainer.ts";
+import { checkObjectiveOptions } from "./objectives.ts";
+import { estimateEpochBytes, GC_SLACK_BYTES, PROCESS_BASE_BYTES } from "./memory.ts";
+import type { ReplayState } from "./buffer.ts";
+import { restoreReplay, saveReplay } from "./buffer.ts";
+import type { PreparedEpoch } from "./trainer.ts";
 import {
   NonFiniteLossError, createTrainer, evaluateF, objectiveOptions, prepareEpoch, prepareEpochParallel, preparedNonFinite, restoreTrainer,
   trainEpoch, trainEpochParallel, validateTrainConfig,
-} from "../train/trainer.ts";
-import { writeJsonAtomic } from "./atomic.ts";
-import { CheckpointError, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import type { JsonObject } from "./json.ts";
-import { openMetrics, readMetrics, truncateMetrics } from "./metrics.ts";
-import { linePlot, trainingCurvePlot, writePlot } from "./plot.ts";
-import type { ProgressMode } from "./progress.ts";
-import { createProgress, exp, sig } from "./progress.ts";
-import { provenance } from "./provenance.ts";
-import type { RunPaths } from "./rundir.ts";
-import { loadResumableCheckpoint, plotPath, runPaths, RunDirError, withRunDir } from "./rundir.ts";
+} from "./trainer.ts";
+import { writeJsonAtomic } from "../io/atomic.ts";
+import { CheckpointError, loadCheckpoint, saveCheckpoint } from "../io/checkpoint.ts";
+import type { JsonObject } from "../io/json.ts";
+import { openMetrics, readMetrics, truncateMetrics } from "../io/metrics.ts";
+import { linePlot, trainingCurvePlot, writePlot } from "../present/plot.ts";
+import type { ProgressMode } from "../present/progress.ts";
+import { createProgress, exp, sig } from "../present/progress.ts";
+import { provenance } from "../io/provenance.ts";
+import type { RunPaths } from "../io/rundir.ts";
+import { loadResumableCheckpoint, plotPath, runPaths, RunDirError, withRunDir } from "../io/rundir.ts";
 
 export const METRIC_COLUMNS = ["epoch", "F", "F_stderr", "exact", "rel_err", "grad_norm", "seconds"] as const;
 /**

@@ -7,13 +7,13 @@
 export {
   type Dataset, type LoadedData, type LoadDataOptions, BUILTIN_DATASETS, DataFormatError,
   loadData, readDataFile, writeDataFile, readDataMeta, writeDataMeta, seededSplit, subset,
-} from "../data/dataset.ts";
-export { parseNpy, formatNpy, type NpyArray, type NpyDType } from "../data/npy.ts";
-export { parseJsonLines, formatJsonLines } from "../data/jsonl.ts";
-export { loadMnist, loadMnistSample, padImages, parseIdxImages } from "../data/mnist.ts";
-export { type Preprocess, type DequantizeKind, toModelSpace, toDataSpace, nllUnits, checkPreprocess } from "../data/dequantize.ts";
-export { drawIsingData, drawGaussianData, fieldsGivenSpins, type IsingData, type IsingDataOptions } from "../data/sources.ts";
+} from "./dataset.ts";
+export { parseNpy, formatNpy, type NpyArray, type NpyDType } from "./npy.ts";
+export { parseJsonLines, formatJsonLines } from "./jsonl.ts";
+export { loadMnist, loadMnistSample, padImages, parseIdxImages } from "./mnist.ts";
+export { type Preprocess, type DequantizeKind, toModelSpace, toDataSpace, nllUnits, checkPreprocess } from "./dequantize.ts";
+export { drawIsingData, drawGaussianData, fieldsGivenSpins, type IsingData, type IsingDataOptions } from "./sources.ts";
 export { nllLossAndGrad, nllLoss, type NllLossAndGrad, type NllOptions } from "../train/nll.ts";
 export { type FitConfig, type FitState, createFit, fitStep, evaluateNll, epochOrder } from "../train/fit.ts";
-export { runFit, type FitRunOptions, type FitRunSummary } from "../io/fit-run.ts";
-export { scaleResolvedSamples, coarseLatent } from "../analysis/scales.ts";
+export { runFit, type FitRunOptions, type FitRunSummary } from "../train/fit-run.ts";
+export { scaleResolvedSamples, coarseLatent } from "../flow/scales.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createProgress, exp, formatDuration, resolveProgressMode, sig } from "../../src/io/progress.ts";
+import { createProgress, exp, formatDuration, resolveProgressMode, sig } from "../../src/present/progress.ts";
 
 function capture(isTTY = false) {
   const chunks: string[] = [];

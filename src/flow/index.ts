@@ -18,9 +18,9 @@
  * ```
  * @module
  */
-export * from "../flow/config.ts";
-export * from "../flow/layout.ts";
-export * from "../flow/params.ts";
-export * from "../flow/flow.ts";
+export * from "./config.ts";
+export * from "./layout.ts";
+export * from "./params.ts";
+export * from "./flow.ts";
 export type { KernelImpl, KernelName } from "../kernels/wasm.ts";
 export type { BlockIndex, Direction, LayerSpec } from "../kernels/block.ts";

@@ -12,8 +12,8 @@
  * the inference (or generation) pass.
  */
 import type { Real } from "../engine/real.ts";
-import type { FlowModel } from "../flow/flow.ts";
-import { passStates } from "../flow/flow.ts";
+import type { FlowModel } from "./flow.ts";
+import { passStates } from "./flow.ts";
 
 export interface CollectiveLevel {
   /** decimation level l (0 = first decimation, acting on the physical lattice) */

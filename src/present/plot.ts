@@ -5,7 +5,7 @@
  */
 import { createRequire } from "node:module";
 import type { TopLevelSpec } from "vega-lite";
-import { writeFileAtomic } from "./atomic.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 
 // vega, vega-lite and resvg take ~0.6 s to import: they are loaded on first use, so that CLI
 // commands which merely link this module (train, exact, ...) start fast.

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { collectiveFromLatent, collectiveVariables, keptSites } from "../../src/analysis/collective.ts";
+import { collectiveFromLatent, collectiveVariables, keptSites } from "../../src/flow/collective.ts";
 import { createFlow, generate, infer } from "../../src/flow/flow.ts";
-import { normals, randomParams } from "../flow/helpers.ts";
-import { flowConfig, identityFlow } from "./helpers.ts";
+import { normals, randomParams } from "./helpers.ts";
+import { flowConfig, identityFlow } from "../analysis/helpers.ts";
 
 describe("collective variables per scale", () => {
   it("kept sites after level l are the sites ≡ 0 mod 2^(l+1)", () => {

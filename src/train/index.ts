@@ -23,17 +23,17 @@
 import type { FlowConfig } from "../flow/config.ts";
 import { log2Int } from "../flow/config.ts";
 import type { TargetConfig } from "../targets/registry.ts";
-import type { TrainConfig } from "../train/trainer.ts";
-import { TRAIN_DEFAULTS } from "../train/trainer.ts";
+import type { TrainConfig } from "./trainer.ts";
+import { TRAIN_DEFAULTS } from "./trainer.ts";
 
-export * from "../train/adam.ts";
-export * from "../train/objectives.ts";
-export * from "../train/buffer.ts";
-export * from "../train/trainer.ts";
-export * from "../io/training-run.ts";
-export { ParallelObjective } from "../train/parallel.ts";
+export * from "./adam.ts";
+export * from "./objectives.ts";
+export * from "./buffer.ts";
+export * from "./trainer.ts";
+export * from "./run.ts";
+export { ParallelObjective } from "./parallel.ts";
 export type { RunPaths } from "../io/rundir.ts";
-export type { ProgressMode, ProgressStream } from "../io/progress.ts";
+export type { ProgressMode, ProgressStream } from "../present/progress.ts";
 export type { JsonObject, JsonPrimitive, JsonValue } from "../io/json.ts";
 export type { KernelName } from "../kernels/wasm.ts";
 

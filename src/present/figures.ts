@@ -8,10 +8,10 @@
  * the image keeps it at a few hundred kB. Grids of configurations (collective variables, latent
  * wander) use heatmapGrid of io/plot.ts, composed side by side by `composeSvgs`.
  */
-import { escapeXml } from "../io/plot.ts";
+import { escapeXml } from "./plot.ts";
 import { deflateSync } from "node:zlib";
-import type { TopLevelSpec } from "../io/plot.ts";
-import { renderVegaLite } from "../io/plot.ts";
+import type { TopLevelSpec } from "./plot.ts";
+import { renderVegaLite } from "./plot.ts";
 
 // ---------------------------------------------------------------------------------------------
 // PNG encoding (8-bit RGB, no interlace), so that matrix images need no extra dependency.
