@@ -2,17 +2,14 @@
  * Option parsers shared by several commands, for commander's `.option(flags, desc, parser, default)`.
  * Each throws UsageError with a one-line message naming the option and the value.
  */
+import { isPowerOfTwo } from "../engine/math.ts";
+import { T_CRITICAL } from "../targets/kaufman.ts";
 import { parseFloatOption, parseIntOption, UsageError, invalidOption } from "./errors.ts";
 
-/** Critical temperature of the 2D Ising model, T_c = 2 / ln(1 + √2). */
-export const T_CRITICAL = 2 / Math.log(1 + Math.SQRT2);
+export { T_CRITICAL };
 
 /** Largest lattice the CLI accepts. */
 export const MAX_L = 1024;
-
-function isPowerOfTwo(n: number): boolean {
-  return n > 0 && (n & (n - 1)) === 0;
-}
 
 /** Lattice size: a power of two in 2..MAX_L (the hierarchical flows need L = 2^k). */
 export function parseLatticeSize(value: string): number {

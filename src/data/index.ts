@@ -1,8 +1,9 @@
 /**
- * Learning from data (issue 8): data sets of lattice configurations (.npy / JSON lines, MNIST),
- * dequantisation and the logit transform with their log-determinants, data drawn from known
- * densities (relaxed Ising by Wolff + exact x | s, Gaussian), the negative log-likelihood
- * (forward KL) with its gradient, and maximum-likelihood runs on disk (`neuralrg fit`).
+ * Data for learning from data (docs/learning-from-data.md): data sets of lattice configurations
+ * (.npy / JSON lines, MNIST), dequantisation and the logit transform with their log-determinants,
+ * and data drawn from known densities (relaxed Ising by Wolff + exact x | s, Gaussian). Training
+ * on data (the NLL, `runFit`) is in the `train` namespace.
+ * @module
  */
 export {
   type Dataset, type LoadedData, type LoadDataOptions, BUILTIN_DATASETS, DataFormatError,
@@ -13,7 +14,3 @@ export { parseJsonLines, formatJsonLines } from "./jsonl.ts";
 export { loadMnist, loadMnistSample, padImages, parseIdxImages } from "./mnist.ts";
 export { type Preprocess, type DequantizeKind, toModelSpace, toDataSpace, nllUnits, checkPreprocess } from "./dequantize.ts";
 export { drawIsingData, drawGaussianData, fieldsGivenSpins, type IsingData, type IsingDataOptions } from "./sources.ts";
-export { nllLossAndGrad, nllLoss, type NllLossAndGrad, type NllOptions } from "../train/nll.ts";
-export { type FitConfig, type FitState, createFit, fitStep, evaluateNll, epochOrder } from "../train/fit.ts";
-export { runFit, type FitRunOptions, type FitRunSummary } from "../train/fit-run.ts";
-export { scaleResolvedSamples, coarseLatent } from "../flow/scales.ts";

@@ -36,3 +36,8 @@ export function meanStdErr(a: ArrayLike<number>): { mean: number; stdErr: number
   const std = n > 1 ? Math.sqrt(v / (n - 1)) : 0;
   return { mean: m, stdErr: n > 1 ? std / Math.sqrt(n) : NaN, std };
 }
+
+/** True when n is a power of two (an integer n ≥ 1): the lattice sizes of the hierarchical flows. */
+export function isPowerOfTwo(n: number): boolean {
+  return Number.isInteger(n) && n >= 1 && (n & (n - 1)) === 0;
+}

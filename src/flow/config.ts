@@ -1,3 +1,5 @@
+import { isPowerOfTwo } from "../engine/math.ts";
+
 /** Architecture hyper-parameters of a hierarchical Real NVP flow (SPEC §2). */
 export type LayoutKind = "mera" | "tebd" | "tree";
 
@@ -18,10 +20,6 @@ export interface FlowConfig {
 
 export function log2Int(L: number): number {
   return Math.round(Math.log2(L));
-}
-
-export function isPowerOfTwo(n: number): boolean {
-  return Number.isInteger(n) && n >= 1 && (n & (n - 1)) === 0;
 }
 
 /** Throws a RangeError naming the offending value and the accepted range. */

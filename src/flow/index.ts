@@ -1,6 +1,6 @@
 /**
- * The hierarchical Real NVP flow (SPEC §2): configuration, parameters, and the bijection
- * x = g(z) with its log-determinant.
+ * The hierarchical Real NVP flow (v1 Fig. 1; docs/architecture.md): configuration, parameters,
+ * and the bijection x = g(z) with its log-determinant.
  *
  * A flow is a {@link FlowModel} (built from a {@link FlowConfig} by {@link createFlow}) plus a
  * flat parameter vector (from {@link initParams}). `generate` maps latent z ∼ N(0, 1) to fields
@@ -18,9 +18,10 @@
  * ```
  * @module
  */
-export * from "./config.ts";
-export * from "./layout.ts";
-export * from "./params.ts";
-export * from "./flow.ts";
-export type { KernelImpl, KernelName } from "../kernels/wasm.ts";
-export type { BlockIndex, Direction, LayerSpec } from "../kernels/block.ts";
+export { validateFlowConfig, type FlowConfig, type LayoutKind } from "./config.ts";
+export { latentScale } from "./layout.ts";
+export { initParams, paramCount, type InitKind } from "./params.ts";
+export {
+  backward, createFlow, generate, generateWithTape, infer, inferWithTape, logProb, priorLogProb, sample, type FlowModel, type Tape,
+} from "./flow.ts";
+export type { KernelName } from "../kernels/wasm.ts";

@@ -1,23 +1,23 @@
 /**
- * Sampling and estimators with a trained flow (SPEC §4): model densities (q, q_sym), the
+ * Sampling and estimators with a trained flow: model densities (q, q_sym), the
  * Metropolised independence sampler (v1 Eq. 6), importance-weighted free energies, HMC in latent
  * (Eq. 6, Algorithm 2) and physical space, Ising observables with improved estimators, and the
  * error analysis (τ_int, binning, ESS) they report with.
  */
 export {
-  flowDensity, flowLogQ, flowLogQSym, modelLogProb, negate, sampleModel, type ModelSample, type ProposalDensity,
+  flowDensity, flowLogQ, flowLogQSym, modelLogProb, sampleModel, type ModelSample, type ProposalDensity,
 } from "./density.ts";
-export { misDecide, runMis, type MisDecision, type MisOptions, type MisResult, type MisStep } from "./mis.ts";
+export { runMis, type MisOptions, type MisResult, type MisStep } from "./mis.ts";
 export {
   importanceFromLogWeights, importanceMean, importanceSample, type ImportanceEstimate, type ImportanceOptions, type ImportanceRun,
   type WeightedMean,
 } from "./importance.ts";
 export {
-  kinetic, latentPotential, leapfrog, physicalPotential, runHmc, type HmcOptions, type HmcResult, type HmcStep,
-  type LatentPotentialOptions, type LeapfrogState, type Potential,
+  latentPotential, physicalPotential, runHmc, type HmcOptions, type HmcResult, type HmcStep,
+  type LatentPotentialOptions, type Potential,
 } from "./hmc.ts";
 export {
-  absMagnetisationFromMeans, FIELD_MOMENTS, fieldMoments, gaussianExactMoments, ISING_OBSERVABLES, isingObservables, ObservableTrace,
+  FIELD_MOMENTS, fieldMoments, gaussianExactMoments, ISING_OBSERVABLES, isingObservables, ObservableTrace,
   type FieldMomentName, type IsingObservableName, type IsingObservableOptions, type IsingObservableValues, type SpinEstimator,
 } from "./observables.ts";
 export {

@@ -51,13 +51,13 @@ import { loadTrainedRun } from "../train/run.ts";
 import type { TrainConfig } from "../train/trainer.ts";
 import { validateTrainConfig } from "../train/trainer.ts";
 import { seedStats, type SeedStats } from "./aggregate.ts";
+import { T_CRITICAL } from "../targets/kaufman.ts";
 import { relErrPlot, sampleGridPlot, type SampleGridCell } from "./figures.ts";
 import type { PointMessage, PointOutcome, PointTask } from "./point-worker.ts";
 import type { TemperatureGrid } from "./range.ts";
 import { shardFileStem, shardPositions, type ResolvedShard } from "./shard.ts";
 
 /** Critical temperature of the 2D Ising model (marked in Fig. S1). */
-const T_C = 2 / Math.log(1 + Math.SQRT2);
 
 export const SCAN_CSV_COLUMNS = ["T", "depth", "epochs", "F", "F_stderr", "exact", "rel_err", "seconds"] as const;
 /** scan.csv of a scan over several seeds: one row per run. */
@@ -451,11 +451,11 @@ export async function writeScanOutputs(
   const svg1 = seeded
     ? await relErrPlot(
       aggregateSeeds(rows).filter((a) => a.stats.n > 0).map((a) => ({ T: a.T, depth: a.depth, relErr: a.stats.mean, relErrStdErr: a.stats.sem })),
-      { Tc: T_C, title, subtitle: `mean over ${nSeeds} seeds; error bars: standard error of the mean (spread across seeds)` },
+      { Tc: T_CRITICAL, title, subtitle: `mean over ${nSeeds} seeds; error bars: standard error of the mean (spread across seeds)` },
     )
     : await relErrPlot(
       withResult.map((r) => ({ T: r.point.T, depth: r.point.depth, relErr: r.rel_err, relErrStdErr: r.F_stderr / Math.abs(r.exact) })),
-      { Tc: T_C, title },
+      { Tc: T_CRITICAL, title },
     );
   figures.push(...writePlot(join(root, "relerr-vs-T"), svg1));
   const perCell = opts.gridSamples ?? 1;

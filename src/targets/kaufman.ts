@@ -15,9 +15,12 @@
  */
 import { checkLatticeSize, neighbours } from "./lattice.ts";
 
-/** Onsager's critical temperature T_c = 2 / ln(1 + √2) ≈ 2.269185. */
+/** Onsager's critical temperature of the 2D Ising model, T_c = 2 / ln(1 + √2) ≈ 2.269185. */
+export const T_CRITICAL = 2 / Math.log(1 + Math.SQRT2);
+
+/** Onsager's critical temperature {@link T_CRITICAL}. */
 export function criticalTemperature(): number {
-  return 2 / Math.log(1 + Math.SQRT2);
+  return T_CRITICAL;
 }
 
 function checkTemperature(T: number): void {

@@ -16,11 +16,6 @@ export function checkLatticeSize(L: number, max = Infinity): void {
   }
 }
 
-/** True when n is a power of two (n ≥ 1). */
-export function isPowerOfTwo(n: number): boolean {
-  return Number.isInteger(n) && n >= 1 && (n & (n - 1)) === 0;
-}
-
 /** Index of site (i, j) with periodic wrapping of both coordinates. */
 export function siteIndex(L: number, i: number, j: number): number {
   const a = ((i % L) + L) % L;

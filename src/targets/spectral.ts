@@ -8,7 +8,7 @@
  * Two real samples are transformed at once as re + i·im: C is real, so C(x_a + i x_b) =
  * C x_a + i C x_b exactly.
  */
-import { isPowerOfTwo } from "./lattice.ts";
+import { isPowerOfTwo } from "../engine/math.ts";
 
 export class Circulant2D {
   readonly L: number;

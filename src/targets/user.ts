@@ -53,7 +53,7 @@ import { extname, isAbsolute, resolve } from "node:path";
 import type { Array as JaxArrayT, numpy as JaxNumpyNs, vjp as JaxVjp } from "@jax-js/jax";
 import type { Real } from "../engine/real.ts";
 import { Rng } from "../engine/rng.ts";
-import { isPowerOfTwo } from "./lattice.ts";
+import { isPowerOfTwo } from "../engine/math.ts";
 import type { Target } from "./target.ts";
 
 /** A jax-js array. */

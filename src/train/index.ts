@@ -1,7 +1,8 @@
 /**
- * Training (SPEC §3): probability density distillation (Eq. 3–5) with the Z2-symmetrised model
+ * Training: probability density distillation (Eq. 3–5) with the Z2-symmetrised model
  * (Eq. S4) or the symmetry regulariser (App. E), the v1 combined algorithm (PDD + λ·NLL on an
- * experience buffer of MIS-accepted samples: `TrainConfig.buffer`), Adam, and training runs on disk.
+ * experience buffer of MIS-accepted samples: `TrainConfig.buffer`), Adam, training runs on disk,
+ * and maximum-likelihood training on data (forward KL, `neuralrg fit`: {@link runFit}).
  *
  * Two levels:
  * - {@link runTraining} trains into a run directory (config, checkpoints, metrics, summary,
@@ -20,56 +21,23 @@
  * ```
  * @module
  */
-import type { FlowConfig } from "../flow/config.ts";
-import { log2Int } from "../flow/config.ts";
-import type { TargetConfig } from "../targets/registry.ts";
-import type { TrainConfig } from "./trainer.ts";
-import { TRAIN_DEFAULTS } from "./trainer.ts";
-
-export * from "./adam.ts";
-export * from "./objectives.ts";
-export * from "./buffer.ts";
-export * from "./trainer.ts";
-export * from "./run.ts";
+export { ADAM_DEFAULTS, adamInit, adamStep, type AdamOptions, type AdamState } from "./adam.ts";
+export { pddLoss, pddLossAndGrad, symmetryKL, type LossAndGrad, type ObjectiveOptions } from "./objectives.ts";
+export { BUFFER_SIZE_BATCHES, type BufferConfig } from "./buffer.ts";
+export {
+  NonFiniteLossError, TRAIN_DEFAULTS, createTrainer, evaluateF, restoreTrainer, trainEpoch, trainEpochParallel, validateTrainConfig,
+  type AsyncObjective, type EpochMetrics, type OptimSettings, type TrainConfig, type TrainerState,
+} from "./trainer.ts";
+export { trainConfig, type TrainConfigOptions } from "./config.ts";
+export {
+  ON_NAN_MODES, TrainingDivergedError, estimateTrainingBytes, loadTrainedRun, runTraining, type OnNan, type TrainRunOptions,
+  type TrainRunSummary, type TrainedRun,
+} from "./run.ts";
 export { ParallelObjective } from "./parallel.ts";
+export { nllLoss, nllLossAndGrad, type NllLossAndGrad, type NllOptions } from "./nll.ts";
+export { createFit, epochOrder, evaluateNll, fitStep, type FitConfig, type FitState } from "./fit.ts";
+export { runFit, type FitRunOptions, type FitRunSummary } from "./fit-run.ts";
 export type { RunPaths } from "../io/rundir.ts";
 export type { ProgressMode, ProgressStream } from "../present/progress.ts";
 export type { JsonObject, JsonPrimitive, JsonValue } from "../io/json.ts";
 export type { KernelName } from "../kernels/wasm.ts";
-
-/** Overrides accepted by {@link trainConfig}: any TrainConfig field, and flow fields flat. */
-export type TrainConfigOptions = Partial<Omit<TrainConfig, "target" | "flow">> & Partial<FlowConfig>;
-
-/**
- * A complete {@link TrainConfig} for a target config, with the defaults of `neuralrg train`
- * (the original code's: batch 512, lr 1e-3, 10 couplings per block, 3 hidden layers of 10 units,
- * the full MERA, the symmetrised model, float64, seed 42) and 100 epochs, overridden by `opts`.
- * The lattice size is the target's `L`.
- */
-export function trainConfig(target: TargetConfig, opts: TrainConfigOptions = {}): TrainConfig {
-  const L = opts.L ?? target.L;
-  if (typeof L !== "number") throw new RangeError(`the target config has no L: give it, or pass { L } to trainConfig`);
-  const flow: FlowConfig = {
-    L,
-    layout: opts.layout ?? TRAIN_DEFAULTS.layout,
-    depth: opts.depth ?? log2Int(L),
-    nlayers: opts.nlayers ?? TRAIN_DEFAULTS.nlayers,
-    nmlp: opts.nmlp ?? TRAIN_DEFAULTS.nmlp,
-    nhidden: opts.nhidden ?? TRAIN_DEFAULTS.nhidden,
-  };
-  const c: TrainConfig = {
-    target: { ...target },
-    flow,
-    batch: opts.batch ?? TRAIN_DEFAULTS.batch,
-    epochs: opts.epochs ?? 100,
-    lr: opts.lr ?? TRAIN_DEFAULTS.lr,
-    weightDecay: opts.weightDecay ?? TRAIN_DEFAULTS.weightDecay,
-    seed: opts.seed ?? TRAIN_DEFAULTS.seed,
-    dtype: opts.dtype ?? TRAIN_DEFAULTS.dtype,
-    symmetrize: opts.symmetrize ?? TRAIN_DEFAULTS.symmetrize,
-    init: opts.init ?? TRAIN_DEFAULTS.init,
-    kernel: opts.kernel ?? TRAIN_DEFAULTS.kernel,
-  };
-  if (opts.symmetryWeight !== undefined && opts.symmetryWeight > 0) c.symmetryWeight = opts.symmetryWeight;
-  return c;
-}
