@@ -8,16 +8,13 @@
  *                                  with the exact value as a line
  */
 import type { Command } from "commander";
-import { writeFileAtomic, writeJsonAtomic } from "../io/atomic.ts";
 import type { JsonObject } from "../io/json.ts";
-import { formatMetrics, type MetricsRow } from "../io/metrics.ts";
 import { plotPath } from "../io/rundir.ts";
+import { defaultWarmup, runChains } from "../sample/drivers.ts";
+import { writeHmcComparison } from "../sample/results.ts";
 import { printJson, println, type CliContext } from "./command.ts";
 import { intOption } from "./options.ts";
-import {
-  addSamplingOptions, chainRunJson, type ChainRun, defaultWarmup, loadForSampling, printChainRun, runChains, type SamplingCliOptions,
-  validateCommon, writeTracePlot,
-} from "./sample.ts";
+import { addSamplingOptions, loadForSampling, printChainRun, type SamplingCliOptions, validateCommon } from "./sample.ts";
 
 export async function hmcCompareFromOptions(ctx: CliContext, o: SamplingCliOptions): Promise<JsonObject> {
   validateCommon(o, "hmc-latent");
@@ -36,17 +33,8 @@ export async function hmcCompareFromOptions(ctx: CliContext, o: SamplingCliOptio
     seed: o.seed, leapfrog_steps: o.leapfrogSteps, step_size_initial: o.stepSize, step_jitter: o.stepJitter,
     target_accept: o.targetAccept ?? null, physical_init: o.init,
   };
-  const summary: JsonObject = {
-    run: run.dir,
-    checkpoint_epoch: run.epoch,
-    ...common,
-    latent: chainRunJson(loaded, latent),
-    physical: chainRunJson(loaded, physical),
-  };
-  writeJsonAtomic(`${run.paths.samples}/hmc-compare.json`, summary);
-  writeFileAtomic(`${run.paths.samples}/hmc-compare-trace.csv`, compareCsv(loaded.observables.names, latent, physical));
+  const summary = await writeHmcComparison(loaded, latent, physical, common);
   const plot = plotPath(run.paths, "hmc-compare", "svg");
-  await writeTracePlot(loaded, [{ name: "latent HMC", run: latent }, { name: "physical HMC", run: physical }], plot.replace(/\.svg$/, ""));
   if (o.json) printJson(ctx, summary);
   else {
     printChainRun(ctx, loaded, latent);
@@ -54,26 +42,6 @@ export async function hmcCompareFromOptions(ctx: CliContext, o: SamplingCliOptio
     println(ctx, `results in ${run.paths.samples}/hmc-compare.json, trace plot ${plot}`);
   }
   return summary;
-}
-
-function compareCsv(names: readonly string[], latent: ChainRun, physical: ChainRun): string {
-  const la: Record<string, Float64Array> = {};
-  const ph: Record<string, Float64Array> = {};
-  for (const k of names) {
-    la[k] = latent.trace.chainAverage(k);
-    ph[k] = physical.trace.chainAverage(k);
-  }
-  const columns = ["step", "warmup", "latent_accept", "physical_accept", ...names.map((k) => `latent_${k}`), ...names.map((k) => `physical_${k}`)];
-  const rows: MetricsRow[] = [];
-  for (let t = 0; t < latent.trace.nsteps; t++) {
-    const row: MetricsRow = { step: t, warmup: t < latent.warmup ? 1 : 0, latent_accept: latent.acceptTrace[t], physical_accept: physical.acceptTrace[t] };
-    for (const k of names) {
-      row[`latent_${k}`] = la[k][t];
-      row[`physical_${k}`] = ph[k][t];
-    }
-    rows.push(row);
-  }
-  return formatMetrics(columns, rows);
 }
 
 export function register(program: Command, ctx: CliContext): void {
