@@ -42,6 +42,7 @@ import { heatmapGrid, linePlot, writePlot } from "../present/plot.ts";
 import type { ProgressMode } from "../present/progress.ts";
 import { createProgress, sig } from "../present/progress.ts";
 import { provenance } from "../io/provenance.ts";
+import { configJson, optimiserState, restoreOptimiserAndRng, StepTimes, timeBudget, writeRunProvenance } from "./run-loop.ts";
 import type { RunPaths } from "../io/rundir.ts";
 import { loadResumableCheckpoint, plotPath, withRunDir } from "../io/rundir.ts";
 
@@ -89,10 +90,6 @@ export interface FitRunSummary extends JsonObject {
   seed: number;
 }
 
-function configJson(c: FitConfig): JsonObject {
-  return JSON.parse(JSON.stringify(c)) as JsonObject;
-}
-
 function unitsText(p: Preprocess, N: number): string {
   const pre = p.dequantize === "uniform"
     ? `uniform dequantisation y = (k + u)/256 of 0..255 data${p.logit !== undefined ? `, logit transform α = ${p.logit}` : ""}`
@@ -106,7 +103,7 @@ function saveState(paths: RunPaths, s: FitState): void {
     epoch: s.step,
     config: configJson(s.config),
     params: s.params,
-    optimiser: { step: s.adam.step, m: s.adam.m, v: s.adam.v },
+    optimiser: optimiserState(s.adam),
     rng: s.rng.state(),
     extra: { counter: "steps" },
   });
@@ -115,9 +112,7 @@ function saveState(paths: RunPaths, s: FitState): void {
 function restore(paths: RunPaths, s: FitState): void {
   const ck = loadResumableCheckpoint(paths, configJson(s.config));
   if (ck.params.length !== s.params.length) throw new CheckpointError(paths.checkpoint, "invalid", `has ${ck.params.length} parameters, the config needs ${s.params.length}`);
-  s.params.set(ck.params);
-  s.adam = { step: ck.optimiser.step, m: Float64Array.from(ck.optimiser.m), v: Float64Array.from(ck.optimiser.v) };
-  s.rng = Rng.fromState(ck.rng);
+  restoreOptimiserAndRng(s, ck);
   s.step = ck.epoch;
 }
 
@@ -137,7 +132,7 @@ export async function runFit(opts: FitRunOptions): Promise<{ state: FitState; su
     if (opts.resume && existsSync(paths.checkpoint)) restore(paths, state);
     const metrics = openMetrics(paths.metrics, FIT_METRIC_COLUMNS, { truncateAfter: { column: "step", value: state.step } });
     writeJsonAtomic(paths.config, configJson(config));
-    writeJsonAtomic(`${paths.dir}/provenance.json`, { ...provenance(), seed: config.seed, config: configJson(config) });
+    writeRunProvenance(paths, config.seed, configJson(config));
     return metrics;
   };
   return withRunDir({ dir: opts.dir, config: configJson(config), resume: opts.resume, overwrite: opts.overwrite }, setup, async (paths, metrics) => {
@@ -150,8 +145,9 @@ export async function runFit(opts: FitRunOptions): Promise<{ state: FitState; su
       total: totalSteps, start: state.step, unit: "step", mode: opts.progress ?? "auto",
       fields: [{ key: "train", label: "train NLL", format: sig(6) }, { key: "test", label: "test NLL", format: sig(6) }, { key: "bpd", label: "bits/dim", format: sig(4) }],
     });
-    const t0 = performance.now();
-    const times: number[] = [];
+    const budget = timeBudget(opts.maxSeconds);
+    const t0 = budget.t0;
+    const times = new StepTimes();
     let window: number[] = [];
     let lastGrad = NaN;
     let lastSaved: number | null = existsSync(paths.checkpoint) ? state.step : null;
@@ -189,7 +185,7 @@ export async function runFit(opts: FitRunOptions): Promise<{ state: FitState; su
         times.push(r.seconds);
         for (const v of r.perSample) window.push(v);
         lastGrad = r.gradNorm;
-        const timeUp = opts.maxSeconds !== undefined && (performance.now() - t0) / 1000 >= opts.maxSeconds;
+        const timeUp = budget.up();
         if (state.step % evalPeriod === 0 || state.step === totalSteps || timeUp) evaluate();
         progress.update(state.step, { train: r.loss, test: lastTest, bpd: lastBpd });
         if (timeUp) {
@@ -210,16 +206,15 @@ export async function runFit(opts: FitRunOptions): Promise<{ state: FitState; su
   });
 }
 
-async function finish(paths: RunPaths, state: FitState, opts: FitRunOptions, target: Target | null, trainSeconds: number, times: number[], ev: TestNll): Promise<FitRunSummary> {
+async function finish(paths: RunPaths, state: FitState, opts: FitRunOptions, target: Target | null, trainSeconds: number, times: StepTimes, ev: TestNll): Promise<FitRunSummary> {
   const { config, model } = state;
   const N = model.nvars;
   const u = nllUnits(ev.mean, N, config.preprocess);
-  const sorted = [...times].sort((a, b) => a - b);
   const summary: FitRunSummary = {
     steps: state.step,
     epochs: state.step / stepsPerEpoch(config),
     train_seconds: trainSeconds,
-    seconds_per_step_median: sorted.length ? sorted[Math.floor(sorted.length / 2)] : NaN,
+    seconds_per_step_median: times.median(),
     n_train: opts.train.n,
     n_test: ev.n,
     test_nll: ev.mean,

@@ -24,7 +24,6 @@ import { makeTarget } from "../targets/registry.ts";
 import type { Target } from "../targets/target.ts";
 import type { EpochMetrics, TrainConfig, TrainerState } from "./trainer.ts";
 import { ParallelObjective } from "./parallel.ts";
-import { Rng } from "../engine/rng.ts";
 import { checkObjectiveOptions } from "./objectives.ts";
 import { estimateEpochBytes, GC_SLACK_BYTES, PROCESS_BASE_BYTES } from "./memory.ts";
 import type { ReplayState } from "./buffer.ts";
@@ -42,6 +41,7 @@ import { linePlot, trainingCurvePlot, writePlot } from "../present/plot.ts";
 import type { ProgressMode } from "../present/progress.ts";
 import { createProgress, exp, sig } from "../present/progress.ts";
 import { provenance } from "../io/provenance.ts";
+import { adamState, configJson, optimiserState, restoreOptimiserAndRng, StepTimes, timeBudget, writeRunProvenance } from "./run-loop.ts";
 import type { RunPaths } from "../io/rundir.ts";
 import { loadResumableCheckpoint, plotPath, runPaths, RunDirError, withRunDir } from "../io/rundir.ts";
 
@@ -113,9 +113,6 @@ export class TrainingDivergedError extends Error {
   }
 }
 
-/** Epoch times kept for the median in the summary (a ring: memory stays bounded on long runs). */
-const TIMES_KEPT = 4096;
-
 export interface TrainRunSummary extends JsonObject {
   epochs: number;
   F: number;
@@ -131,10 +128,6 @@ export interface TrainRunSummary extends JsonObject {
   lr_final: number;
   /** rollbacks after a non-finite loss (--on-nan rollback) */
   nan_rollbacks: number;
-}
-
-function configJson(c: TrainConfig): JsonObject {
-  return JSON.parse(JSON.stringify(c)) as JsonObject;
 }
 
 /** Numerical-guard state kept in the checkpoint's extras (absent until the first rollback). */
@@ -153,7 +146,7 @@ function saveState(paths: RunPaths, state: TrainerState, guard: GuardState): voi
     epoch: state.epoch,
     config: configJson(state.config),
     params: state.params,
-    optimiser: { step: state.adam.step, m: state.adam.m, v: state.adam.v },
+    optimiser: optimiserState(state.adam),
     rng: state.rng.state(),
     ...(Object.keys(extra).length > 0 ? { extra } : {}),
     ...(replay ? { arrays: replay.arrays } : {}),
@@ -189,7 +182,7 @@ function restoreFromCheckpoint(paths: RunPaths, config: TrainConfig, target: Tar
   const { ck, guard, replay } = loadUsableCheckpoint(paths, config);
   const state = restoreTrainer(config, target, {
     params: ck.params,
-    adam: { step: ck.optimiser.step, m: Float64Array.from(ck.optimiser.m), v: Float64Array.from(ck.optimiser.v) },
+    adam: adamState(ck.optimiser),
     rng: ck.rng,
     epoch: ck.epoch,
     replay,
@@ -288,7 +281,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<{ state: Train
     // metrics beyond the checkpoint (and a partial last line left by a crash) are dropped
     const metrics = openMetrics(paths.metrics, metricColumns(config), { truncateAfter: { column: "epoch", value: state.epoch } });
     if (opts.resume) writeJsonAtomic(paths.config, configJson(config));
-    writeJsonAtomic(`${paths.dir}/provenance.json`, { ...provenance(), seed: config.seed, config: configJson(config) } as unknown as JsonObject);
+    writeRunProvenance(paths, config.seed, configJson(config));
     return { state, guard, metrics };
   };
   return withRunDir({ dir: opts.dir, config: configJson(config), resume: opts.resume, overwrite: opts.overwrite }, setup, async (paths, started) => {
@@ -308,9 +301,8 @@ export async function runTraining(opts: TrainRunOptions): Promise<{ state: Train
         ...(exact !== undefined ? [{ key: "exact", format: sig(8) }, { key: "rel", label: "rel.err", format: exp(2) }] : []),
       ],
     });
-    const t0 = performance.now();
-    const times = new Float64Array(TIMES_KEPT);
-    let ntimes = 0;
+    const budget = timeBudget(opts.maxSeconds);
+    const times = new StepTimes();
 
     /** A non-finite loss/gradient at `epoch`: stop with a clear error, or roll back (see onNan). */
     const nonFinite = (epoch: number, what: string): void => {
@@ -325,9 +317,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<{ state: Train
       if (lastSaved !== null) {
         const { ck, replay } = loadUsableCheckpoint(paths, config);
         if (replay) state.replay = replay;
-        state.params.set(ck.params);
-        state.adam = { step: ck.optimiser.step, m: Float64Array.from(ck.optimiser.m), v: Float64Array.from(ck.optimiser.v) };
-        state.rng = Rng.fromState(ck.rng);
+        restoreOptimiserAndRng(state, ck);
         state.epoch = ck.epoch;
       } else {
         const fresh = createTrainer(config, target);
@@ -362,14 +352,14 @@ export async function runTraining(opts: TrainRunOptions): Promise<{ state: Train
           continue;
         }
         ahead = undefined;
-        times[ntimes++ % TIMES_KEPT] = m.seconds;
+        times.push(m.seconds);
         metrics.append({
           epoch: m.epoch, F: m.F, F_stderr: m.FstdErr, exact: m.exact, rel_err: m.relErr, grad_norm: m.gradNorm, seconds: m.seconds,
           ...(config.buffer ? { mis_acceptance: m.acceptance ?? NaN, buffer_fill: m.bufferFill ?? NaN, nll: m.nll ?? NaN } : {}),
         });
         progress.update(m.epoch, { F: m.F, err: m.FstdErr, exact: m.exact, rel: m.relErr });
         opts.onEpoch?.(m);
-        const timeUp = opts.maxSeconds !== undefined && (performance.now() - t0) / 1000 >= opts.maxSeconds;
+        const timeUp = budget.up();
         const stop = timeUp || opts.shouldStop?.() === true;
         if (m.epoch % opts.savePeriod === 0 || m.epoch === config.epochs || stop) {
           // only parameters whose next epoch is finite are checkpointed; that epoch is then reused
@@ -395,17 +385,15 @@ export async function runTraining(opts: TrainRunOptions): Promise<{ state: Train
     }
     if (!existsSync(paths.checkpoint)) saveState(paths, state, guard);
 
-    const kept = times.subarray(0, Math.min(ntimes, TIMES_KEPT));
-    const summary = await finishRun(paths, state, opts.evalSamples ?? 4 * config.batch, Array.from(kept), guard);
+    const summary = await finishRun(paths, state, opts.evalSamples ?? 4 * config.batch, times, guard);
     return { state, summary, paths };
   });
 }
 
-async function finishRun(paths: RunPaths, state: TrainerState, evalSamples: number, times: number[], guard: GuardState): Promise<TrainRunSummary> {
+async function finishRun(paths: RunPaths, state: TrainerState, evalSamples: number, times: StepTimes, guard: GuardState): Promise<TrainRunSummary> {
   const exact = state.target.exactNegLogZ;
   // Fresh samples, a generator derived from the seed and the epoch: reproducible, independent of training.
   const ev = evaluateF(state, evalSamples, (state.config.seed * 7919 + state.epoch) >>> 0);
-  const sorted = [...times].sort((a, b) => a - b);
   const summary: TrainRunSummary = {
     epochs: state.epoch,
     F: ev.F,
@@ -414,7 +402,7 @@ async function finishRun(paths: RunPaths, state: TrainerState, evalSamples: numb
     exact: exact ?? null,
     rel_err: exact !== undefined ? (ev.F - exact) / Math.abs(exact) : null,
     bound_violated: exact !== undefined && ev.F < exact - 3 * ev.stdErr,
-    seconds_per_epoch_median: sorted.length ? sorted[Math.floor(sorted.length / 2)] : NaN,
+    seconds_per_epoch_median: times.median(),
     seed: state.config.seed,
     lr_final: state.config.lr * guard.lrScale,
     nan_rollbacks: guard.rollbacks,
