@@ -1,5 +1,5 @@
 /**
- * `neuralrg report`: one HTML page per run (SPEC §7: a run directory holds config, checkpoint,
+ * `neuralrg report`: one HTML page per run (a run directory holds config, checkpoint,
  * metrics, samples, plots and report, so that every figure can be regenerated from it).
  *
  * <run>/report.html shows the configuration, the training curve against the exact value

@@ -1,5 +1,5 @@
 /**
- * `neuralrg analyze`: the renormalisation-group analysis of a trained run (SPEC §5; paper
+ * `neuralrg analyze`: the renormalisation-group analysis of a trained run (paper
  * Fig. 4, v1 Fig. 4 and S2–S4), written into <run>/analysis/:
  *
  *   index.json                 what was computed, with which options, key numbers, figure list

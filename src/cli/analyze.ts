@@ -1,6 +1,6 @@
 /**
- * `neuralrg analyze --run DIR`: the renormalisation-group analysis of a trained run (SPEC §5;
- * Fig. 4, v1 Fig. 4 and S2–S4): collective variables per scale, gradient response of the
+ * `neuralrg analyze --run DIR`: the renormalisation-group analysis of a trained run
+ * (Fig. 4, v1 Fig. 4 and S2–S4): collective variables per scale, gradient response of the
  * top-level latents, KSG mutual information between latent and between physical variables, and
  * latent wander. Results (JSON) and figures (SVG + PNG) go to DIR/analysis/ (analysis/run.ts).
  */

@@ -1,6 +1,6 @@
 /**
  * `neuralrg exact --L <n> --T <t> [--json]`: exact free energies of the relaxed Ising target
- * (SPEC §1, text after Eq. 7):
+ * (the text after Eq. 7):
  *   ln Z_Ising   from Kaufman's exact solution on the finite periodic L×L lattice,
  *   −ln Z        of the relaxed model, −ln Z_Ising − ½ ln det(K+αI) + (N/2)[ln(2/π) − α],
  *   α            the diagonal shift making the smallest eigenvalue of K+αI equal to 0.1.

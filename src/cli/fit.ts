@@ -1,6 +1,6 @@
 /**
  * `neuralrg fit --data FILE|mnist|mnist-sample`: maximum-likelihood (forward KL) training of the
- * hierarchical flow on a data set, into a run directory (io/fit-run.ts). Flow and optimiser
+ * hierarchical flow on a data set, into a run directory (train/fit-run.ts). Flow and optimiser
  * options are those of `train` (shared definitions); data, preprocessing and minibatch options
  * are fit's own.
  */

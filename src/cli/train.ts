@@ -1,7 +1,7 @@
 /**
  * `neuralrg train`: probability density distillation of a MERA Real NVP flow for the relaxed
  * Ising model, lattice φ⁴, a Gaussian test target, or a user-defined target loaded from a module
- * (`--target ./my-energy.ts`), into a run directory (SPEC §3).
+ * (`--target ./my-energy.ts`), into a run directory.
  */
 import type { Command } from "commander";
 import type { LayoutKind } from "../flow/config.ts";

@@ -1,5 +1,5 @@
 /**
- * The array/autodiff engine behind one small interface: @jax-js/jax 0.1.25 (SPEC §7).
+ * The array/autodiff engine behind one small interface: @jax-js/jax 0.1.25.
  *
  * Used as the independent reference for our hand-written kernels (flow/reference.ts) and as
  * the generality layer (user-defined targets, Jacobians). The training hot path does not go

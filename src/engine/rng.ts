@@ -1,5 +1,5 @@
 /**
- * Explicit, serialisable randomness for our own numerical code (STYLE: explicit keys).
+ * Explicit, serialisable randomness for our own numerical code (explicit generators passed by the caller, no global state).
  *
  * `Rng` is xoshiro128** (32-bit state words, fast in JS) seeded through splitmix32. Its whole
  * state is four uint32 words, saved in checkpoints so that resuming continues the very same

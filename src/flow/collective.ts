@@ -1,5 +1,5 @@
 /**
- * Renormalised collective variables per scale (v1 Fig. 4; the stars of v1 Fig. 1a; SPEC §5).
+ * Renormalised collective variables per scale (v1 Fig. 4; the stars of v1 Fig. 1a).
  *
  * Inference z = g⁻¹(x) runs the layers level by level (layout.ts). The decimator of level l
  * keeps block element (1,1), which sits on the sites ≡ 0 (mod 2^(l+1)) in both coordinates;

@@ -1,6 +1,6 @@
 import { isPowerOfTwo } from "../engine/math.ts";
 
-/** Architecture hyper-parameters of a hierarchical Real NVP flow (SPEC §2). */
+/** Architecture hyper-parameters of a hierarchical Real NVP flow (Fig. 1a, 2). */
 export type LayoutKind = "mera" | "tebd" | "tree";
 
 export interface FlowConfig {

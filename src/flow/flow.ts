@@ -2,7 +2,7 @@
  * The hierarchical flow x = g(z) (Eq. 1, Fig. 1a): a composition of layers of 2×2 block
  * bijectors (kernels/block.ts) placed by a layout (layout.ts), with a standard normal prior.
  *
- * Bijector contract (STYLE): generate(params, z) → {x, logDet = ln|det ∂x/∂z|} and
+ * Bijector contract: generate(params, z) → {x, logDet = ln|det ∂x/∂z|} and
  * infer(params, x) → {z, logDet = ln|det ∂z/∂x|}, both on batches (batch axis first, rows of
  * N = L² sites). The *WithTape variants keep each layer's input so that the matching backward
  * functions can propagate adjoints to the input and to the parameters.

@@ -1,5 +1,5 @@
 /**
- * Block placement of the hierarchical flow (SPEC §2, paper Fig. 1a and 2).
+ * Block placement of the hierarchical flow (paper Fig. 1a and 2; docs/architecture.md).
  *
  * A layer is a set of disjoint 2×2 blocks; each block lists 4 site indices in the order
  * (0,0), (0,1), (1,0), (1,1) of the block. At level l the active sites form a sublattice of

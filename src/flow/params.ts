@@ -1,5 +1,5 @@
 /**
- * Flow parameters as plain data (STYLE: parameters are a pytree of arrays).
+ * Flow parameters as plain data (a tree of arrays, no hidden state).
  *
  * All parameters live in one flat typed array `data`; `FlowParams` holds views into it, so
  * the optimiser, checkpoints and averaging work on `data` alone.

@@ -3,7 +3,7 @@
  * the independent reference our fused typed-array kernels (kernels/, flow/flow.ts) are tested
  * against, and the generality layer (any differentiable target written in jax-js ops).
  *
- * Conventions (identical to the kernels; SPEC §2, params.ts, layout.ts):
+ * Conventions (identical to the kernels; params.ts, layout.ts, docs/architecture.md):
  *   - A block has 4 variables in the order (0,0),(0,1),(1,0),(1,1): indices 0..3 of
  *     `BlockLayer.blocks[4k + c]`. Groups A = [0, 3], B = [1, 2]. Coupling c conditions on A
  *     and updates B if c is even, conditions on B and updates A if c is odd; the net inputs are

@@ -4,7 +4,7 @@
  * from flow.scaleOfSite: 0 = finest, depth = the variables left at the top), setting the finer
  * ones to the prior's mode 0: x_k = g(z ⊙ 1[scale ≥ k]). k = 0 is an ordinary sample; raising k
  * removes detail scale by scale, so a row shows what each level of the hierarchy contributes.
- * The collective variables of the same samples (analysis/collective.ts) show the
+ * The collective variables of the same samples (flow/collective.ts) show the
  * renormalised images each decimation passes up.
  */
 import type { Real } from "../engine/real.ts";

@@ -1,5 +1,5 @@
 /**
- * Training checkpoints (SPEC §3: model, optimiser, RNG, epoch — everything needed to resume so
+ * Training checkpoints (model, optimiser, RNG, epoch — everything needed to resume so
  * that the resumed run is bit-identical to an uninterrupted one).
  *
  * On disk (JSON, written atomically):

@@ -1,5 +1,5 @@
 /**
- * Per-epoch metrics as CSV (SPEC §3): append-only, header written once, numbers printed with
+ * Per-epoch metrics as CSV: append-only, header written once, numbers printed with
  * full precision (JavaScript's shortest round-trip representation, so parse(format(x)) === x).
  * Non-finite values are written as NaN, Infinity, -Infinity; a missing value as an empty cell
  * (read back as NaN).

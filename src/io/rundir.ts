@@ -1,5 +1,5 @@
 /**
- * Run directories (SPEC §7): one directory holds a run's config, checkpoint, metrics, samples,
+ * Run directories: one directory holds a run's config, checkpoint, metrics, samples,
  * plots and report, so that every figure can be regenerated from it. A lock file keeps a second
  * writer out.
  *

@@ -6,7 +6,7 @@
  * mark stretched over the data range) coloured with the very Vega scheme the legend uses. One
  * <rect> per cell would make a 256 × 256 MI matrix an 11 MB SVG that takes seconds to render;
  * the image keeps it at a few hundred kB. Grids of configurations (collective variables, latent
- * wander) use heatmapGrid of io/plot.ts, composed side by side by `composeSvgs`.
+ * wander) use heatmapGrid of plot.ts, composed side by side by `composeSvgs`.
  */
 import { escapeXml } from "./plot.ts";
 import { deflateSync } from "node:zlib";

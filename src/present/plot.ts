@@ -113,7 +113,7 @@ export interface TrainingCurveData {
 }
 
 /**
- * Training curve (SPEC §3, Fig. 3a): F per epoch with a ±1σ band and the exact −ln Z as a
+ * Training curve (Fig. 3a): F per epoch with a ±1σ band and the exact −ln Z as a
  * horizontal rule; when the exact value is known, a second panel shows the relative error
  * (F − exact)/|exact| on a log scale (epochs where it is ≤ 0, i.e. F below the exact value within
  * noise, cannot be drawn there and are counted in the panel title).

@@ -1,5 +1,5 @@
 /**
- * Progress with ETA on stderr (SPEC §3). On an interactive terminal: a cli-progress bar with
+ * Progress with ETA on stderr. On an interactive terminal: a cli-progress bar with
  * custom fields (e.g. F, ±err, rel. err.). When stderr is not a TTY, or CI is set, or TERM=dumb:
  * one plain line at start, then at most every `intervalMs`, then at the end — no ANSI escapes,
  * so logs stay readable.

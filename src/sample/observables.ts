@@ -4,7 +4,7 @@
  *
  * Given x the spins are independent, π(s|x) = Π_i (1 + e^{−2 s_i x_i})⁻¹, E[s_i|x] = tanh x_i, so
  * improved (Rao–Blackwellised) estimators replace products of distinct spins by products of
- * tanh (SPEC §1):
+ * tanh (Eq. 7):
  * - energy per site: −(1/N) Σ_bonds tanh x_i tanh x_j (the two ends of a bond are distinct);
  * - S = Σ_ij s_i s_j / N² → [(Σ tanh x_i)² − Σ tanh² x_i + N] / N² (E[s_i s_j|x] = tanh x_i tanh x_j
  *   for i ≠ j, 1 for i = j);

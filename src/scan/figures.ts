@@ -67,7 +67,7 @@ export interface SampleGridCell {
   images: ArrayLike<number>[];
 }
 
-// Blue–white–red, as io/plot.ts's "diverging" heatmaps: −1 blue, 0 white, +1 red.
+// Blue–white–red, as present/plot.ts's "diverging" heatmaps: −1 blue, 0 white, +1 red.
 /** Diverging colour of a value in [−1, 1] (tanh x); white for non-finite values. */
 function diverging(v: number): string {
   return Number.isFinite(v) ? schemeColour("diverging", (Math.max(-1, Math.min(1, v)) + 1) / 2) : "#ffffff";

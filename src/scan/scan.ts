@@ -1,6 +1,6 @@
 /**
  * Temperature × depth scan (paper App. E, Fig. S1 and S2): one training per (T, depth) point,
- * each into its own run directory <dir>/T<T>-d<depth>/ (io/training-run.ts), run in a pool of
+ * each into its own run directory <dir>/T<T>-d<depth>/ (train/run.ts), run in a pool of
  * worker threads (tinypool) at most `jobs` at a time.
  *
  *   <dir>/scan.json            what was asked: temperatures, depths, the base configuration

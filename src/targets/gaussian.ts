@@ -1,8 +1,8 @@
 /**
- * The exactly solvable Gaussian target π(x) = exp(−½ xᵀAx) on an L×L lattice (SPEC §1), A
+ * The exactly solvable Gaussian target π(x) = exp(−½ xᵀAx) on an L×L lattice, A
  * symmetric positive definite. Z = (2π)^{N/2} det(A)^{−1/2}, so
  *   −ln Z = ½ ln det A − (N/2) ln 2π.
- * (SPEC §1 prints the opposite overall sign; this is the correct one, checked in the tests.)
+ * (the sign is checked against direct integration in the tests.)
  *
  * Precision matrices (the config stores only these generating parameters):
  * - "circulant" (default): A = scale·[(1 + 4κ) I − κ·Adj] with the bond-counting adjacency of

@@ -1,5 +1,5 @@
 /**
- * The relaxed (continuous) 2D Ising target of Eq. (7) of the PRL (SPEC §1):
+ * The relaxed (continuous) 2D Ising target of Eq. (7) of the PRL:
  *   π(x) = exp(−½ xᵀ(K+αI)⁻¹x) Π_i cosh x_i,   K = β·A on the periodic L×L lattice,
  * with A the bond-counting adjacency of lattice.ts and α chosen so that λ_min(K+αI) = 0.1 (the
  * original code's choice). Writing Π cosh x_i = 2^{−N} Σ_s e^{sᵀx} and doing the Gaussian integral

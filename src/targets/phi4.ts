@@ -1,5 +1,5 @@
 /**
- * Lattice φ⁴ theory on the L×L torus (SPEC §1: "a continuous field theory target"), in the
+ * Lattice φ⁴ theory on the L×L torus (a continuous field theory target besides Eq. 7), in the
  * hopping-parameter form
  *
  *   S(φ) = Σₓ [ −2κ Σ_μ φₓ φ_{x+μ} + φₓ² + λ(φₓ² − 1)² ],      π(φ) = e^{−S(φ)},
@@ -42,7 +42,7 @@
  *   χ = N(⟨m²⟩ − ⟨|m|⟩²)   (the finite-volume susceptibility of Z2 models; χ₂ = N⟨m²⟩ is
  *                            also reported),
  *   U = 1 − ⟨m⁴⟩/(3⟨m²⟩²)  (Binder cumulant: 0 for a Gaussian m, → 2/3 deep in the ordered phase),
- * with error bars from binning: bins longer than the integrated autocorrelation time (sample/stats.ts),
+ * with error bars from binning: bins longer than the integrated autocorrelation time (engine/stats.ts),
  * then a jackknife over the bins (needed for the nonlinear χ and U; for plain means it equals
  * the binning error).
  */

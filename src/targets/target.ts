@@ -1,7 +1,7 @@
 import type { Real } from "../engine/real.ts";
 
 /**
- * An unnormalised lattice density π(x) on an L×L periodic lattice (SPEC §1).
+ * An unnormalised lattice density π(x) on an L×L periodic lattice.
  * Targets know nothing of flows: they are leaves of the dependency graph.
  */
 export interface Target {

@@ -1,5 +1,5 @@
 /**
- * User-defined targets (SPEC §1): any differentiable log-density log π(x) on an L×L periodic
+ * User-defined targets: any differentiable log-density log π(x) on an L×L periodic
  * lattice, declared with `defineTarget({...})` and used in code (`userTarget(spec)`) or loaded
  * from a module file (`--target ./my-energy.ts`, `makeTarget({ kind: "user", module })`).
  *

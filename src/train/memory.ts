@@ -1,6 +1,6 @@
 /**
  * Working-set estimate of one training epoch, used to refuse configurations that cannot fit
- * (io/training-run.ts, the browser playground). Counted in batch × (numbers per row):
+ * (train/run.ts, the browser playground). Counted in batch × (numbers per row):
  *   - taped passes (1, or 2 with the symmetrised model or the symmetry regulariser): each keeps
  *     its running state (N per row) and the compact tape of flow.ts (each layer's input at its
  *     block sites only: tapeSitesPerRow, ≈ 2.7·N for a full-depth MERA);

@@ -1,5 +1,5 @@
 /**
- * A training run on disk (SPEC §7: a run directory holds config, checkpoint, metrics, plots
+ * A training run on disk (a run directory holds config, checkpoint, metrics, plots
  * and a summary, so every figure can be regenerated from it).
  *
  *   config.json      the TrainConfig (identity of the run; `epochs` may grow on resume)

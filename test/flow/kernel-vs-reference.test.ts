@@ -1,6 +1,6 @@
 /**
  * The fused kernels (JS and WebAssembly) against the jax-js autodiff reference: flow outputs,
- * log-determinants, the PDD loss and every gradient component, in float64 (issue 4: ≤ 1e-6
+ * log-determinants, the PDD loss and every gradient component, in float64 (≤ 1e-6
  * relative). The reference runs on jax-js's cpu backend (its wasm backend evaluates float64
  * transcendentals in float32; see src/flow/reference.ts).
  */

@@ -3,7 +3,7 @@ import { Rng } from "../../src/engine/rng.ts";
 import { sample, targets, train } from "../../src/index.ts";
 
 /**
- * SPEC §4 on φ⁴: HMC in the latent space of a trained flow (Eq. 6) and plain HMC on −ln π in
+ * Sampling on φ⁴: HMC in the latent space of a trained flow (Eq. 6) and plain HMC on −ln π in
  * physical space are both exact MCMC for π, so their observables must agree within error bars.
  * 4×4 at κ = 0.27, λ = 0.02 (near the transition: U ≈ 0.46, a double-peaked magnetisation).
  */
