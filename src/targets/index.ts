@@ -34,10 +34,13 @@ export {
   type GaussianOptions, type GaussianPrecision,
 } from "./gaussian.ts";
 export {
-  MAX_PHI4_L, PHI4_NEAR_CRITICAL, Phi4Target, concatPhi4Series, formatEstimate, magnetisation, phi4Estimates, phi4FreeField, phi4FromContinuum,
-  phi4QuadraticEigenvalues, phi4Series, phi4Target, phi4ToContinuum, twoPointFunction, type Estimate, type Phi4Config,
-  type Phi4EstimateOptions, type Phi4Estimates, type Phi4FreeField, type Phi4Options, type Phi4Series,
+  MAX_PHI4_L, PHI4_NEAR_CRITICAL, Phi4Target, phi4FreeField, phi4FromContinuum, phi4QuadraticEigenvalues, phi4Target, phi4ToContinuum,
+  type Phi4Config, type Phi4FreeField, type Phi4Options,
 } from "./phi4.ts";
+export {
+  concatPhi4Series, formatEstimate, magnetisation, phi4Estimates, phi4Series, twoPointFunction, type Estimate, type Phi4EstimateOptions,
+  type Phi4Estimates, type Phi4Series,
+} from "./phi4-observables.ts";
 export {
   MAX_USER_L, USER_MODULE_EXTENSIONS, UserTarget, UserTargetError, defineTarget, loadUserTarget, userTarget, userTargetConfig,
   type JaxArray, type JaxNumpy, type UserTargetOptions, type UserTargetSpec,

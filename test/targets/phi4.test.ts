@@ -1,10 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/engine/rng.ts";
 import { train, sample } from "../../src/index.ts";
-import {
-  concatPhi4Series, formatEstimate, phi4Estimates, phi4FreeField, phi4FromContinuum, phi4Series, phi4Target, phi4ToContinuum,
-  PHI4_NEAR_CRITICAL, twoPointFunction,
-} from "../../src/targets/phi4.ts";
+import { phi4FreeField, phi4FromContinuum, phi4Target, phi4ToContinuum, PHI4_NEAR_CRITICAL } from "../../src/targets/phi4.ts";
+import { concatPhi4Series, formatEstimate, phi4Estimates, phi4Series, twoPointFunction } from "../../src/targets/phi4-observables.ts";
 import { makeTarget } from "../../src/targets/registry.ts";
 import { gaussJordanInverse, luLogDet, normalsSeeded, torusAdjacency } from "./helpers.ts";
 
