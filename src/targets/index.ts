@@ -42,7 +42,8 @@ export {
   type Phi4Estimates, type Phi4Series,
 } from "./phi4-observables.ts";
 export {
-  MAX_USER_L, USER_MODULE_EXTENSIONS, UserTarget, UserTargetError, defineTarget, loadUserTarget, userTarget, userTargetConfig,
-  type JaxArray, type JaxNumpy, type UserTargetOptions, type UserTargetSpec,
+  MAX_USER_L, USER_MODULE_EXTENSIONS, UserTarget, UserTargetError, defineTarget, userTarget, type JaxArray, type JaxNumpy,
+  type UserTargetOptions, type UserTargetSpec,
 } from "./user.ts";
+export { loadUserTarget, userTargetConfig } from "./user-module.ts";
 export { TARGET_KINDS, makeTarget, type TargetConfig, type TargetKind } from "./registry.ts";

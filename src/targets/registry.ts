@@ -10,7 +10,7 @@ import { GAUSSIAN_PRECISIONS, MAX_GAUSSIAN_L, MAX_KAPPA, MAX_RANDOM_GAUSSIAN_L, 
 import { MAX_DENSE_L, MAX_ISING_L, relaxedIsing, type InverseMethod } from "./ising.ts";
 import { MAX_PHI4_L, phi4Target } from "./phi4.ts";
 import type { Target } from "./target.ts";
-import { loadUserTarget } from "./user.ts";
+import { loadUserTarget } from "./user-module.ts";
 
 export type TargetConfig = Readonly<Record<string, number | string | boolean>>;
 

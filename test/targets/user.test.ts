@@ -8,7 +8,8 @@ import { loadTrainedRun, runTraining } from "../../src/train/run.ts";
 import { train } from "../../src/index.ts";
 import { phi4Target } from "../../src/targets/phi4.ts";
 import { makeTarget } from "../../src/targets/registry.ts";
-import { defineTarget, loadUserTarget, userTarget, UserTargetError } from "../../src/targets/user.ts";
+import { defineTarget, userTarget, UserTargetError } from "../../src/targets/user.ts";
+import { loadUserTarget } from "../../src/targets/user-module.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const EXAMPLE = join(ROOT, "examples", "my-energy.ts");
