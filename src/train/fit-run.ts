@@ -44,7 +44,8 @@ import { createProgress, sig } from "../present/progress.ts";
 import { provenance } from "../io/provenance.ts";
 import { configJson, optimiserState, restoreOptimiserAndRng, StepTimes, timeBudget, writeRunProvenance } from "./run-loop.ts";
 import type { RunPaths } from "../io/rundir.ts";
-import { loadResumableCheckpoint, plotPath, withRunDir } from "../io/rundir.ts";
+import { loadResumableCheckpoint, withRunDir } from "../io/run-session.ts";
+import { plotPath } from "../io/rundir.ts";
 
 /** −ln q_Y(y) on the test set at fixed dequantisation noise (train/fit.ts evaluateNll). */
 type TestNll = ReturnType<typeof evaluateNll>;

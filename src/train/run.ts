@@ -43,7 +43,8 @@ import { createProgress, exp, sig } from "../present/progress.ts";
 import { provenance } from "../io/provenance.ts";
 import { adamState, configJson, optimiserState, restoreOptimiserAndRng, StepTimes, timeBudget, writeRunProvenance } from "./run-loop.ts";
 import type { RunPaths } from "../io/rundir.ts";
-import { loadResumableCheckpoint, plotPath, runPaths, RunDirError, withRunDir } from "../io/rundir.ts";
+import { loadResumableCheckpoint, withRunDir } from "../io/run-session.ts";
+import { plotPath, runPaths, RunDirError } from "../io/rundir.ts";
 
 export const METRIC_COLUMNS = ["epoch", "F", "F_stderr", "exact", "rel_err", "grad_norm", "seconds"] as const;
 /**

@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { acquireRunLock, LockError, openRunDir, pidAlive, RunDirError, runPaths } from "../../src/io/rundir.ts";
+import { acquireRunLock, LockError, pidAlive } from "../../src/io/lock.ts";
+import { openRunDir, RunDirError, runPaths } from "../../src/io/rundir.ts";
 import { tempDir } from "./helpers.ts";
 
 const config = { target: { kind: "ising", L: 4, T: 2.269 }, epochs: 10 };

@@ -8,7 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { acquireRunLock, RunDirError } from "../../src/io/rundir.ts";
+import { acquireRunLock } from "../../src/io/lock.ts";
+import { RunDirError } from "../../src/io/rundir.ts";
 import { runTraining } from "../../src/train/run.ts";
 import { parseDepthRange, parseTemperatureRange } from "../../src/scan/range.ts";
 import { bestDepths, runScan, SCAN_CSV_COLUMNS } from "../../src/scan/scan.ts";
