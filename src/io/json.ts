@@ -41,3 +41,8 @@ export function jsonDiff(a: unknown, b: unknown, prefix = ""): string[] {
   }
   return canonicalJson(a) === canonicalJson(b) ? [] : [prefix || "(root)"];
 }
+
+/** A plain JSON copy of a value (class instances and undefined fields dropped), as files hold it. */
+export function plainJson(v: unknown): JsonObject {
+  return JSON.parse(JSON.stringify(v)) as JsonObject;
+}

@@ -20,10 +20,11 @@ import { writeJsonAtomic } from "../io/atomic.ts";
 import { isJsonObject, jsonDiff, type JsonValue } from "../io/json.ts";
 import { runPaths, RunDirError } from "../io/rundir.ts";
 import type { TrainConfig } from "../train/trainer.ts";
+import { writeScanOutputs } from "./outputs.ts";
 import {
-  planScan, pointConfig, pointName, pointState, rowOf, writeScanOutputs,
-  type PointStatus, type ScanDefinition, type ScanPoint, type ScanRow, type ShardManifest,
-} from "./scan.ts";
+  planScan, pointConfig, pointName, pointState, rowOf, type ScanDefinition, type ScanPoint, type ShardManifest,
+} from "./plan.ts";
+import type { PointStatus, ScanRow } from "./table.ts";
 import { SHARD_FILE_RE, shardFileStem, shardPositions } from "./shard.ts";
 
 export class MergeError extends Error {

@@ -9,7 +9,7 @@
 import { Rng } from "../engine/rng.ts";
 import { writeJsonAtomic } from "../io/atomic.ts";
 import type { Checkpoint, OptimiserState } from "../io/checkpoint.ts";
-import type { JsonObject } from "../io/json.ts";
+import { plainJson, type JsonObject } from "../io/json.ts";
 import { provenance } from "../io/provenance.ts";
 import type { RunPaths } from "../io/rundir.ts";
 import type { AdamState } from "./adam.ts";
@@ -42,7 +42,7 @@ export function restoreOptimiserAndRng<S extends OptimiserAndRng & { params: { s
 
 /** The run's config as JSON (what config.json, provenance.json and checkpoints hold). */
 export function configJson(c: object): JsonObject {
-  return JSON.parse(JSON.stringify(c)) as JsonObject;
+  return plainJson(c);
 }
 
 /** provenance.json: package version, git commit, time and host, with the seed and the config. */

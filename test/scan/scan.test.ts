@@ -12,7 +12,8 @@ import { acquireRunLock } from "../../src/io/lock.ts";
 import { RunDirError } from "../../src/io/rundir.ts";
 import { runTraining } from "../../src/train/run.ts";
 import { parseDepthRange, parseTemperatureRange } from "../../src/scan/range.ts";
-import { bestDepths, runScan, SCAN_CSV_COLUMNS } from "../../src/scan/scan.ts";
+import { runScan } from "../../src/scan/scan.ts";
+import { bestDepths, SCAN_CSV_COLUMNS } from "../../src/scan/table.ts";
 import type { TrainConfig } from "../../src/train/trainer.ts";
 
 const dirs: string[] = [];
