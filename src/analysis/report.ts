@@ -16,7 +16,7 @@ import { Rng } from "../engine/rng.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { isJsonObject, type JsonObject, type JsonValue } from "../io/json.ts";
 import { readMetrics } from "../io/metrics.ts";
-import { heatmapGrid, trainingCurvePlot, writePlot } from "../present/plot.ts";
+import { heatmapGrid, metricsCurve, trainingCurvePlot, writePlot } from "../present/plot.ts";
 import type { ProgressMode, ProgressStream } from "../present/progress.ts";
 import { packageVersion } from "../io/provenance.ts";
 import { plotPath } from "../io/rundir.ts";
@@ -146,9 +146,7 @@ export async function writeReport(opts: ReportOptions): Promise<ReportResult> {
       log("regenerating plots/training.svg from metrics.csv");
       const exact = run.target.exactNegLogZ;
       const svg = await trainingCurvePlot({
-        epochs: t.rows.map((r) => r.epoch),
-        F: t.rows.map((r) => r.F),
-        Ferr: t.rows.map((r) => r.F_stderr),
+        ...metricsCurve(t.rows),
         exact,
         title: `${String(run.config.target.kind)} L=${run.config.flow.L}${run.config.target.T !== undefined ? ` T=${run.config.target.T}` : ""}`,
       });

@@ -112,6 +112,11 @@ export interface TrainingCurveData {
   maxPoints?: number;
 }
 
+/** The curve of a training run's metrics.csv rows (columns epoch, F, F_stderr). */
+export function metricsCurve(rows: readonly Record<string, number>[]): Pick<TrainingCurveData, "epochs" | "F" | "Ferr"> {
+  return { epochs: rows.map((r) => r.epoch), F: rows.map((r) => r.F), Ferr: rows.map((r) => r.F_stderr) };
+}
+
 /**
  * Training curve (Fig. 3a): F per epoch with a ±1σ band and the exact −ln Z as a
  * horizontal rule; when the exact value is known, a second panel shows the relative error

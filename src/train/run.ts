@@ -37,7 +37,7 @@ import { writeJsonAtomic } from "../io/atomic.ts";
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from "../io/checkpoint.ts";
 import type { JsonObject } from "../io/json.ts";
 import { openMetrics, readMetrics, truncateMetrics } from "../io/metrics.ts";
-import { linePlot, trainingCurvePlot, writePlot } from "../present/plot.ts";
+import { linePlot, metricsCurve, trainingCurvePlot, writePlot } from "../present/plot.ts";
 import type { ProgressMode } from "../present/progress.ts";
 import { createProgress, exp, sig } from "../present/progress.ts";
 import { provenance } from "../io/provenance.ts";
@@ -423,9 +423,7 @@ async function finishRun(paths: RunPaths, state: TrainerState, evalSamples: numb
   writeJsonAtomic(`${paths.dir}/summary.json`, summary);
   if (table.rows.length > 0) {
     const svg = await trainingCurvePlot({
-      epochs: table.rows.map((r) => r.epoch),
-      F: table.rows.map((r) => r.F),
-      Ferr: table.rows.map((r) => r.F_stderr),
+      ...metricsCurve(table.rows),
       exact,
       title: `${String(state.config.target.kind)} L=${state.config.flow.L} ${state.config.target.T !== undefined ? `T=${state.config.target.T}` : ""}`,
     });
