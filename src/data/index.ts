@@ -9,8 +9,8 @@ export {
   type Dataset, type LoadedData, type LoadDataOptions, BUILTIN_DATASETS, DataFormatError,
   loadData, readDataFile, writeDataFile, readDataMeta, writeDataMeta, seededSplit, subset,
 } from "./dataset.ts";
-export { parseNpy, formatNpy, type NpyArray, type NpyDType } from "./npy.ts";
+export { parseNpy, formatNpy, type NpyArray, type NpyDType, type ParsedNpy } from "./npy.ts";
 export { parseJsonLines, formatJsonLines } from "./jsonl.ts";
 export { loadMnist, loadMnistSample, padImages, parseIdxImages } from "./mnist.ts";
-export { type Preprocess, type DequantizeKind, toModelSpace, toDataSpace, nllUnits, checkPreprocess } from "./dequantize.ts";
+export { type Preprocess, type DequantizeKind, type NllUnits, toModelSpace, toDataSpace, nllUnits, checkPreprocess } from "./dequantize.ts";
 export { drawIsingData, drawGaussianData, fieldsGivenSpins, type IsingData, type IsingDataOptions } from "./sources.ts";

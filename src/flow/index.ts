@@ -19,9 +19,10 @@
  * @module
  */
 export { validateFlowConfig, type FlowConfig, type LayoutKind } from "./config.ts";
-export { latentScale } from "./layout.ts";
-export { initParams, paramCount, type InitKind } from "./params.ts";
+export { latentScale, type BlockLayer, type LayerRole } from "./layout.ts";
+export { initParams, paramCount, type CouplingParams, type DenseParams, type FlowParams, type InitKind } from "./params.ts";
 export {
   backward, createFlow, generate, generateWithTape, infer, inferWithTape, logProb, priorLogProb, sample, type FlowModel, type Tape,
 } from "./flow.ts";
-export type { KernelName } from "../kernels/wasm.ts";
+export type { KernelImpl, KernelName } from "../kernels/wasm.ts";
+export type { BlockIndex, Direction, LayerSpec } from "../kernels/block.ts";

@@ -23,10 +23,12 @@
  */
 export { ADAM_DEFAULTS, adamInit, adamStep, type AdamOptions, type AdamState } from "./adam.ts";
 export { pddLoss, pddLossAndGrad, symmetryKL, type LossAndGrad, type ObjectiveOptions } from "./objectives.ts";
-export { BUFFER_SIZE_BATCHES, type BufferConfig } from "./buffer.ts";
+export {
+  BUFFER_SIZE_BATCHES, type BufferConfig, type ChainState, type CombinedEpoch, type ExperienceBuffer, type PendingRows, type ReplayState,
+} from "./buffer.ts";
 export {
   NonFiniteLossError, TRAIN_DEFAULTS, createTrainer, evaluateF, restoreTrainer, trainEpoch, trainEpochParallel, validateTrainConfig,
-  type AsyncObjective, type EpochMetrics, type OptimSettings, type TrainConfig, type TrainerState,
+  type AsyncObjective, type EpochMetrics, type OptimSettings, type PreparedEpoch, type TrainConfig, type TrainerState,
 } from "./trainer.ts";
 export { trainConfig, type TrainConfigOptions } from "./config.ts";
 export {
@@ -35,7 +37,7 @@ export {
 } from "./run.ts";
 export { ParallelObjective } from "./parallel.ts";
 export { nllLoss, nllLossAndGrad, type NllLossAndGrad, type NllOptions } from "./nll.ts";
-export { createFit, epochOrder, evaluateNll, fitStep, type FitConfig, type FitState } from "./fit.ts";
+export { createFit, epochOrder, evaluateNll, fitStep, type FitConfig, type FitState, type FitStepResult } from "./fit.ts";
 export { runFit, type FitRunOptions, type FitRunSummary } from "./fit-run.ts";
 export type { RunPaths } from "../io/rundir.ts";
 export type { ProgressMode, ProgressStream } from "../present/progress.ts";
