@@ -50,10 +50,10 @@ const cpuMs = () => {
 // ---------------------------------------------------------------------------------------
 // in-memory compilation with the flags of `npm run build:wasm` (-O3 --noAssert --runtime stub --enable simd --use abort=)
 
-async function compile(name: string, source: string): Promise<Uint8Array> {
+async function compile(name: string, source: string): Promise<Uint8Array<ArrayBuffer>> {
   const r = await asc.compileString({ [name]: source }, { optimizeLevel: 3, shrinkLevel: 0, noAssert: true, runtime: "stub", enable: ["simd"], use: ["abort="] });
   if (r.error || !r.binary) throw new Error(`asc failed on ${name}: ${r.error?.message ?? ""}\n${r.stderr.toString()}`);
-  return r.binary;
+  return new Uint8Array(r.binary);
 }
 
 // ---------------------------------------------------------------------------------------
