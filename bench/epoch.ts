@@ -16,18 +16,19 @@ import { ADAM_DEFAULTS, adamInit, adamStep } from "../src/train/adam.ts";
 import type { WorkersOption } from "../src/train/parallel.ts";
 import { ParallelObjective, parseWorkersOption, resolveWorkers } from "../src/train/parallel.ts";
 import type { TrainConfig } from "../src/train/trainer.ts";
-import { createTrainer, trainEpoch, trainEpochParallel } from "../src/train/trainer.ts";
+import { createTrainer, TRAIN_DEFAULTS, trainEpoch, trainEpochParallel } from "../src/train/trainer.ts";
 
 const o = new Command()
   .option("--impl <k>", "wasm | js | jax", "wasm")
   .option("--L <n>", "lattice size", Number, 16)
-  .option("--dtype <t>", "float32 | float64", "float32")
+  .option("--dtype <t>", "float32 | float64 | default (train's default)", "float32")
   .option("--workers <n>", "worker threads, or auto (as train's default)", (v: string) => parseWorkersOption(v), 1 as WorkersOption)
   .option("--epochs <n>", "timed epochs after the warm-up epoch", Number, 10)
   .option("--max-seconds <s>", "stop timing after this long (at least 3 epochs)", Number, 1e9)
   .parse()
   .opts<{ impl: "wasm" | "js" | "jax"; L: number; dtype: "float32" | "float64"; workers: WorkersOption; epochs: number; maxSeconds: number }>();
 
+if (o.dtype === ("default" as string)) o.dtype = TRAIN_DEFAULTS.dtype;
 const config: TrainConfig = {
   target: { kind: "ising", L: o.L, T: 2 / Math.log(1 + Math.SQRT2) },
   flow: { L: o.L, layout: "mera", depth: Math.log2(o.L), nlayers: 10, nmlp: 3, nhidden: 10 },
