@@ -21,7 +21,8 @@ export type WorkersOption = number | "auto";
 /**
  * Smallest batch × sites per worker thread for "auto". Measured (bench/epoch.ts, wasm float32,
  * README network, batch 512): at L = 4 (8,192 per worker with 1) two workers gained nothing,
- * at L = 8 (32,768) 0.13 s against 0.14 s per epoch, at L = 16 and above close to 2× on 2 cores.
+ * at L = 8 (32,768 per worker with 1) 0.13 s of wall time per epoch with two workers against
+ * 0.14 s of CPU time with one (a busy machine); at L = 64 two workers ran 1.9× faster on an idle one.
  */
 export const AUTO_MIN_SITES_PER_WORKER = 32_768;
 
