@@ -13,20 +13,22 @@ import { initParams } from "../src/flow/params.ts";
 import { referenceLossAndGrad } from "../src/flow/reference.ts";
 import { relaxedIsing } from "../src/targets/ising.ts";
 import { ADAM_DEFAULTS, adamInit, adamStep } from "../src/train/adam.ts";
-import { ParallelObjective } from "../src/train/parallel.ts";
+import type { WorkersOption } from "../src/train/parallel.ts";
+import { ParallelObjective, parseWorkersOption, resolveWorkers } from "../src/train/parallel.ts";
 import type { TrainConfig } from "../src/train/trainer.ts";
-import { createTrainer, trainEpoch, trainEpochParallel } from "../src/train/trainer.ts";
+import { createTrainer, TRAIN_DEFAULTS, trainEpoch, trainEpochParallel } from "../src/train/trainer.ts";
 
 const o = new Command()
   .option("--impl <k>", "wasm | js | jax", "wasm")
   .option("--L <n>", "lattice size", Number, 16)
-  .option("--dtype <t>", "float32 | float64", "float32")
-  .option("--workers <n>", "worker threads", Number, 1)
+  .option("--dtype <t>", "float32 | float64 | default (train's default)", "float32")
+  .option("--workers <n>", "worker threads, or auto (as train's default)", (v: string) => parseWorkersOption(v), 1 as WorkersOption)
   .option("--epochs <n>", "timed epochs after the warm-up epoch", Number, 10)
   .option("--max-seconds <s>", "stop timing after this long (at least 3 epochs)", Number, 1e9)
   .parse()
-  .opts<{ impl: "wasm" | "js" | "jax"; L: number; dtype: "float32" | "float64"; workers: number; epochs: number; maxSeconds: number }>();
+  .opts<{ impl: "wasm" | "js" | "jax"; L: number; dtype: "float32" | "float64"; workers: WorkersOption; epochs: number; maxSeconds: number }>();
 
+if (o.dtype === ("default" as string)) o.dtype = TRAIN_DEFAULTS.dtype;
 const config: TrainConfig = {
   target: { kind: "ising", L: o.L, T: 2 / Math.log(1 + Math.SQRT2) },
   flow: { L: o.L, layout: "mera", depth: Math.log2(o.L), nlayers: 10, nmlp: 3, nhidden: 10 },
@@ -37,6 +39,8 @@ const config: TrainConfig = {
 const times: number[] = [];
 const cpuTimes: number[] = [];
 let warmup = 0;
+let workers = 1;
+let poolReady: number | null = null;
 const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
 const t0 = performance.now();
 if (o.impl === "jax") {
@@ -65,10 +69,14 @@ if (o.impl === "jax") {
   }
 } else {
   const state = createTrainer(config, relaxedIsing({ L: o.L, T: config.target.T as number }));
-  const pool = o.workers > 1 ? await ParallelObjective.create(config, o.workers) : null;
+  // as `train` does: the workers load in the background while the first epochs run in this thread
+  workers = resolveWorkers(o.workers, config.batch, o.L * o.L);
+  const pool = workers > 1 ? await ParallelObjective.create(config, workers, { background: true }) : null;
   const epoch = async () => (pool ? trainEpochParallel(state, pool) : trainEpoch(state));
   await epoch();
   warmup = (performance.now() - t0) / 1000;
+  await pool?.whenReady();
+  poolReady = (performance.now() - t0) / 1000;
   const start = performance.now();
   for (let e = 0; e < o.epochs && (e < 3 || (performance.now() - start) / 1000 < o.maxSeconds); e++) {
     const s = performance.now();
@@ -84,6 +92,6 @@ cpuTimes.sort((a, b) => a - b);
 // maxRSS of this process; worker threads share it
 const peakRssMb = process.resourceUsage().maxRSS / 1024;
 console.log(JSON.stringify({
-  impl: o.impl, L: o.L, dtype: o.dtype, workers: o.workers,
+  impl: o.impl, L: o.L, dtype: o.dtype, workers, workers_option: o.workers, pool_ready_s: poolReady,
   warmup_s: warmup, epoch_s_median: times[Math.floor(times.length / 2)], epoch_cpu_s_median: cpuTimes[Math.floor(cpuTimes.length / 2)], epochs_timed: times.length, peak_rss_mb: Math.round(peakRssMb),
 }));

@@ -2,7 +2,7 @@
  * Times the original NeuralRG PyTorch code (a checkout given by the user; never part of this
  * repository) with the README configuration: batch 512, 10 couplings, 3 hidden layers of 10,
  * MERA without repeat, symmetrised, HMC skipped. Single-threaded (OMP/MKL = 1), pinned to one
- * core by the caller. Per-epoch wall time from the arrival of its "epoch:" lines and per-epoch
+ * core, under an address-space cap (prlimit). Per-epoch wall time from the arrival of its "epoch:" lines and per-epoch
  * CPU time from /proc/<pid>/stat (utime + stime), so the ratio is robust to other load.
  */
 import { spawn } from "node:child_process";
@@ -31,12 +31,15 @@ const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length
 
 export function timeOriginal(src: string, L: number, epochs: number, cores = "1"): Promise<OriginalTiming> {
   const tmp = mkdtempSync(join(tmpdir(), "neuralrg-orig-"));
-  const args = ["-c", cores, "/usr/bin/python3", "-u", join(src, "main.py"), "-epochs", String(epochs), "-batch", "512",
+  // address-space cap (NEURALRG_ORIGINAL_MAX_GB, default 8): the original's memory grows with L
+  // (15 GB RSS seen at L = 32), which would starve everything else on a shared machine
+  const maxGb = Number(process.env.NEURALRG_ORIGINAL_MAX_GB ?? 8);
+  const args = ["--as=" + String(Math.round(maxGb * 2 ** 30)), "taskset", "-c", cores, "/usr/bin/python3", "-u", join(src, "main.py"), "-epochs", String(epochs), "-batch", "512",
     "-nlayers", "10", "-nmlp", "3", "-nhidden", "10", "-L", String(L), "-nrepeat", "1", "-savePeriod", "1000000",
     "-symmetry", "-skipHMC", "-folder", tmp + "/run/"];
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const p = spawn("taskset", args, { cwd: src, env: { ...process.env, OMP_NUM_THREADS: "1", MKL_NUM_THREADS: "1" } });
+    const p = spawn("prlimit", args, { cwd: src, env: { ...process.env, OMP_NUM_THREADS: "1", MKL_NUM_THREADS: "1" } });
     const wall: number[] = [];
     const cpu: number[] = [];
     let lastF = NaN;

@@ -1,14 +1,20 @@
 /**
  * `npm run bench`: seconds per training epoch of the README configuration of the original code
  * (batch 512, 10 couplings per block, MLP 2→10→10→10→2, full-depth MERA, symmetrised loss) at
- * L = 4, 8, 16, 32, for our kernels (wasm float32/float64, one worker and two) against baselines
- * measured in the same run: our plain typed-array kernel (js), the jax-js autodiff path (L = 4
- * only: it takes minutes per epoch), and — when `python3 -c "import torch"` works and the
- * original code is available (--original DIR or NEURALRG_ORIGINAL_SRC) — the original PyTorch
- * code pinned to the same core. Each variant runs in its own process (peak RSS is its own).
+ * L = 4, 8, 16, 32, for our kernels (wasm float32/float64 on one core, the default
+ * configuration of `train` — its default dtype, --workers auto — and wasm float32 on two cores)
+ * against baselines measured in the same run: our plain typed-array kernel (js; --skip-js
+ * leaves it out), the jax-js autodiff path (--jax, L = 4 only: minutes per epoch), and — when
+ * `python3 -c "import torch"` works and the original code is available (--original DIR or
+ * NEURALRG_ORIGINAL_SRC) — the original PyTorch code pinned to the same core. Each variant runs
+ * in its own process (peak RSS is its own). Then bench/profile.ts (pinned to one core): where an
+ * epoch's time goes and the kernel's GFLOP/s against the machine's measured peak.
  *
- * Writes bench/results/latest.json and latest.md, and prints the Markdown table.
- *   npm run bench -- --L 4,8,16 --quick
+ * Ratios: every variant's cost — CPU time per epoch for one core, wall time for the variants
+ * that use more — over the original's CPU time per epoch (robust to other load on the machine).
+ *
+ * Writes bench/results/latest.json and latest.md, and prints the Markdown.
+ *   npm run bench -- --L 16,32 --skip-js --original DIR
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
@@ -17,18 +23,22 @@ import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 import { writeFileAtomic, writeJsonAtomic } from "../src/io/atomic.ts";
 import { provenance } from "../src/io/provenance.ts";
+import { availableParallelism } from "node:os";
+import { TRAIN_DEFAULTS } from "../src/train/trainer.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
 const opts = new Command()
   .option("--L <list>", "lattice sizes", "4,8,16,32")
   .option("--epochs <n>", "timed epochs per variant (median reported)", Number, 10)
-  .option("--quick", "fewer variants: wasm float32 ×1/×2, js, original", false)
+  .option("--quick", "fewer variants: wasm float32 ×1/×2, default configuration, js, original", false)
+  .option("--skip-js", "leave out the js kernel baseline (90 s per L ≥ 16)", false)
+  .option("--no-profile", "leave out bench/profile.ts")
   .option("--jax", "also time the jax-js autodiff path at L = 4 (minutes per epoch)", false)
   .option("--original <dir>", "checkout of the original NeuralRG code (default: $NEURALRG_ORIGINAL_SRC)")
   .option("--out <dir>", "output directory", join(here, "results"))
   .parse()
-  .opts<{ L: string; epochs: number; quick: boolean; jax: boolean; original?: string; out: string }>();
+  .opts<{ L: string; epochs: number; quick: boolean; skipJs: boolean; profile: boolean; jax: boolean; original?: string; out: string }>();
 
 const Ls = opts.L.split(",").map(Number);
 const hasTaskset = spawnSync("taskset", ["-V"]).status === 0;
@@ -45,6 +55,7 @@ interface Row {
   warmup_s: number | null;
   epochs_timed: number;
   peak_rss_mb: number | null;
+  workers?: number | null;
   note?: string;
 }
 
@@ -58,47 +69,67 @@ function runJson(cmd: string[], timeoutMs: number): Record<string, number> | nul
   return JSON.parse(line) as Record<string, number>;
 }
 
-const ours = (impl: string, L: number, dtype: string, workers: number, epochs: number, maxSeconds = 1e9) =>
-  pin(workers > 1 ? "0,1" : "1", [process.execPath, "bin/run-ts.mjs", "bench/epoch.ts", "--impl", impl, "--L", String(L), "--dtype", dtype, "--workers", String(workers), "--epochs", String(epochs), "--max-seconds", String(maxSeconds)]);
+const ours = (impl: string, L: number, dtype: string, workers: number | "auto", epochs: number, maxSeconds = 1e9) =>
+  pin(workers === 1 ? "1" : "0,1", [process.execPath, "bin/run-ts.mjs", "bench/epoch.ts", "--impl", impl, "--L", String(L), "--dtype", dtype, "--workers", String(workers), "--epochs", String(epochs), "--max-seconds", String(maxSeconds)]);
 
 const rows: Row[] = [];
 for (const L of Ls) {
   const variants: { name: string; cmd: string[]; timeout: number; note?: string; torch?: boolean }[] = [];
   if (runOriginal) variants.push({ name: "PyTorch original (1 core)", cmd: [process.execPath, "bin/run-ts.mjs", "bench/original.ts", originalSrc!, String(L), String(opts.epochs + 3)], timeout: 1_800_000, torch: true });
-  variants.push({ name: "js kernel float64 (1 core)", cmd: ours("js", L, "float64", 1, opts.epochs, 90), timeout: 1_200_000, note: L >= 16 ? "timing stops after 90 s (≥ 3 epochs)" : undefined });
+  if (!opts.skipJs) variants.push({ name: "js kernel float64 (1 core)", cmd: ours("js", L, "float64", 1, opts.epochs, 90), timeout: 1_200_000, note: L >= 16 ? "timing stops after 90 s (≥ 3 epochs)" : undefined });
   if (opts.jax && L === 4) variants.push({ name: "jax-js autodiff float32 (1 core)", cmd: ours("jax", L, "float32", 1, 1), timeout: 1_800_000, note: "1 timed epoch" });
   variants.push({ name: "wasm float32 (1 core)", cmd: ours("wasm", L, "float32", 1, opts.epochs), timeout: 1_200_000 });
-  variants.push({ name: "wasm float32 (2 cores)", cmd: ours("wasm", L, "float32", 2, opts.epochs), timeout: 1_200_000 });
-  if (!opts.quick) {
-    variants.push({ name: "wasm float64 (1 core)", cmd: ours("wasm", L, "float64", 1, opts.epochs), timeout: 1_200_000 });
-    variants.push({ name: "wasm float64 (2 cores)", cmd: ours("wasm", L, "float64", 2, opts.epochs), timeout: 1_200_000 });
-  }
+  if (!opts.quick) variants.push({ name: "wasm float64 (1 core)", cmd: ours("wasm", L, "float64", 1, opts.epochs), timeout: 1_200_000 });
+  variants.push({ name: `default: ${TRAIN_DEFAULTS.dtype}, --workers auto (${availableParallelism()} cores)`, cmd: ours("wasm", L, "default", "auto", opts.epochs), timeout: 1_200_000, note: "workers load in the background during the first epochs" });
+  if (!opts.quick) variants.push({ name: "wasm float32 (2 cores)", cmd: ours("wasm", L, "float32", 2, opts.epochs), timeout: 1_200_000 });
   for (const v of variants) {
     process.stderr.write(`L = ${L}: ${v.name} …\n`);
     const r = runJson(v.cmd, v.timeout);
     rows.push(
       v.torch
         ? { variant: v.name, L, epoch_s_median: r?.epoch_s_median ?? null, epoch_cpu_s_median: r?.epoch_cpu_s_median ?? null, warmup_s: r?.first_epoch_s ?? null, epochs_timed: r ? Number(r.epochs) - 2 : 0, peak_rss_mb: null, note: "warm-up = first epoch incl. start-up" }
-        : { variant: v.name, L, epoch_s_median: r?.epoch_s_median ?? null, epoch_cpu_s_median: r?.epoch_cpu_s_median ?? null, warmup_s: r?.warmup_s ?? null, epochs_timed: r?.epochs_timed ?? 0, peak_rss_mb: r?.peak_rss_mb ?? null, note: v.note },
+        : { variant: v.name, L, epoch_s_median: r?.epoch_s_median ?? null, epoch_cpu_s_median: r?.epoch_cpu_s_median ?? null, warmup_s: r?.warmup_s ?? null, epochs_timed: r?.epochs_timed ?? 0, peak_rss_mb: r?.peak_rss_mb ?? null, workers: r?.workers ?? null, note: v.note },
     );
   }
 }
 
 const fmt = (x: number | null, d = 3) => (x === null || !Number.isFinite(x) ? "—" : x.toFixed(d));
 const lines = [
-  "| L | variant | wall s/epoch | CPU s/epoch | × PyTorch | × js kernel | warm-up s | epochs timed | peak RSS MB | note |",
+  "| L | variant | wall s/epoch | CPU s/epoch | cost / original CPU | × js kernel | warm-up s | epochs timed | peak RSS MB | note |",
   "|---|---|---|---|---|---|---|---|---|---|",
 ];
 for (const r of rows) {
-  // Single-core variants are compared in CPU time (robust to other load); two-core variants in wall time.
-  const cost = (x: Row | undefined) => (x === undefined ? null : x.variant.includes("2 cores") ? x.epoch_s_median : x.epoch_cpu_s_median);
-  const torch = cost(rows.find((x) => x.L === r.L && x.variant.startsWith("PyTorch")));
+  // cost: CPU time for one core (robust to other load), wall time for more than one; the original: CPU time
+  const multi = (x: Row) => x.variant.includes("2 cores") || (x.workers ?? 1) > 1;
+  const cost = (x: Row | undefined) => (x === undefined ? null : !x.variant.startsWith("PyTorch") && multi(x) ? x.epoch_s_median : x.epoch_cpu_s_median);
+  const torch = rows.find((x) => x.L === r.L && x.variant.startsWith("PyTorch"))?.epoch_cpu_s_median ?? null;
   const js = cost(rows.find((x) => x.L === r.L && x.variant.startsWith("js kernel")));
   const mine = cost(r);
-  const ratio = (b: number | null) => (b && mine ? (mine / b).toFixed(2) : "—");
-  lines.push(`| ${r.L} | ${r.variant} | ${fmt(r.epoch_s_median)} | ${fmt(r.epoch_cpu_s_median)} | ${ratio(torch)} | ${ratio(js)} | ${fmt(r.warmup_s, 2)} | ${r.epochs_timed} | ${r.peak_rss_mb ?? "—"} | ${r.note ?? ""} |`);
+  const ratio = (b: number | null) => (b && mine ? (mine / b).toFixed(3) : "—");
+  const note = [r.workers && r.workers > 1 ? `${r.workers} workers (wall)` : "", r.note ?? ""].filter((t) => t).join("; ");
+  lines.push(`| ${r.L} | ${r.variant} | ${fmt(r.epoch_s_median)} | ${fmt(r.epoch_cpu_s_median)} | ${ratio(torch)} | ${ratio(js)} | ${fmt(r.warmup_s, 2)} | ${r.epochs_timed} | ${r.peak_rss_mb ?? "—"} | ${note} |`);
 }
-const md = lines.join("\n") + "\n";
+let md = lines.join("\n") + "\n";
+let profile: Record<string, unknown> | null = null;
+if (opts.profile) {
+  process.stderr.write("profile (bench/profile.ts) …\n");
+  const cmd = pin("1", [process.execPath, "bin/run-ts.mjs", "bench/profile.ts"]);
+  const r = spawnSync(cmd[0], cmd.slice(1), { cwd: root, encoding: "utf8", timeout: 1_200_000, maxBuffer: 1 << 24 });
+  const out = (r.stdout ?? "").trim().split("\n");
+  const json = out.filter((l) => l.startsWith("{")).pop();
+  if (json) {
+    profile = JSON.parse(json) as Record<string, unknown>;
+    md += "\n" + out.filter((l) => !l.startsWith("{")).join("\n").trim() + "\n";
+  } else {
+    process.stderr.write(`  (no profile: ${(r.stderr ?? "").split("\n").slice(-3).join(" ")})\n`);
+  }
+}
+let load = "unknown";
+try {
+  load = execFileSync("sh", ["-c", "cat /proc/loadavg | cut -d' ' -f1-3"], { encoding: "utf8" }).trim();
+} catch {
+  /* not Linux */
+}
 mkdirSync(opts.out, { recursive: true });
 let cpu = "unknown";
 try {
@@ -106,7 +137,7 @@ try {
 } catch {
   /* not Linux */
 }
-writeJsonAtomic(join(opts.out, "latest.json"), { ...provenance(), cpu, torch: runOriginal, rows } as never);
-writeFileAtomic(join(opts.out, "latest.md"), `Measured ${new Date().toISOString()} on ${cpu}; ratios are against baselines measured in the same run.\n\n${md}`);
+writeJsonAtomic(join(opts.out, "latest.json"), { ...provenance(), cpu, cores: availableParallelism(), load_average_at_end: load, torch: runOriginal, rows, profile } as never);
+writeFileAtomic(join(opts.out, "latest.md"), `Measured ${new Date().toISOString()} on ${cpu} (${availableParallelism()} cores; load average ${load} at the end: other work shared the machine); ratios are against baselines measured in the same run.\n\n${md}`);
 process.stdout.write(md);
 if (!runOriginal) process.stdout.write(`\n(PyTorch original not run: ${torchOk ? "no --original DIR / NEURALRG_ORIGINAL_SRC" : "python3 cannot import torch"})\n`);

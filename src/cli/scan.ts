@@ -27,6 +27,7 @@ import { printJson, println, type CliContext } from "./command.ts";
 import { UsageError } from "./errors.ts";
 import { floatOption, intOption, T_MAX, T_MIN } from "./options.ts";
 import { addTrainOptions, runErrorAsUsage, trainConfigFromOptions, type TrainCliOptions } from "./train.ts";
+import { resolveWorkers } from "../train/parallel.ts";
 
 /** The temperatures of App. E. */
 export const SCAN_DEFAULT_T = "2.0:2.7:0.1";
@@ -250,7 +251,8 @@ export async function scanFromOptions(ctx: CliContext, o: ScanCliOptions): Promi
       jobs: o.jobs,
       savePeriod: o.savePeriod,
       evalSamples: o.evalSamples,
-      workers: o.workers,
+      // auto: the cores left to each of the --jobs points trained at once
+      workers: resolveWorkers(o.workers, o.batch, o.L * o.L, Math.max(1, Math.floor(availableParallelism() / (o.jobs ?? availableParallelism())))),
       maxSeconds: o.maxSeconds,
       signal: controller.signal,
       progress: o.progress,

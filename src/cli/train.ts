@@ -15,6 +15,8 @@ import type { KernelName } from "../kernels/wasm.ts";
 import type { OptimSettings, TrainConfig } from "../train/trainer.ts";
 import { TRAIN_DEFAULTS } from "../train/trainer.ts";
 import type { BufferConfig } from "../train/buffer.ts";
+import type { WorkersOption } from "../train/parallel.ts";
+import { parseWorkersOption, resolveWorkers } from "../train/parallel.ts";
 import { BUFFER_SIZE_BATCHES } from "../train/buffer.ts";
 import { PHI4_NEAR_CRITICAL } from "../targets/phi4.ts";
 import type { TargetConfig } from "../targets/registry.ts";
@@ -23,6 +25,15 @@ import { loadUserTarget, userTargetConfig } from "../targets/user-module.ts";
 import { printJson, println, type CliContext } from "./command.ts";
 import { invalidOption, parseChoiceOption, UsageError } from "./errors.ts";
 import { floatOption, intOption, parseLatticeSize, parseTemperature, T_CRITICAL } from "./options.ts";
+
+/** --workers: auto or an integer in 1..64. */
+function workersOption(v: string): WorkersOption {
+  try {
+    return parseWorkersOption(v);
+  } catch {
+    throw invalidOption("workers", v, "auto or an integer in 1..64");
+  }
+}
 
 /** The flow's shape and the optimiser's settings, as flat options shared by `train` and `fit`. */
 export interface FlowOptimCliOptions extends Omit<OptimSettings, "kernel"> {
@@ -55,7 +66,7 @@ export interface TrainCliOptions extends FlowOptimCliOptions {
   overwrite: boolean;
   maxSeconds?: number;
   evalSamples?: number;
-  workers: number;
+  workers: WorkersOption;
   progress: "auto" | "tty" | "plain" | "off";
   json: boolean;
   /** what a non-finite loss does: stop (default) or roll back to the last checkpoint with half the lr (`train --on-nan`) */
@@ -143,7 +154,7 @@ export function trainConfigFromOptions(o: TrainCliOptions): TrainConfig {
   if (depth > maxDepth) throw invalidOption("depth", depth, `an integer in 1..${maxDepth} for L = ${o.L}`);
   const symmetryWeight = o.symmetryWeight ?? 0;
   const buffer = bufferConfigFromOptions(o);
-  if (buffer && o.workers > 1) {
+  if (buffer && o.workers !== "auto" && o.workers > 1) {
     throw new UsageError(`--workers = ${o.workers} cannot be combined with the experience buffer (--nll-weight / --buffer-size): it runs in one thread only (use --workers 1)`);
   }
   if (symmetryWeight > 0 && o.symmetrize) {
@@ -227,7 +238,7 @@ export function addTrainOptions(cmd: Command, defaults: { L: number; epochs: num
     .option("--resume", "continue the run in --out from its checkpoint (model, optimiser, RNG, epoch)", false)
     .option("--overwrite", "discard a previous run's results in --out", false)
     .option("--max-seconds <s>", "stop after this wall time (with a checkpoint), even before --epochs", floatOption("max-seconds", { min: 0, exclusiveMin: true }))
-    .option("--workers <n>", "worker threads sharing each batch (1 = this thread; 2 uses both cores of a 2-core machine)", intOption("workers", 1, 64), 1)
+    .option("--workers <n>", "worker threads sharing each batch: auto (one per core when batch × L² ≥ 32768 per worker), or 1 (this thread) … 64", workersOption, "auto")
     .option("--eval-samples <n>", "fresh samples for the final F estimate (default 4 × batch)", intOption("eval-samples", 2, 1e8))
     .option("--progress <mode>", "auto, tty, plain or off", (v) => parseChoiceOption("progress", v, ["auto", "tty", "plain", "off"] as const), "auto")
     .option("--json", "print the final summary as JSON", false);
@@ -248,7 +259,8 @@ export async function trainFromOptions(ctx: CliContext, o: TrainCliOptions): Pro
   try {
     const { summary, paths } = await runTraining({
       dir, config, resume: o.resume, overwrite: o.overwrite, savePeriod: o.savePeriod,
-      maxSeconds: o.maxSeconds, evalSamples: o.evalSamples, progress: o.progress, workers: o.workers,
+      maxSeconds: o.maxSeconds, evalSamples: o.evalSamples, progress: o.progress,
+      workers: config.buffer ? 1 : resolveWorkers(o.workers, config.batch, config.flow.L * config.flow.L),
       onNan: o.onNan,
       log: (l) => ctx.err(l + "\n"),
     });

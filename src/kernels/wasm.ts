@@ -81,6 +81,26 @@ function ensureMemory(ex: BlockExports, bytes: number): ArrayBuffer {
   return mem.buffer as ArrayBuffer;
 }
 
+/**
+ * Wall-clock milliseconds spent inside the wasm exports ("run") and in the copies into and out
+ * of linear memory around them ("copy"), accumulated while enabled (bench/profile.ts).
+ */
+export interface KernelTimers {
+  forwardRun: number;
+  forwardCopy: number;
+  backwardRun: number;
+  backwardCopy: number;
+  calls: number;
+}
+
+let timers: KernelTimers | null = null;
+
+/** Start accumulating into a fresh KernelTimers (returned), or stop (null). */
+export function profileWasmKernel(on: boolean): KernelTimers | null {
+  timers = on ? { forwardRun: 0, forwardCopy: 0, backwardRun: 0, backwardCopy: 0, calls: 0 } : null;
+  return timers;
+}
+
 /** Current size of the kernel's linear memory in bytes (0 before first use); for leak tests. */
 export function wasmMemoryBytes(): number {
   return wasm === null ? 0 : wasm.memory.buffer.byteLength;
@@ -119,6 +139,8 @@ export function wasmLayerForward(
   const pLd = align16(pBlk + 16 * idx.nblocks);
   const pS = align16(pLd + 8 * nb);
   const end = pS + ex.scratchBytes(spec.nlayers, spec.nh, spec.H);
+  const tm = timers;
+  const t0 = tm ? performance.now() : 0;
   const buf = ensureMemory(ex, end);
   const T = f32 ? Float32Array : Float64Array;
   new T(buf, pP, np).set(P.subarray(spec.base, spec.base + np));
@@ -128,9 +150,17 @@ export function wasmLayerForward(
   const ld = new Float64Array(buf, pLd, nb);
   ld.fill(0);
   const run = f32 ? ex.forward32 : ex.forward64;
+  const t1 = tm ? performance.now() : 0;
   run(dir === "generate" ? 0 : 1, spec.nlayers, spec.nh, spec.H, spec.netSize, pP, pX, N, nb, pBlk, idx.nblocks, pLd, pS);
+  const t2 = tm ? performance.now() : 0;
   state.set(x, b0 * N);
   for (let b = 0; b < nb; b++) logdet[b0 + b] += ld[b];
+  if (tm) {
+    const t3 = performance.now();
+    tm.forwardRun += t2 - t1;
+    tm.forwardCopy += t1 - t0 + (t3 - t2);
+    tm.calls++;
+  }
 }
 
 /** Same contract as `layerBackward` in block.ts. */
@@ -156,6 +186,8 @@ export function wasmLayerBackward(
   const pAcc = align16(pGP + 8 * np);
   const pS = align16(pAcc + 16 * np);
   const end = pS + ex.scratchBytes(spec.nlayers, spec.nh, spec.H);
+  const tm = timers;
+  const t0 = tm ? performance.now() : 0;
   const buf = ensureMemory(ex, end);
   const T = f32 ? Float32Array : Float64Array;
   new T(buf, pP, np).set(P.subarray(spec.base, spec.base + np));
@@ -165,11 +197,19 @@ export function wasmLayerBackward(
   new Int32Array(buf, pBlk, 4 * idx.nblocks).set(idx.blocks.subarray(0, 4 * idx.nblocks));
   new Float64Array(buf, pGld, nb).set(gLogdet.subarray(b0, b1));
   const run = f32 ? ex.backward32 : ex.backward64;
+  const t1 = tm ? performance.now() : 0;
   run(dir === "generate" ? 0 : 1, spec.nlayers, spec.nh, spec.H, spec.netSize, pP, pX, pGr, N, nb, pBlk, idx.nblocks, pGld, pGP, pAcc, pS);
+  const t2 = tm ? performance.now() : 0;
   grad.set(g, b0 * N);
   const gp = new Float64Array(buf, pGP, np);
   const base = spec.base;
   for (let i = 0; i < np; i++) G[base + i] += gp[i];
+  if (tm) {
+    const t3 = performance.now();
+    tm.backwardRun += t2 - t1;
+    tm.backwardCopy += t1 - t0 + (t3 - t2);
+    tm.calls++;
+  }
 }
 
 /** A block-layer kernel: the two operations the flow composes. */

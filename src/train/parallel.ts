@@ -5,10 +5,47 @@
  * single-threaded objective up to floating-point rounding, and the same seed with the same
  * number of workers gives the same numbers.
  */
+import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { Real } from "../engine/real.ts";
+import { createFlow } from "../flow/flow.ts";
+import { makeTarget } from "../targets/registry.ts";
+import { pddLossAndGrad } from "./objectives.ts";
 import type { TrainConfig } from "./trainer.ts";
+import { objectiveOptions } from "./trainer.ts";
 import type { ShardResult } from "./worker.ts";
+
+/** A worker count, or "auto": one worker per core when the batch is large enough to gain. */
+export type WorkersOption = number | "auto";
+
+/**
+ * Smallest batch × sites per worker thread for "auto". Measured (bench/epoch.ts, wasm float32,
+ * README network, batch 512): at L = 4 (8,192 per worker with 1) two workers gained nothing,
+ * at L = 8 (32,768 per worker with 1) 0.13 s of wall time per epoch with two workers against
+ * 0.14 s of CPU time with one (a busy machine); at L = 64 two workers ran 1.9× faster on an idle one.
+ */
+export const AUTO_MIN_SITES_PER_WORKER = 32_768;
+
+/**
+ * The worker count of a run: `n` as given, or for "auto" one per available core (at most
+ * `cores`), but only as many as keep batch × sites per worker ≥ AUTO_MIN_SITES_PER_WORKER;
+ * 1 means this thread, no workers.
+ */
+export function resolveWorkers(w: WorkersOption, batch: number, nvars: number, cores = availableParallelism()): number {
+  if (w !== "auto") return w;
+  const byWork = Math.floor((batch * nvars) / AUTO_MIN_SITES_PER_WORKER);
+  return Math.max(1, Math.min(cores, byWork, batch, 64));
+}
+
+/** Parser of a --workers value: "auto" or an integer in 1..64 (RangeError otherwise). */
+export function parseWorkersOption(v: string): WorkersOption {
+  if (v === "auto") return "auto";
+  const n = Number(v);
+  if (!/^\s*\d+\s*$/.test(v) || !Number.isInteger(n) || n < 1 || n > 64) {
+    throw new RangeError(`workers = ${v} is invalid: accepted values are auto or an integer in 1..64`);
+  }
+  return n;
+}
 
 interface Pending {
   resolve: (r: ShardResult) => void;
@@ -57,29 +94,57 @@ class ShardWorker {
 }
 
 export class ParallelObjective {
-  private constructor(private readonly workers: ShardWorker[]) {}
+  /** true once every worker has loaded; until then (background start) this thread evaluates */
+  private started = false;
+  private local: ((params: Real, z: Real, batch: number) => { perSample: Float64Array; grad: Float64Array }) | null = null;
+  private readonly allReady: Promise<void>;
 
-  /** Start `nworkers` workers for this run configuration (≥ 1). */
-  static async create(config: TrainConfig, nworkers: number): Promise<ParallelObjective> {
+  private constructor(
+    private readonly workers: ShardWorker[],
+    private readonly config: TrainConfig,
+  ) {
+    this.allReady = Promise.all(workers.map((w) => w.ready)).then(() => {
+      this.started = true;
+    });
+  }
+
+  /**
+   * Start `nworkers` workers for this run configuration (≥ 1). By default waits until they have
+   * loaded (≈ 0.5 s each); with `background`, returns at once and evaluates in this thread until
+   * they are ready (the same numbers up to rounding), so that starting them costs no wall time.
+   * A worker that fails to load then leaves the evaluation in this thread.
+   */
+  static async create(config: TrainConfig, nworkers: number, opts: { background?: boolean } = {}): Promise<ParallelObjective> {
     if (!Number.isInteger(nworkers) || nworkers < 1 || nworkers > 64) {
       throw new RangeError(`workers = ${nworkers} is invalid: workers must be an integer in 1..64`);
     }
     const ws = Array.from({ length: nworkers }, () => new ShardWorker(config));
+    const pool = new ParallelObjective(ws, config);
+    if (opts.background) {
+      pool.allReady.catch(() => Promise.all(ws.map((w) => w.terminate())));
+      return pool;
+    }
     try {
-      await Promise.all(ws.map((w) => w.ready));
+      await pool.allReady;
     } catch (err) {
       await Promise.all(ws.map((w) => w.terminate()));
       throw err;
     }
-    return new ParallelObjective(ws);
+    return pool;
   }
 
   get size(): number {
     return this.workers.length;
   }
 
+  /** Resolves when the workers have loaded (rejects if one failed). */
+  whenReady(): Promise<void> {
+    return this.allReady;
+  }
+
   /** Per-sample losses and the batch-mean gradient, computed shard by shard in parallel. */
   async lossAndGrad(params: Real, z: Real, batch: number, nvars: number): Promise<{ perSample: Float64Array; grad: Float64Array }> {
+    if (!this.started) return this.evaluateHere(params, z, batch);
     const k = Math.min(this.workers.length, batch);
     const bounds = Array.from({ length: k + 1 }, (_, i) => Math.round((i * batch) / k));
     const results = await Promise.all(
@@ -98,6 +163,20 @@ export class ParallelObjective {
       for (let j = 0; j < grad.length; j++) grad[j] += w * g[j];
     }
     return { perSample, grad };
+  }
+
+  /** The objective of a worker, evaluated in this thread on the whole batch. */
+  private evaluateHere(params: Real, z: Real, batch: number): { perSample: Float64Array; grad: Float64Array } {
+    if (this.local === null) {
+      const config = this.config;
+      const model = createFlow(config.flow, config.kernel);
+      const target = makeTarget(config.target);
+      this.local = (p, zz, b) => {
+        const out = pddLossAndGrad(model, p, target, zz, b, objectiveOptions(config));
+        return { perSample: out.perSample, grad: out.grad };
+      };
+    }
+    return this.local(params, z, batch);
   }
 
   async close(): Promise<void> {

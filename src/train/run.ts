@@ -338,7 +338,8 @@ export async function runTraining(opts: TrainRunOptions): Promise<{ state: Train
       );
     };
 
-    const pool = (opts.workers ?? 1) > 1 ? await ParallelObjective.create(config, opts.workers ?? 1) : null;
+    // workers load in the background (≈ 0.5 s each) while the first epochs run in this thread
+    const pool = (opts.workers ?? 1) > 1 ? await ParallelObjective.create(config, opts.workers ?? 1, { background: true }) : null;
     // the next epoch's loss and gradient, computed ahead to check a checkpoint (see PreparedEpoch)
     let ahead: PreparedEpoch | undefined;
     try {

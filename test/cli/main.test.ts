@@ -49,6 +49,8 @@ describe("neuralrg exact", () => {
     [["exact", "--L", "4", "--T", "-1"], "--T = -1 is invalid: T must be a number > 0"],
     [["exact", "--L", "4", "--T", "0"], "--T = 0 is invalid"],
     [["exact", "--L", "4", "--bogus"], "unknown option '--bogus'"],
+    [["train", "--L", "4", "--workers", "0"], "--workers = 0 is invalid: workers must be auto or an integer in 1..64"],
+    [["train", "--L", "4", "--workers", "many"], "--workers = many is invalid"],
     [["exact", "--L"], "--L <n>"],
     [["frobnicate"], "unknown command 'frobnicate'"],
   ] as const) {
