@@ -85,6 +85,10 @@ export const TRAIN_DEFAULTS = {
   nmlp: 3,
   nhidden: 10,
   layout: "mera" as const,
+  gradient: "reparam" as GradientKind,
+  lrDecay: "constant" as LrSchedule["decay"],
+  warmup: 0,
+  lrFinal: 0.01,
 };
 
 export interface TrainerState {
