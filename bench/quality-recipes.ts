@@ -35,6 +35,18 @@ export const RECIPES: Record<string, Recipe> = {
   },
   "demo-f32-b2": { description: "demo, float32, Adam β₂ = 0.99", config: { ...OLD_DEMO, dtype: "float32", beta2: 0.99 } },
   "demo-f32-clip": { description: "demo, float32, gradient clipped to norm 1", config: { ...OLD_DEMO, dtype: "float32", clipNorm: 1 } },
+  "demo-f32-cos-path-b128": {
+    description: "demo, float32, cosine lr, path gradient, batch 128 → 512",
+    config: { ...OLD_DEMO, dtype: "float32", lrSchedule: COS, gradient: "path", batch: 128, batchFinal: 512 },
+  },
+  "demo-f32-cos-path-lr2": {
+    description: "demo, float32, cosine lr from 2e-2, path gradient",
+    config: { ...OLD_DEMO, dtype: "float32", lrSchedule: COS, gradient: "path", lr: 2e-2 },
+  },
+  "f32-cos-path-10x3x10": {
+    description: "old `train` network (10 couplings, MLP 3×10), float32, cosine lr 1e-2, path gradient",
+    config: { ...OLD_TRAIN, dtype: "float32", lr: 1e-2, batch: 256, lrSchedule: COS, gradient: "path" },
+  },
   "f32-cos-path-8x1x16": {
     description: "8 couplings, MLP 1×16, float32, cosine lr 1e-2, path gradient",
     config: { ...OLD_DEMO, nlayers: 8, dtype: "float32", lrSchedule: COS, gradient: "path" },

@@ -24,7 +24,7 @@ import type { FlowConfig } from "../flow/config.ts";
 import { log2Int } from "../flow/config.ts";
 import type { TargetConfig } from "../targets/registry.ts";
 import type { TrainConfig } from "../train/trainer.ts";
-import { TRAIN_DEFAULTS } from "../train/trainer.ts";
+import { ORIGINAL_DEFAULTS } from "../train/trainer.ts";
 
 export * from "../train/adam.ts";
 export * from "../train/objectives.ts";
@@ -51,24 +51,24 @@ export function trainConfig(target: TargetConfig, opts: TrainConfigOptions = {})
   if (typeof L !== "number") throw new RangeError(`the target config has no L: give it, or pass { L } to trainConfig`);
   const flow: FlowConfig = {
     L,
-    layout: opts.layout ?? TRAIN_DEFAULTS.layout,
+    layout: opts.layout ?? ORIGINAL_DEFAULTS.layout,
     depth: opts.depth ?? log2Int(L),
-    nlayers: opts.nlayers ?? TRAIN_DEFAULTS.nlayers,
-    nmlp: opts.nmlp ?? TRAIN_DEFAULTS.nmlp,
-    nhidden: opts.nhidden ?? TRAIN_DEFAULTS.nhidden,
+    nlayers: opts.nlayers ?? ORIGINAL_DEFAULTS.nlayers,
+    nmlp: opts.nmlp ?? ORIGINAL_DEFAULTS.nmlp,
+    nhidden: opts.nhidden ?? ORIGINAL_DEFAULTS.nhidden,
   };
   const c: TrainConfig = {
     target: { ...target },
     flow,
-    batch: opts.batch ?? TRAIN_DEFAULTS.batch,
+    batch: opts.batch ?? ORIGINAL_DEFAULTS.batch,
     epochs: opts.epochs ?? 100,
-    lr: opts.lr ?? TRAIN_DEFAULTS.lr,
-    weightDecay: opts.weightDecay ?? TRAIN_DEFAULTS.weightDecay,
-    seed: opts.seed ?? TRAIN_DEFAULTS.seed,
-    dtype: opts.dtype ?? TRAIN_DEFAULTS.dtype,
-    symmetrize: opts.symmetrize ?? TRAIN_DEFAULTS.symmetrize,
-    init: opts.init ?? TRAIN_DEFAULTS.init,
-    kernel: opts.kernel ?? TRAIN_DEFAULTS.kernel,
+    lr: opts.lr ?? ORIGINAL_DEFAULTS.lr,
+    weightDecay: opts.weightDecay ?? ORIGINAL_DEFAULTS.weightDecay,
+    seed: opts.seed ?? ORIGINAL_DEFAULTS.seed,
+    dtype: opts.dtype ?? ORIGINAL_DEFAULTS.dtype,
+    symmetrize: opts.symmetrize ?? ORIGINAL_DEFAULTS.symmetrize,
+    init: opts.init ?? ORIGINAL_DEFAULTS.init,
+    kernel: opts.kernel ?? ORIGINAL_DEFAULTS.kernel,
   };
   if (opts.symmetryWeight !== undefined && opts.symmetryWeight > 0) c.symmetryWeight = opts.symmetryWeight;
   return c;

@@ -72,7 +72,12 @@ export interface TrainConfig extends OptimSettings {
   clipNorm?: number;
 }
 
-export const TRAIN_DEFAULTS = {
+/**
+ * The original code's settings (and the paper's): batch 512, Adam lr 1e-3 held constant, 10
+ * couplings per block with s and t networks of 3 hidden layers of 10 units, float64, the plain
+ * reparametrised gradient. `api.trainConfig` fills these in.
+ */
+export const ORIGINAL_DEFAULTS = {
   batch: 512,
   lr: 1e-3,
   weightDecay: 0,
@@ -88,6 +93,25 @@ export const TRAIN_DEFAULTS = {
   gradient: "reparam" as GradientKind,
   lrDecay: "constant" as LrSchedule["decay"],
   warmup: 0,
+  lrFinal: 0.01,
+};
+
+/**
+ * The defaults of `neuralrg train` (and of `demo` and `scan`): the recipe with the lowest error
+ * per CPU-minute in bench/quality.ts (docs/quality.md): float32, a smaller and faster network,
+ * lr 1e-2 with a 2 % warm-up and a cosine decay to 1 %, and the path gradient.
+ */
+export const TRAIN_DEFAULTS = {
+  ...ORIGINAL_DEFAULTS,
+  batch: 256,
+  lr: 1e-2,
+  dtype: "float32" as DType,
+  nlayers: 4,
+  nmlp: 1,
+  nhidden: 16,
+  gradient: "path" as GradientKind,
+  lrDecay: "cosine" as LrSchedule["decay"],
+  warmup: 0.02,
   lrFinal: 0.01,
 };
 
