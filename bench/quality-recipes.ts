@@ -6,6 +6,7 @@
  * of schedule.ts run over the epochs that fit into the budget).
  */
 import type { TrainConfig } from "../src/train/trainer.ts";
+import { TRAIN_DEFAULTS as D } from "../src/train/trainer.ts";
 
 export interface Recipe {
   /** one line for the tables */
@@ -60,7 +61,15 @@ export const RECIPES: Record<string, Recipe> = {
     config: { ...OLD_DEMO, nhidden: 32, dtype: "float32", lrSchedule: COS, gradient: "path" },
   },
 };
-RECIPES["new-default"] = { ...RECIPES["demo-f32-cos-path"], description: "new default: " + RECIPES["demo-f32-cos-path"].description };
+/** the defaults of `neuralrg train` (TRAIN_DEFAULTS) */
+RECIPES["new-default"] = {
+  description: `new \`train\` default: ${D.nlayers} couplings, MLP ${D.nmlp}×${D.nhidden}, batch ${D.batch}, lr ${D.lr} (warm-up ${D.warmup}, ${D.lrDecay} to ×${D.lrFinal}), ${D.dtype}, ${D.gradient} gradient`,
+  config: {
+    nlayers: D.nlayers, nmlp: D.nmlp, nhidden: D.nhidden, batch: D.batch, lr: D.lr, dtype: D.dtype,
+    ...(D.gradient !== "reparam" ? { gradient: D.gradient } : {}),
+    ...(D.lrDecay !== "constant" || D.warmup > 0 ? { lrSchedule: { warmup: D.warmup, decay: D.lrDecay, final: D.lrFinal } } : {}),
+  },
+};
 
 /** The full TrainConfig of a recipe for the critical relaxed Ising model at size L. */
 export function recipeConfig(r: Recipe, L: number, seed: number, epochs: number): TrainConfig {

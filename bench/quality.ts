@@ -17,6 +17,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
+import { availableParallelism, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command } from "commander";
@@ -33,10 +34,10 @@ export const DEFAULT_RECIPES = "old-train,new-default";
 
 const list = (s: string) => s.split(",").map((v) => v.trim()).filter((v) => v.length > 0);
 const o = new Command()
-  .option("--recipes <list>", `recipes (${Object.keys(RECIPES).join(", ")})`, DEFAULT_RECIPES)
+  .option("--recipes <list>", `recipes (${Object.keys(RECIPES).join(", ")}); name@L runs one at that L only`, DEFAULT_RECIPES)
   .option("--L <list>", "lattice sizes (default 8,16; with --full 8,16,32; with --quick 8)")
   .option("--seeds <n>", "seeds per recipe (default 3; with --quick 2)")
-  .option("--budget <f>", "scale of the CPU budgets (L = 8: 300 s, 16: 1200 s, 32: 3600 s)")
+  .option("--budget <f>", "scale of the CPU budgets (L = 8: 300 s, 16: 1200 s, 32: 3600 s); a list gives one per --L")
   .option("--quick", "L = 8, 2 seeds, budget 0.1 (30 CPU-s per run)", false)
   .option("--full", "also L = 32", false)
   .option("--jobs <n>", "runs in parallel", "2")
@@ -50,14 +51,23 @@ const bad = (what: string, v: unknown, range: string): never => {
   process.stderr.write(`${what} = ${String(v)} is invalid: ${range}\n`);
   process.exit(2);
 };
-const recipes = list(o.recipes);
-for (const r of recipes) if (!(r in RECIPES)) bad("recipe", r, `accepted values are ${Object.keys(RECIPES).join(", ")}`);
+// a recipe may be restricted to one lattice size: "old-demo@8"
+const recipeSpecs = list(o.recipes).map((spec) => {
+  const [name, at] = spec.split("@");
+  if (!(name in RECIPES)) bad("recipe", name, `accepted values are ${Object.keys(RECIPES).join(", ")} (optionally with @L)`);
+  return { name, L: at === undefined ? undefined : Number(at) };
+});
+const recipes = [...new Set(recipeSpecs.map((r) => r.name))];
 const Ls = (o.L ? list(o.L) : o.quick ? ["8"] : o.full ? ["8", "16", "32"] : ["8", "16"]).map(Number);
 for (const L of Ls) if (!(L in BUDGETS)) bad("L", L, "accepted values are 8, 16, 32");
 const nseeds = Number(o.seeds ?? (o.quick ? 2 : 3));
 if (!Number.isInteger(nseeds) || nseeds < 1 || nseeds > 100) bad("seeds", o.seeds, "an integer in 1..100");
-const scale = Number(o.budget ?? (o.quick ? 0.1 : 1));
-if (!(scale > 0 && scale <= 100)) bad("budget", o.budget, "a number in (0, 100]");
+// one scale for every L, or one per L in the order of --L
+const scales = list(o.budget ?? (o.quick ? "0.1" : "1")).map(Number);
+if (scales.length !== 1 && scales.length !== Ls.length) bad("budget", o.budget, `one number, or one per lattice size (${Ls.length})`);
+for (const f of scales) if (!(f > 0 && f <= 100)) bad("budget", o.budget, "numbers in (0, 100]");
+const scaleOf = (L: number): number => scales[scales.length === 1 ? 0 : Ls.indexOf(L)];
+const scale = scales.join(",");
 const jobs = Number(o.jobs);
 if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) bad("jobs", o.jobs, "an integer in 1..64");
 const nice = Number(o.nice);
@@ -90,13 +100,18 @@ function runChild(recipe: string, L: number, seed: number, budget: number): Prom
 
 const tasks: { recipe: string; L: number; seed: number; budget: number }[] = [];
 // seeds outermost within L, so that a partial run still compares every recipe
-for (const L of Ls) for (let s = 1; s <= nseeds; s++) for (const recipe of recipes) tasks.push({ recipe, L, seed: s, budget: BUDGETS[L] * scale });
+for (const L of Ls) {
+  for (let s = 1; s <= nseeds; s++) {
+    for (const r of recipeSpecs) if (r.L === undefined || r.L === L) tasks.push({ recipe: r.name, L, seed: s, budget: BUDGETS[L] * scaleOf(L) });
+  }
+}
 const totalCpu = tasks.reduce((a, t) => a + t.budget, 0);
 process.stderr.write(`${tasks.length} runs, ${Math.round(totalCpu)} CPU-s of training in all, ${jobs} at a time\n`);
 const results: RunResult[] = [];
 const failures: string[] = [];
 let nextTask = 0;
 const t0 = performance.now();
+const loadStart = loadavg()[0];
 await Promise.all(
   Array.from({ length: Math.min(jobs, tasks.length) }, async () => {
     while (nextTask < tasks.length) {
@@ -131,6 +146,7 @@ interface Agg {
   mis_acceptance: { mean: number; se: number }; pareto_k: { mean: number; se: number }; is_sigmas: { mean: number; se: number };
   curve: { cpu_s: number; rel_err: number; rel_err_se: number }[];
 }
+const loadEnd = loadavg()[0];
 const aggs: Agg[] = [];
 for (const L of Ls) {
   for (const recipe of recipes) {
@@ -160,11 +176,13 @@ const lines = [
 const header =
   `Measured ${new Date().toISOString()} by \`npm run bench:quality\` (budget ×${scale}, ${nseeds} seed(s), ${jobs} run(s) at a time): relaxed Ising at T_c, ` +
   `symmetrised model, full-depth MERA; relative error (F − exact)/|exact| on 4096 fresh samples after the CPU budget; MIS: 64 chains × 64 steps; ` +
-  `−ln Ẑ and k̂ from 4096 importance weights. CPU time is the run's process time (all its threads).\n\n`;
+  `−ln Ẑ and k̂ from 4096 importance weights. CPU time is the run's process time (all its threads). ` +
+  `Load average (1 min) at the start ${loadStart.toFixed(1)}, at the end ${loadEnd.toFixed(1)} on ${jobs > 1 ? "this" : "a"} machine of ${availableParallelism()} cores: ` +
+  `CPU times of runs sharing the cores with other work are inflated (caches, memory bandwidth).\n\n`;
 const legend = "\n" + recipes.map((r) => `- \`${r}\`: ${RECIPES[r].description}`).join("\n") + "\n";
 const md = header + lines.join("\n") + "\n" + legend + (failures.length ? `\nFailed runs:\n${failures.map((f) => `- ${f}`).join("\n")}\n` : "");
 mkdirSync(o.out, { recursive: true });
-writeJsonAtomic(join(o.out, `${o.name}.json`), { ...provenance(), budget_scale: scale, seeds: nseeds, jobs, wall_s: (performance.now() - t0) / 1000, aggregates: aggs, runs: results, failures });
+writeJsonAtomic(join(o.out, `${o.name}.json`), { ...provenance(), budget_scale: scale, seeds: nseeds, jobs, load_start: loadStart, load_end: loadEnd, wall_s: (performance.now() - t0) / 1000, aggregates: aggs, runs: results, failures });
 writeFileAtomic(join(o.out, `${o.name}.md`), md);
 for (const L of Ls) {
   const series = aggs.filter((a) => a.L === L).map((a) => ({ name: a.recipe, x: a.curve.map((c) => c.cpu_s), y: a.curve.map((c) => c.rel_err), yErr: a.curve.map((c) => c.rel_err_se) }));
