@@ -48,6 +48,14 @@ export const RECIPES: Record<string, Recipe> = {
     description: "old `train` network (10 couplings, MLP 3×10), float32, cosine lr 1e-2, path gradient",
     config: { ...OLD_TRAIN, dtype: "float32", lr: 1e-2, batch: 256, lrSchedule: COS, gradient: "path" },
   },
+  "demo-f32-cos-path-b2": {
+    description: "demo, float32, cosine lr, path gradient, Adam β₂ = 0.99",
+    config: { ...OLD_DEMO, dtype: "float32", lrSchedule: COS, gradient: "path", beta2: 0.99 },
+  },
+  "demo-f32-cos-path-clip": {
+    description: "demo, float32, cosine lr, path gradient, gradient clipped to norm 10",
+    config: { ...OLD_DEMO, dtype: "float32", lrSchedule: COS, gradient: "path", clipNorm: 10 },
+  },
   "f32-cos-path-8x1x16": {
     description: "8 couplings, MLP 1×16, float32, cosine lr 1e-2, path gradient",
     config: { ...OLD_DEMO, nlayers: 8, dtype: "float32", lrSchedule: COS, gradient: "path" },
