@@ -41,9 +41,11 @@ export type { KernelName } from "../kernels/wasm.ts";
 export type TrainConfigOptions = Partial<Omit<TrainConfig, "target" | "flow">> & Partial<FlowConfig>;
 
 /**
- * A complete {@link TrainConfig} for a target config, with the defaults of `neuralrg train`
- * (the original code's: batch 512, lr 1e-3, 10 couplings per block, 3 hidden layers of 10 units,
- * the full MERA, the symmetrised model, float64, seed 42) and 100 epochs, overridden by `opts`.
+ * A complete {@link TrainConfig} for a target config, with the original code's defaults
+ * (ORIGINAL_DEFAULTS: batch 512, lr 1e-3, 10 couplings per block, 3 hidden layers of 10 units,
+ * the full MERA, the symmetrised model, float64, seed 42) and 100 epochs, overridden by `opts`
+ * (including the schedule and gradient fields; `neuralrg train` uses TRAIN_DEFAULTS instead,
+ * see docs/quality.md).
  * The lattice size is the target's `L`.
  */
 export function trainConfig(target: TargetConfig, opts: TrainConfigOptions = {}): TrainConfig {
@@ -71,5 +73,9 @@ export function trainConfig(target: TargetConfig, opts: TrainConfigOptions = {})
     kernel: opts.kernel ?? ORIGINAL_DEFAULTS.kernel,
   };
   if (opts.symmetryWeight !== undefined && opts.symmetryWeight > 0) c.symmetryWeight = opts.symmetryWeight;
+  // the recipe of `neuralrg train` (docs/quality.md), when asked for
+  for (const k of ["gradient", "lrSchedule", "batchFinal", "beta2", "clipNorm"] as const) {
+    if (opts[k] !== undefined) (c as unknown as Record<string, unknown>)[k] = opts[k];
+  }
   return c;
 }
