@@ -6,14 +6,36 @@
 import type { Command } from "commander";
 import type { CliContext } from "./command.ts";
 import { println } from "./command.ts";
-import { addTrainOptions, trainFromOptions, type TrainCliOptions } from "./train.ts";
+import { makeTarget } from "../targets/registry.ts";
+import { createTrainer, trainEpoch } from "../train/trainer.ts";
+import { addTrainOptions, trainConfigFromOptions, trainFromOptions, type TrainCliOptions } from "./train.ts";
 
 /**
  * The demo trains with the defaults of `train` (float32, path gradient, lr 1e-2 with warm-up and
  * cosine decay; docs/quality.md) on a small network, for 5000 epochs (about 1.5 CPU-minutes at
- * L = 8), stopping earlier after 3 minutes of wall time on a busy machine.
+ * L = 8), or fewer on a slow or busy machine: as many as fit into 80 % of the 3-minute limit.
  */
 export const DEMO_DEFAULTS = { L: 8, epochs: 5000, maxSeconds: 180, nlayers: 4, nhidden: 16, nmlp: 1, batch: 256, lr: 1e-2 };
+
+/**
+ * Epochs of these options that fit into 80 % of `seconds` of wall time on this machine, from
+ * timing a few epochs of a throwaway trainer (between 200 and the requested epochs).
+ */
+export function fitEpochs(o: TrainCliOptions, seconds: number): number {
+  let config;
+  try {
+    config = trainConfigFromOptions(o);
+  } catch {
+    return o.epochs; // invalid options: let train report them
+  }
+  const t = createTrainer(config, makeTarget(config.target));
+  for (let i = 0; i < 5; i++) trainEpoch(t); // warm-up (compilation)
+  const n = 15;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) trainEpoch(t);
+  const perEpoch = (performance.now() - t0) / 1000 / n;
+  return Math.max(200, Math.min(o.epochs, Math.floor((0.8 * seconds) / perEpoch)));
+}
 
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program
@@ -29,7 +51,12 @@ export function register(program: Command, ctx: CliContext): void {
   cmd.setOptionValueWithSource("maxSeconds", DEMO_DEFAULTS.maxSeconds, "default");
   cmd.setOptionValueWithSource("out", "runs/demo", "default");
   cmd.setOptionValueWithSource("overwrite", true, "default");
-  cmd.action(async (o: TrainCliOptions) => {
+  cmd.action(async (o: TrainCliOptions, c: Command) => {
+    // the lr schedule runs over the epochs: on a slow or busy machine, fewer epochs that finish
+    // (and decay) within the time limit beat more epochs cut off by it
+    if (c.getOptionValueSource("epochs") !== "cli" && o.maxSeconds !== undefined) {
+      o.epochs = fitEpochs(o, o.maxSeconds);
+    }
     println(ctx, `neuralrg demo: 8×8 relaxed Ising at T = ${o.T.toFixed(6)} (critical), ${o.epochs} epochs (at most ${o.maxSeconds} s)`);
     const s = await trainFromOptions(ctx, o);
     if (s.bound_violated) ctx.exitCode = 1;
