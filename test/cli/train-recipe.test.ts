@@ -42,4 +42,17 @@ describe("neuralrg train: schedule and gradient options", () => {
     expect(cb.gradient).toBeUndefined();
     expect(cb.symmetryWeight).toBe(0.5);
   });
+
+  it("demo: without --epochs it trains as many epochs as fit into 80 % of --max-seconds (at least 200); --epochs is kept as given", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "neuralrg-demo-"));
+    dirs.push(dir);
+    const small = ["--L", "4", "--nlayers", "1", "--nmlp", "1", "--nhidden", "4", "--batch", "8", "--eval-samples", "16", "--progress", "off"];
+    const a = await run(["demo", ...small, "--max-seconds", "0.01", "--out", join(dir, "a")]);
+    expect(a.code).toBe(0);
+    expect(a.out).toContain("200 epochs (at most 0.01 s)");
+    const b = await run(["demo", ...small, "--epochs", "7", "--out", join(dir, "b")]);
+    expect(b.code).toBe(0);
+    expect(b.out).toContain("7 epochs (at most 180 s)");
+    expect(b.out).toMatch(/relative error \(F - exact\)\/\|exact\| = /);
+  });
 });
