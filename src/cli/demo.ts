@@ -22,18 +22,18 @@ export const DEMO_DEFAULTS = { L: 8, epochs: 5000, maxSeconds: 180, nlayers: 4, 
  * timing a few epochs of a throwaway trainer (between 200 and the requested epochs).
  */
 export function fitEpochs(o: TrainCliOptions, seconds: number): number {
-  let config;
+  let perEpoch: number;
   try {
-    config = trainConfigFromOptions(o);
+    const config = trainConfigFromOptions(o);
+    const t = createTrainer(config, makeTarget(config.target));
+    for (let i = 0; i < 5; i++) trainEpoch(t); // warm-up (compilation)
+    const n = 15;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) trainEpoch(t);
+    perEpoch = (performance.now() - t0) / 1000 / n;
   } catch {
-    return o.epochs; // invalid options: let train report them
+    return o.epochs; // options that cannot train: `train` reports them (exit 2) or fails as it would
   }
-  const t = createTrainer(config, makeTarget(config.target));
-  for (let i = 0; i < 5; i++) trainEpoch(t); // warm-up (compilation)
-  const n = 15;
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) trainEpoch(t);
-  const perEpoch = (performance.now() - t0) / 1000 / n;
   return Math.max(200, Math.min(o.epochs, Math.floor((0.8 * seconds) / perEpoch)));
 }
 
