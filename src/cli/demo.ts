@@ -25,6 +25,8 @@ export function fitEpochs(o: TrainCliOptions, seconds: number): number {
   let perEpoch: number;
   try {
     const config = trainConfigFromOptions(o);
+    // large epochs are left to train, which refuses those that cannot fit in memory
+    if (config.batch * config.flow.L * config.flow.L > 1 << 22) return o.epochs;
     const t = createTrainer(config, makeTarget(config.target));
     for (let i = 0; i < 5; i++) trainEpoch(t); // warm-up (compilation)
     const n = 15;
