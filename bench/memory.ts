@@ -2,7 +2,7 @@
  * `npm run bench:memory`: peak resident memory of `neuralrg train` per (L, batch, dtype), each
  * configuration in its own child process (bench/rss-child.ts runs the real CLI and reports
  * process.resourceUsage().maxRSS), next to the estimate that `train` uses to refuse epochs that
- * cannot fit (io/training-run.ts: estimateTrainingBytes). Also reports the fixed cost of the
+ * cannot fit (train/run.ts: estimateTrainingBytes). Also reports the fixed cost of the
  * process (a 2×2 run) and seconds per epoch.
  *
  * Writes bench/results/memory.json and memory.md and prints the Markdown table.
@@ -136,7 +136,7 @@ const lines = [
 const header =
   `Measured ${new Date().toISOString()}: \`neuralrg train\` with --nlayers ${net.nlayers} --nmlp ${net.nmlp} --nhidden ${net.nhidden} ` +
   `(${opts.net} network), full-depth MERA, symmetrised loss, kernel ${opts.kernel}, ${opts.epochs} epochs, one process per row. ` +
-  `Fixed cost of a process (L = 2, batch 1): ${f(baseMb)} MB. "estimate" is estimateTrainingBytes (io/training-run.ts).\n\n`;
+  `Fixed cost of a process (L = 2, batch 1): ${f(baseMb)} MB. "estimate" is estimateTrainingBytes (train/run.ts).\n\n`;
 const md = lines.join("\n") + "\n";
 mkdirSync(opts.out, { recursive: true });
 writeJsonAtomic(join(opts.out, `${opts.name}.json`), { ...provenance(), net: opts.net, kernel: opts.kernel, base_rss_mb: baseMb, rows });

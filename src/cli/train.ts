@@ -18,6 +18,8 @@ import type { BufferConfig } from "../train/buffer.ts";
 import type { WorkersOption } from "../train/parallel.ts";
 import { parseWorkersOption, resolveWorkers } from "../train/parallel.ts";
 import { BUFFER_SIZE_BATCHES } from "../train/buffer.ts";
+import { GRADIENT_KINDS, type GradientKind } from "../train/objectives.ts";
+import { LR_DECAYS, type LrSchedule } from "../train/schedule.ts";
 import { PHI4_NEAR_CRITICAL } from "../targets/phi4.ts";
 import type { TargetConfig } from "../targets/registry.ts";
 import { USER_MODULE_EXTENSIONS } from "../targets/user.ts";
@@ -77,6 +79,45 @@ export interface TrainCliOptions extends FlowOptimCliOptions {
   bufferSize?: number;
   /** buffer minibatch for the NLL (`train --buffer-batch`; default: batch) */
   bufferBatch?: number;
+  /** gradient estimator: reparam or path (`--gradient`) */
+  gradient?: GradientKind;
+  /** learning-rate decay after the warm-up (`--lr-decay`) */
+  lrDecay?: LrSchedule["decay"];
+  /** warm-up as a fraction of the epochs (`--warmup`) */
+  warmup?: number;
+  /** final learning rate as a fraction of --lr (`--lr-final`) */
+  lrFinal?: number;
+  /** batch at the last epoch, growing geometrically from --batch (`--batch-final`) */
+  batchFinal?: number;
+  /** Adam β₂ (`--beta2`) */
+  beta2?: number;
+  /** gradient clipping norm (`--clip-norm`) */
+  clipNorm?: number;
+}
+
+/**
+ * The schedule and estimator fields of a TrainConfig from the CLI options; each is stored only
+ * when it differs from the behaviour of configs without it (constant lr, reparametrised
+ * gradient, constant batch, β₂ = 0.999, no clipping), so such configs stay as they were.
+ */
+export function recipeFromOptions(o: TrainCliOptions): Pick<TrainConfig, "gradient" | "lrSchedule" | "batchFinal" | "beta2" | "clipNorm"> {
+  const decay = o.lrDecay ?? TRAIN_DEFAULTS.lrDecay;
+  const warmup = o.warmup ?? TRAIN_DEFAULTS.warmup;
+  const final = o.lrFinal ?? TRAIN_DEFAULTS.lrFinal;
+  // the path gradient does not include the App. E regulariser: with it, the default is reparam
+  const gradient = o.gradient ?? ((o.symmetryWeight ?? 0) > 0 ? "reparam" : TRAIN_DEFAULTS.gradient);
+  if (!(warmup >= 0 && warmup < 1)) throw invalidOption("warmup", warmup, "a fraction of the epochs in [0, 1)");
+  if (!(final >= 0 && final <= 1)) throw invalidOption("lr-final", final, "a fraction of --lr in [0, 1]");
+  if (gradient === "path" && (o.symmetryWeight ?? 0) > 0) {
+    throw new UsageError(`--symmetry-weight = ${o.symmetryWeight} needs --gradient reparam (the path gradient does not include the regulariser)`);
+  }
+  const r: Pick<TrainConfig, "gradient" | "lrSchedule" | "batchFinal" | "beta2" | "clipNorm"> = {};
+  if (gradient !== "reparam") r.gradient = gradient;
+  if (decay !== "constant" || warmup > 0) r.lrSchedule = { warmup, decay, final };
+  if (o.batchFinal !== undefined && o.batchFinal !== o.batch) r.batchFinal = o.batchFinal;
+  if (o.beta2 !== undefined && o.beta2 !== 0.999) r.beta2 = o.beta2;
+  if (o.clipNorm !== undefined) r.clipNorm = o.clipNorm;
+  return r;
 }
 
 export const BUILTIN_TARGETS = ["ising", "gaussian", "phi4"] as const;
@@ -170,6 +211,7 @@ export function trainConfigFromOptions(o: TrainCliOptions): TrainConfig {
     ...(symmetryWeight > 0 ? { symmetryWeight } : {}),
     // stored only when on, so configs (and resumability) of pure PDD runs are unchanged
     ...(buffer ? { buffer } : {}),
+    ...recipeFromOptions(o),
   };
 }
 
@@ -225,7 +267,14 @@ export function addTrainOptions(cmd: Command, defaults: { L: number; epochs: num
     .option("--nhidden <n>", "units per hidden layer", intOption("nhidden", 1, 1024), TRAIN_DEFAULTS.nhidden)
     .option("--batch <n>", "samples per epoch (one Adam step per epoch)", intOption("batch", 1, 1 << 20), TRAIN_DEFAULTS.batch)
     .option("--epochs <n>", "total epochs (when resuming: the new total)", intOption("epochs", 0, 1e9), defaults.epochs)
-    .option("--lr <x>", "Adam learning rate", floatOption("lr", { min: 0, exclusiveMin: true }), TRAIN_DEFAULTS.lr)
+    .option("--lr <x>", "Adam learning rate (the peak of the schedule)", floatOption("lr", { min: 0, exclusiveMin: true }), TRAIN_DEFAULTS.lr)
+    .option("--lr-decay <kind>", "learning rate after the warm-up: cosine (decays to --lr-final × lr at the last epoch) or constant", (v) => parseChoiceOption("lr-decay", v, LR_DECAYS), TRAIN_DEFAULTS.lrDecay)
+    .option("--warmup <f>", "linear learning-rate warm-up over this fraction of the epochs, in [0, 1)", floatOption("warmup", { min: 0, max: 0.999 }), TRAIN_DEFAULTS.warmup)
+    .option("--lr-final <f>", "final learning rate of the cosine decay as a fraction of --lr, in [0, 1]", floatOption("lr-final", { min: 0, max: 1 }), TRAIN_DEFAULTS.lrFinal)
+    .option("--gradient <kind>", `gradient estimator of the reverse KL: path (path gradient, drops the zero-mean score term; lower variance near the optimum) or reparam (the plain reparametrised gradient); default ${TRAIN_DEFAULTS.gradient}, reparam with --symmetry-weight`, (v) => parseChoiceOption("gradient", v, GRADIENT_KINDS))
+    .option("--batch-final <n>", "batch at the last epoch, growing geometrically from --batch (default: --batch)", intOption("batch-final", 1, 1 << 20))
+    .option("--beta2 <x>", "Adam β₂ in (0, 1) (default 0.999)", floatOption("beta2", { min: 0, max: 1, exclusiveMin: true, exclusiveMax: true }))
+    .option("--clip-norm <x>", "clip the gradient to this Euclidean norm (default: no clipping)", floatOption("clip-norm", { min: 0, exclusiveMin: true }))
     .option("--weight-decay <x>", "L2 weight decay added to the gradient (the original code used 0.001)", floatOption("weight-decay", { min: 0 }), TRAIN_DEFAULTS.weightDecay)
     .option("--seed <n>", "random seed (same seed, same numbers)", intOption("seed", 0, 4294967295), TRAIN_DEFAULTS.seed)
     .option("--dtype <t>", "float64 or float32 storage for parameters and fields", (v) => parseChoiceOption("dtype", v, ["float32", "float64"] as const), TRAIN_DEFAULTS.dtype)

@@ -27,7 +27,7 @@ export {
   BUFFER_SIZE_BATCHES, type BufferConfig, type ChainState, type CombinedEpoch, type ExperienceBuffer, type PendingRows, type ReplayState,
 } from "./buffer.ts";
 export {
-  NonFiniteLossError, TRAIN_DEFAULTS, createTrainer, evaluateF, restoreTrainer, trainEpoch, trainEpochParallel, validateTrainConfig,
+  NonFiniteLossError, ORIGINAL_DEFAULTS, TRAIN_DEFAULTS, createTrainer, evaluateF, restoreTrainer, trainEpoch, trainEpochParallel, validateTrainConfig,
   type AsyncObjective, type EpochMetrics, type OptimSettings, type PreparedEpoch, type TrainConfig, type TrainerState,
 } from "./trainer.ts";
 export { trainConfig, type TrainConfigOptions } from "./config.ts";

@@ -24,6 +24,7 @@ import { logAddExp, meanStdErr, sigmoid } from "../engine/math.ts";
 import type { FlowModel } from "../flow/flow.ts";
 import { backward, generate, generateWithTape, inferWithTape, logProb, priorLogProb } from "../flow/flow.ts";
 import type { Target } from "../targets/target.ts";
+import { pathLossAndGrad } from "./path-gradient.ts";
 
 export interface ObjectiveOptions {
   /** use q_sym of Eq. (S4); requires a Z2-symmetric target */
@@ -33,7 +34,15 @@ export interface ObjectiveOptions {
    * plain model (symmetrize = false) and a Z2-symmetric target.
    */
   symmetryWeight?: number;
+  /**
+   * gradient estimator: "reparam" (default; the total derivative of the batch loss) or "path"
+   * (path-gradient.ts: drops the zero-mean score term; same expectation, lower variance near the optimum)
+   */
+  gradient?: GradientKind;
 }
+
+export const GRADIENT_KINDS = ["reparam", "path"] as const;
+export type GradientKind = (typeof GRADIENT_KINDS)[number];
 
 /** Throws a RangeError when the options cannot be used with this target. */
 export function checkObjectiveOptions(opts: ObjectiveOptions, target: Target): void {
@@ -48,6 +57,12 @@ export function checkObjectiveOptions(opts: ObjectiveOptions, target: Target): v
     throw new RangeError(
       `symmetry-weight = ${w} cannot be combined with symmetrize = true: KL(q_sym(x)‖q_sym(−x)) is identically zero (use --no-symmetrize with the regulariser, as in App. E)`,
     );
+  }
+  if (opts.gradient !== undefined && !(GRADIENT_KINDS as readonly string[]).includes(opts.gradient)) {
+    throw new RangeError(`gradient = ${String(opts.gradient)} is invalid: accepted values are ${GRADIENT_KINDS.join(", ")}`);
+  }
+  if (w > 0 && opts.gradient === "path") {
+    throw new RangeError(`symmetry-weight = ${w} cannot be combined with gradient = path: use the reparametrised gradient with the regulariser`);
   }
   if (w > 0 && !target.z2Symmetric) {
     throw new RangeError(`symmetry-weight = ${w} needs a Z2-symmetric target; target '${target.kind}' is not`);
@@ -89,6 +104,7 @@ export function pddLossAndGrad(
     throw new RangeError(`target has ${target.nvars} variables but the flow has ${model.nvars}`);
   }
   checkObjectiveOptions(opts, target);
+  if (opts.gradient === "path") return pathLossAndGrad(model, params, target, z, batch, opts);
   const lambda = opts.symmetryWeight ?? 0;
   const N = model.nvars;
   const dtype = dtypeOf(params);

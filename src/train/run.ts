@@ -223,7 +223,7 @@ function gb(bytes: number): string {
 /** Refuse a configuration whose epoch cannot fit in memory (RangeError: a usage error). */
 function checkMemory(config: TrainConfig, workers: number): void {
   const N = config.flow.L * config.flow.L;
-  const need = estimateTrainingBytes(config, workers);
+  const need = estimateTrainingBytes({ ...config, batch: Math.max(config.batch, config.batchFinal ?? 0) }, workers);
   const have = availableMemory();
   if (config.batch * N > 2 ** 31 || need > 0.8 * have) {
     throw new RangeError(

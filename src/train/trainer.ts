@@ -19,7 +19,8 @@ import type { Target } from "../targets/target.ts";
 import type { AdamState } from "./adam.ts";
 import { ADAM_DEFAULTS, adamInit, adamStep } from "./adam.ts";
 import type { ObjectiveOptions } from "./objectives.ts";
-import { pddLoss, pddLossAndGrad } from "./objectives.ts";
+import { GRADIENT_KINDS, pddLoss, pddLossAndGrad, type GradientKind } from "./objectives.ts";
+import { batchAt, lrFactor, validateLrSchedule, type LrSchedule } from "./schedule.ts";
 import { meanStdErr } from "../engine/math.ts";
 import type { BufferConfig, CombinedEpoch, ReplayState } from "./buffer.ts";
 import { combinedLossAndGrad, commitReplay, createReplay, validateBufferConfig } from "./buffer.ts";
@@ -59,9 +60,24 @@ export interface TrainConfig extends OptimSettings {
    * NLL weight λ; absent (and then omitted from stored configs) = pure PDD. Single-thread only.
    */
   buffer?: BufferConfig;
+  /** gradient estimator (objectives.ts); absent = "reparam" (and then omitted from stored configs) */
+  gradient?: GradientKind;
+  /** learning-rate warm-up and decay (schedule.ts); absent = constant lr */
+  lrSchedule?: LrSchedule;
+  /** batch at the last epoch, growing geometrically from `batch` (schedule.ts); absent = constant batch */
+  batchFinal?: number;
+  /** Adam β₂ (absent = 0.999) */
+  beta2?: number;
+  /** clip the gradient to this Euclidean norm before the Adam step (absent = no clipping) */
+  clipNorm?: number;
 }
 
-export const TRAIN_DEFAULTS = {
+/**
+ * The original code's settings (and the paper's): batch 512, Adam lr 1e-3 held constant, 10
+ * couplings per block with s and t networks of 3 hidden layers of 10 units, float64, the plain
+ * reparametrised gradient. `api.trainConfig` fills these in.
+ */
+export const ORIGINAL_DEFAULTS = {
   batch: 512,
   lr: 1e-3,
   weightDecay: 0,
@@ -74,6 +90,29 @@ export const TRAIN_DEFAULTS = {
   nmlp: 3,
   nhidden: 10,
   layout: "mera" as const,
+  gradient: "reparam" as GradientKind,
+  lrDecay: "constant" as LrSchedule["decay"],
+  warmup: 0,
+  lrFinal: 0.01,
+};
+
+/**
+ * The defaults of `neuralrg train` (and of `demo` and `scan`): the recipe with the lowest error
+ * per CPU-minute in bench/quality.ts (docs/quality.md): float32, a smaller and faster network,
+ * lr 1e-2 with a 2 % warm-up and a cosine decay to 1 %, and the path gradient.
+ */
+export const TRAIN_DEFAULTS = {
+  ...ORIGINAL_DEFAULTS,
+  batch: 256,
+  lr: 1e-2,
+  dtype: "float32" as DType,
+  nlayers: 4,
+  nmlp: 1,
+  nhidden: 16,
+  gradient: "path" as GradientKind,
+  lrDecay: "cosine" as LrSchedule["decay"],
+  warmup: 0.02,
+  lrFinal: 0.01,
 };
 
 export interface TrainerState {
@@ -120,7 +159,7 @@ export interface EpochMetrics {
 
 /** The objective options of a run configuration (shared by the trainer and its worker threads). */
 export function objectiveOptions(c: TrainConfig): ObjectiveOptions {
-  return { symmetrize: c.symmetrize, symmetryWeight: c.symmetryWeight ?? 0 };
+  return { symmetrize: c.symmetrize, symmetryWeight: c.symmetryWeight ?? 0, ...(c.gradient ? { gradient: c.gradient } : {}) };
 }
 
 export function validateTrainConfig(c: TrainConfig): void {
@@ -146,6 +185,17 @@ export function validateTrainConfig(c: TrainConfig): void {
     );
   }
   if (c.buffer !== undefined) validateBufferConfig(c.buffer);
+  if (c.gradient !== undefined && !(GRADIENT_KINDS as readonly string[]).includes(c.gradient)) {
+    throw new RangeError(`gradient = ${String(c.gradient)} is invalid: accepted values are ${GRADIENT_KINDS.join(", ")}`);
+  }
+  if (c.gradient === "path" && (c.symmetryWeight ?? 0) > 0) throw new RangeError(`gradient = path cannot be combined with symmetry-weight = ${c.symmetryWeight}: use the reparametrised gradient with the regulariser`);
+  if (c.lrSchedule !== undefined) validateLrSchedule(c.lrSchedule);
+  if (c.batchFinal !== undefined) {
+    if (!Number.isInteger(c.batchFinal) || c.batchFinal < 1 || c.batchFinal > 1 << 20) throw new RangeError(`batch-final = ${c.batchFinal} is invalid: it must be an integer in 1..${1 << 20}`);
+    if (c.buffer !== undefined) throw new RangeError(`batch-final = ${c.batchFinal} cannot be combined with the experience buffer (its chains have one batch size)`);
+  }
+  if (c.beta2 !== undefined && !(c.beta2 > 0 && c.beta2 < 1)) throw new RangeError(`beta2 = ${c.beta2} is invalid: it must be a number in (0, 1)`);
+  if (c.clipNorm !== undefined && !(c.clipNorm > 0 && Number.isFinite(c.clipNorm))) throw new RangeError(`clip-norm = ${c.clipNorm} is invalid: it must be a finite number > 0`);
   if (c.init !== "identity" && c.init !== "torch") throw new RangeError(`init = ${c.init} is invalid: accepted values are identity, torch`);
 }
 
@@ -189,10 +239,16 @@ export class NonFiniteLossError extends Error {
   }
 }
 
+/** Batch size of the next epoch (schedule.ts: batchAt). */
+export function epochBatch(state: TrainerState): number {
+  const c = state.config;
+  return batchAt(c.batch, c.batchFinal, state.epoch, c.epochs);
+}
+
 /** The next epoch's prior batch z, drawn from a copy of the training generator (returned with it). */
 function drawBatch(state: TrainerState): { z: Real; rng: Rng } {
   const rng = Rng.fromState(state.rng.state());
-  const z = alloc(state.config.dtype, state.config.batch * state.model.nvars);
+  const z = alloc(state.config.dtype, epochBatch(state) * state.model.nvars);
   rng.fillNormal(z);
   return { z, rng };
 }
@@ -204,7 +260,14 @@ function finishEpoch(state: TrainerState, perSample: Float64Array, grad: Float64
   const epoch = state.epoch + 1;
   if (!Number.isFinite(mean)) throw new NonFiniteLossError(epoch, "the loss");
   if (!Number.isFinite(g2)) throw new NonFiniteLossError(epoch, "the gradient");
-  adamStep(state.params, grad, state.adam, { ...ADAM_DEFAULTS, lr: state.config.lr * (state.lrScale ?? 1), weightDecay: state.config.weightDecay });
+  const c = state.config;
+  const norm = Math.sqrt(g2);
+  if (c.clipNorm !== undefined && norm > c.clipNorm) {
+    const f = c.clipNorm / norm;
+    for (let i = 0; i < grad.length; i++) grad[i] *= f;
+  }
+  const lr = c.lr * (state.lrScale ?? 1) * lrFactor(c.lrSchedule, state.epoch, c.epochs);
+  adamStep(state.params, grad, state.adam, { ...ADAM_DEFAULTS, lr, beta2: c.beta2 ?? ADAM_DEFAULTS.beta2, weightDecay: c.weightDecay });
   state.epoch = epoch;
   const exact = state.target.exactNegLogZ ?? NaN;
   return {
@@ -251,7 +314,7 @@ export function prepareEpoch(state: TrainerState): PreparedEpoch {
     const c = combinedLossAndGrad(state.model, state.params, state.target, z, config.batch, objectiveOptions(config), config.buffer, state.replay);
     return { ...prepared(state, rng, { perSample: c.pdd.perSample, grad: c.grad, symKL: c.pdd.symKL }, t0), combined: c };
   }
-  return prepared(state, rng, pddLossAndGrad(state.model, state.params, state.target, z, state.config.batch, objectiveOptions(state.config)), t0);
+  return prepared(state, rng, pddLossAndGrad(state.model, state.params, state.target, z, epochBatch(state), objectiveOptions(state.config)), t0);
 }
 
 /**
@@ -266,7 +329,7 @@ export async function prepareEpochParallel(state: TrainerState, pool: AsyncObjec
   if (state.config.buffer) throw new RangeError("the experience buffer (--buffer-size / --nll-weight) runs in one thread only: use --workers 1");
   const t0 = performance.now();
   const { z, rng } = drawBatch(state);
-  return prepared(state, rng, await pool.lossAndGrad(state.params, z, state.config.batch, state.model.nvars), t0);
+  return prepared(state, rng, await pool.lossAndGrad(state.params, z, epochBatch(state), state.model.nvars), t0);
 }
 
 /** The criterion of finishEpoch: null when the batch-mean loss and the gradient norm are finite, else what is not. */

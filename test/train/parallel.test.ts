@@ -8,17 +8,18 @@ import { AUTO_MIN_SITES_PER_WORKER, ParallelObjective, parseWorkersOption, resol
 import type { TrainConfig } from "../../src/train/trainer.ts";
 
 describe("data-parallel objective over worker threads", () => {
-  it("equals the single-thread loss and gradient up to rounding", async () => {
+  it.each(["reparam", "path"] as const)("equals the single-thread loss and gradient up to rounding (%s gradient)", async (gradient) => {
     const config: TrainConfig = {
       target: { kind: "ising", L: 4, T: 2.3 },
       flow: { L: 4, layout: "mera", depth: 2, nlayers: 2, nmlp: 1, nhidden: 6 },
       batch: 37, epochs: 1, lr: 1e-3, weightDecay: 0, seed: 1, dtype: "float64", symmetrize: true, init: "torch", kernel: "js",
+      ...(gradient === "path" ? { gradient } : {}),
     };
     const rng = Rng.fromSeed(9);
     const params = initParams(config.flow, "float64", () => rng.uniform(), "torch").data;
     const z = new Float64Array(config.batch * 16);
     rng.fillNormal(z);
-    const single = pddLossAndGrad(createFlow(config.flow), params, makeTarget(config.target), z, config.batch, { symmetrize: true });
+    const single = pddLossAndGrad(createFlow(config.flow), params, makeTarget(config.target), z, config.batch, { symmetrize: true, gradient });
     // background start: evaluated in this thread until the workers have loaded, then sharded
     const pool = await ParallelObjective.create(config, 2, { background: true });
     try {

@@ -325,5 +325,12 @@ export function cliTrainArgs(t: Record<string, unknown>): string {
   if (t.symmetrize === false) args.push("--no-symmetrize");
   if (typeof t.symmetryWeight === "number" && t.symmetryWeight > 0) args.push(`--symmetry-weight ${t.symmetryWeight}`);
   if (t.kernel !== undefined) args.push(`--kernel ${String(t.kernel)}`);
+  // the CLI's defaults are the path gradient and a cosine schedule: name the config's own explicitly
+  const sched = t.lrSchedule as { warmup: number; decay: string; final: number } | undefined;
+  if (!(typeof t.symmetryWeight === "number" && t.symmetryWeight > 0)) args.push(`--gradient ${String(t.gradient ?? "reparam")}`);
+  args.push(sched ? `--lr-decay ${sched.decay} --warmup ${sched.warmup} --lr-final ${sched.final}` : "--lr-decay constant --warmup 0");
+  if (t.batchFinal !== undefined) args.push(`--batch-final ${String(t.batchFinal)}`);
+  if (t.beta2 !== undefined) args.push(`--beta2 ${String(t.beta2)}`);
+  if (t.clipNorm !== undefined) args.push(`--clip-norm ${String(t.clipNorm)}`);
   return args.join(" ");
 }
