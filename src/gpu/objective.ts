@@ -11,11 +11,11 @@
  * objective (train/parallel.ts), so the trainer's async epoch (trainEpochParallel) drives it:
  * the parameters, Adam and the random stream stay on the CPU, exactly as for the other kernels.
  */
-import type { Real } from "../../../src/engine/real.ts";
-import { logAddExp, sigmoid } from "../../../src/engine/math.ts";
-import type { FlowModel } from "../../../src/flow/flow.ts";
-import { priorLogProb } from "../../../src/flow/flow.ts";
-import type { Target } from "../../../src/targets/target.ts";
+import type { Real } from "../engine/real.ts";
+import { logAddExp, sigmoid } from "../engine/math.ts";
+import type { FlowModel } from "../flow/flow.ts";
+import { priorLogProb } from "../flow/flow.ts";
+import type { Target } from "../targets/target.ts";
 import { blockShader, reduceShader, UNIFORM_FIELDS, WORKGROUP } from "./shader.ts";
 
 /** What the worker found: a usable adapter and device, or why not. */
