@@ -39,7 +39,7 @@ export interface FitCliOptions extends FlowOptimCliOptions {
 }
 
 /** Options of `train` that fit defines differently (or that do not apply to data). */
-const NOT_SHARED = ["target", "L", "T", "kappa", "lambda", "m2", "lambda0", "batch", "epochs", "symmetrize", "symmetry-weight", "out", "save-period", "workers", "eval-samples"];
+const NOT_SHARED = ["target", "L", "T", "kappa", "lambda", "m2", "lambda0", "batch", "epochs", "symmetrize", "symmetry-weight", "out", "save-period", "workers", "eval-samples", "backend"];
 
 function parseDataOption(v: string): string {
   if (isBuiltinDataset(v) || DATA_EXTENSIONS.some((e) => v.toLowerCase().endsWith(e))) return v;

@@ -286,7 +286,7 @@ export function register(program: Command, ctx: CliContext): void {
     .description("temperature × depth study (App. E, Fig. S1/S2): one training per (T, depth) point (per seed with --seeds) in its own run directory, in parallel; re-run to continue")
     .option("--T <range>", `temperatures: a:b:step (ends included), a list a,b,c, or one value`, SCAN_DEFAULT_T)
     .option("--depth <range>", "depths: a..b, a list a,b,c, or one value (default 1..log2(L))");
-  addTrainOptions(cmd, { L: 16, epochs: 1000 }, ["T", "depth", "out", "resume", "overwrite", "max-seconds", "json"]);
+  addTrainOptions(cmd, { L: 16, epochs: 1000 }, ["T", "depth", "out", "resume", "overwrite", "max-seconds", "json", "backend"]);
   cmd
     .option("--out <dir>", "scan directory (default runs/scan-L<L>-<layout>); points go to <dir>/T<T>-d<depth>/ (T<T>-d<depth>-s<seed>/ with --seeds)")
     .option("--jobs <n>", `points trained at once, each in its own worker thread (default: the number of cores, here ${availableParallelism()})`, intOption("jobs", 1, 256))

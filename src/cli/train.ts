@@ -9,6 +9,7 @@ import { log2Int } from "../flow/config.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
 import { LockError, RunDirError } from "../io/rundir.ts";
 import { MetricsError } from "../io/metrics.ts";
+import { WebGpuUnavailableError } from "../gpu/node.ts";
 import { ON_NAN_MODES, runTraining, type OnNan, type TrainRunSummary } from "../io/training-run.ts";
 import type { KernelName } from "../kernels/wasm.ts";
 import type { OptimSettings, TrainConfig } from "../train/trainer.ts";
@@ -30,6 +31,8 @@ export interface FlowOptimCliOptions extends Omit<OptimSettings, "kernel"> {
   nmlp: number;
   nhidden: number;
   kernel: KernelName;
+  /** where the loss and gradient are computed (`train --backend`; not in the stored config) */
+  backend?: "cpu" | "webgpu";
 }
 
 export interface TrainCliOptions extends FlowOptimCliOptions {
@@ -220,6 +223,7 @@ export function addTrainOptions(cmd: Command, defaults: { L: number; epochs: num
     .option("--symmetry-weight <w>", "weight of the symmetry regulariser KL(q(x)‖q(−x)) added to the loss (App. E); needs --no-symmetrize", floatOption("symmetry-weight", { min: 0 }), 0)
     .option("--init <kind>", "identity (flow starts as the identity) or torch (original's random last t layer)", (v) => parseChoiceOption("init", v, ["identity", "torch"] as const), TRAIN_DEFAULTS.init)
     .option("--kernel <k>", "block-layer kernel: wasm (WebAssembly SIMD) or js (typed arrays); same results up to rounding", (v) => parseChoiceOption("kernel", v, ["wasm", "js"] as const), TRAIN_DEFAULTS.kernel)
+    .option("--backend <b>", "where the loss and gradient are computed: cpu (--kernel) or webgpu (WGSL kernel in float32 through the optional package webgpu: npm i webgpu; implies --dtype float32)", (v) => parseChoiceOption("backend", v, ["cpu", "webgpu"] as const), "cpu")
     .option("--out <dir>", "run directory (default runs/<target>-L<L>-T<T>-<layout>-d<depth>-s<seed>)")
     .option("--save-period <n>", "epochs between checkpoints", intOption("save-period", 1, 1e9), 10)
     .option("--resume", "continue the run in --out from its checkpoint (model, optimiser, RNG, epoch)", false)
@@ -229,6 +233,12 @@ export function addTrainOptions(cmd: Command, defaults: { L: number; epochs: num
     .option("--eval-samples <n>", "fresh samples for the final F estimate (default 4 × batch)", intOption("eval-samples", 2, 1e8))
     .option("--progress <mode>", "auto, tty, plain or off", (v) => parseChoiceOption("progress", v, ["auto", "tty", "plain", "off"] as const), "auto")
     .option("--json", "print the final summary as JSON", false);
+  if (!omit.includes("backend")) {
+    // the WebGPU kernel computes in float32: --backend webgpu implies --dtype float32 unless --dtype is given
+    cmd.hook("preAction", (c) => {
+      if (c.opts().backend === "webgpu" && c.getOptionValueSource("dtype") !== "cli") c.setOptionValueWithSource("dtype", "float32", "implied");
+    });
+  }
   return cmd;
 }
 
@@ -246,7 +256,7 @@ export async function trainFromOptions(ctx: CliContext, o: TrainCliOptions): Pro
   try {
     const { summary, paths } = await runTraining({
       dir, config, resume: o.resume, overwrite: o.overwrite, savePeriod: o.savePeriod,
-      maxSeconds: o.maxSeconds, evalSamples: o.evalSamples, progress: o.progress, workers: o.workers,
+      maxSeconds: o.maxSeconds, evalSamples: o.evalSamples, progress: o.progress, workers: o.workers, backend: o.backend,
       onNan: o.onNan,
       log: (l) => ctx.err(l + "\n"),
     });
@@ -265,7 +275,7 @@ export async function trainFromOptions(ctx: CliContext, o: TrainCliOptions): Pro
  * any other error unchanged. Shared by `train` and `fit`.
  */
 export function runErrorAsUsage(err: unknown): unknown {
-  if (err instanceof RangeError || err instanceof RunDirError || err instanceof CheckpointError || err instanceof LockError || err instanceof MetricsError) {
+  if (err instanceof RangeError || err instanceof RunDirError || err instanceof CheckpointError || err instanceof LockError || err instanceof MetricsError || err instanceof WebGpuUnavailableError) {
     return new UsageError(err.message);
   }
   return err;

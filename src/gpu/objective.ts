@@ -23,11 +23,11 @@ export type GpuProbe =
   | { available: true; device: GPUDevice; adapter: string }
   | { available: false; reason: string };
 
-/** Request a WebGPU adapter and device (from `navigator.gpu` of a page or worker). Never throws. */
-export async function probeWebGpu(gpu: GPU | undefined): Promise<GpuProbe> {
+/** Request a WebGPU adapter and device (from `navigator.gpu` of a page or worker, or Node's `webgpu` package). Never throws. */
+export async function probeWebGpu(gpu: GPU | undefined, options?: GPURequestAdapterOptions): Promise<GpuProbe> {
   if (!gpu) return { available: false, reason: "navigator.gpu is undefined (this browser exposes no WebGPU; Chromium needs a secure context and, headless or on Linux, --enable-unsafe-webgpu)" };
   try {
-    const adapter = await gpu.requestAdapter();
+    const adapter = await gpu.requestAdapter(options);
     if (!adapter) return { available: false, reason: "navigator.gpu.requestAdapter() returned null (no usable GPU adapter)" };
     const device = await adapter.requestDevice({
       requiredLimits: {
