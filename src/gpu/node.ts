@@ -83,6 +83,8 @@ export interface NodeWebGpu {
   readonly device: GPUDevice;
   /** vendor, architecture, device and description of the adapter, e.g. "google swiftshader … SwiftShader driver 5.0.0" */
   readonly adapter: string;
+  /** Dawn's instance, referenced as long as the device is used */
+  readonly instance: GPU;
   destroy(): void;
 }
 
@@ -105,7 +107,9 @@ export async function openNodeWebGpu(): Promise<NodeWebGpu> {
   const gpu = mod.create([]);
   const r = await probeWebGpu(gpu, { powerPreference: "high-performance" });
   if (!r.available) throw new WebGpuUnavailableError(`--backend webgpu: ${r.reason}`);
-  return { device: r.device, adapter: r.adapter, destroy: () => r.device.destroy() };
+  // the GPU object is kept referenced as long as the device: Dawn's instance must outlive its devices
+  // (when the instance is garbage-collected first, the next device call crashes the process)
+  return { device: r.device, adapter: r.adapter, instance: gpu, destroy: () => r.device.destroy() };
 }
 
 /** The trainer's AsyncObjective on a WebGPU device, for the run's flow, target and batch. */
