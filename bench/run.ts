@@ -9,6 +9,9 @@
  *
  * Writes bench/results/latest.json and latest.md, and prints the Markdown table.
  *   npm run bench -- --L 4,8,16 --quick
+ * --backend webgpu adds the WGSL kernel on the WebGPU adapter (`webgpu` package; printed with its
+ * epochs/s next to the wasm kernel's). On SwiftShader (a CPU emulation of a GPU) that measures
+ * correctness plumbing, not GPU speed.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
@@ -27,8 +30,24 @@ const opts = new Command()
   .option("--jax", "also time the jax-js autodiff path at L = 4 (minutes per epoch)", false)
   .option("--original <dir>", "checkout of the original NeuralRG code (default: $NEURALRG_ORIGINAL_SRC)")
   .option("--out <dir>", "output directory", join(here, "results"))
+  .option("--backend <b>", "cpu, or webgpu: also time the WGSL kernel on the WebGPU adapter (timing stops after 120 s, ≥ 3 epochs)", "cpu")
   .parse()
-  .opts<{ L: string; epochs: number; quick: boolean; jax: boolean; original?: string; out: string }>();
+  .opts<{ L: string; epochs: number; quick: boolean; jax: boolean; original?: string; out: string; backend: string }>();
+if (opts.backend !== "cpu" && opts.backend !== "webgpu") {
+  process.stderr.write(`--backend = ${opts.backend} is invalid: backend must be one of cpu, webgpu\n`);
+  process.exit(2);
+}
+let adapter: string | null = null;
+if (opts.backend === "webgpu") {
+  const { probeNodeWebGpu } = await import("../src/gpu/node.ts");
+  const p = probeNodeWebGpu();
+  if (!p.available) {
+    process.stderr.write(p.reason + "\n");
+    process.exit(2);
+  }
+  adapter = p.adapter;
+  process.stderr.write(`WebGPU adapter: ${adapter}\n`);
+}
 
 const Ls = opts.L.split(",").map(Number);
 const hasTaskset = spawnSync("taskset", ["-V"]).status === 0;
@@ -69,6 +88,10 @@ for (const L of Ls) {
   if (opts.jax && L === 4) variants.push({ name: "jax-js autodiff float32 (1 core)", cmd: ours("jax", L, "float32", 1, 1), timeout: 1_800_000, note: "1 timed epoch" });
   variants.push({ name: "wasm float32 (1 core)", cmd: ours("wasm", L, "float32", 1, opts.epochs), timeout: 1_200_000 });
   variants.push({ name: "wasm float32 (2 cores)", cmd: ours("wasm", L, "float32", 2, opts.epochs), timeout: 1_200_000 });
+  if (adapter !== null) {
+    const cmd = [process.execPath, "bin/run-ts.mjs", "bench/epoch.ts", "--impl", "webgpu", "--L", String(L), "--dtype", "float32", "--epochs", String(opts.epochs), "--max-seconds", "120"];
+    variants.push({ name: `webgpu float32 (${adapter})`, cmd, timeout: 1_800_000, note: "timing stops after 120 s (≥ 3 epochs)" });
+  }
   if (!opts.quick) {
     variants.push({ name: "wasm float64 (1 core)", cmd: ours("wasm", L, "float64", 1, opts.epochs), timeout: 1_200_000 });
     variants.push({ name: "wasm float64 (2 cores)", cmd: ours("wasm", L, "float64", 2, opts.epochs), timeout: 1_200_000 });
@@ -90,8 +113,8 @@ const lines = [
   "|---|---|---|---|---|---|---|---|---|---|",
 ];
 for (const r of rows) {
-  // Single-core variants are compared in CPU time (robust to other load); two-core variants in wall time.
-  const cost = (x: Row | undefined) => (x === undefined ? null : x.variant.includes("2 cores") ? x.epoch_s_median : x.epoch_cpu_s_median);
+  // Single-core variants are compared in CPU time (robust to other load); two-core and WebGPU variants in wall time.
+  const cost = (x: Row | undefined) => (x === undefined ? null : x.variant.includes("2 cores") || x.variant.startsWith("webgpu") ? x.epoch_s_median : x.epoch_cpu_s_median);
   const torch = cost(rows.find((x) => x.L === r.L && x.variant.startsWith("PyTorch")));
   const js = cost(rows.find((x) => x.L === r.L && x.variant.startsWith("js kernel")));
   const mine = cost(r);
@@ -106,7 +129,13 @@ try {
 } catch {
   /* not Linux */
 }
-writeJsonAtomic(join(opts.out, "latest.json"), { ...provenance(), cpu, torch: runOriginal, rows } as never);
+writeJsonAtomic(join(opts.out, "latest.json"), { ...provenance(), cpu, torch: runOriginal, ...(adapter !== null ? { webgpuAdapter: adapter } : {}), rows } as never);
 writeFileAtomic(join(opts.out, "latest.md"), `Measured ${new Date().toISOString()} on ${cpu}; ratios are against baselines measured in the same run.\n\n${md}`);
 process.stdout.write(md);
+if (adapter !== null) {
+  process.stdout.write(`\nWebGPU adapter: ${adapter}\n`);
+  for (const r of rows.filter((x) => x.variant.startsWith("webgpu") || x.variant === "wasm float32 (1 core)")) {
+    process.stdout.write(`L = ${r.L}: ${r.variant}: ${r.epoch_s_median ? (1 / r.epoch_s_median).toFixed(3) : "—"} epochs/s\n`);
+  }
+}
 if (!runOriginal) process.stdout.write(`\n(PyTorch original not run: ${torchOk ? "no --original DIR / NEURALRG_ORIGINAL_SRC" : "python3 cannot import torch"})\n`);
