@@ -135,3 +135,20 @@ export async function createGpuTrainObjective(gpu: NodeWebGpu, state: TrainerSta
     close: async () => o.destroy(),
   };
 }
+
+/**
+ * For tests and checks (never called by train): the system's adapter when there is one; else,
+ * when VK_ICD_FILENAMES is unset and SwiftShader's ICD is installed, sets VK_ICD_FILENAMES to it
+ * (for this process and its children) and returns SwiftShader's adapter.
+ */
+export function webGpuAdapterOrSwiftShader(): NodeWebGpuProbe & { swiftshader: boolean } {
+  const first = probeNodeWebGpu();
+  const icd = findSwiftShaderIcd();
+  if (first.available || process.env.VK_ICD_FILENAMES || icd === null || first.reason === INSTALL) {
+    return { ...first, swiftshader: first.available && /swiftshader/i.test(first.adapter) };
+  }
+  process.env.VK_ICD_FILENAMES = icd;
+  const second = probeNodeWebGpu();
+  if (!second.available) delete process.env.VK_ICD_FILENAMES;
+  return { ...second, swiftshader: second.available };
+}
