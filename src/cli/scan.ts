@@ -25,6 +25,7 @@ import type { TrainConfig } from "../train/trainer.ts";
 import { printJson, println, type CliContext } from "./command.ts";
 import { UsageError } from "./errors.ts";
 import { floatOption, intOption, T_MAX, T_MIN } from "./options.ts";
+import { probeNodeWebGpu, webgpuUnsupported } from "../gpu/node.ts";
 import { addTrainOptions, runErrorAsUsage, trainConfigFromOptions, type TrainCliOptions } from "./train.ts";
 
 /** The temperatures of App. E. */
@@ -216,7 +217,15 @@ export async function scanFromOptions(ctx: CliContext, o: ScanCliOptions): Promi
   }
   const configFor = (T: number, depth: number): TrainConfig => trainConfigFromOptions({ ...o, T, depth, resume: false, overwrite: false });
   try {
-    configFor(temperatures.values[0], depths[0]);
+    const first = configFor(temperatures.values[0], depths[0]);
+    // --backend webgpu: refused settings and a missing package or adapter stop the scan before it writes anything
+    if (o.backend === "webgpu") {
+      const why = webgpuUnsupported(first, o.workers);
+      if (why !== null) throw new UsageError(why);
+      const gpu = probeNodeWebGpu();
+      if (!gpu.available) throw new UsageError(gpu.reason);
+      ctx.err(`WebGPU adapter: ${gpu.adapter}\n`);
+    }
   } catch (err) {
     if (err instanceof RangeError) throw new UsageError(err.message);
     throw err;
@@ -250,6 +259,7 @@ export async function scanFromOptions(ctx: CliContext, o: ScanCliOptions): Promi
       savePeriod: o.savePeriod,
       evalSamples: o.evalSamples,
       workers: o.workers,
+      backend: o.backend,
       maxSeconds: o.maxSeconds,
       signal: controller.signal,
       progress: o.progress,
@@ -286,7 +296,7 @@ export function register(program: Command, ctx: CliContext): void {
     .description("temperature × depth study (App. E, Fig. S1/S2): one training per (T, depth) point (per seed with --seeds) in its own run directory, in parallel; re-run to continue")
     .option("--T <range>", `temperatures: a:b:step (ends included), a list a,b,c, or one value`, SCAN_DEFAULT_T)
     .option("--depth <range>", "depths: a..b, a list a,b,c, or one value (default 1..log2(L))");
-  addTrainOptions(cmd, { L: 16, epochs: 1000 }, ["T", "depth", "out", "resume", "overwrite", "max-seconds", "json", "backend"]);
+  addTrainOptions(cmd, { L: 16, epochs: 1000 }, ["T", "depth", "out", "resume", "overwrite", "max-seconds", "json"]);
   cmd
     .option("--out <dir>", "scan directory (default runs/scan-L<L>-<layout>); points go to <dir>/T<T>-d<depth>/ (T<T>-d<depth>-s<seed>/ with --seeds)")
     .option("--jobs <n>", `points trained at once, each in its own worker thread (default: the number of cores, here ${availableParallelism()})`, intOption("jobs", 1, 256))

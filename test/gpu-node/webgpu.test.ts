@@ -5,7 +5,7 @@
  * which installs SwiftShader), where that is a failure.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -70,6 +70,14 @@ describe("--backend webgpu without an adapter or without the package", () => {
     const v = cli(["version"], env);
     expect(v.code).toBe(0);
     expect(v.out).toMatch(/webgpu: unavailable: .*npm i webgpu/);
+  });
+
+  it.runIf(process.platform === "linux")("scan --backend webgpu without an adapter: one-line error, exit 2, no scan directory", () => {
+    const out = join(tmp, "scan-no-adapter");
+    const r = cli(["scan", "--backend", "webgpu", "--L", "4", "--T", "2.0,2.5", "--depth", "2", "--epochs", "1", "--out", out], { ...process.env, VK_ICD_FILENAMES: join(tmp, "no-such-icd.json") });
+    expect(r.code).toBe(2);
+    expectOneLineError(r.err, "no WebGPU adapter");
+    expect(existsSync(out)).toBe(false);
   });
 
   it("settings the WebGPU objective does not have: one-line errors, exit 2, nothing written", () => {
@@ -146,6 +154,23 @@ describe.runIf(probe.available || required)("WebGPU kernel on the Node adapter",
     console.log(r.stdout.trim());
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/largest \|F_webgpu − F_wasm\| \/ \|F_wasm\| = \S+ \(epoch \d+\), bound 0.00001/);
+  });
+
+  it("scan --backend webgpu: every point follows the float32 wasm kernel's F sequence (≤ 1e-5 relative)", () => {
+    const args = ["scan", "--L", "4", "--T", "2.0,2.5", "--depth", "2", "--epochs", "5", "--batch", "16", "--nlayers", "2", "--jobs", "2", "--eval-samples", "16", "--progress", "off"];
+    const gpuDir = join(tmp, "scan-gpu");
+    const cpuDir = join(tmp, "scan-cpu");
+    const g = cli([...args, "--backend", "webgpu", "--out", gpuDir]);
+    expect(g.code, g.err).toBe(0);
+    expect(g.err).toContain("WebGPU adapter: ");
+    expect(cli([...args, "--dtype", "float32", "--out", cpuDir]).code).toBe(0);
+    for (const T of ["2.0", "2.5"]) {
+      const sub = (d: string) => join(d, readdirSync(d).find((n) => n.startsWith(`T${T}-`)) as string, "metrics.csv");
+      const a = readMetrics(sub(gpuDir)).rows.map((r) => Number(r.F));
+      const b = readMetrics(sub(cpuDir)).rows.map((r) => Number(r.F));
+      expect(a).toHaveLength(5);
+      expect(maxRel(a, b)).toBeLessThanOrEqual(1e-5);
+    }
   });
 
   it("a resumed run is bit-identical to an uninterrupted one on the same adapter", () => {
