@@ -2,7 +2,8 @@
  * One benchmark measurement, run in its own process by bench/run.ts so that peak RSS belongs
  * to this variant alone. Prints one JSON line:
  *   {impl, L, dtype, workers, warmup_s, epoch_s_median, epochs_timed, peak_rss_mb}
- * impl: "wasm" | "js" (our fused kernels through the trainer) | "jax" (the jax-js autodiff path).
+ * impl: "wasm" | "js" (our fused kernels through the trainer) | "jax" (the jax-js autodiff path) |
+ * "webgpu" (the WGSL kernel through the trainer's async epoch, float32; also prints the adapter).
  */
 import { Command } from "commander";
 import { initEngine } from "../src/engine/jax.ts";
@@ -15,25 +16,26 @@ import { relaxedIsing } from "../src/targets/ising.ts";
 import { ADAM_DEFAULTS, adamInit, adamStep } from "../src/train/adam.ts";
 import type { WorkersOption } from "../src/train/parallel.ts";
 import { ParallelObjective, parseWorkersOption, resolveWorkers } from "../src/train/parallel.ts";
+import { createGpuTrainObjective, openNodeWebGpu } from "../src/gpu/node.ts";
 import type { TrainConfig } from "../src/train/trainer.ts";
 import { createTrainer, TRAIN_DEFAULTS, trainEpoch, trainEpochParallel } from "../src/train/trainer.ts";
 
 const o = new Command()
-  .option("--impl <k>", "wasm | js | jax", "wasm")
+  .option("--impl <k>", "wasm | js | jax | webgpu", "wasm")
   .option("--L <n>", "lattice size", Number, 16)
   .option("--dtype <t>", "float32 | float64 | default (train's default)", "float32")
   .option("--workers <n>", "worker threads, or auto (as train's default)", (v: string) => parseWorkersOption(v), 1 as WorkersOption)
   .option("--epochs <n>", "timed epochs after the warm-up epoch", Number, 10)
   .option("--max-seconds <s>", "stop timing after this long (at least 3 epochs)", Number, 1e9)
   .parse()
-  .opts<{ impl: "wasm" | "js" | "jax"; L: number; dtype: "float32" | "float64"; workers: WorkersOption; epochs: number; maxSeconds: number }>();
+  .opts<{ impl: "wasm" | "js" | "jax" | "webgpu"; L: number; dtype: "float32" | "float64"; workers: WorkersOption; epochs: number; maxSeconds: number }>();
 
 if (o.dtype === ("default" as string)) o.dtype = TRAIN_DEFAULTS.dtype;
 const config: TrainConfig = {
   target: { kind: "ising", L: o.L, T: 2 / Math.log(1 + Math.SQRT2) },
   flow: { L: o.L, layout: "mera", depth: Math.log2(o.L), nlayers: 10, nmlp: 3, nhidden: 10 },
   batch: 512, epochs: 1e9, lr: 1e-3, weightDecay: 0, seed: 1, dtype: o.dtype, symmetrize: true, init: "torch",
-  kernel: o.impl === "jax" ? "js" : o.impl,
+  kernel: o.impl === "jax" ? "js" : o.impl === "webgpu" ? "wasm" : o.impl,
 };
 
 const times: number[] = [];
@@ -41,6 +43,7 @@ const cpuTimes: number[] = [];
 let warmup = 0;
 let workers = 1;
 let poolReady: number | null = null;
+let adapter: string | undefined;
 const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
 const t0 = performance.now();
 if (o.impl === "jax") {
@@ -69,13 +72,15 @@ if (o.impl === "jax") {
   }
 } else {
   const state = createTrainer(config, relaxedIsing({ L: o.L, T: config.target.T as number }));
+  const gpu = o.impl === "webgpu" ? await openNodeWebGpu() : null;
+  adapter = gpu?.adapter;
   // as `train` does: the workers load in the background while the first epochs run in this thread
-  workers = resolveWorkers(o.workers, config.batch, o.L * o.L);
-  const pool = workers > 1 ? await ParallelObjective.create(config, workers, { background: true }) : null;
+  workers = gpu ? 1 : resolveWorkers(o.workers, config.batch, o.L * o.L);
+  const pool = gpu ? await createGpuTrainObjective(gpu, state) : workers > 1 ? await ParallelObjective.create(config, workers, { background: true }) : null;
   const epoch = async () => (pool ? trainEpochParallel(state, pool) : trainEpoch(state));
   await epoch();
   warmup = (performance.now() - t0) / 1000;
-  await pool?.whenReady();
+  if (pool instanceof ParallelObjective) await pool.whenReady();
   poolReady = (performance.now() - t0) / 1000;
   const start = performance.now();
   for (let e = 0; e < o.epochs && (e < 3 || (performance.now() - start) / 1000 < o.maxSeconds); e++) {
@@ -86,12 +91,13 @@ if (o.impl === "jax") {
     cpuTimes.push(cpuNow() - c);
   }
   await pool?.close();
+  gpu?.destroy();
 }
 times.sort((a, b) => a - b);
 cpuTimes.sort((a, b) => a - b);
 // maxRSS of this process; worker threads share it
 const peakRssMb = process.resourceUsage().maxRSS / 1024;
 console.log(JSON.stringify({
-  impl: o.impl, L: o.L, dtype: o.dtype, workers, workers_option: o.workers, pool_ready_s: poolReady,
+  impl: o.impl, L: o.L, dtype: o.dtype, workers, workers_option: o.workers, pool_ready_s: poolReady, ...(adapter !== undefined ? { adapter } : {}),
   warmup_s: warmup, epoch_s_median: times[Math.floor(times.length / 2)], epoch_cpu_s_median: cpuTimes[Math.floor(cpuTimes.length / 2)], epochs_timed: times.length, peak_rss_mb: Math.round(peakRssMb),
 }));

@@ -11,7 +11,12 @@
  * epoch's time goes and the kernel's GFLOP/s against the machine's measured peak.
  *
  * Ratios: every variant's cost — CPU time per epoch for one core, wall time for the variants
- * that use more — over the original's CPU time per epoch (robust to other load on the machine).
+ * that use more (and for the WebGPU kernel) — over the original's CPU time per epoch (robust to
+ * other load on the machine).
+ *
+ * --backend webgpu adds the WGSL kernel on the WebGPU adapter (`webgpu` package; printed with its
+ * epochs/s next to the wasm kernel's). On SwiftShader (a CPU emulation of a GPU) that measures
+ * correctness plumbing, not GPU speed.
  *
  * Writes bench/results/latest.json and latest.md, and prints the Markdown.
  *   npm run bench -- --L 16,32 --skip-js --original DIR
@@ -37,8 +42,24 @@ const opts = new Command()
   .option("--jax", "also time the jax-js autodiff path at L = 4 (minutes per epoch)", false)
   .option("--original <dir>", "checkout of the original NeuralRG code (default: $NEURALRG_ORIGINAL_SRC)")
   .option("--out <dir>", "output directory", join(here, "results"))
+  .option("--backend <b>", "cpu, or webgpu: also time the WGSL kernel on the WebGPU adapter (timing stops after 120 s, ≥ 3 epochs)", "cpu")
   .parse()
-  .opts<{ L: string; epochs: number; quick: boolean; skipJs: boolean; profile: boolean; jax: boolean; original?: string; out: string }>();
+  .opts<{ L: string; epochs: number; quick: boolean; skipJs: boolean; profile: boolean; jax: boolean; original?: string; out: string; backend: string }>();
+if (opts.backend !== "cpu" && opts.backend !== "webgpu") {
+  process.stderr.write(`--backend = ${opts.backend} is invalid: backend must be one of cpu, webgpu\n`);
+  process.exit(2);
+}
+let adapter: string | null = null;
+if (opts.backend === "webgpu") {
+  const { probeNodeWebGpu } = await import("../src/gpu/node.ts");
+  const p = probeNodeWebGpu();
+  if (!p.available) {
+    process.stderr.write(p.reason + "\n");
+    process.exit(2);
+  }
+  adapter = p.adapter;
+  process.stderr.write(`WebGPU adapter: ${adapter}\n`);
+}
 
 const Ls = opts.L.split(",").map(Number);
 const hasTaskset = spawnSync("taskset", ["-V"]).status === 0;
@@ -82,6 +103,10 @@ for (const L of Ls) {
   if (!opts.quick) variants.push({ name: "wasm float64 (1 core)", cmd: ours("wasm", L, "float64", 1, opts.epochs), timeout: 1_200_000 });
   variants.push({ name: `default: ${TRAIN_DEFAULTS.dtype}, --workers auto (${availableParallelism()} cores)`, cmd: ours("wasm", L, "default", "auto", opts.epochs), timeout: 1_200_000, note: "workers load in the background during the first epochs" });
   if (!opts.quick) variants.push({ name: "wasm float32 (2 cores)", cmd: ours("wasm", L, "float32", 2, opts.epochs), timeout: 1_200_000 });
+  if (adapter !== null) {
+    const cmd = [process.execPath, "bin/run-ts.mjs", "bench/epoch.ts", "--impl", "webgpu", "--L", String(L), "--dtype", "float32", "--epochs", String(opts.epochs), "--max-seconds", "120"];
+    variants.push({ name: `webgpu float32 (${adapter})`, cmd, timeout: 1_800_000, note: "timing stops after 120 s (≥ 3 epochs)" });
+  }
   for (const v of variants) {
     process.stderr.write(`L = ${L}: ${v.name} …\n`);
     const r = runJson(v.cmd, v.timeout);
@@ -99,8 +124,8 @@ const lines = [
   "|---|---|---|---|---|---|---|---|---|---|",
 ];
 for (const r of rows) {
-  // cost: CPU time for one core (robust to other load), wall time for more than one; the original: CPU time
-  const multi = (x: Row) => x.variant.includes("2 cores") || (x.workers ?? 1) > 1;
+  // cost: CPU time for one core (robust to other load), wall time for more than one and for WebGPU; the original: CPU time
+  const multi = (x: Row) => x.variant.includes("2 cores") || (x.workers ?? 1) > 1 || x.variant.startsWith("webgpu");
   const cost = (x: Row | undefined) => (x === undefined ? null : !x.variant.startsWith("PyTorch") && multi(x) ? x.epoch_s_median : x.epoch_cpu_s_median);
   const torch = rows.find((x) => x.L === r.L && x.variant.startsWith("PyTorch"))?.epoch_cpu_s_median ?? null;
   const js = cost(rows.find((x) => x.L === r.L && x.variant.startsWith("js kernel")));
@@ -137,7 +162,13 @@ try {
 } catch {
   /* not Linux */
 }
-writeJsonAtomic(join(opts.out, "latest.json"), { ...provenance(), cpu, cores: availableParallelism(), load_average_at_end: load, torch: runOriginal, rows, profile } as never);
+writeJsonAtomic(join(opts.out, "latest.json"), { ...provenance(), cpu, cores: availableParallelism(), load_average_at_end: load, torch: runOriginal, ...(adapter !== null ? { webgpuAdapter: adapter } : {}), rows, profile } as never);
 writeFileAtomic(join(opts.out, "latest.md"), `Measured ${new Date().toISOString()} on ${cpu} (${availableParallelism()} cores; load average ${load} at the end: other work shared the machine); ratios are against baselines measured in the same run.\n\n${md}`);
 process.stdout.write(md);
+if (adapter !== null) {
+  process.stdout.write(`\nWebGPU adapter: ${adapter}\n`);
+  for (const r of rows.filter((x) => x.variant.startsWith("webgpu") || x.variant === "wasm float32 (1 core)")) {
+    process.stdout.write(`L = ${r.L}: ${r.variant}: ${r.epoch_s_median ? (1 / r.epoch_s_median).toFixed(3) : "—"} epochs/s\n`);
+  }
+}
 if (!runOriginal) process.stdout.write(`\n(PyTorch original not run: ${torchOk ? "no --original DIR / NEURALRG_ORIGINAL_SRC" : "python3 cannot import torch"})\n`);

@@ -40,7 +40,7 @@ export interface FitCliOptions extends FlowOptimCliOptions {
 
 /** Options of `train` that fit defines differently (or that do not apply to data). */
 const NOT_SHARED = ["target", "L", "T", "kappa", "lambda", "m2", "lambda0", "batch", "epochs", "symmetrize", "symmetry-weight", "out", "save-period", "workers", "eval-samples",
-  "lr-decay", "warmup", "lr-final", "gradient", "batch-final", "beta2", "clip-norm"];
+  "lr-decay", "warmup", "lr-final", "gradient", "batch-final", "beta2", "clip-norm", "backend"];
 
 function parseDataOption(v: string): string {
   if (isBuiltinDataset(v) || DATA_EXTENSIONS.some((e) => v.toLowerCase().endsWith(e))) return v;

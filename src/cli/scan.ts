@@ -26,6 +26,7 @@ import type { TrainConfig } from "../train/trainer.ts";
 import { printJson, println, type CliContext } from "./command.ts";
 import { UsageError } from "./errors.ts";
 import { floatOption, intOption, T_MAX, T_MIN } from "./options.ts";
+import { probeNodeWebGpu, webgpuUnsupported } from "../gpu/node.ts";
 import { addTrainOptions, runErrorAsUsage, trainConfigFromOptions, type TrainCliOptions } from "./train.ts";
 import { resolveWorkers } from "../train/parallel.ts";
 
@@ -218,7 +219,15 @@ export async function scanFromOptions(ctx: CliContext, o: ScanCliOptions): Promi
   }
   const configFor = (T: number, depth: number): TrainConfig => trainConfigFromOptions({ ...o, T, depth, resume: false, overwrite: false });
   try {
-    configFor(temperatures.values[0], depths[0]);
+    const first = configFor(temperatures.values[0], depths[0]);
+    // --backend webgpu: refused settings and a missing package or adapter stop the scan before it writes anything
+    if (o.backend === "webgpu") {
+      const why = webgpuUnsupported(first, o.workers === "auto" ? 1 : o.workers);
+      if (why !== null) throw new UsageError(why);
+      const gpu = probeNodeWebGpu();
+      if (!gpu.available) throw new UsageError(gpu.reason);
+      ctx.err(`WebGPU adapter: ${gpu.adapter}\n`);
+    }
   } catch (err) {
     if (err instanceof RangeError) throw new UsageError(err.message);
     throw err;
@@ -252,7 +261,8 @@ export async function scanFromOptions(ctx: CliContext, o: ScanCliOptions): Promi
       savePeriod: o.savePeriod,
       evalSamples: o.evalSamples,
       // auto: the cores left to each of the --jobs points trained at once
-      workers: resolveWorkers(o.workers, o.batch, o.L * o.L, Math.max(1, Math.floor(availableParallelism() / (o.jobs ?? availableParallelism())))),
+      workers: o.backend === "webgpu" ? (o.workers === "auto" ? 1 : o.workers) : resolveWorkers(o.workers, o.batch, o.L * o.L, Math.max(1, Math.floor(availableParallelism() / (o.jobs ?? availableParallelism())))),
+      backend: o.backend,
       maxSeconds: o.maxSeconds,
       signal: controller.signal,
       progress: o.progress,

@@ -10,6 +10,7 @@ import { CheckpointError } from "../io/checkpoint.ts";
 import { LockError } from "../io/lock.ts";
 import { RunDirError } from "../io/rundir.ts";
 import { MetricsError } from "../io/metrics.ts";
+import { WebGpuUnavailableError } from "../gpu/node.ts";
 import { ON_NAN_MODES, runTraining, type OnNan, type TrainRunSummary } from "../train/run.ts";
 import type { KernelName } from "../kernels/wasm.ts";
 import type { OptimSettings, TrainConfig } from "../train/trainer.ts";
@@ -45,6 +46,8 @@ export interface FlowOptimCliOptions extends Omit<OptimSettings, "kernel"> {
   nmlp: number;
   nhidden: number;
   kernel: KernelName;
+  /** where the loss and gradient are computed (`train --backend`; not in the stored config) */
+  backend?: "cpu" | "webgpu";
 }
 
 export interface TrainCliOptions extends FlowOptimCliOptions {
@@ -282,6 +285,7 @@ export function addTrainOptions(cmd: Command, defaults: { L: number; epochs: num
     .option("--symmetry-weight <w>", "weight of the symmetry regulariser KL(q(x)‖q(−x)) added to the loss (App. E); needs --no-symmetrize", floatOption("symmetry-weight", { min: 0 }), 0)
     .option("--init <kind>", "identity (flow starts as the identity) or torch (original's random last t layer)", (v) => parseChoiceOption("init", v, ["identity", "torch"] as const), TRAIN_DEFAULTS.init)
     .option("--kernel <k>", "block-layer kernel: wasm (WebAssembly SIMD) or js (typed arrays); same results up to rounding", (v) => parseChoiceOption("kernel", v, ["wasm", "js"] as const), TRAIN_DEFAULTS.kernel)
+    .option("--backend <b>", "where the loss and gradient are computed: cpu (--kernel) or webgpu (WGSL kernel in float32 through the optional package webgpu: npm i webgpu; implies --dtype float32)", (v) => parseChoiceOption("backend", v, ["cpu", "webgpu"] as const), "cpu")
     .option("--out <dir>", "run directory (default runs/<target>-L<L>-T<T>-<layout>-d<depth>-s<seed>)")
     .option("--save-period <n>", "epochs between checkpoints", intOption("save-period", 1, 1e9), 10)
     .option("--resume", "continue the run in --out from its checkpoint (model, optimiser, RNG, epoch)", false)
@@ -291,6 +295,12 @@ export function addTrainOptions(cmd: Command, defaults: { L: number; epochs: num
     .option("--eval-samples <n>", "fresh samples for the final F estimate (default 4 × batch)", intOption("eval-samples", 2, 1e8))
     .option("--progress <mode>", "auto, tty, plain or off", (v) => parseChoiceOption("progress", v, ["auto", "tty", "plain", "off"] as const), "auto")
     .option("--json", "print the final summary as JSON", false);
+  if (!omit.includes("backend")) {
+    // the WebGPU kernel computes in float32: --backend webgpu implies --dtype float32 unless --dtype is given
+    cmd.hook("preAction", (c) => {
+      if (c.opts().backend === "webgpu" && c.getOptionValueSource("dtype") !== "cli") c.setOptionValueWithSource("dtype", "float32", "implied");
+    });
+  }
   return cmd;
 }
 
@@ -309,7 +319,9 @@ export async function trainFromOptions(ctx: CliContext, o: TrainCliOptions): Pro
     const { summary, paths } = await runTraining({
       dir, config, resume: o.resume, overwrite: o.overwrite, savePeriod: o.savePeriod,
       maxSeconds: o.maxSeconds, evalSamples: o.evalSamples, progress: o.progress,
-      workers: config.buffer ? 1 : resolveWorkers(o.workers, config.batch, config.flow.L * config.flow.L),
+      // auto: one worker per core when the batch gains from it; the GPU (and the experience buffer) take the whole batch
+      workers: config.buffer ? 1 : o.backend === "webgpu" ? (o.workers === "auto" ? 1 : o.workers) : resolveWorkers(o.workers, config.batch, config.flow.L * config.flow.L),
+      backend: o.backend,
       onNan: o.onNan,
       log: (l) => ctx.err(l + "\n"),
     });
@@ -328,7 +340,7 @@ export async function trainFromOptions(ctx: CliContext, o: TrainCliOptions): Pro
  * any other error unchanged. Shared by `train` and `fit`.
  */
 export function runErrorAsUsage(err: unknown): unknown {
-  if (err instanceof RangeError || err instanceof RunDirError || err instanceof CheckpointError || err instanceof LockError || err instanceof MetricsError) {
+  if (err instanceof RangeError || err instanceof RunDirError || err instanceof CheckpointError || err instanceof LockError || err instanceof MetricsError || err instanceof WebGpuUnavailableError) {
     return new UsageError(err.message);
   }
   return err;

@@ -18,6 +18,8 @@ export interface PointTask {
   evalSamples?: number;
   /** worker threads for this point's loss and gradient (default 1) */
   workers?: number;
+  /** where the loss and gradient are computed (default cpu) */
+  backend?: "cpu" | "webgpu";
   /** stop after the epoch that ends past this time (Date.now() milliseconds): the scan's budget */
   deadline?: number;
   /** receives PointMessage */
@@ -49,6 +51,7 @@ export async function runPoint(task: PointTask): Promise<PointOutcome> {
       savePeriod: task.savePeriod,
       evalSamples: task.evalSamples,
       workers: task.workers ?? 1,
+      backend: task.backend,
       progress: "off",
       shouldStop: () => Atomics.load(flag, 0) !== 0 || (task.deadline !== undefined && Date.now() >= task.deadline),
       log: (line) => port.postMessage({ type: "log", line } satisfies PointMessage),

@@ -69,6 +69,8 @@ export interface ScanOptions {
   evalSamples?: number;
   /** worker threads per point for its loss and gradient (default 1) */
   workers?: number;
+  /** where each point's loss and gradient are computed (training-run.ts; default cpu) */
+  backend?: "cpu" | "webgpu";
   /** wall-time budget of the whole scan in seconds: afterwards, points stop with a checkpoint */
   maxSeconds?: number;
   /** stop the running points after their current epoch (with a checkpoint) and start no more */
@@ -216,6 +218,7 @@ export async function runScan(opts: ScanOptions): Promise<ScanResult> {
             savePeriod: opts.savePeriod,
             evalSamples: opts.evalSamples,
             workers: opts.workers,
+            ...(opts.backend ? { backend: opts.backend } : {}),
             ...(deadline !== Infinity ? { deadline } : {}),
             port: port1,
             stopFlag: stopShared,

@@ -24,6 +24,8 @@ import { makeTarget } from "../targets/registry.ts";
 import type { Target } from "../targets/target.ts";
 import type { EpochMetrics, TrainConfig, TrainerState } from "./trainer.ts";
 import { ParallelObjective } from "./parallel.ts";
+import { createGpuTrainObjective, openNodeWebGpu, webgpuUnsupported } from "../gpu/node.ts";
+import { Rng } from "../engine/rng.ts";
 import { checkObjectiveOptions } from "./objectives.ts";
 import { estimateEpochBytes, GC_SLACK_BYTES, PROCESS_BASE_BYTES } from "./memory.ts";
 import type { ReplayState } from "./buffer.ts";
@@ -78,6 +80,11 @@ export interface TrainRunOptions {
   maxSeconds?: number;
   /** worker threads for the loss and gradient (1 = in this thread); results agree up to rounding */
   workers?: number;
+  /**
+   * where the loss and gradient are computed: "cpu" (default; the config's kernel) or "webgpu"
+   * (the WGSL kernel through the optional `webgpu` package, float32; gpu/node.ts)
+   */
+  backend?: "cpu" | "webgpu";
   /**
    * polled after each epoch: true stops training there, with a checkpoint (like maxSeconds).
    * (A callback rather than an AbortSignal: the epoch loop is synchronous, so a signal aborted
@@ -270,6 +277,13 @@ export async function runTraining(opts: TrainRunOptions): Promise<{ state: Train
   const target = buildTarget(config);
   if (target.L !== config.flow.L) throw new RangeError(`target L = ${target.L} differs from flow L = ${config.flow.L}`);
   checkObjectiveOptions(objectiveOptions(config), target);
+  // the device is opened before the run directory is touched: without one nothing is written
+  const backend = opts.backend ?? "cpu";
+  if (backend !== "cpu" && backend !== "webgpu") throw new RangeError(`backend = ${String(backend)} is invalid: accepted values are cpu, webgpu`);
+  const unsupported = backend === "webgpu" ? webgpuUnsupported(config, opts.workers ?? 1) : null;
+  if (unsupported !== null) throw new RangeError(unsupported);
+  const gpu = backend === "webgpu" ? await openNodeWebGpu() : null;
+  if (gpu) log(`WebGPU adapter: ${gpu.adapter}`);
 
   const setup = (paths: RunPaths): { state: TrainerState; guard: GuardState; metrics: ReturnType<typeof openMetrics> } => {
     let state: TrainerState;
@@ -282,10 +296,10 @@ export async function runTraining(opts: TrainRunOptions): Promise<{ state: Train
     // metrics beyond the checkpoint (and a partial last line left by a crash) are dropped
     const metrics = openMetrics(paths.metrics, metricColumns(config), { truncateAfter: { column: "epoch", value: state.epoch } });
     if (opts.resume) writeJsonAtomic(paths.config, configJson(config));
-    writeRunProvenance(paths, config.seed, configJson(config));
+    writeRunProvenance(paths, config.seed, configJson(config), gpu ? { backend: "webgpu", adapter: gpu.adapter } : {});
     return { state, guard, metrics };
   };
-  return withRunDir({ dir: opts.dir, config: configJson(config), resume: opts.resume, overwrite: opts.overwrite }, setup, async (paths, started) => {
+  const run = withRunDir({ dir: opts.dir, config: configJson(config), resume: opts.resume, overwrite: opts.overwrite }, setup, async (paths, started) => {
     const { state, metrics } = started;
     let { guard } = started;
     let lastSaved: number | null = existsSync(paths.checkpoint) ? state.epoch : null;
@@ -339,7 +353,9 @@ export async function runTraining(opts: TrainRunOptions): Promise<{ state: Train
     };
 
     // workers load in the background (≈ 0.5 s each) while the first epochs run in this thread
-    const pool = (opts.workers ?? 1) > 1 ? await ParallelObjective.create(config, opts.workers ?? 1, { background: true }) : null;
+    const pool = gpu
+      ? await createGpuTrainObjective(gpu, state)
+      : (opts.workers ?? 1) > 1 ? await ParallelObjective.create(config, opts.workers ?? 1, { background: true }) : null;
     // the next epoch's loss and gradient, computed ahead to check a checkpoint (see PreparedEpoch)
     let ahead: PreparedEpoch | undefined;
     try {
@@ -390,6 +406,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<{ state: Train
     const summary = await finishRun(paths, state, opts.evalSamples ?? 4 * config.batch, times, guard);
     return { state, summary, paths };
   });
+  return gpu ? run.finally(() => gpu.destroy()) : run;
 }
 
 async function finishRun(paths: RunPaths, state: TrainerState, evalSamples: number, times: StepTimes, guard: GuardState): Promise<TrainRunSummary> {

@@ -12,7 +12,7 @@ import type { Real } from "../../src/engine/real.ts";
 import { relaxedIsing } from "../../src/targets/ising.ts";
 import { pddLossAndGrad } from "../../src/train/objectives.ts";
 import { createTrainer, trainEpoch } from "../../src/train/trainer.ts";
-import { blockShader, netSizeOf } from "../../web/src/gpu/shader.ts";
+import { blockShader, netSizeOf } from "../../src/gpu/shader.ts";
 import { createHandler, type WorkerHandler } from "../../web/src/handler.ts";
 import { DEFAULT_CONFIG, type PlaygroundConfig, type Response } from "../../web/src/protocol.ts";
 import { toTrainConfig, type PlaygroundSession, type SessionObjective } from "../../web/src/session.ts";

@@ -4,7 +4,7 @@
  * web/e2e/webgpu.ts, or open the page by hand). For several flows, with random parameters
  * (non-zero scales and t layers) and prior samples, it computes the PDD loss per sample and the
  * parameter gradient (symmetrised and plain) three ways:
- *   - WebGPU (float32 kernels, gpu/objective.ts),
+ *   - WebGPU (float32 kernels, src/gpu/objective.ts),
  *   - the WebAssembly SIMD kernel in float32 (the same path as `neuralrg train --dtype float32`),
  *   - the plain JS kernel in float64 (the reference),
  * and reports the largest deviations, normwise for the gradient: ‖g − g_ref‖∞ / ‖g_ref‖∞.
@@ -18,7 +18,7 @@ import { initParams, viewParams } from "../../src/flow/params.ts";
 import { initWasmKernel, WASM_URL } from "../../src/kernels/wasm.ts";
 import { relaxedIsing } from "../../src/targets/ising.ts";
 import { pddLossAndGrad } from "../../src/train/objectives.ts";
-import { GpuObjective, probeWebGpu } from "./gpu/objective.ts";
+import { GpuObjective, probeWebGpu } from "../../src/gpu/objective.ts";
 
 export interface CheckRow {
   config: string;

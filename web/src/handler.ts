@@ -21,7 +21,7 @@ export interface HandlerOptions {
   wasm: { available: boolean; reason?: string };
   /**
    * WebGPU: whether an adapter and device were obtained (and why not), and how to build a
-   * session's GPU objective (the worker: gpu/objective.ts; tests: any async objective)
+   * session's GPU objective (the worker: src/gpu/objective.ts; tests: any async objective)
    */
   webgpu?: WebGpuStatus & { objective?: (session: PlaygroundSession) => Promise<SessionObjective> };
   provenance: Provenance;

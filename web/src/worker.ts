@@ -6,7 +6,7 @@
  * while these load are queued.
  */
 import { initWasmKernel, WASM_URL } from "../../src/kernels/wasm.ts";
-import { GpuObjective, probeWebGpu } from "./gpu/objective.ts";
+import { GpuObjective, probeWebGpu } from "../../src/gpu/objective.ts";
 import { createHandler, type WorkerHandler } from "./handler.ts";
 import type { Response } from "./protocol.ts";
 import type { PlaygroundSession } from "./session.ts";

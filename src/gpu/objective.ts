@@ -11,11 +11,11 @@
  * objective (train/parallel.ts), so the trainer's async epoch (trainEpochParallel) drives it:
  * the parameters, Adam and the random stream stay on the CPU, exactly as for the other kernels.
  */
-import type { Real } from "../../../src/engine/real.ts";
-import { logAddExp, sigmoid } from "../../../src/engine/math.ts";
-import type { FlowModel } from "../../../src/flow/flow.ts";
-import { priorLogProb } from "../../../src/flow/flow.ts";
-import type { Target } from "../../../src/targets/target.ts";
+import type { Real } from "../engine/real.ts";
+import { logAddExp, sigmoid } from "../engine/math.ts";
+import type { FlowModel } from "../flow/flow.ts";
+import { priorLogProb } from "../flow/flow.ts";
+import type { Target } from "../targets/target.ts";
 import { blockShader, reduceShader, UNIFORM_FIELDS, WORKGROUP } from "./shader.ts";
 
 /** What the worker found: a usable adapter and device, or why not. */
@@ -23,11 +23,11 @@ export type GpuProbe =
   | { available: true; device: GPUDevice; adapter: string }
   | { available: false; reason: string };
 
-/** Request a WebGPU adapter and device (from `navigator.gpu` of a page or worker). Never throws. */
-export async function probeWebGpu(gpu: GPU | undefined): Promise<GpuProbe> {
+/** Request a WebGPU adapter and device (from `navigator.gpu` of a page or worker, or Node's `webgpu` package). Never throws. */
+export async function probeWebGpu(gpu: GPU | undefined, options?: GPURequestAdapterOptions): Promise<GpuProbe> {
   if (!gpu) return { available: false, reason: "navigator.gpu is undefined (this browser exposes no WebGPU; Chromium needs a secure context and, headless or on Linux, --enable-unsafe-webgpu)" };
   try {
-    const adapter = await gpu.requestAdapter();
+    const adapter = await gpu.requestAdapter(options);
     if (!adapter) return { available: false, reason: "navigator.gpu.requestAdapter() returned null (no usable GPU adapter)" };
     const device = await adapter.requestDevice({
       requiredLimits: {

@@ -1,0 +1,193 @@
+/**
+ * The WGSL block kernel in Node (`--backend webgpu`, package `webgpu`): on the machine's adapter,
+ * or on SwiftShader (Debian's chromium package) where there is no GPU. Where no adapter can be had
+ * the adapter tests are skipped with the reason printed — unless NEURALRG_WEBGPU_REQUIRED=1 (CI,
+ * which installs SwiftShader), where that is a failure.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { alloc, type Real } from "../../src/engine/real.ts";
+import { Rng } from "../../src/engine/rng.ts";
+import type { FlowConfig } from "../../src/flow/config.ts";
+import { createFlow } from "../../src/flow/flow.ts";
+import { initParams, viewParams } from "../../src/flow/params.ts";
+import { GpuObjective } from "../../src/gpu/objective.ts";
+import { openNodeWebGpu, webGpuAdapterOrSwiftShader, type NodeWebGpu } from "../../src/gpu/node.ts";
+import { loadCheckpoint } from "../../src/io/checkpoint.ts";
+import { readMetrics } from "../../src/io/metrics.ts";
+import { relaxedIsing } from "../../src/targets/ising.ts";
+import { pddLossAndGrad } from "../../src/train/objectives.ts";
+import { expectOneLineError } from "../cli/helpers.ts";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+const BIN = join(ROOT, "bin", "neuralrg.mjs");
+const probe = webGpuAdapterOrSwiftShader();
+const required = process.env.NEURALRG_WEBGPU_REQUIRED === "1";
+if (probe.available) console.log(`WebGPU adapter: ${probe.adapter}${probe.swiftshader ? ` (VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES})` : ""}`);
+else console.log(`WebGPU adapter tests skipped: ${probe.reason}`);
+
+function cli(args: string[], env: NodeJS.ProcessEnv = process.env): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env, cwd: ROOT });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** max_i |a_i − ref_i| / max_i |ref_i| */
+function maxRel(a: ArrayLike<number>, ref: ArrayLike<number>): number {
+  let d = 0;
+  let m = 0;
+  for (let i = 0; i < ref.length; i++) {
+    d = Math.max(d, Math.abs(a[i] - ref[i]));
+    m = Math.max(m, Math.abs(ref[i]));
+  }
+  return d / m;
+}
+
+let tmp: string;
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), "neuralrg-gpu-node-"));
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe("--backend webgpu without an adapter or without the package", () => {
+  it.runIf(process.platform === "linux")("no adapter (VK_ICD_FILENAMES naming no driver): one-line error, exit 2, nothing written", () => {
+    const out = join(tmp, "no-adapter");
+    const r = cli(["train", "--backend", "webgpu", "--L", "4", "--epochs", "1", "--out", out], { ...process.env, VK_ICD_FILENAMES: join(tmp, "no-such-icd.json") });
+    expect(r.code).toBe(2);
+    expectOneLineError(r.err, "no WebGPU adapter", "VK_ICD_FILENAMES");
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it("package missing: one-line error saying npm i webgpu, exit 2, nothing written; version says so too", () => {
+    const out = join(tmp, "no-package");
+    const env = { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${join(import.meta.dirname, "blocker.cjs")}` };
+    const r = cli(["train", "--backend", "webgpu", "--L", "4", "--epochs", "1", "--out", out], env);
+    expect(r.code).toBe(2);
+    expectOneLineError(r.err, "npm i webgpu");
+    expect(existsSync(out)).toBe(false);
+    const v = cli(["version"], env);
+    expect(v.code).toBe(0);
+    expect(v.out).toMatch(/webgpu: unavailable: .*npm i webgpu/);
+  });
+
+  it.runIf(process.platform === "linux")("scan --backend webgpu without an adapter: one-line error, exit 2, no scan directory", () => {
+    const out = join(tmp, "scan-no-adapter");
+    const r = cli(["scan", "--backend", "webgpu", "--L", "4", "--T", "2.0,2.5", "--depth", "2", "--epochs", "1", "--out", out], { ...process.env, VK_ICD_FILENAMES: join(tmp, "no-such-icd.json") });
+    expect(r.code).toBe(2);
+    expectOneLineError(r.err, "no WebGPU adapter");
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it("settings the WebGPU objective does not have: one-line errors, exit 2, nothing written", () => {
+    for (const [args, fragment] of [
+      [["--dtype", "float64"], "dtype = float64"],
+      [["--workers", "2"], "workers = 2"],
+      [["--no-symmetrize", "--symmetry-weight", "0.1"], "symmetry-weight = 0.1"],
+      [["--nll-weight", "0.5"], "experience buffer"],
+    ] as const) {
+      const out = join(tmp, "refused");
+      const r = cli(["train", "--backend", "webgpu", "--L", "4", "--epochs", "1", "--out", out, ...args]);
+      expect(r.code, r.err).toBe(2);
+      expectOneLineError(r.err, fragment);
+      expect(existsSync(out)).toBe(false);
+    }
+  });
+});
+
+describe.runIf(probe.available || required)("WebGPU kernel on the Node adapter", () => {
+  it("an adapter is available", () => {
+    expect(probe.available, probe.available ? "" : probe.reason).toBe(true);
+  });
+
+  it("neuralrg version prints the adapter", () => {
+    const r = cli(["version", "--json"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).webgpu.adapter).toBe(probe.available ? probe.adapter : "(none)");
+  });
+
+  /**
+   * The playground's check (gpu-check.ts), in Node: random parameters with non-zero tanh scales,
+   * prior samples; loss per sample and gradient against the float64 JS kernel on the same
+   * float32-rounded inputs (normwise: max |g − g_ref| / max |g_ref|).
+   */
+  describe("loss and gradient against the float64 JS kernel", () => {
+    let gpu: NodeWebGpu;
+    beforeAll(async () => {
+      gpu = await openNodeWebGpu();
+    });
+    afterAll(() => gpu?.destroy());
+    const cases: { flow: FlowConfig; batch: number; init: "torch" | "identity" }[] = [
+      { flow: { L: 4, layout: "mera", depth: 2, nlayers: 2, nmlp: 1, nhidden: 4 }, batch: 16, init: "torch" },
+      { flow: { L: 4, layout: "mera", depth: 2, nlayers: 4, nmlp: 2, nhidden: 10 }, batch: 32, init: "identity" },
+      { flow: { L: 8, layout: "mera", depth: 3, nlayers: 4, nmlp: 2, nhidden: 10 }, batch: 64, init: "torch" },
+      { flow: { L: 8, layout: "mera", depth: 3, nlayers: 4, nmlp: 2, nhidden: 10 }, batch: 64, init: "identity" },
+    ];
+    for (const c of cases) {
+      for (const symmetrize of [true, false]) {
+        it(`L = ${c.flow.L}, nlayers ${c.flow.nlayers}, init ${c.init}, ${symmetrize ? "q_sym (Eq. S4)" : "plain q (Eq. 5)"}: ≤ 1e-5 relative`, async () => {
+          const rng = Rng.fromSeed(11);
+          const p64 = initParams(c.flow, "float64", () => rng.uniform(), c.init).data as Float64Array;
+          for (const layer of viewParams(c.flow, p64).layers) for (const cp of layer) for (let i = 0; i < 2; i++) cp.sScale[i] = (2 * rng.uniform() - 1) * 0.5;
+          const p32 = Float32Array.from(p64);
+          const N = c.flow.L * c.flow.L;
+          const z32 = alloc("float32", c.batch * N) as Float32Array;
+          rng.fillNormal(z32);
+          const target = relaxedIsing({ L: c.flow.L, T: 2.269 });
+          const ref = pddLossAndGrad(createFlow(c.flow, "js"), Float64Array.from(p32), target, Float64Array.from(z32), c.batch, { symmetrize });
+          const o = await GpuObjective.create(gpu.device, createFlow(c.flow, "js"), target, { symmetrize }, c.batch);
+          const g = await o.lossAndGrad(p32 as Real, z32 as Real, c.batch, N);
+          o.destroy();
+          expect(maxRel(g.perSample, ref.perSample)).toBeLessThanOrEqual(1e-5);
+          expect(maxRel(g.grad, ref.grad)).toBeLessThanOrEqual(1e-5);
+          // the gradient is not trivially small: a wrong or missing term would show
+          expect(Math.max(...ref.grad.map(Math.abs))).toBeGreaterThan(1e-3);
+        });
+      }
+    }
+  });
+
+  it("neuralrg train --backend webgpu --L 16: the float32 wasm kernel's F sequence to ≤ 1e-5 relative over 30 epochs", () => {
+    // a small batch and network keep the emulated GPU's time short; npm run check:webgpu runs the full-size run
+    const r = spawnSync(process.execPath, [join(ROOT, "bin", "run-ts.mjs"), join(ROOT, "scripts", "webgpu-check.ts"), "--L", "16", "--epochs", "30", "--batch", "8", "--nlayers", "2"], { encoding: "utf8", cwd: ROOT });
+    console.log(r.stdout.trim());
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/largest \|F_webgpu − F_wasm\| \/ \|F_wasm\| = \S+ \(epoch \d+\), bound 0.00001/);
+  });
+
+  it("scan --backend webgpu: every point follows the float32 wasm kernel's F sequence (≤ 1e-5 relative)", () => {
+    const args = ["scan", "--L", "4", "--T", "2.0,2.5", "--depth", "2", "--epochs", "5", "--batch", "16", "--nlayers", "2", "--jobs", "2", "--eval-samples", "16", "--progress", "off"];
+    const gpuDir = join(tmp, "scan-gpu");
+    const cpuDir = join(tmp, "scan-cpu");
+    const g = cli([...args, "--backend", "webgpu", "--out", gpuDir]);
+    expect(g.code, g.err).toBe(0);
+    expect(g.err).toContain("WebGPU adapter: ");
+    expect(cli([...args, "--dtype", "float32", "--out", cpuDir]).code).toBe(0);
+    for (const T of ["2.0", "2.5"]) {
+      const sub = (d: string) => join(d, readdirSync(d).find((n) => n.startsWith(`T${T}-`)) as string, "metrics.csv");
+      const a = readMetrics(sub(gpuDir)).rows.map((r) => Number(r.F));
+      const b = readMetrics(sub(cpuDir)).rows.map((r) => Number(r.F));
+      expect(a).toHaveLength(5);
+      expect(maxRel(a, b)).toBeLessThanOrEqual(1e-5);
+    }
+  });
+
+  it("a resumed run is bit-identical to an uninterrupted one on the same adapter", () => {
+    const common = ["train", "--backend", "webgpu", "--L", "4", "--batch", "16", "--nlayers", "2", "--nhidden", "6", "--save-period", "3", "--eval-samples", "16", "--progress", "off"];
+    const whole = join(tmp, "whole");
+    const parts = join(tmp, "parts");
+    expect(cli([...common, "--epochs", "6", "--out", whole]).code).toBe(0);
+    expect(cli([...common, "--epochs", "3", "--out", parts]).code).toBe(0);
+    const resumed = cli([...common, "--epochs", "6", "--out", parts, "--resume"]);
+    expect(resumed.code, resumed.err).toBe(0);
+    const F = (dir: string) => readMetrics(join(dir, "metrics.csv")).rows.map((row) => row.F);
+    expect(F(parts)).toHaveLength(6);
+    expect(F(parts)).toEqual(F(whole));
+    const a = loadCheckpoint(join(whole, "checkpoint.json"));
+    const b = loadCheckpoint(join(parts, "checkpoint.json"));
+    expect(b.epoch).toBe(6);
+    expect(Array.from(b.params)).toEqual(Array.from(a.params));
+    expect(Array.from(b.optimiser.m)).toEqual(Array.from(a.optimiser.m));
+  });
+});
