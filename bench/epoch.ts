@@ -24,17 +24,36 @@ const o = new Command()
   .option("--impl <k>", "wasm | js | jax | webgpu", "wasm")
   .option("--L <n>", "lattice size", Number, 16)
   .option("--dtype <t>", "float32 | float64 | default (train's default)", "float32")
-  .option("--workers <n>", "worker threads, or auto (as train's default)", (v: string) => parseWorkersOption(v), 1 as WorkersOption)
+  .option(
+    "--workers <n>",
+    "worker threads, or auto (as train's default)",
+    (v: string) => parseWorkersOption(v),
+    1 as WorkersOption,
+  )
   .option("--epochs <n>", "timed epochs after the warm-up epoch", Number, 10)
   .option("--max-seconds <s>", "stop timing after this long (at least 3 epochs)", Number, 1e9)
   .parse()
-  .opts<{ impl: "wasm" | "js" | "jax" | "webgpu"; L: number; dtype: "float32" | "float64"; workers: WorkersOption; epochs: number; maxSeconds: number }>();
+  .opts<{
+    impl: "wasm" | "js" | "jax" | "webgpu";
+    L: number;
+    dtype: "float32" | "float64";
+    workers: WorkersOption;
+    epochs: number;
+    maxSeconds: number;
+  }>();
 
 if (o.dtype === ("default" as string)) o.dtype = TRAIN_DEFAULTS.dtype;
 const config: TrainConfig = {
   target: { kind: "ising", L: o.L, T: 2 / Math.log(1 + Math.SQRT2) },
   flow: { L: o.L, layout: "mera", depth: Math.log2(o.L), nlayers: 10, nmlp: 3, nhidden: 10 },
-  batch: 512, epochs: 1e9, lr: 1e-3, weightDecay: 0, seed: 1, dtype: o.dtype, symmetrize: true, init: "torch",
+  batch: 512,
+  epochs: 1e9,
+  lr: 1e-3,
+  weightDecay: 0,
+  seed: 1,
+  dtype: o.dtype,
+  symmetrize: true,
+  init: "torch",
   kernel: o.impl === "jax" ? "js" : o.impl === "webgpu" ? "wasm" : o.impl,
 };
 
@@ -44,7 +63,10 @@ let warmup = 0;
 let workers = 1;
 let poolReady: number | null = null;
 let adapter: string | undefined;
-const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+const cpuNow = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 const t0 = performance.now();
 if (o.impl === "jax") {
   // The plain autodiff path: the same flow and symmetrised loss written with jax-js ops.
@@ -57,7 +79,14 @@ if (o.impl === "jax") {
   const step = () => {
     const z: Real = alloc("float64", config.batch * o.L * o.L);
     rng.fillNormal(z);
-    const r = referenceLossAndGrad(config.flow, params, z, config.batch, { kind: "relaxedIsing", Kinv }, { symmetrize: true, dtype: o.dtype, device: "wasm" });
+    const r = referenceLossAndGrad(
+      config.flow,
+      params,
+      z,
+      config.batch,
+      { kind: "relaxedIsing", Kinv },
+      { symmetrize: true, dtype: o.dtype, device: "wasm" },
+    );
     adamStep(params, r.grad, adam, ADAM_DEFAULTS);
   };
   step();
@@ -76,7 +105,11 @@ if (o.impl === "jax") {
   adapter = gpu?.adapter;
   // as `train` does: the workers load in the background while the first epochs run in this thread
   workers = gpu ? 1 : resolveWorkers(o.workers, config.batch, o.L * o.L);
-  const pool = gpu ? await createGpuTrainObjective(gpu, state) : workers > 1 ? await ParallelObjective.create(config, workers, { background: true }) : null;
+  const pool = gpu
+    ? await createGpuTrainObjective(gpu, state)
+    : workers > 1
+      ? await ParallelObjective.create(config, workers, { background: true })
+      : null;
   const epoch = async () => (pool ? trainEpochParallel(state, pool) : trainEpoch(state));
   await epoch();
   warmup = (performance.now() - t0) / 1000;
@@ -97,7 +130,19 @@ times.sort((a, b) => a - b);
 cpuTimes.sort((a, b) => a - b);
 // maxRSS of this process; worker threads share it
 const peakRssMb = process.resourceUsage().maxRSS / 1024;
-console.log(JSON.stringify({
-  impl: o.impl, L: o.L, dtype: o.dtype, workers, workers_option: o.workers, pool_ready_s: poolReady, ...(adapter !== undefined ? { adapter } : {}),
-  warmup_s: warmup, epoch_s_median: times[Math.floor(times.length / 2)], epoch_cpu_s_median: cpuTimes[Math.floor(cpuTimes.length / 2)], epochs_timed: times.length, peak_rss_mb: Math.round(peakRssMb),
-}));
+console.log(
+  JSON.stringify({
+    impl: o.impl,
+    L: o.L,
+    dtype: o.dtype,
+    workers,
+    workers_option: o.workers,
+    pool_ready_s: poolReady,
+    ...(adapter !== undefined ? { adapter } : {}),
+    warmup_s: warmup,
+    epoch_s_median: times[Math.floor(times.length / 2)],
+    epoch_cpu_s_median: cpuTimes[Math.floor(cpuTimes.length / 2)],
+    epochs_timed: times.length,
+    peak_rss_mb: Math.round(peakRssMb),
+  }),
+);

@@ -116,7 +116,13 @@ function time(k: KernelImpl, f32: boolean, dir: Direction, n: number, warm: numb
   }
   const name = k.name === "js" ? `js-${f32 ? "f32" : "f64"}` : `wasm-${f32 ? "f32" : "f64"}`;
   const r = (v: number) => +v.toFixed(1);
-  return { engine: name, fwd_ms: r(median(cf)), fwdbwd_ms: r(median(cb)), fwd_wall_ms: r(median(tf)), fwdbwd_wall_ms: r(median(tb)) };
+  return {
+    engine: name,
+    fwd_ms: r(median(cf)),
+    fwdbwd_ms: r(median(cb)),
+    fwd_wall_ms: r(median(tf)),
+    fwdbwd_wall_ms: r(median(tb)),
+  };
 }
 
 const dir: Direction = argv.includes("--infer") ? "infer" : "generate";
@@ -127,15 +133,34 @@ rows.push(time(wasmKernel, true, dir, reps, 3));
 rows.push(time(wasmKernel, false, dir, reps, 3));
 const torch = { engine: "pytorch-1thread (notes)", fwd_ms: 79, fwdbwd_ms: 136 };
 
-console.log(JSON.stringify({ bench: "kernel", R, batch, nblocks: idx.nblocks, nlayers, nmlp: nh, nhidden: H, dir, results: rows, reference: torch }));
+console.log(
+  JSON.stringify({
+    bench: "kernel",
+    R,
+    batch,
+    nblocks: idx.nblocks,
+    nlayers,
+    nmlp: nh,
+    nhidden: H,
+    dir,
+    results: rows,
+    reference: torch,
+  }),
+);
 console.log();
-console.log(`R = ${R} rows (batch ${batch} × ${idx.nblocks} blocks), nlayers ${nlayers}, nmlp ${nh}, nhidden ${H}, ${dir}, one core`);
+console.log(
+  `R = ${R} rows (batch ${batch} × ${idx.nblocks} blocks), nlayers ${nlayers}, nmlp ${nh}, nhidden ${H}, ${dir}, one core`,
+);
 console.log();
-console.log("| engine | forward (ms) | forward + backward (ms) | fwd+bwd speed-up vs JS | wall: forward / fwd+bwd (ms) |");
+console.log(
+  "| engine | forward (ms) | forward + backward (ms) | fwd+bwd speed-up vs JS | wall: forward / fwd+bwd (ms) |",
+);
 console.log("|---|---:|---:|---:|---:|");
 const js = rows[0].fwdbwd_ms;
 for (const r of rows) {
-  console.log(`| ${r.engine} | ${r.fwd_ms} | ${r.fwdbwd_ms} | ${(js / r.fwdbwd_ms).toFixed(1)}× | ${r.fwd_wall_ms} / ${r.fwdbwd_wall_ms} |`);
+  console.log(
+    `| ${r.engine} | ${r.fwd_ms} | ${r.fwdbwd_ms} | ${(js / r.fwdbwd_ms).toFixed(1)}× | ${r.fwd_wall_ms} / ${r.fwdbwd_wall_ms} |`,
+  );
 }
 console.log(`| ${torch.engine} | ${torch.fwd_ms} | ${torch.fwdbwd_ms} | ${(js / torch.fwdbwd_ms).toFixed(1)}× | |`);
 console.log();

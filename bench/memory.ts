@@ -30,7 +30,11 @@ const NETS = {
   default: { nlayers: 10, nmlp: 3, nhidden: 10 },
 } as const;
 
-const list = (s: string) => s.split(",").map((v) => v.trim()).filter((v) => v.length > 0);
+const list = (s: string) =>
+  s
+    .split(",")
+    .map((v) => v.trim())
+    .filter((v) => v.length > 0);
 const opts = new Command()
   .option("--L <list>", "lattice sizes", "16,32,64")
   .option("--batch <list>", "batch sizes", "64,256")
@@ -43,9 +47,21 @@ const opts = new Command()
   .option("--out <dir>", "output directory", join(here, "results"))
   .option("--name <base>", "output file base name", "memory")
   .parse()
-  .opts<{ L: string; batch: string; dtype: string; workers: string; net: string; kernel: string; epochs: number; nice: number; out: string; name: string }>();
+  .opts<{
+    L: string;
+    batch: string;
+    dtype: string;
+    workers: string;
+    net: string;
+    kernel: string;
+    epochs: number;
+    nice: number;
+    out: string;
+    name: string;
+  }>();
 
-if (!(opts.net in NETS)) throw new RangeError(`--net ${opts.net} is invalid: accepted values are ${Object.keys(NETS).join(", ")}`);
+if (!(opts.net in NETS))
+  throw new RangeError(`--net ${opts.net} is invalid: accepted values are ${Object.keys(NETS).join(", ")}`);
 const net = NETS[opts.net as keyof typeof NETS];
 const hasNice = opts.nice !== 0 && spawnSync("nice", ["true"]).status === 0;
 
@@ -70,31 +86,70 @@ const work = mkdtempSync(join(tmpdir(), "neuralrg-mem-"));
 function measure(L: number, batch: number, dtype: DType, workers: number, epochs: number) {
   const dir = join(work, `L${L}-b${batch}-${dtype}-w${workers}`);
   const args = [
-    "train", "--L", String(L), "--batch", String(batch), "--dtype", dtype, "--workers", String(workers),
-    "--epochs", String(epochs), "--nlayers", String(net.nlayers), "--nmlp", String(net.nmlp), "--nhidden", String(net.nhidden),
-    "--kernel", opts.kernel, "--save-period", String(Math.max(1, epochs)), "--progress", "off", "--out", dir, "--overwrite",
+    "train",
+    "--L",
+    String(L),
+    "--batch",
+    String(batch),
+    "--dtype",
+    dtype,
+    "--workers",
+    String(workers),
+    "--epochs",
+    String(epochs),
+    "--nlayers",
+    String(net.nlayers),
+    "--nmlp",
+    String(net.nmlp),
+    "--nhidden",
+    String(net.nhidden),
+    "--kernel",
+    opts.kernel,
+    "--save-period",
+    String(Math.max(1, epochs)),
+    "--progress",
+    "off",
+    "--out",
+    dir,
+    "--overwrite",
   ];
   const cmd = [process.execPath, "bin/run-ts.mjs", "bench/rss-child.ts", ...args];
   const full = hasNice ? ["nice", "-n", String(opts.nice), ...cmd] : cmd;
   const r = spawnSync(full[0], full.slice(1), { cwd: root, encoding: "utf8", maxBuffer: 1 << 24 });
-  const line = (r.stdout ?? "").trim().split("\n").filter((l) => l.startsWith("{")).pop();
+  const line = (r.stdout ?? "")
+    .trim()
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .pop();
   if (!line) return { note: `failed: ${(r.stderr ?? "").trim().split("\n").slice(-1)[0] ?? r.error?.message}` };
   const res = JSON.parse(line) as { exit: number; peak_rss_mb: number; wall_s: number; cpu_s: number };
   let spe: number | null = null;
   try {
-    spe = (JSON.parse(readFileSync(join(dir, "summary.json"), "utf8")) as { seconds_per_epoch_median: number }).seconds_per_epoch_median;
+    spe = (JSON.parse(readFileSync(join(dir, "summary.json"), "utf8")) as { seconds_per_epoch_median: number })
+      .seconds_per_epoch_median;
   } catch {
     /* no summary: the run failed */
   }
   rmSync(dir, { recursive: true, force: true });
-  return { ...res, spe, note: res.exit === 0 ? undefined : `exit ${res.exit}: ${(r.stderr ?? "").trim().split("\n").slice(-1)[0]}` };
+  return {
+    ...res,
+    spe,
+    note: res.exit === 0 ? undefined : `exit ${res.exit}: ${(r.stderr ?? "").trim().split("\n").slice(-1)[0]}`,
+  };
 }
 
 function estimateMb(L: number, batch: number, dtype: DType, workers: number): number {
   const config: TrainConfig = {
     target: { kind: "ising", L, T: 2.269185314213022 },
     flow: { L, layout: "mera", depth: Math.log2(L), ...net },
-    batch, epochs: opts.epochs, lr: 1e-3, weightDecay: 0, seed: 42, dtype, symmetrize: true, init: "identity",
+    batch,
+    epochs: opts.epochs,
+    lr: 1e-3,
+    weightDecay: 0,
+    seed: 42,
+    dtype,
+    symmetrize: true,
+    init: "identity",
   };
   return estimateTrainingBytes(config, workers) / 2 ** 20;
 }
@@ -112,7 +167,11 @@ for (const L of list(opts.L).map(Number)) {
         const r = measure(L, batch, dtype, workers, opts.epochs);
         const peak = "peak_rss_mb" in r ? r.peak_rss_mb : null;
         rows.push({
-          L, batch, dtype, workers, epochs: opts.epochs,
+          L,
+          batch,
+          dtype,
+          workers,
+          epochs: opts.epochs,
           peak_rss_mb: peak,
           estimate_mb: estimateMb(L, batch, dtype, workers),
           above_base_mb: peak !== null && baseMb !== null ? peak - baseMb : null,
@@ -127,11 +186,15 @@ for (const L of list(opts.L).map(Number)) {
 }
 rmSync(work, { recursive: true, force: true });
 
-const f = (x: number | null | undefined, d = 0) => (x === null || x === undefined || !Number.isFinite(x) ? "—" : x.toFixed(d));
+const f = (x: number | null | undefined, d = 0) =>
+  x === null || x === undefined || !Number.isFinite(x) ? "—" : x.toFixed(d);
 const lines = [
   "| L | batch | dtype | workers | peak RSS MB | above fixed cost MB | estimate MB | s/epoch | CPU s (run) | note |",
   "|---|---|---|---|---|---|---|---|---|---|",
-  ...rows.map((r) => `| ${r.L} | ${r.batch} | ${r.dtype} | ${r.workers} | ${f(r.peak_rss_mb)} | ${f(r.above_base_mb)} | ${f(r.estimate_mb)} | ${f(r.seconds_per_epoch, 3)} | ${f(r.cpu_s, 1)} | ${r.note ?? ""} |`),
+  ...rows.map(
+    (r) =>
+      `| ${r.L} | ${r.batch} | ${r.dtype} | ${r.workers} | ${f(r.peak_rss_mb)} | ${f(r.above_base_mb)} | ${f(r.estimate_mb)} | ${f(r.seconds_per_epoch, 3)} | ${f(r.cpu_s, 1)} | ${r.note ?? ""} |`,
+  ),
 ];
 const header =
   `Measured ${new Date().toISOString()}: \`neuralrg train\` with --nlayers ${net.nlayers} --nmlp ${net.nmlp} --nhidden ${net.nhidden} ` +
@@ -139,6 +202,12 @@ const header =
   `Fixed cost of a process (L = 2, batch 1): ${f(baseMb)} MB. "estimate" is estimateTrainingBytes (train/run.ts).\n\n`;
 const md = lines.join("\n") + "\n";
 mkdirSync(opts.out, { recursive: true });
-writeJsonAtomic(join(opts.out, `${opts.name}.json`), { ...provenance(), net: opts.net, kernel: opts.kernel, base_rss_mb: baseMb, rows });
+writeJsonAtomic(join(opts.out, `${opts.name}.json`), {
+  ...provenance(),
+  net: opts.net,
+  kernel: opts.kernel,
+  base_rss_mb: baseMb,
+  rows,
+});
 writeFileAtomic(join(opts.out, `${opts.name}.md`), header + md);
 process.stdout.write(header + md);

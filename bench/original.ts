@@ -34,9 +34,35 @@ export function timeOriginal(src: string, L: number, epochs: number, cores = "1"
   // address-space cap (NEURALRG_ORIGINAL_MAX_GB, default 8): the original's memory grows with L
   // (15 GB RSS seen at L = 32), which would starve everything else on a shared machine
   const maxGb = Number(process.env.NEURALRG_ORIGINAL_MAX_GB ?? 8);
-  const args = ["--as=" + String(Math.round(maxGb * 2 ** 30)), "taskset", "-c", cores, "/usr/bin/python3", "-u", join(src, "main.py"), "-epochs", String(epochs), "-batch", "512",
-    "-nlayers", "10", "-nmlp", "3", "-nhidden", "10", "-L", String(L), "-nrepeat", "1", "-savePeriod", "1000000",
-    "-symmetry", "-skipHMC", "-folder", tmp + "/run/"];
+  const args = [
+    "--as=" + String(Math.round(maxGb * 2 ** 30)),
+    "taskset",
+    "-c",
+    cores,
+    "/usr/bin/python3",
+    "-u",
+    join(src, "main.py"),
+    "-epochs",
+    String(epochs),
+    "-batch",
+    "512",
+    "-nlayers",
+    "10",
+    "-nmlp",
+    "3",
+    "-nhidden",
+    "10",
+    "-L",
+    String(L),
+    "-nrepeat",
+    "1",
+    "-savePeriod",
+    "1000000",
+    "-symmetry",
+    "-skipHMC",
+    "-folder",
+    tmp + "/run/",
+  ];
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const p = spawn("prlimit", args, { cwd: src, env: { ...process.env, OMP_NUM_THREADS: "1", MKL_NUM_THREADS: "1" } });
@@ -62,10 +88,23 @@ export function timeOriginal(src: string, L: number, epochs: number, cores = "1"
     p.on("error", reject);
     p.on("close", (code) => {
       rmSync(tmp, { recursive: true, force: true });
-      if (code !== 0 || wall.length < 3) return reject(new Error(`original run failed (exit ${code}, ${wall.length} epochs)`));
-      const dw = wall.slice(1).map((t, k) => (t - wall[k]) / 1000).slice(1);
-      const dc = cpu.slice(1).map((t, k) => t - cpu[k]).slice(1);
-      resolve({ epochs: wall.length, epoch_s_median: median(dw), epoch_cpu_s_median: median(dc), first_epoch_s: wall[0] / 1000, final_F: lastF });
+      if (code !== 0 || wall.length < 3)
+        return reject(new Error(`original run failed (exit ${code}, ${wall.length} epochs)`));
+      const dw = wall
+        .slice(1)
+        .map((t, k) => (t - wall[k]) / 1000)
+        .slice(1);
+      const dc = cpu
+        .slice(1)
+        .map((t, k) => t - cpu[k])
+        .slice(1);
+      resolve({
+        epochs: wall.length,
+        epoch_s_median: median(dw),
+        epoch_cpu_s_median: median(dc),
+        first_epoch_s: wall[0] / 1000,
+        final_F: lastF,
+      });
     });
   });
 }

@@ -51,7 +51,10 @@ const cpuMs = () => {
 // in-memory compilation with the flags of `npm run build:wasm` (-O3 --noAssert --runtime stub --enable simd --use abort=)
 
 async function compile(name: string, source: string): Promise<Uint8Array<ArrayBuffer>> {
-  const r = await asc.compileString({ [name]: source }, { optimizeLevel: 3, shrinkLevel: 0, noAssert: true, runtime: "stub", enable: ["simd"], use: ["abort="] });
+  const r = await asc.compileString(
+    { [name]: source },
+    { optimizeLevel: 3, shrinkLevel: 0, noAssert: true, runtime: "stub", enable: ["simd"], use: ["abort="] },
+  );
   if (r.error || !r.binary) throw new Error(`asc failed on ${name}: ${r.error?.message ?? ""}\n${r.stderr.toString()}`);
   return new Uint8Array(r.binary);
 }
@@ -61,7 +64,10 @@ async function compile(name: string, source: string): Promise<Uint8Array<ArrayBu
 
 async function peak(): Promise<{ f32: number; f64: number }> {
   const bin = await compile("peak.ts", readFileSync(join(here, "peak.as.ts"), "utf8"));
-  const ex = new WebAssembly.Instance(new WebAssembly.Module(bin), {}).exports as { peak32(n: number, m: number, c: number): number; peak64(n: number, m: number, c: number): number };
+  const ex = new WebAssembly.Instance(new WebAssembly.Module(bin), {}).exports as {
+    peak32(n: number, m: number, c: number): number;
+    peak64(n: number, m: number, c: number): number;
+  };
   const run = (f: (n: number, m: number, c: number) => number, flopsPerStep: number) => {
     // V8 first runs Liftoff code and swaps in TurboFan code when its background compile is done
     // (late when the machine is busy): repeat until 5 repetitions in a row bring no new best
@@ -85,9 +91,17 @@ async function peak(): Promise<{ f32: number; f64: number }> {
 const kernelSrc = readFileSync(join(root, "src/kernels/wasm/block.as.ts"), "utf8");
 type Edit = [string, string];
 const EDITS: Record<string, Edit[]> = {
-  noElu: [["return v128.add<T>(v128.pmax<T>(u, zero), vexpm1Neg<T>(v128.pmin<T>(u, zero)));", "return v128.pmax<T>(u, zero);"]],
+  noElu: [
+    [
+      "return v128.add<T>(v128.pmax<T>(u, zero), vexpm1Neg<T>(v128.pmin<T>(u, zero)));",
+      "return v128.pmax<T>(u, zero);",
+    ],
+  ],
   noTanhExp: [
-    ["@inline function vexp<T>(x: v128): v128 { return vexpCore<T>(x, true, true); }", "@inline function vexp<T>(x: v128): v128 { return x; }"],
+    [
+      "@inline function vexp<T>(x: v128): v128 { return vexpCore<T>(x, true, true); }",
+      "@inline function vexp<T>(x: v128): v128 { return x; }",
+    ],
     ["@inline function vtanh<T>(h: v128): v128 {", "@inline function vtanh<T>(h: v128): v128 {\n  if (true) return h;"],
   ],
   noMlp: [
@@ -105,7 +119,8 @@ function variant(names: string[]): string {
   let s = kernelSrc;
   for (const n of names) {
     for (const [from, to] of EDITS[n]) {
-      if (!s.includes(from)) throw new Error(`bench/profile.ts: ablation '${n}' no longer matches block.as.ts (update EDITS)`);
+      if (!s.includes(from))
+        throw new Error(`bench/profile.ts: ablation '${n}' no longer matches block.as.ts (update EDITS)`);
       s = s.replace(from, to);
     }
   }
@@ -213,7 +228,15 @@ async function epochProfile(dtype: "float32" | "float64", L: number, epochs: num
   const config: TrainConfig = {
     target: { kind: "ising", L, T: 2 / Math.log(1 + Math.SQRT2) },
     flow: { L, layout: "mera", depth: Math.log2(L), nlayers, nmlp: nh, nhidden: H },
-    batch, epochs: 1e9, lr: 1e-3, weightDecay: 0, seed: 1, dtype, symmetrize: true, init: "torch", kernel: "wasm",
+    batch,
+    epochs: 1e9,
+    lr: 1e-3,
+    weightDecay: 0,
+    seed: 1,
+    dtype,
+    symmetrize: true,
+    init: "torch",
+    kernel: "wasm",
   };
   const target = relaxedIsing({ L, T: config.target.T as number });
   let targetMs = 0;
@@ -249,7 +272,17 @@ async function epochProfile(dtype: "float32" | "float64", L: number, epochs: num
   const rows = batch * state.model.layers.reduce((s, l) => s + l.nblocks, 0);
   // 2 forward passes (generate, infer) and 2 backward calls, each recomputing its forward
   const mlpFlops = rows * nlayers * (4 * fwdFlops + 2 * bwdFlops);
-  return { dtype, epoch_ms: cpu[k], epoch_wall_ms: wall[k], fwd_run_ms: f, bwd_run_ms: b, copy_ms: cp, target_ms: tg, rest_ms: cpu[k] - f - b - cp - tg, mlp_gflop: mlpFlops / 1e9 };
+  return {
+    dtype,
+    epoch_ms: cpu[k],
+    epoch_wall_ms: wall[k],
+    fwd_run_ms: f,
+    bwd_run_ms: b,
+    copy_ms: cp,
+    target_ms: tg,
+    rest_ms: cpu[k] - f - b - cp - tg,
+    mlp_gflop: mlpFlops / 1e9,
+  };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -258,7 +291,12 @@ const pk = await peak();
 const epochs: EpochProfile[] = [];
 for (const d of ["float32", "float64"] as const) epochs.push(await epochProfile(d, o.L, o.epochs));
 
-const variants: Record<string, string[]> = { full: [], noElu: ["noElu"], noTrans: ["noElu", "noTanhExp"], noTransMlp: ["noElu", "noTanhExp", "noMlp"] };
+const variants: Record<string, string[]> = {
+  full: [],
+  noElu: ["noElu"],
+  noTrans: ["noElu", "noTanhExp"],
+  noTransMlp: ["noElu", "noTanhExp", "noMlp"],
+};
 const kt: Record<string, Record<string, KernelTiming>> = { f32: {}, f64: {} };
 const committed = readFileSync(join(root, "src/kernels/wasm/block.wasm"));
 let fullMatches = false;
@@ -274,21 +312,33 @@ await initWasmKernel(committed);
 const f1 = (v: number) => v.toFixed(1);
 const pct = (p: number, t: number) => `${((100 * p) / t).toFixed(0)} %`;
 const out: string[] = [];
-out.push(`Peak (12 independent mul + add chains, one core): float32 ${f1(pk.f32)} GFLOP/s, float64 ${f1(pk.f64)} GFLOP/s.`);
+out.push(
+  `Peak (12 independent mul + add chains, one core): float32 ${f1(pk.f32)} GFLOP/s, float64 ${f1(pk.f64)} GFLOP/s.`,
+);
 out.push("");
-out.push(`Epoch at L = ${o.L} (batch ${batch}, ${nlayers} couplings, MLP 2→${H}→${H}→${H}→2, symmetrised, wasm kernel, one thread; the epoch with the median CPU time of ${o.epochs}, CPU ms, parts in proportion to their wall times):`);
+out.push(
+  `Epoch at L = ${o.L} (batch ${batch}, ${nlayers} couplings, MLP 2→${H}→${H}→${H}→2, symmetrised, wasm kernel, one thread; the epoch with the median CPU time of ${o.epochs}, CPU ms, parts in proportion to their wall times):`,
+);
 out.push("");
-out.push("| dtype | epoch | wasm forward | wasm backward | copies in/out of wasm memory | target energy + gradient | rest (tape gathers, objective, Adam, z) | MLP GFLOP/s (epoch) | MLP GFLOP/s (in wasm) | peak |");
+out.push(
+  "| dtype | epoch | wasm forward | wasm backward | copies in/out of wasm memory | target energy + gradient | rest (tape gathers, objective, Adam, z) | MLP GFLOP/s (epoch) | MLP GFLOP/s (in wasm) | peak |",
+);
 out.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 for (const e of epochs) {
   const peakD = e.dtype === "float32" ? pk.f32 : pk.f64;
   const inWasm = e.fwd_run_ms + e.bwd_run_ms;
-  out.push(`| ${e.dtype} | ${f1(e.epoch_ms)} | ${f1(e.fwd_run_ms)} (${pct(e.fwd_run_ms, e.epoch_ms)}) | ${f1(e.bwd_run_ms)} (${pct(e.bwd_run_ms, e.epoch_ms)}) | ${f1(e.copy_ms)} (${pct(e.copy_ms, e.epoch_ms)}) | ${f1(e.target_ms)} (${pct(e.target_ms, e.epoch_ms)}) | ${f1(e.rest_ms)} (${pct(e.rest_ms, e.epoch_ms)}) | ${f1(e.mlp_gflop / (e.epoch_ms / 1000))} | ${f1(e.mlp_gflop / (inWasm / 1000))} | ${f1(peakD)} |`);
+  out.push(
+    `| ${e.dtype} | ${f1(e.epoch_ms)} | ${f1(e.fwd_run_ms)} (${pct(e.fwd_run_ms, e.epoch_ms)}) | ${f1(e.bwd_run_ms)} (${pct(e.bwd_run_ms, e.epoch_ms)}) | ${f1(e.copy_ms)} (${pct(e.copy_ms, e.epoch_ms)}) | ${f1(e.target_ms)} (${pct(e.target_ms, e.epoch_ms)}) | ${f1(e.rest_ms)} (${pct(e.rest_ms, e.epoch_ms)}) | ${f1(e.mlp_gflop / (e.epoch_ms / 1000))} | ${f1(e.mlp_gflop / (inWasm / 1000))} | ${f1(peakD)} |`,
+  );
 }
 out.push("");
-out.push(`Kernel parts (one layer, R = ${R} rows, per call, CPU ms; by ablation, see bench/profile.ts${fullMatches ? "" : "; NOTE: the in-memory build differs from the committed block.wasm"}):`);
+out.push(
+  `Kernel parts (one layer, R = ${R} rows, per call, CPU ms; by ablation, see bench/profile.ts${fullMatches ? "" : "; NOTE: the in-memory build differs from the committed block.wasm"}):`,
+);
 out.push("");
-out.push("| dtype | call | total | ELU exp | tanh + exp(s) | MLP matmuls | gather/scatter, couplings, flushes | of which JS copies | MLP GFLOP/s | of peak |");
+out.push(
+  "| dtype | call | total | ELU exp | tanh + exp(s) | MLP matmuls | gather/scatter, couplings, flushes | of which JS copies | MLP GFLOP/s | of peak |",
+);
 out.push("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
 const kernelRows: Record<string, unknown>[] = [];
 for (const d of ["f32", "f64"] as const) {
@@ -304,11 +354,35 @@ for (const d of ["f32", "f64"] as const) {
     const rest = t("noTransMlp");
     const flops = R * nlayers * (call === "fwd" ? fwdFlops : fwdFlops + bwdFlops);
     const gf = flops / (total / 1000) / 1e9;
-    kernelRows.push({ dtype: d, call, total_ms: total, elu_ms: elu, tanh_exp_ms: th, mlp_ms: mlp, rest_ms: rest, copy_ms: copy, gflops: gf, peak_gflops: peakD });
-    out.push(`| ${d} | ${call === "fwd" ? "forward" : "backward (recomputes the forward)"} | ${f1(total)} | ${f1(elu)} (${pct(elu, total)}) | ${f1(th)} (${pct(th, total)}) | ${f1(mlp)} (${pct(mlp, total)}) | ${f1(rest)} (${pct(rest, total)}) | ${f1(copy)} | ${f1(gf)} | ${pct(gf, peakD)} |`);
+    kernelRows.push({
+      dtype: d,
+      call,
+      total_ms: total,
+      elu_ms: elu,
+      tanh_exp_ms: th,
+      mlp_ms: mlp,
+      rest_ms: rest,
+      copy_ms: copy,
+      gflops: gf,
+      peak_gflops: peakD,
+    });
+    out.push(
+      `| ${d} | ${call === "fwd" ? "forward" : "backward (recomputes the forward)"} | ${f1(total)} | ${f1(elu)} (${pct(elu, total)}) | ${f1(th)} (${pct(th, total)}) | ${f1(mlp)} (${pct(mlp, total)}) | ${f1(rest)} (${pct(rest, total)}) | ${f1(copy)} | ${f1(gf)} | ${pct(gf, peakD)} |`,
+    );
   }
 }
 out.push("");
-out.push(`MLP flops of one layer call: forward ${fwdFlops} per row and coupling (2 nets × ${macsNet} multiply-adds × 2), backward ${bwdFlops} more (weight gradient + input adjoint).`);
+out.push(
+  `MLP flops of one layer call: forward ${fwdFlops} per row and coupling (2 nets × ${macsNet} multiply-adds × 2), backward ${bwdFlops} more (weight gradient + input adjoint).`,
+);
 process.stdout.write(out.join("\n") + "\n\n");
-console.log(JSON.stringify({ bench: "profile", L: o.L, peak_gflops: pk, epochs, kernel: kernelRows, kernel_build_matches_committed: fullMatches }));
+console.log(
+  JSON.stringify({
+    bench: "profile",
+    L: o.L,
+    peak_gflops: pk,
+    epochs,
+    kernel: kernelRows,
+    kernel_build_matches_committed: fullMatches,
+  }),
+);

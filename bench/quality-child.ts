@@ -93,7 +93,12 @@ while (state.epoch < config.epochs && trainCpu < budget) {
   }
   while (next < fractions.length - 1 && trainCpu >= fractions[next] * budget) {
     const ev = evaluateF(state, 1024, evalSeed(next));
-    curve.push({ cpu_s: trainCpu, epoch: state.epoch, rel_err: (ev.F - exact) / Math.abs(exact), rel_err_se: ev.stdErr / Math.abs(exact) });
+    curve.push({
+      cpu_s: trainCpu,
+      epoch: state.epoch,
+      rel_err: (ev.F - exact) / Math.abs(exact),
+      rel_err_se: ev.stdErr / Math.abs(exact),
+    });
     next++;
   }
 }
@@ -106,10 +111,25 @@ const is = importanceSample(density, target, { n: 4096, batchSize: 512, rng: Rng
 const mis = runMis(density, target, { nchains: 64, nsteps: 64, rng: Rng.fromSeed(evalSeed(102)) });
 process.stdout.write(
   JSON.stringify({
-    recipe: name, L, seed, budget_cpu_s: budget, workers, epochs_planned: config.epochs, epochs: state.epoch,
-    cpu_s_per_epoch_start: perEpoch, train_cpu_s: trainCpu, exact,
-    F: ev.F, F_stderr: ev.stdErr, rel_err: relErr, rel_err_se: ev.stdErr / Math.abs(exact),
-    is_neg_log_z: is.negLogZ, is_error: is.error, is_sigmas_from_exact: (is.negLogZ - exact) / is.error, pareto_k: is.paretoK, ess_fraction: is.essFraction,
+    recipe: name,
+    L,
+    seed,
+    budget_cpu_s: budget,
+    workers,
+    epochs_planned: config.epochs,
+    epochs: state.epoch,
+    cpu_s_per_epoch_start: perEpoch,
+    train_cpu_s: trainCpu,
+    exact,
+    F: ev.F,
+    F_stderr: ev.stdErr,
+    rel_err: relErr,
+    rel_err_se: ev.stdErr / Math.abs(exact),
+    is_neg_log_z: is.negLogZ,
+    is_error: is.error,
+    is_sigmas_from_exact: (is.negLogZ - exact) / is.error,
+    pareto_k: is.paretoK,
+    ess_fraction: is.essFraction,
     mis_acceptance: mis.acceptance,
     curve,
   }) + "\n",

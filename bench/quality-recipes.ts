@@ -11,7 +11,11 @@ import { TRAIN_DEFAULTS as D } from "../src/train/trainer.ts";
 export interface Recipe {
   /** one line for the tables */
   description: string;
-  config: Partial<Omit<TrainConfig, "target" | "flow" | "epochs" | "seed">> & { nlayers: number; nmlp: number; nhidden: number };
+  config: Partial<Omit<TrainConfig, "target" | "flow" | "epochs" | "seed">> & {
+    nlayers: number;
+    nmlp: number;
+    nhidden: number;
+  };
   workers?: number;
 }
 
@@ -22,20 +26,41 @@ const OLD_DEMO = { nlayers: 4, nmlp: 1, nhidden: 16, batch: 256, lr: 1e-2, dtype
 const COS = { warmup: 0.02, decay: "cosine", final: 0.01 } as const;
 
 export const RECIPES: Record<string, Recipe> = {
-  "old-train": { description: "old `train` default: 10 couplings, MLP 3×10, batch 512, lr 1e-3, float64", config: { ...OLD_TRAIN } },
+  "old-train": {
+    description: "old `train` default: 10 couplings, MLP 3×10, batch 512, lr 1e-3, float64",
+    config: { ...OLD_TRAIN },
+  },
   "old-train-f32": { description: "old `train` default in float32", config: { ...OLD_TRAIN, dtype: "float32" } },
   "old-demo": { description: "old demo: 4 couplings, MLP 1×16, batch 256, lr 1e-2, float64", config: { ...OLD_DEMO } },
   "demo-f32": { description: "old demo in float32", config: { ...OLD_DEMO, dtype: "float32" } },
-  "demo-f32-cos": { description: "demo, float32, warm-up + cosine decay of lr", config: { ...OLD_DEMO, dtype: "float32", lrSchedule: COS } },
-  "demo-f32-path": { description: "demo, float32, path gradient", config: { ...OLD_DEMO, dtype: "float32", gradient: "path" } },
-  "demo-f32-cos-path": { description: "demo, float32, cosine lr, path gradient", config: { ...OLD_DEMO, dtype: "float32", lrSchedule: COS, gradient: "path" } },
-  "demo-f32-cos-grow": { description: "demo, float32, cosine lr, batch 256 → 1024", config: { ...OLD_DEMO, dtype: "float32", lrSchedule: COS, batchFinal: 1024 } },
+  "demo-f32-cos": {
+    description: "demo, float32, warm-up + cosine decay of lr",
+    config: { ...OLD_DEMO, dtype: "float32", lrSchedule: COS },
+  },
+  "demo-f32-path": {
+    description: "demo, float32, path gradient",
+    config: { ...OLD_DEMO, dtype: "float32", gradient: "path" },
+  },
+  "demo-f32-cos-path": {
+    description: "demo, float32, cosine lr, path gradient",
+    config: { ...OLD_DEMO, dtype: "float32", lrSchedule: COS, gradient: "path" },
+  },
+  "demo-f32-cos-grow": {
+    description: "demo, float32, cosine lr, batch 256 → 1024",
+    config: { ...OLD_DEMO, dtype: "float32", lrSchedule: COS, batchFinal: 1024 },
+  },
   "demo-f32-cos-path-grow": {
     description: "demo, float32, cosine lr, path gradient, batch 256 → 1024",
     config: { ...OLD_DEMO, dtype: "float32", lrSchedule: COS, gradient: "path", batchFinal: 1024 },
   },
-  "demo-f32-b2": { description: "demo, float32, Adam β₂ = 0.99", config: { ...OLD_DEMO, dtype: "float32", beta2: 0.99 } },
-  "demo-f32-clip": { description: "demo, float32, gradient clipped to norm 1", config: { ...OLD_DEMO, dtype: "float32", clipNorm: 1 } },
+  "demo-f32-b2": {
+    description: "demo, float32, Adam β₂ = 0.99",
+    config: { ...OLD_DEMO, dtype: "float32", beta2: 0.99 },
+  },
+  "demo-f32-clip": {
+    description: "demo, float32, gradient clipped to norm 1",
+    config: { ...OLD_DEMO, dtype: "float32", clipNorm: 1 },
+  },
   "demo-f32-cos-path-b128": {
     description: "demo, float32, cosine lr, path gradient, batch 128 → 512",
     config: { ...OLD_DEMO, dtype: "float32", lrSchedule: COS, gradient: "path", batch: 128, batchFinal: 512 },
@@ -73,9 +98,16 @@ export const RECIPES: Record<string, Recipe> = {
 RECIPES["new-default"] = {
   description: `new \`train\` default: ${D.nlayers} couplings, MLP ${D.nmlp}×${D.nhidden}, batch ${D.batch}, lr ${D.lr} (warm-up ${D.warmup}, ${D.lrDecay} to ×${D.lrFinal}), ${D.dtype}, ${D.gradient} gradient`,
   config: {
-    nlayers: D.nlayers, nmlp: D.nmlp, nhidden: D.nhidden, batch: D.batch, lr: D.lr, dtype: D.dtype,
+    nlayers: D.nlayers,
+    nmlp: D.nmlp,
+    nhidden: D.nhidden,
+    batch: D.batch,
+    lr: D.lr,
+    dtype: D.dtype,
     ...(D.gradient !== "reparam" ? { gradient: D.gradient } : {}),
-    ...(D.lrDecay !== "constant" || D.warmup > 0 ? { lrSchedule: { warmup: D.warmup, decay: D.lrDecay, final: D.lrFinal } } : {}),
+    ...(D.lrDecay !== "constant" || D.warmup > 0
+      ? { lrSchedule: { warmup: D.warmup, decay: D.lrDecay, final: D.lrFinal } }
+      : {}),
   },
 };
 
@@ -85,7 +117,13 @@ export function recipeConfig(r: Recipe, L: number, seed: number, epochs: number)
   return {
     target: { kind: "ising", L, T: 2 / Math.log(1 + Math.SQRT2) },
     flow: { L, layout: "mera", depth: Math.log2(L), nlayers, nmlp, nhidden },
-    batch: 512, lr: 1e-3, weightDecay: 0, dtype: "float64", symmetrize: true, init: "identity", kernel: "wasm",
+    batch: 512,
+    lr: 1e-3,
+    weightDecay: 0,
+    dtype: "float64",
+    symmetrize: true,
+    init: "identity",
+    kernel: "wasm",
     ...rest,
     epochs,
     seed,

@@ -42,9 +42,23 @@ const opts = new Command()
   .option("--jax", "also time the jax-js autodiff path at L = 4 (minutes per epoch)", false)
   .option("--original <dir>", "checkout of the original NeuralRG code (default: $NEURALRG_ORIGINAL_SRC)")
   .option("--out <dir>", "output directory", join(here, "results"))
-  .option("--backend <b>", "cpu, or webgpu: also time the WGSL kernel on the WebGPU adapter (timing stops after 120 s, ≥ 3 epochs)", "cpu")
+  .option(
+    "--backend <b>",
+    "cpu, or webgpu: also time the WGSL kernel on the WebGPU adapter (timing stops after 120 s, ≥ 3 epochs)",
+    "cpu",
+  )
   .parse()
-  .opts<{ L: string; epochs: number; quick: boolean; skipJs: boolean; profile: boolean; jax: boolean; original?: string; out: string; backend: string }>();
+  .opts<{
+    L: string;
+    epochs: number;
+    quick: boolean;
+    skipJs: boolean;
+    profile: boolean;
+    jax: boolean;
+    original?: string;
+    out: string;
+    backend: string;
+  }>();
 if (opts.backend !== "cpu" && opts.backend !== "webgpu") {
   process.stderr.write(`--backend = ${opts.backend} is invalid: backend must be one of cpu, webgpu\n`);
   process.exit(2);
@@ -82,7 +96,11 @@ interface Row {
 
 function runJson(cmd: string[], timeoutMs: number): Record<string, number> | null {
   const r = spawnSync(cmd[0], cmd.slice(1), { cwd: root, encoding: "utf8", timeout: timeoutMs, maxBuffer: 1 << 24 });
-  const line = (r.stdout ?? "").trim().split("\n").filter((l) => l.startsWith("{")).pop();
+  const line = (r.stdout ?? "")
+    .trim()
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .pop();
   if (!line) {
     process.stderr.write(`  (no result: ${r.error?.message ?? (r.stderr ?? "").split("\n").slice(-3).join(" ")})\n`);
     return null;
@@ -91,29 +109,116 @@ function runJson(cmd: string[], timeoutMs: number): Record<string, number> | nul
 }
 
 const ours = (impl: string, L: number, dtype: string, workers: number | "auto", epochs: number, maxSeconds = 1e9) =>
-  pin(workers === 1 ? "1" : "0,1", [process.execPath, "bin/run-ts.mjs", "bench/epoch.ts", "--impl", impl, "--L", String(L), "--dtype", dtype, "--workers", String(workers), "--epochs", String(epochs), "--max-seconds", String(maxSeconds)]);
+  pin(workers === 1 ? "1" : "0,1", [
+    process.execPath,
+    "bin/run-ts.mjs",
+    "bench/epoch.ts",
+    "--impl",
+    impl,
+    "--L",
+    String(L),
+    "--dtype",
+    dtype,
+    "--workers",
+    String(workers),
+    "--epochs",
+    String(epochs),
+    "--max-seconds",
+    String(maxSeconds),
+  ]);
 
 const rows: Row[] = [];
 for (const L of Ls) {
   const variants: { name: string; cmd: string[]; timeout: number; note?: string; torch?: boolean }[] = [];
-  if (runOriginal) variants.push({ name: "PyTorch original (1 core)", cmd: [process.execPath, "bin/run-ts.mjs", "bench/original.ts", originalSrc!, String(L), String(opts.epochs + 3)], timeout: 1_800_000, torch: true });
-  if (!opts.skipJs) variants.push({ name: "js kernel float64 (1 core)", cmd: ours("js", L, "float64", 1, opts.epochs, 90), timeout: 1_200_000, note: L >= 16 ? "timing stops after 90 s (≥ 3 epochs)" : undefined });
-  if (opts.jax && L === 4) variants.push({ name: "jax-js autodiff float32 (1 core)", cmd: ours("jax", L, "float32", 1, 1), timeout: 1_800_000, note: "1 timed epoch" });
+  if (runOriginal)
+    variants.push({
+      name: "PyTorch original (1 core)",
+      cmd: [process.execPath, "bin/run-ts.mjs", "bench/original.ts", originalSrc!, String(L), String(opts.epochs + 3)],
+      timeout: 1_800_000,
+      torch: true,
+    });
+  if (!opts.skipJs)
+    variants.push({
+      name: "js kernel float64 (1 core)",
+      cmd: ours("js", L, "float64", 1, opts.epochs, 90),
+      timeout: 1_200_000,
+      note: L >= 16 ? "timing stops after 90 s (≥ 3 epochs)" : undefined,
+    });
+  if (opts.jax && L === 4)
+    variants.push({
+      name: "jax-js autodiff float32 (1 core)",
+      cmd: ours("jax", L, "float32", 1, 1),
+      timeout: 1_800_000,
+      note: "1 timed epoch",
+    });
   variants.push({ name: "wasm float32 (1 core)", cmd: ours("wasm", L, "float32", 1, opts.epochs), timeout: 1_200_000 });
-  if (!opts.quick) variants.push({ name: "wasm float64 (1 core)", cmd: ours("wasm", L, "float64", 1, opts.epochs), timeout: 1_200_000 });
-  variants.push({ name: `default: ${TRAIN_DEFAULTS.dtype}, --workers auto (${availableParallelism()} cores)`, cmd: ours("wasm", L, "default", "auto", opts.epochs), timeout: 1_200_000, note: "workers load in the background during the first epochs" });
-  if (!opts.quick) variants.push({ name: "wasm float32 (2 cores)", cmd: ours("wasm", L, "float32", 2, opts.epochs), timeout: 1_200_000 });
+  if (!opts.quick)
+    variants.push({
+      name: "wasm float64 (1 core)",
+      cmd: ours("wasm", L, "float64", 1, opts.epochs),
+      timeout: 1_200_000,
+    });
+  variants.push({
+    name: `default: ${TRAIN_DEFAULTS.dtype}, --workers auto (${availableParallelism()} cores)`,
+    cmd: ours("wasm", L, "default", "auto", opts.epochs),
+    timeout: 1_200_000,
+    note: "workers load in the background during the first epochs",
+  });
+  if (!opts.quick)
+    variants.push({
+      name: "wasm float32 (2 cores)",
+      cmd: ours("wasm", L, "float32", 2, opts.epochs),
+      timeout: 1_200_000,
+    });
   if (adapter !== null) {
-    const cmd = [process.execPath, "bin/run-ts.mjs", "bench/epoch.ts", "--impl", "webgpu", "--L", String(L), "--dtype", "float32", "--epochs", String(opts.epochs), "--max-seconds", "120"];
-    variants.push({ name: `webgpu float32 (${adapter})`, cmd, timeout: 1_800_000, note: "timing stops after 120 s (≥ 3 epochs)" });
+    const cmd = [
+      process.execPath,
+      "bin/run-ts.mjs",
+      "bench/epoch.ts",
+      "--impl",
+      "webgpu",
+      "--L",
+      String(L),
+      "--dtype",
+      "float32",
+      "--epochs",
+      String(opts.epochs),
+      "--max-seconds",
+      "120",
+    ];
+    variants.push({
+      name: `webgpu float32 (${adapter})`,
+      cmd,
+      timeout: 1_800_000,
+      note: "timing stops after 120 s (≥ 3 epochs)",
+    });
   }
   for (const v of variants) {
     process.stderr.write(`L = ${L}: ${v.name} …\n`);
     const r = runJson(v.cmd, v.timeout);
     rows.push(
       v.torch
-        ? { variant: v.name, L, epoch_s_median: r?.epoch_s_median ?? null, epoch_cpu_s_median: r?.epoch_cpu_s_median ?? null, warmup_s: r?.first_epoch_s ?? null, epochs_timed: r ? Number(r.epochs) - 2 : 0, peak_rss_mb: null, note: "warm-up = first epoch incl. start-up" }
-        : { variant: v.name, L, epoch_s_median: r?.epoch_s_median ?? null, epoch_cpu_s_median: r?.epoch_cpu_s_median ?? null, warmup_s: r?.warmup_s ?? null, epochs_timed: r?.epochs_timed ?? 0, peak_rss_mb: r?.peak_rss_mb ?? null, workers: r?.workers ?? null, note: v.note },
+        ? {
+            variant: v.name,
+            L,
+            epoch_s_median: r?.epoch_s_median ?? null,
+            epoch_cpu_s_median: r?.epoch_cpu_s_median ?? null,
+            warmup_s: r?.first_epoch_s ?? null,
+            epochs_timed: r ? Number(r.epochs) - 2 : 0,
+            peak_rss_mb: null,
+            note: "warm-up = first epoch incl. start-up",
+          }
+        : {
+            variant: v.name,
+            L,
+            epoch_s_median: r?.epoch_s_median ?? null,
+            epoch_cpu_s_median: r?.epoch_cpu_s_median ?? null,
+            warmup_s: r?.warmup_s ?? null,
+            epochs_timed: r?.epochs_timed ?? 0,
+            peak_rss_mb: r?.peak_rss_mb ?? null,
+            workers: r?.workers ?? null,
+            note: v.note,
+          },
     );
   }
 }
@@ -126,13 +231,18 @@ const lines = [
 for (const r of rows) {
   // cost: CPU time for one core (robust to other load), wall time for more than one and for WebGPU; the original: CPU time
   const multi = (x: Row) => x.variant.includes("2 cores") || (x.workers ?? 1) > 1 || x.variant.startsWith("webgpu");
-  const cost = (x: Row | undefined) => (x === undefined ? null : !x.variant.startsWith("PyTorch") && multi(x) ? x.epoch_s_median : x.epoch_cpu_s_median);
+  const cost = (x: Row | undefined) =>
+    x === undefined ? null : !x.variant.startsWith("PyTorch") && multi(x) ? x.epoch_s_median : x.epoch_cpu_s_median;
   const torch = rows.find((x) => x.L === r.L && x.variant.startsWith("PyTorch"))?.epoch_cpu_s_median ?? null;
   const js = cost(rows.find((x) => x.L === r.L && x.variant.startsWith("js kernel")));
   const mine = cost(r);
   const ratio = (b: number | null) => (b && mine ? (mine / b).toFixed(3) : "—");
-  const note = [r.workers && r.workers > 1 ? `${r.workers} workers (wall)` : "", r.note ?? ""].filter((t) => t).join("; ");
-  lines.push(`| ${r.L} | ${r.variant} | ${fmt(r.epoch_s_median)} | ${fmt(r.epoch_cpu_s_median)} | ${ratio(torch)} | ${ratio(js)} | ${fmt(r.warmup_s, 2)} | ${r.epochs_timed} | ${r.peak_rss_mb ?? "—"} | ${note} |`);
+  const note = [r.workers && r.workers > 1 ? `${r.workers} workers (wall)` : "", r.note ?? ""]
+    .filter((t) => t)
+    .join("; ");
+  lines.push(
+    `| ${r.L} | ${r.variant} | ${fmt(r.epoch_s_median)} | ${fmt(r.epoch_cpu_s_median)} | ${ratio(torch)} | ${ratio(js)} | ${fmt(r.warmup_s, 2)} | ${r.epochs_timed} | ${r.peak_rss_mb ?? "—"} | ${note} |`,
+  );
 }
 let md = lines.join("\n") + "\n";
 let profile: Record<string, unknown> | null = null;
@@ -144,7 +254,13 @@ if (opts.profile) {
   const json = out.filter((l) => l.startsWith("{")).pop();
   if (json) {
     profile = JSON.parse(json) as Record<string, unknown>;
-    md += "\n" + out.filter((l) => !l.startsWith("{")).join("\n").trim() + "\n";
+    md +=
+      "\n" +
+      out
+        .filter((l) => !l.startsWith("{"))
+        .join("\n")
+        .trim() +
+      "\n";
   } else {
     process.stderr.write(`  (no profile: ${(r.stderr ?? "").split("\n").slice(-3).join(" ")})\n`);
   }
@@ -162,13 +278,30 @@ try {
 } catch {
   /* not Linux */
 }
-writeJsonAtomic(join(opts.out, "latest.json"), { ...provenance(), cpu, cores: availableParallelism(), load_average_at_end: load, torch: runOriginal, ...(adapter !== null ? { webgpuAdapter: adapter } : {}), rows, profile } as never);
-writeFileAtomic(join(opts.out, "latest.md"), `Measured ${new Date().toISOString()} on ${cpu} (${availableParallelism()} cores; load average ${load} at the end: other work shared the machine); ratios are against baselines measured in the same run.\n\n${md}`);
+writeJsonAtomic(join(opts.out, "latest.json"), {
+  ...provenance(),
+  cpu,
+  cores: availableParallelism(),
+  load_average_at_end: load,
+  torch: runOriginal,
+  ...(adapter !== null ? { webgpuAdapter: adapter } : {}),
+  rows,
+  profile,
+} as never);
+writeFileAtomic(
+  join(opts.out, "latest.md"),
+  `Measured ${new Date().toISOString()} on ${cpu} (${availableParallelism()} cores; load average ${load} at the end: other work shared the machine); ratios are against baselines measured in the same run.\n\n${md}`,
+);
 process.stdout.write(md);
 if (adapter !== null) {
   process.stdout.write(`\nWebGPU adapter: ${adapter}\n`);
   for (const r of rows.filter((x) => x.variant.startsWith("webgpu") || x.variant === "wasm float32 (1 core)")) {
-    process.stdout.write(`L = ${r.L}: ${r.variant}: ${r.epoch_s_median ? (1 / r.epoch_s_median).toFixed(3) : "—"} epochs/s\n`);
+    process.stdout.write(
+      `L = ${r.L}: ${r.variant}: ${r.epoch_s_median ? (1 / r.epoch_s_median).toFixed(3) : "—"} epochs/s\n`,
+    );
   }
 }
-if (!runOriginal) process.stdout.write(`\n(PyTorch original not run: ${torchOk ? "no --original DIR / NEURALRG_ORIGINAL_SRC" : "python3 cannot import torch"})\n`);
+if (!runOriginal)
+  process.stdout.write(
+    `\n(PyTorch original not run: ${torchOk ? "no --original DIR / NEURALRG_ORIGINAL_SRC" : "python3 cannot import torch"})\n`,
+  );

@@ -77,7 +77,10 @@ function hmcObservables(pot: sample.Potential, L: number, chains: number, ntraj:
       if (!s.warmup) series.push(targets.phi4Series(s.x, L, chains));
     },
   });
-  return { acceptance: r.acceptance, est: targets.phi4Estimates(targets.concatPhi4Series(series), { nchains: chains }) };
+  return {
+    acceptance: r.acceptance,
+    est: targets.phi4Estimates(targets.concatPhi4Series(series), { nchains: chains }),
+  };
 }
 
 export async function main(opts: LibraryExampleOptions = {}): Promise<LibraryExampleResult> {
@@ -96,7 +99,13 @@ export async function main(opts: LibraryExampleOptions = {}): Promise<LibraryExa
     nhidden: opts.nhidden ?? 16,
     seed,
   });
-  const { summary } = await train.runTraining({ dir, config, overwrite: true, savePeriod: config.epochs, progress: "off" });
+  const { summary } = await train.runTraining({
+    dir,
+    config,
+    overwrite: true,
+    savePeriod: config.epochs,
+    progress: "off",
+  });
   log(`trained ${summary.epochs} epochs: F = ${summary.F.toFixed(4)} ± ${summary.F_stderr.toFixed(4)}`);
 
   // 2. Load the trained flow and its target back from the run directory.
@@ -110,7 +119,9 @@ export async function main(opts: LibraryExampleOptions = {}): Promise<LibraryExa
     n: opts.importanceSamples ?? 4096,
     rng,
   });
-  log(`importance weighting: -ln Z = ${iw.negLogZ.toFixed(4)} ± ${iw.error.toFixed(4)} (ESS ${(100 * iw.essFraction).toFixed(1)}%)`);
+  log(
+    `importance weighting: -ln Z = ${iw.negLogZ.toFixed(4)} ± ${iw.error.toFixed(4)} (ESS ${(100 * iw.essFraction).toFixed(1)}%)`,
+  );
 
   // 4. HMC in latent space (Eq. 6): chains move in z, configurations are x = g(z); observables
   //    with error bars (binning + jackknife over the chains' time series).
@@ -150,9 +161,25 @@ export async function main(opts: LibraryExampleOptions = {}): Promise<LibraryExa
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const numeric = ["L", "kappa", "lambda", "epochs", "batch", "nlayers", "nmlp", "nhidden", "chains", "trajectories", "warmup",
-    "importance-samples", "physical-trajectories", "seed"];
-  const { values } = parseArgs({ options: Object.fromEntries([...numeric, "dir"].map((k) => [k, { type: "string" }])) });
+  const numeric = [
+    "L",
+    "kappa",
+    "lambda",
+    "epochs",
+    "batch",
+    "nlayers",
+    "nmlp",
+    "nhidden",
+    "chains",
+    "trajectories",
+    "warmup",
+    "importance-samples",
+    "physical-trajectories",
+    "seed",
+  ];
+  const { values } = parseArgs({
+    options: Object.fromEntries([...numeric, "dir"].map((k) => [k, { type: "string" }])),
+  });
   const opts: Record<string, unknown> = { log: (l: string) => console.log(l) };
   for (const [k, v] of Object.entries(values)) {
     const key = k.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());

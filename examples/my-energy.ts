@@ -45,7 +45,8 @@ export default {
       for (let j = 0; j < L; j++) {
         const p = phi[site(i, j)];
         const nn = phi[site(i, j + 1)] + phi[site(i, j - 1)] + phi[site(i + 1, j)] + phi[site(i - 1, j)];
-        const diag = phi[site(i + 1, j + 1)] + phi[site(i - 1, j - 1)] + phi[site(i + 1, j - 1)] + phi[site(i - 1, j + 1)];
+        const diag =
+          phi[site(i + 1, j + 1)] + phi[site(i - 1, j - 1)] + phi[site(i + 1, j - 1)] + phi[site(i - 1, j + 1)];
         out[site(i, j)] = 2 * KAPPA * nn + 2 * KAPPA2 * diag - 2 * p - 4 * LAMBDA * p * (p * p - 1);
       }
     }

@@ -12,10 +12,14 @@ import { Rng } from "../src/engine/rng.ts";
 import { loadTrainedRun } from "../src/train/run.ts";
 import { sampleModel } from "../src/sample/density.ts";
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { n: { type: "string", default: "4096" }, seed: { type: "string", default: "5" } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { n: { type: "string", default: "4096" }, seed: { type: "string", default: "5" } },
+});
 const n = Number(values.n);
 const seed = Number(values.seed);
-if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw new RangeError(`--n = ${values.n} is invalid: an integer in 1..1000000`);
+if (!Number.isInteger(n) || n < 1 || n > 1_000_000)
+  throw new RangeError(`--n = ${values.n} is invalid: an integer in 1..1000000`);
 if (!Number.isInteger(seed) || seed < 0) throw new RangeError(`--seed = ${values.seed} is invalid: an integer ≥ 0`);
 if (positionals.length === 0) throw new RangeError("give at least one run directory");
 for (const dir of positionals) {
@@ -29,5 +33,7 @@ for (const dir of positionals) {
     if (m > 0) positive++;
   }
   const p = positive / n;
-  console.log(`${dir}: fraction with positive magnetisation ${p.toFixed(4)} ± ${Math.sqrt(Math.max(p * (1 - p), 1 / n) / n).toFixed(4)} (${n} samples of q, symmetrize ${String(run.config.symmetrize)})`);
+  console.log(
+    `${dir}: fraction with positive magnetisation ${p.toFixed(4)} ± ${Math.sqrt(Math.max(p * (1 - p), 1 / n) / n).toFixed(4)} (${n} samples of q, symmetrize ${String(run.config.symmetrize)})`,
+  );
 }

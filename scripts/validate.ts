@@ -45,18 +45,34 @@ const elapsed = (t: number): string => `${((performance.now() - t) / 1000).toFix
 if (only.has("fuzz")) {
   section("CLI fuzzing (fast-check)");
   const runs: Partial<Record<FuzzCommand, number>> = {
-    train: n(1000), demo: n(150), exact: n(1500), version: n(200), top: n(800),
-    sample: n(300), hmc: n(200), analyze: n(200), report: n(200), scan: n(20), fit: n(60), data: n(200),
+    train: n(1000),
+    demo: n(150),
+    exact: n(1500),
+    version: n(200),
+    top: n(800),
+    sample: n(300),
+    hmc: n(200),
+    analyze: n(200),
+    report: n(200),
+    scan: n(20),
+    fit: n(60),
+    data: n(200),
   };
   const t = performance.now();
   try {
     const s = await fuzzCli({
-      runs, seed, maxMs: 60_000,
+      runs,
+      seed,
+      maxMs: 60_000,
       processCases: { train: n(8), exact: n(8), top: n(4), sample: n(2), scan: n(1) },
       log: (l) => console.log(`  FAIL ${l}`),
     });
     failures.push(...s.failures);
-    const line = `CLI fuzzing: ${s.tried} argument vectors tried (${Object.entries(s.byCommand).map(([c, k]) => `${c} ${k}`).join(", ")}); exit status ${Object.entries(s.byExit).map(([c, k]) => `${c}: ${k}`).join(", ")}; slowest ${s.maxMs.toFixed(0)} ms; violations ${s.failures.length} (${elapsed(t)})`;
+    const line = `CLI fuzzing: ${s.tried} argument vectors tried (${Object.entries(s.byCommand)
+      .map(([c, k]) => `${c} ${k}`)
+      .join(", ")}); exit status ${Object.entries(s.byExit)
+      .map(([c, k]) => `${c}: ${k}`)
+      .join(", ")}; slowest ${s.maxMs.toFixed(0)} ms; violations ${s.failures.length} (${elapsed(t)})`;
     console.log(line);
     summary.push(line);
   } catch (err) {
@@ -71,7 +87,11 @@ if (only.has("files")) {
   try {
     const s = await fuzzFiles({ runs: n(800), seed: seed + 1, log: (l) => console.log(`  FAIL ${l}`) });
     failures.push(...s.failures);
-    const line = `file fuzzing: ${s.tried} damaged run directories (${Object.entries(s.byKind).map(([c, k]) => `${c} ${k}`).join(", ")}); exit status ${Object.entries(s.byExit).map(([c, k]) => `${c}: ${k}`).join(", ")}; violations ${s.failures.length} (${elapsed(t)})`;
+    const line = `file fuzzing: ${s.tried} damaged run directories (${Object.entries(s.byKind)
+      .map(([c, k]) => `${c} ${k}`)
+      .join(", ")}); exit status ${Object.entries(s.byExit)
+      .map(([c, k]) => `${c}: ${k}`)
+      .join(", ")}; violations ${s.failures.length} (${elapsed(t)})`;
     console.log(line);
     summary.push(line);
   } catch (err) {
@@ -85,7 +105,13 @@ if (only.has("kill")) {
   const t = performance.now();
   const seeds = Array.from({ length: n(6) }, (_, i) => seed + 1000 + i);
   const periods = [1, 3, 7, 10, 25, 50];
-  const r = await killResumeSuite({ seeds, epochs: 400, savePeriod: (s) => periods[s % periods.length], kills: 3, log: (l) => console.log(`  ${l}`) });
+  const r = await killResumeSuite({
+    seeds,
+    epochs: 400,
+    savePeriod: (s) => periods[s % periods.length],
+    kills: 3,
+    log: (l) => console.log(`  ${l}`),
+  });
   failures.push(...r.failures);
   const line = `kill/resume: ${r.trials} trials, ${r.kills} SIGKILLs survived (${r.finishedBeforeKill} runs finished before their kill), ${r.staleLocksCleared} stale locks cleared, at most ${r.maxLost} epochs lost (≤ save period), final results bit-identical in ${r.trials - new Set(r.failures.map((f) => f.split(":")[0])).size}/${r.trials} (${elapsed(t)})`;
   console.log(line);
@@ -102,7 +128,12 @@ if (only.has("soak")) {
   for (const kernel of ["js", "wasm"] as const) {
     const r = await soak({ kernel, epochs, warmup, every: Math.max(10, Math.floor(epochs / 40)) });
     const { first, last } = r.after;
-    const ok = r.heapSlope < heapLimit && r.arrayBufferSlope < 16 && r.arrayBufferPeakGrowth < 64 * 1024 && r.wasmConstant && last.rss - first.rss < 32 * 2 ** 20;
+    const ok =
+      r.heapSlope < heapLimit &&
+      r.arrayBufferSlope < 16 &&
+      r.arrayBufferPeakGrowth < 64 * 1024 &&
+      r.wasmConstant &&
+      last.rss - first.rss < 32 * 2 ** 20;
     const line = `soak ${kernel}: ${epochs} epochs (${r.seconds.toFixed(0)} s); after warm-up (epoch ${warmup}) heap ${mb(first.heapUsed)} → ${mb(last.heapUsed)}, slope ${r.heapSlope.toFixed(1)} B/epoch (limit ${heapLimit.toFixed(0)}); ArrayBuffers ${mb(first.arrayBuffers)} → ${mb(last.arrayBuffers)}, slope ${r.arrayBufferSlope.toFixed(1)} B/epoch (limit 16); wasm memory ${first.wasm} → ${last.wasm} B${r.wasmConstant ? " (constant)" : " (GREW)"}; RSS ${mb(first.rss)} → ${mb(last.rss)} (limit +32 MB): ${ok ? "flat" : "FAIL"}`;
     console.log(line);
     summary.push(line);
@@ -120,7 +151,10 @@ if (only.has("soak")) {
 if (only.has("tests")) {
   section("named reliability tests (vitest test/reliability)");
   const t = performance.now();
-  const p = spawnSync(process.execPath, [`${ROOT}/node_modules/vitest/vitest.mjs`, "run", "test/reliability"], { cwd: ROOT, stdio: "inherit" });
+  const p = spawnSync(process.execPath, [`${ROOT}/node_modules/vitest/vitest.mjs`, "run", "test/reliability"], {
+    cwd: ROOT,
+    stdio: "inherit",
+  });
   const line = `vitest test/reliability: ${p.status === 0 ? "passed" : `FAILED (exit ${p.status})`} (${elapsed(t)})`;
   summary.push(line);
   if (p.status !== 0) failures.push(line);

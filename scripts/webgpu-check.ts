@@ -31,24 +31,63 @@ const o = new Command()
   .option("--tol <x>", "largest accepted relative deviation of F", "1e-5")
   .option("--keep <dir>", "keep both run directories under DIR (default: a temporary directory, removed)")
   .parse()
-  .opts<{ L: string; epochs: string; batch: string; nlayers: string; nmlp: string; nhidden: string; seed: string; tol: string; keep?: string }>();
+  .opts<{
+    L: string;
+    epochs: string;
+    batch: string;
+    nlayers: string;
+    nmlp: string;
+    nhidden: string;
+    seed: string;
+    tol: string;
+    keep?: string;
+  }>();
 
 const probe = webGpuAdapterOrSwiftShader();
 if (!probe.available) {
   process.stderr.write(probe.reason + "\n");
   process.exit(2);
 }
-process.stdout.write(`WebGPU adapter: ${probe.adapter}${probe.swiftshader ? ` (SwiftShader via VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES}: a CPU emulation, timings are not GPU timings)` : ""}\n`);
+process.stdout.write(
+  `WebGPU adapter: ${probe.adapter}${probe.swiftshader ? ` (SwiftShader via VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES}: a CPU emulation, timings are not GPU timings)` : ""}\n`,
+);
 
 const dir = o.keep ?? mkdtempSync(join(tmpdir(), "neuralrg-webgpu-check-"));
-const common = ["train", "--L", o.L, "--epochs", o.epochs, "--batch", o.batch, "--nlayers", o.nlayers, "--nmlp", o.nmlp, "--nhidden", o.nhidden, "--seed", o.seed, "--dtype", "float32", "--eval-samples", o.batch, "--progress", "off", "--overwrite"];
+const common = [
+  "train",
+  "--L",
+  o.L,
+  "--epochs",
+  o.epochs,
+  "--batch",
+  o.batch,
+  "--nlayers",
+  o.nlayers,
+  "--nmlp",
+  o.nmlp,
+  "--nhidden",
+  o.nhidden,
+  "--seed",
+  o.seed,
+  "--dtype",
+  "float32",
+  "--eval-samples",
+  o.batch,
+  "--progress",
+  "off",
+  "--overwrite",
+];
 const runs = { webgpu: ["--backend", "webgpu"], wasm: ["--kernel", "wasm"] };
 const F: Record<string, number[]> = {};
 const seconds: Record<string, number> = {};
 for (const [name, extra] of Object.entries(runs)) {
   const out = join(dir, name);
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [join(ROOT, "bin", "neuralrg.mjs"), ...common, ...extra, "--out", out], { encoding: "utf8", env: process.env, stdio: ["ignore", "pipe", "pipe"] });
+  const r = spawnSync(process.execPath, [join(ROOT, "bin", "neuralrg.mjs"), ...common, ...extra, "--out", out], {
+    encoding: "utf8",
+    env: process.env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   if (r.status !== 0) {
     process.stderr.write(`neuralrg train ${extra.join(" ")} failed (exit ${r.status}): ${r.stderr.trim()}\n`);
     process.exit(1);
@@ -57,7 +96,9 @@ for (const [name, extra] of Object.entries(runs)) {
   F[name] = rows.map((row) => Number(row.F));
   const s = rows.map((row) => Number(row.seconds)).sort((a, b) => a - b);
   seconds[name] = s[Math.floor(s.length / 2)];
-  process.stdout.write(`${name}: ${rows.length} epochs in ${((performance.now() - t0) / 1000).toFixed(1)} s (with start-up and evaluation); median ${seconds[name].toFixed(3)} s/epoch = ${(1 / seconds[name]).toFixed(3)} epochs/s\n`);
+  process.stdout.write(
+    `${name}: ${rows.length} epochs in ${((performance.now() - t0) / 1000).toFixed(1)} s (with start-up and evaluation); median ${seconds[name].toFixed(3)} s/epoch = ${(1 / seconds[name]).toFixed(3)} epochs/s\n`,
+  );
 }
 if (o.keep === undefined) rmSync(dir, { recursive: true, force: true });
 
@@ -73,6 +114,10 @@ for (let e = 0; e < n; e++) {
   if (!(d <= worst)) [worst, at] = [d, e + 1];
 }
 const tol = Number(o.tol);
-process.stdout.write(`L = ${o.L}, batch ${o.batch}, ${n} epochs: largest |F_webgpu − F_wasm| / |F_wasm| = ${worst.toExponential(2)} (epoch ${at}), bound ${tol}\n`);
-process.stdout.write(`epochs/s: webgpu ${(1 / seconds.webgpu).toFixed(3)}, wasm float32 (1 thread) ${(1 / seconds.wasm).toFixed(3)}\n`);
+process.stdout.write(
+  `L = ${o.L}, batch ${o.batch}, ${n} epochs: largest |F_webgpu − F_wasm| / |F_wasm| = ${worst.toExponential(2)} (epoch ${at}), bound ${tol}\n`,
+);
+process.stdout.write(
+  `epochs/s: webgpu ${(1 / seconds.webgpu).toFixed(3)}, wasm float32 (1 thread) ${(1 / seconds.wasm).toFixed(3)}\n`,
+);
 process.exit(worst <= tol ? 0 : 1);

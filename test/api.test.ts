@@ -9,7 +9,8 @@ const ROOT = join(import.meta.dirname, "..");
 
 describe("public API (src/index.ts)", () => {
   it("exports the documented namespaces and entry points", () => {
-    for (const ns of ["targets", "flows", "train", "sample", "analysis"] as const) expect(typeof api[ns]).toBe("object");
+    for (const ns of ["targets", "flows", "train", "sample", "analysis"] as const)
+      expect(typeof api[ns]).toBe("object");
     expect(typeof api.targets.makeTarget).toBe("function");
     expect(typeof api.targets.phi4Target).toBe("function");
     expect(typeof api.targets.defineTarget).toBe("function");
@@ -47,8 +48,18 @@ describe("README library example (examples/library.ts)", () => {
   it("runs end to end with small settings: training, importance weighting, latent HMC, φ⁴ observables", async () => {
     const lines: string[] = [];
     const r = await libraryExample({
-      L: 4, epochs: 40, batch: 64, nlayers: 2, nmlp: 1, nhidden: 8, chains: 16, trajectories: 60, warmup: 20,
-      importanceSamples: 512, dir: join(mkdtempSync(join(tmpdir(), "neuralrg-api-")), "run"), log: (l) => lines.push(l),
+      L: 4,
+      epochs: 40,
+      batch: 64,
+      nlayers: 2,
+      nmlp: 1,
+      nhidden: 8,
+      chains: 16,
+      trajectories: 60,
+      warmup: 20,
+      importanceSamples: 512,
+      dir: join(mkdtempSync(join(tmpdir(), "neuralrg-api-")), "run"),
+      log: (l) => lines.push(l),
     });
     expect(lines.length).toBeGreaterThanOrEqual(5);
     expect(lines.join("\n")).toMatch(/Binder U = /);

@@ -23,7 +23,8 @@ function sourceFiles(dir: string): string[] {
 export function importSpecifiers(text: string): string[] {
   const code = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:"'`])\/\/.*$/gm, "$1");
   const specs: string[] = [];
-  const re = /\b(?:import|export)\s+(?:type\s+)?[^;'"]*?\bfrom\s*["']([^"']+)["']|\bimport\s*["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/g;
+  const re =
+    /\b(?:import|export)\s+(?:type\s+)?[^;'"]*?\bfrom\s*["']([^"']+)["']|\bimport\s*["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/g;
   for (const m of code.matchAll(re)) {
     const s = m[1] ?? m[2] ?? m[3];
     if (s.startsWith(".")) specs.push(s);
@@ -92,9 +93,12 @@ describe("folder-level import graph of src/", () => {
   const graph = folderGraph(files, (f) => readFileSync(f, "utf8"));
 
   it("the detector finds imports of every form and reports a cycle between folders", () => {
-    expect(importSpecifiers(`import { a } from "../x/a.ts";\nimport type { B } from "./b.ts";\nexport { c } from "../y/c.ts";\n` +
-      `export * as d from "../z/d.ts";\nconst e = await import("../w/e.ts");\nimport "./side.ts";\n// import { f } from "../comment.ts";`))
-      .toEqual(["../x/a.ts", "./b.ts", "../y/c.ts", "../z/d.ts", "../w/e.ts", "./side.ts"]);
+    expect(
+      importSpecifiers(
+        `import { a } from "../x/a.ts";\nimport type { B } from "./b.ts";\nexport { c } from "../y/c.ts";\n` +
+          `export * as d from "../z/d.ts";\nconst e = await import("../w/e.ts");\nimport "./side.ts";\n// import { f } from "../comment.ts";`,
+      ),
+    ).toEqual(["../x/a.ts", "./b.ts", "../y/c.ts", "../z/d.ts", "../w/e.ts", "./side.ts"]);
     const fake: Record<string, string> = {
       [join(SRC, "a", "one.ts")]: `import { two } from "../b/two.ts";`,
       [join(SRC, "b", "two.ts")]: `import type { Three } from "../c/three.ts";`,
@@ -113,7 +117,21 @@ describe("folder-level import graph of src/", () => {
 
   it("imports point down the order of docs/architecture.md", () => {
     // top to bottom; a folder not listed here (a new one) is only checked for cycles
-    const order = [".", "cli", "scan", "analysis", "train", "data", "sample", "targets", "flow", "kernels", "present", "io", "engine"];
+    const order = [
+      ".",
+      "cli",
+      "scan",
+      "analysis",
+      "train",
+      "data",
+      "sample",
+      "targets",
+      "flow",
+      "kernels",
+      "present",
+      "io",
+      "engine",
+    ];
     for (const f of order) expect(graph.has(f), `src/${f}/ exists`).toBe(true);
     for (const [from, to] of graph) {
       for (const t of to) {

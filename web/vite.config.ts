@@ -13,7 +13,8 @@ const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 
 function packageVersion(): string {
   try {
-    return (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+    return (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
+      .version;
   } catch {
     return "unknown";
   }
@@ -21,7 +22,11 @@ function packageVersion(): string {
 
 function gitCommit(): string {
   try {
-    const out = execFileSync("git", ["rev-parse", "HEAD"], { cwd: repoRoot, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const out = execFileSync("git", ["rev-parse", "HEAD"], {
+      cwd: repoRoot,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
     return /^[0-9a-f]{40,64}$/.test(out) ? out : "unknown";
   } catch {
     return "unknown";
@@ -42,9 +47,17 @@ export default defineConfig({
   },
   worker: { format: "es" },
   build: {
-    outDir: "dist", emptyOutDir: true, target: "es2022", chunkSizeWarningLimit: 2000,
+    outDir: "dist",
+    emptyOutDir: true,
+    target: "es2022",
+    chunkSizeWarningLimit: 2000,
     // gpu-check.html: the WebGPU kernel against the CPU kernels (web/e2e/webgpu.ts)
-    rollupOptions: { input: { main: fileURLToPath(new URL("./index.html", import.meta.url)), gpuCheck: fileURLToPath(new URL("./gpu-check.html", import.meta.url)) } },
+    rollupOptions: {
+      input: {
+        main: fileURLToPath(new URL("./index.html", import.meta.url)),
+        gpuCheck: fileURLToPath(new URL("./gpu-check.html", import.meta.url)),
+      },
+    },
   },
   server: { host: "127.0.0.1", port: 5173, fs: { allow: [repoRoot] } },
   preview: { host: "127.0.0.1", port: 4173 },

@@ -10,16 +10,44 @@
  * the Ising observables in `sample`.
  * @module
  */
-export { collectiveFromLatent, collectiveVariables, imageOf, keptSites, type CollectiveLevel, type CollectiveVariables } from "../flow/collective.ts";
+export {
+  collectiveFromLatent,
+  collectiveVariables,
+  imageOf,
+  keptSites,
+  type CollectiveLevel,
+  type CollectiveVariables,
+} from "../flow/collective.ts";
 export { SIGN_MODES, fixSign, signPosterior, type SignFixed, type SignMode, type SignPosterior } from "./posterior.ts";
 export {
-  describeResponse, gradientResponse, latentGradients, siteLabel, topLatentSites, type GradientResponse, type LatentResponse, type ResponseOptions,
+  describeResponse,
+  gradientResponse,
+  latentGradients,
+  siteLabel,
+  topLatentSites,
+  type GradientResponse,
+  type LatentResponse,
+  type ResponseOptions,
 } from "./response.ts";
 export {
-  gaussianMutualInformation, ksgMutualInformation, miMatrixStats, mutualInformationMatrix, mutualInformationMatrixParallel, type KsgOptions,
-  type MiMatrixOptions, type MiMatrixStats,
+  gaussianMutualInformation,
+  ksgMutualInformation,
+  miMatrixStats,
+  mutualInformationMatrix,
+  mutualInformationMatrixParallel,
+  type KsgOptions,
+  type MiMatrixOptions,
+  type MiMatrixStats,
 } from "./mi.ts";
 export { flipLatent, latentWander, sitesAtScale, type WanderFlip, type WanderResult } from "./wander.ts";
-export { ANALYSES, analyzeRun, readIndex, type AnalysisIndex, type AnalysisName, type AnalyzeOptions, type FigureEntry } from "./run.ts";
+export {
+  ANALYSES,
+  analyzeRun,
+  readIndex,
+  type AnalysisIndex,
+  type AnalysisName,
+  type AnalyzeOptions,
+  type FigureEntry,
+} from "./run.ts";
 export type { SampleSource } from "./samples.ts";
 export { coarseLatent, scaleResolvedSamples, type ScaleSamples } from "../flow/scales.ts";

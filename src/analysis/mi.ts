@@ -41,7 +41,8 @@ export function digamma(x: number): number {
   const inv = 1 / x;
   const inv2 = inv * inv;
   // Bernoulli-number series: 1/12, 1/120, 1/252, 1/240, 1/132, 691/32760
-  const series = inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (1 / 240 - inv2 * (1 / 132 - inv2 * (691 / 32760))))));
+  const series =
+    inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (1 / 240 - inv2 * (1 / 132 - inv2 * (691 / 32760))))));
   return acc + Math.log(x) - 0.5 * inv - series;
 }
 
@@ -93,7 +94,8 @@ export class KdTree2 {
     ys?: ArrayLike<number>,
     private readonly leafSize = 8,
   ) {
-    if (!Number.isInteger(leafSize) || leafSize < 1) throw new RangeError(`leafSize = ${leafSize} is invalid: it must be an integer ≥ 1`);
+    if (!Number.isInteger(leafSize) || leafSize < 1)
+      throw new RangeError(`leafSize = ${leafSize} is invalid: it must be an integer ≥ 1`);
     if (xs !== undefined && ys !== undefined) this.reset(xs, ys);
   }
 
@@ -117,8 +119,10 @@ export class KdTree2 {
       this.box = new Float64Array(4 * maxNodes);
     }
     for (let i = 0; i < n; i++) {
-      const x = xs[i], y = ys[i];
-      if (!Number.isFinite(x) || !Number.isFinite(y)) throw new RangeError(`KdTree2: point ${i} = (${x}, ${y}) is not finite`);
+      const x = xs[i],
+        y = ys[i];
+      if (!Number.isFinite(x) || !Number.isFinite(y))
+        throw new RangeError(`KdTree2: point ${i} = (${x}, ${y}) is not finite`);
       this.perm[i] = i;
       this.px[i] = x;
       this.py[i] = y;
@@ -132,10 +136,15 @@ export class KdTree2 {
     const node = this.nnodes++;
     this.nodeLo[node] = lo;
     this.nodeHi[node] = hi;
-    const px = this.px, py = this.py;
-    let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+    const px = this.px,
+      py = this.py;
+    let x0 = Infinity,
+      x1 = -Infinity,
+      y0 = Infinity,
+      y1 = -Infinity;
     for (let a = lo; a < hi; a++) {
-      const x = px[a], y = py[a];
+      const x = px[a],
+        y = py[a];
       if (x < x0) x0 = x;
       if (x > x1) x1 = x;
       if (y < y0) y0 = y;
@@ -167,16 +176,25 @@ export class KdTree2 {
     const perm = this.perm;
     while (r > l) {
       const m = (l + r) >> 1;
-      const u = a[l], v = a[m], w = a[r];
+      const u = a[l],
+        v = a[m],
+        w = a[r];
       const pivot = u < v ? (v < w ? v : u < w ? w : u) : u < w ? u : v < w ? w : v; // median of three
-      let i = l, j = r;
+      let i = l,
+        j = r;
       while (i <= j) {
         while (a[i] < pivot) i++;
         while (a[j] > pivot) j--;
         if (i <= j) {
-          let t = a[i]; a[i] = a[j]; a[j] = t;
-          t = b[i]; b[i] = b[j]; b[j] = t;
-          const p = perm[i]; perm[i] = perm[j]; perm[j] = p;
+          let t = a[i];
+          a[i] = a[j];
+          a[j] = t;
+          t = b[i];
+          b[i] = b[j];
+          b[j] = t;
+          const p = perm[i];
+          perm[i] = perm[j];
+          perm[j] = p;
           i++;
           j--;
         }
@@ -196,7 +214,10 @@ export class KdTree2 {
     let skip = -1;
     if (exclude >= 0) for (let a = 0; a < this.n; a++) if (this.perm[a] === exclude) skip = a;
     this.search(qx, qy, k, skip);
-    return { dist: this.best.slice(0, this.nbest), idx: Int32Array.from(this.bestPos.subarray(0, this.nbest), (a) => this.perm[a]) };
+    return {
+      dist: this.best.slice(0, this.nbest),
+      idx: Int32Array.from(this.bestPos.subarray(0, this.nbest), (a) => this.perm[a]),
+    };
   }
 
   /**
@@ -236,7 +257,10 @@ export class KdTree2 {
 
   /** Max-norm distance from the query to node's bounding box (0 inside). */
   private boxDistance(node: number): number {
-    const b = 4 * node, box = this.box, qx = this.qx, qy = this.qy;
+    const b = 4 * node,
+      box = this.box,
+      qx = this.qx,
+      qy = this.qy;
     const dx = qx < box[b] ? box[b] - qx : qx > box[b + 1] ? qx - box[b + 1] : 0;
     const dy = qy < box[b + 2] ? box[b + 2] - qy : qy > box[b + 3] ? qy - box[b + 3] : 0;
     return dx > dy ? dx : dy;
@@ -245,7 +269,13 @@ export class KdTree2 {
   private visit(node: number): void {
     const right = this.nodeRight[node];
     if (right < 0) {
-      const px = this.px, py = this.py, best = this.best, bestPos = this.bestPos, k = this.k, qx = this.qx, qy = this.qy;
+      const px = this.px,
+        py = this.py,
+        best = this.best,
+        bestPos = this.bestPos,
+        k = this.k,
+        qx = this.qx,
+        qy = this.qy;
       for (let a = this.nodeLo[node], hi = this.nodeHi[node]; a < hi; a++) {
         if (a === this.skip) continue;
         const dx = Math.abs(px[a] - qx);
@@ -283,7 +313,8 @@ export class KdTree2 {
 
 /** Index of the first element of the ascending array `a` that is ≥ v (a.length if none). */
 function lowerBound(a: Float64Array, v: number): number {
-  let lo = 0, hi = a.length;
+  let lo = 0,
+    hi = a.length;
   while (lo < hi) {
     const m = (lo + hi) >>> 1;
     if (a[m] < v) lo = m + 1;
@@ -294,7 +325,8 @@ function lowerBound(a: Float64Array, v: number): number {
 
 /** Index of the first element of the ascending array `a` that is > v. */
 function upperBound(a: Float64Array, v: number): number {
-  let lo = 0, hi = a.length;
+  let lo = 0,
+    hi = a.length;
   while (lo < hi) {
     const m = (lo + hi) >>> 1;
     if (a[m] <= v) lo = m + 1;
@@ -339,7 +371,8 @@ export class KsgEstimator {
 
   constructor(n: number, k = 3) {
     if (!Number.isInteger(k) || k < 1) throw new RangeError(`k = ${k} is invalid: k must be an integer ≥ 1`);
-    if (!Number.isInteger(n) || n <= k) throw new RangeError(`KSG with k = ${k} needs more than k samples, got n = ${n}`);
+    if (!Number.isInteger(n) || n <= k)
+      throw new RangeError(`KSG with k = ${k} needs more than k samples, got n = ${n}`);
     this.k = k;
     this.n = n;
     this.psi = digammaTable(n + 1);
@@ -352,7 +385,8 @@ export class KsgEstimator {
    */
   estimate(x: ArrayLike<number>, y: ArrayLike<number>, xSorted?: Float64Array, ySorted?: Float64Array): number {
     const { n, k, psi, eps } = this;
-    if (x.length !== n || y.length !== n) throw new RangeError(`KSG: expected ${n} samples, got x: ${x.length}, y: ${y.length}`);
+    if (x.length !== n || y.length !== n)
+      throw new RangeError(`KSG: expected ${n} samples, got x: ${x.length}, y: ${y.length}`);
     const xs = xSorted ?? Float64Array.from(x).sort();
     const ys = ySorted ?? Float64Array.from(y).sort();
     this.tree.reset(x, y);
@@ -394,7 +428,8 @@ export class MiRowComputer {
     readonly d: number,
     k: number,
   ) {
-    if (data.length !== n * d) throw new RangeError(`MI matrix: data has ${data.length} values, expected n × d = ${n} × ${d}`);
+    if (data.length !== n * d)
+      throw new RangeError(`MI matrix: data has ${data.length} values, expected n × d = ${n} × ${d}`);
     this.est = new KsgEstimator(n, k);
     for (let v = 0; v < d; v++) {
       const c = new Float64Array(n);
@@ -407,7 +442,8 @@ export class MiRowComputer {
   /** Î(X_a; X_b) for b = a+1 … d−1. */
   row(a: number): Float64Array {
     const out = new Float64Array(this.d - 1 - a);
-    for (let b = a + 1; b < this.d; b++) out[b - a - 1] = this.est.estimate(this.cols[a], this.cols[b], this.sorted[a], this.sorted[b]);
+    for (let b = a + 1; b < this.d; b++)
+      out[b - a - 1] = this.est.estimate(this.cols[a], this.cols[b], this.sorted[a], this.sorted[b]);
     return out;
   }
 }
@@ -425,7 +461,12 @@ function fillRow(out: Float64Array, d: number, a: number, values: Float64Array):
  * d variables, sample-major: variable v of sample s at s·d + v). Symmetric, d × d row-major;
  * the diagonal (I(X;X) = ∞ for continuous X) is NaN.
  */
-export function mutualInformationMatrix(data: ArrayLike<number>, n: number, d: number, opts: MiMatrixOptions = {}): Float64Array {
+export function mutualInformationMatrix(
+  data: ArrayLike<number>,
+  n: number,
+  d: number,
+  opts: MiMatrixOptions = {},
+): Float64Array {
   const rc = new MiRowComputer(data, n, d, opts.k ?? 3);
   const out = new Float64Array(d * d);
   const total = (d * (d - 1)) / 2;
@@ -443,11 +484,15 @@ export function mutualInformationMatrix(data: ArrayLike<number>, n: number, d: n
  * long ones first); the numbers are identical to the serial version. workers ≤ 1 runs serially.
  */
 export async function mutualInformationMatrixParallel(
-  data: ArrayLike<number>, n: number, d: number, opts: MiMatrixOptions & { workers?: number } = {},
+  data: ArrayLike<number>,
+  n: number,
+  d: number,
+  opts: MiMatrixOptions & { workers?: number } = {},
 ): Promise<Float64Array> {
   const nw = Math.min(opts.workers ?? 1, Math.max(1, d - 1));
   if (nw <= 1) return mutualInformationMatrix(data, n, d, opts);
-  if (data.length !== n * d) throw new RangeError(`MI matrix: data has ${data.length} values, expected n × d = ${n} × ${d}`);
+  if (data.length !== n * d)
+    throw new RangeError(`MI matrix: data has ${data.length} values, expected n × d = ${n} × ${d}`);
   new KsgEstimator(n, opts.k ?? 3); // validates n and k before any thread starts
   const { Worker } = await import("node:worker_threads");
   const shared = Float64Array.from(data);
@@ -501,8 +546,11 @@ export interface MiMatrixStats {
 /** Summary numbers of a d × d MI matrix whose variables sit on an L×L lattice (d = L²). */
 export function miMatrixStats(m: Float64Array, L: number): MiMatrixStats {
   const d = L * L;
-  if (m.length !== d * d) throw new RangeError(`miMatrixStats: matrix has ${m.length} entries, expected (L²)² = ${d * d}`);
-  let sum = 0, cnt = 0, max = -Infinity;
+  if (m.length !== d * d)
+    throw new RangeError(`miMatrixStats: matrix has ${m.length} entries, expected (L²)² = ${d * d}`);
+  let sum = 0,
+    cnt = 0,
+    max = -Infinity;
   for (let a = 0; a < d; a++) {
     for (let b = 0; b < d; b++) {
       if (a === b) continue;
@@ -512,7 +560,8 @@ export function miMatrixStats(m: Float64Array, L: number): MiMatrixStats {
       if (v > max) max = v;
     }
   }
-  let nn = 0, nnCnt = 0;
+  let nn = 0,
+    nnCnt = 0;
   for (let i = 0; i < L; i++) {
     for (let j = 0; j < L; j++) {
       const a = i * L + j;
@@ -523,7 +572,11 @@ export function miMatrixStats(m: Float64Array, L: number): MiMatrixStats {
       }
     }
   }
-  return { meanOffDiagonal: cnt ? sum / cnt : NaN, max: cnt ? max : NaN, meanNearestNeighbour: nnCnt ? nn / nnCnt : NaN };
+  return {
+    meanOffDiagonal: cnt ? sum / cnt : NaN,
+    max: cnt ? max : NaN,
+    meanNearestNeighbour: nnCnt ? nn / nnCnt : NaN,
+  };
 }
 
 /** Exact MI of a bivariate Gaussian with correlation ρ: −½ ln(1 − ρ²) nats. */

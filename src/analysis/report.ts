@@ -70,7 +70,8 @@ function fmtValue(v: JsonValue): string {
   }
   if (typeof v === "boolean" || typeof v === "string") return String(v);
   if (Array.isArray(v)) {
-    if (v.length <= 8 && v.every((x) => x === null || typeof x !== "object")) return `[${v.map((x) => fmtValue(x)).join(", ")}]`;
+    if (v.length <= 8 && v.every((x) => x === null || typeof x !== "object"))
+      return `[${v.map((x) => fmtValue(x)).join(", ")}]`;
     return `[${v.length} values]`;
   }
   return "{…}";
@@ -121,7 +122,9 @@ export async function writeReport(opts: ReportOptions): Promise<ReportResult> {
 
   const parts: string[] = [];
   parts.push(`<h1>NeuralRG run report</h1>`);
-  parts.push(`<p class="muted">Run directory <code>${esc(dir)}</code>, checkpoint at epoch ${run.epoch}; report written ${esc(new Date().toISOString())} by neuralrg ${esc(packageVersion())}. Li &amp; Wang, Neural Network Renormalization Group, PRL 121, 260601 (2018).</p>`);
+  parts.push(
+    `<p class="muted">Run directory <code>${esc(dir)}</code>, checkpoint at epoch ${run.epoch}; report written ${esc(new Date().toISOString())} by neuralrg ${esc(packageVersion())}. Li &amp; Wang, Neural Network Renormalization Group, PRL 121, 260601 (2018).</p>`,
+  );
 
   // --- configuration -------------------------------------------------------------------------
   parts.push(`<h2>Configuration</h2>`);
@@ -133,9 +136,27 @@ export async function writeReport(opts: ReportOptions): Promise<ReportResult> {
   parts.push(`<h2>Training</h2>`);
   const summary = readJson(join(dir, "summary.json"));
   if (isJsonObject(summary)) {
-    const keys = ["epochs", "F", "F_stderr", "exact", "rel_err", "bound_violated", "eval_samples", "seconds_per_epoch_median", "seed", "gitCommit"];
-    parts.push(table(keys.filter((k) => k in summary).map((k) => [k, fmtValue(summary[k])]), ["summary.json", ""]));
-    parts.push(`<p class="muted">F is the variational free energy E_q[ln q − ln π] (Eq. 3), an upper bound of −ln Z; rel_err = (F − exact)/|exact|.</p>`);
+    const keys = [
+      "epochs",
+      "F",
+      "F_stderr",
+      "exact",
+      "rel_err",
+      "bound_violated",
+      "eval_samples",
+      "seconds_per_epoch_median",
+      "seed",
+      "gitCommit",
+    ];
+    parts.push(
+      table(
+        keys.filter((k) => k in summary).map((k) => [k, fmtValue(summary[k])]),
+        ["summary.json", ""],
+      ),
+    );
+    parts.push(
+      `<p class="muted">F is the variational free energy E_q[ln q − ln π] (Eq. 3), an upper bound of −ln Z; rel_err = (F − exact)/|exact|.</p>`,
+    );
   } else {
     parts.push(`<p class="muted">No summary.json (training did not finish).</p>`);
   }
@@ -153,18 +174,38 @@ export async function writeReport(opts: ReportOptions): Promise<ReportResult> {
       writePlot(trainingSvg.replace(/\.svg$/, ""), svg, { png: true });
     }
   }
-  if (existsSync(trainingSvg)) parts.push(figureHtml(trainingSvg, "Variational free energy during training (Fig. 3a)", "F per epoch with ±1 standard error, the exact −ln Z as a dashed line, and the relative error on a log scale."));
+  if (existsSync(trainingSvg))
+    parts.push(
+      figureHtml(
+        trainingSvg,
+        "Variational free energy during training (Fig. 3a)",
+        "F per epoch with ±1 standard error, the exact −ln Z as a dashed line, and the relative error on a log scale.",
+      ),
+    );
   else parts.push(`<p class="muted">No metrics.csv: no training curve.</p>`);
 
   // --- samples from the flow ---------------------------------------------------------------------
   parts.push(`<h2>Samples from the flow</h2>`);
   const samplesSvg = await writeSampleGrid(run, seed);
-  parts.push(figureHtml(samplesSvg, "Configurations x = g(z), z ∼ N(0, 1)", `16 samples of the trained flow${run.config.symmetrize && run.target.z2Symmetric ? " with a random sign (q_sym, Eq. S2)" : ""}; site (i, j) at row i, column j; shared diverging colour scale.`));
+  parts.push(
+    figureHtml(
+      samplesSvg,
+      "Configurations x = g(z), z ∼ N(0, 1)",
+      `16 samples of the trained flow${run.config.symmetrize && run.target.z2Symmetric ? " with a random sign (q_sym, Eq. S2)" : ""}; site (i, j) at row i, column j; shared diverging colour scale.`,
+    ),
+  );
 
   // --- sampler results ---------------------------------------------------------------------------
   parts.push(`<h2>Sampler results</h2>`);
-  const sampleFiles = existsSync(run.paths.samples) ? readdirSync(run.paths.samples).filter((f) => f.endsWith(".json")).sort() : [];
-  if (sampleFiles.length === 0) parts.push(`<p class="muted">No sampler results in samples/ (run <code>neuralrg sample --run ${esc(dir)} --method mis|iw|hmc-latent|hmc-physical</code>).</p>`);
+  const sampleFiles = existsSync(run.paths.samples)
+    ? readdirSync(run.paths.samples)
+        .filter((f) => f.endsWith(".json"))
+        .sort()
+    : [];
+  if (sampleFiles.length === 0)
+    parts.push(
+      `<p class="muted">No sampler results in samples/ (run <code>neuralrg sample --run ${esc(dir)} --method mis|iw|hmc-latent|hmc-physical</code>).</p>`,
+    );
   for (const f of sampleFiles) {
     const path = join(run.paths.samples, f);
     const base = f.replace(/\.json$/, "");
@@ -181,7 +222,9 @@ export async function writeReport(opts: ReportOptions): Promise<ReportResult> {
     parts.push(samplerTables(doc, f));
     const trace = plotPath(run.paths, `${base}-trace`, "svg");
     if (existsSync(trace)) {
-      parts.push(figureHtml(trace, `${base}: trace`, "Trace of the main observable (exact value as a line where known)."));
+      parts.push(
+        figureHtml(trace, `${base}: trace`, "Trace of the main observable (exact value as a line where known)."),
+      );
     }
   }
 
@@ -190,7 +233,14 @@ export async function writeReport(opts: ReportOptions): Promise<ReportResult> {
   let analysis: AnalysisIndex | null = readIndex(analysisDir(run));
   if (!analysis && opts.analyze !== false) {
     log(`computing the analysis into ${join(dir, ANALYSIS_DIR)} (neuralrg analyze)`);
-    analysis = await analyzeRun({ dir, samples: opts.samples, seed, progress: opts.progress, stream: opts.stream, log });
+    analysis = await analyzeRun({
+      dir,
+      samples: opts.samples,
+      seed,
+      progress: opts.progress,
+      stream: opts.stream,
+      log,
+    });
   }
   if (!analysis) {
     parts.push(`<p class="muted">No analysis (run <code>neuralrg analyze --run ${esc(dir)}</code>).</p>`);
@@ -216,7 +266,11 @@ export async function writeReport(opts: ReportOptions): Promise<ReportResult> {
 
   // --- any other figure in plots/ -------------------------------------------------------------
   const shown = new Set(figures);
-  const others = existsSync(run.paths.plots) ? readdirSync(run.paths.plots).filter((f) => f.endsWith(".svg") && !shown.has(`plots/${f}`)).sort() : [];
+  const others = existsSync(run.paths.plots)
+    ? readdirSync(run.paths.plots)
+        .filter((f) => f.endsWith(".svg") && !shown.has(`plots/${f}`))
+        .sort()
+    : [];
   if (others.length > 0) {
     parts.push(`<h2>Other figures</h2>`);
     for (const f of others) parts.push(figureHtml(join(run.paths.plots, f), f.replace(/\.svg$/, ""), ""));
@@ -241,7 +295,13 @@ async function writeSampleGrid(run: TrainedRun, seed: number): Promise<string> {
   const symmetrize = run.config.symmetrize && run.target.z2Symmetric;
   const s = sampleModel(run.model, run.params, n, Rng.fromSeed(seed), symmetrize);
   const images = Array.from({ length: n }, (_, b) => s.x.subarray(b * N, (b + 1) * N));
-  const svg = heatmapGrid({ images, L, cols: 8, title: `Samples x ∼ ${symmetrize ? "q_sym" : "q"} (L = ${L}, epoch ${run.epoch})`, cellSize: Math.max(2, Math.round(96 / L)) });
+  const svg = heatmapGrid({
+    images,
+    L,
+    cols: 8,
+    title: `Samples x ∼ ${symmetrize ? "q_sym" : "q"} (L = ${L}, epoch ${run.epoch})`,
+    cellSize: Math.max(2, Math.round(96 / L)),
+  });
   const base = plotPath(run.paths, "samples", "svg").replace(/\.svg$/, "");
   writePlot(base, svg, { png: true });
   return `${base}.svg`;
@@ -256,15 +316,25 @@ export function samplerTables(doc: JsonValue, file: string): string {
   if (!isJsonObject(doc)) return table(flattenJson(doc), [file, ""]);
   const out: string[] = [];
   const scalars = Object.entries(doc).filter(([, v]) => !isJsonObject(v) && !(Array.isArray(v) && v.length > 8));
-  out.push(table(scalars.map(([k, v]) => [k, fmtValue(v)]), [file, ""]));
+  out.push(
+    table(
+      scalars.map(([k, v]) => [k, fmtValue(v)]),
+      [file, ""],
+    ),
+  );
   for (const [name, v] of Object.entries(doc)) {
     if (!isJsonObject(v)) continue;
     const rows = Object.entries(v).filter((e): e is [string, JsonObject] => isJsonObject(e[1]));
     if (rows.length === 0 || rows.length !== Object.keys(v).length) continue;
     const cols = [...new Set(rows.flatMap(([, r]) => Object.keys(r).filter((k) => !isJsonObject(r[k]))))];
-    out.push(`<table><tr><th>${esc(name)}</th>${cols.map((c) => `<th>${esc(c)}</th>`).join("")}</tr>${rows
-      .map(([r, o]) => `<tr><td>${esc(r)}</td>${cols.map((c) => `<td class="num">${esc(c in o ? fmtValue(o[c]) : "")}</td>`).join("")}</tr>`)
-      .join("")}</table>`);
+    out.push(
+      `<table><tr><th>${esc(name)}</th>${cols.map((c) => `<th>${esc(c)}</th>`).join("")}</tr>${rows
+        .map(
+          ([r, o]) =>
+            `<tr><td>${esc(r)}</td>${cols.map((c) => `<td class="num">${esc(c in o ? fmtValue(o[c]) : "")}</td>`).join("")}</tr>`,
+        )
+        .join("")}</table>`,
+    );
   }
   out.push(`<details><summary>all entries of ${esc(file)}</summary>${table(flattenJson(doc).slice(0, 500))}</details>`);
   return out.join("\n");
@@ -277,23 +347,40 @@ function num(v: JsonValue | undefined): number | undefined {
 function analysisSummaryHtml(a: AnalysisIndex): string {
   const out: string[] = [];
   const s = isJsonObject(a.samples) ? a.samples : {};
-  out.push(`<p>Samples: ${esc(String(s.source ?? "?"))}${num(s.acceptance) !== undefined ? `, MIS acceptance ${(num(s.acceptance) as number).toFixed(3)}` : ""}; n = ${esc(String(s.n ?? "?"))}; sign mode of the posterior (Eq. S5): ${esc(String(s.sign_mode ?? "?"))}, flipped fraction ${fmtValue(s.sign_flipped_fraction ?? null)}, mean posterior confidence ${fmtValue(s.sign_posterior_confidence ?? null)}. Analysis of epoch ${a.epoch}, computed ${esc(String(a.created))}.</p>`);
+  out.push(
+    `<p>Samples: ${esc(String(s.source ?? "?"))}${num(s.acceptance) !== undefined ? `, MIS acceptance ${(num(s.acceptance) as number).toFixed(3)}` : ""}; n = ${esc(String(s.n ?? "?"))}; sign mode of the posterior (Eq. S5): ${esc(String(s.sign_mode ?? "?"))}, flipped fraction ${fmtValue(s.sign_flipped_fraction ?? null)}, mean posterior confidence ${fmtValue(s.sign_posterior_confidence ?? null)}. Analysis of epoch ${a.epoch}, computed ${esc(String(a.created))}.</p>`,
+  );
   const r = isJsonObject(a.results) ? a.results : {};
   const mi = r.mi;
   if (isJsonObject(mi) && isJsonObject(mi.latent) && isJsonObject(mi.physical)) {
-    out.push(`<table><tr><th>KSG MI (nats, k = ${esc(String(mi.k))}, n = ${esc(String(mi.samples))})</th><th>mean off-diagonal</th><th>nearest neighbours</th><th>max</th></tr>`);
-    for (const [name, v] of [["latent z (Fig. 4b)", mi.latent], ["physical x (Fig. 4c)", mi.physical]] as const) {
-      out.push(`<tr><td>${name}</td><td class="num">${fmtValue(v.mean_off_diagonal ?? null)}</td><td class="num">${fmtValue(v.mean_nearest_neighbour ?? null)}</td><td class="num">${fmtValue(v.max ?? null)}</td></tr>`);
+    out.push(
+      `<table><tr><th>KSG MI (nats, k = ${esc(String(mi.k))}, n = ${esc(String(mi.samples))})</th><th>mean off-diagonal</th><th>nearest neighbours</th><th>max</th></tr>`,
+    );
+    for (const [name, v] of [
+      ["latent z (Fig. 4b)", mi.latent],
+      ["physical x (Fig. 4c)", mi.physical],
+    ] as const) {
+      out.push(
+        `<tr><td>${name}</td><td class="num">${fmtValue(v.mean_off_diagonal ?? null)}</td><td class="num">${fmtValue(v.mean_nearest_neighbour ?? null)}</td><td class="num">${fmtValue(v.max ?? null)}</td></tr>`,
+      );
     }
-    out.push(`</table><p>Ratio of mean off-diagonal MI, latent / physical: <b>${fmtValue(mi.ratio_mean_latent_to_physical ?? null)}</b>.</p>`);
+    out.push(
+      `</table><p>Ratio of mean off-diagonal MI, latent / physical: <b>${fmtValue(mi.ratio_mean_latent_to_physical ?? null)}</b>.</p>`,
+    );
   }
   const resp = r.response;
   if (isJsonObject(resp) && Array.isArray(resp.latents)) {
-    out.push(`<table><tr><th>latent</th><th>scale</th><th>Σⱼ E[∂z/∂xⱼ]</th><th>Σⱼ |E[∂z/∂xⱼ]|</th><th>centre (i, j)</th><th>share in L/2 box</th><th>‖std‖/‖mean‖</th></tr>`);
+    out.push(
+      `<table><tr><th>latent</th><th>scale</th><th>Σⱼ E[∂z/∂xⱼ]</th><th>Σⱼ |E[∂z/∂xⱼ]|</th><th>centre (i, j)</th><th>share in L/2 box</th><th>‖std‖/‖mean‖</th></tr>`,
+    );
     for (const q of resp.latents) {
       if (!isJsonObject(q)) continue;
-      const c = Array.isArray(q.centre) ? q.centre.map((v) => (typeof v === "number" ? v.toFixed(2) : "?")).join(", ") : "?";
-      out.push(`<tr><td>z(${esc(String(q.i))},${esc(String(q.j))})</td><td class="num">${esc(String(q.scale))}</td><td class="num">${fmtValue(q.total ?? null)}</td><td class="num">${fmtValue(q.l1 ?? null)}</td><td class="num">${c}</td><td class="num">${fmtValue(q.locality ?? null)}</td><td class="num">${fmtValue(q.nonlinearity ?? null)}</td></tr>`);
+      const c = Array.isArray(q.centre)
+        ? q.centre.map((v) => (typeof v === "number" ? v.toFixed(2) : "?")).join(", ")
+        : "?";
+      out.push(
+        `<tr><td>z(${esc(String(q.i))},${esc(String(q.j))})</td><td class="num">${esc(String(q.scale))}</td><td class="num">${fmtValue(q.total ?? null)}</td><td class="num">${fmtValue(q.l1 ?? null)}</td><td class="num">${c}</td><td class="num">${fmtValue(q.locality ?? null)}</td><td class="num">${fmtValue(q.nonlinearity ?? null)}</td></tr>`,
+      );
     }
     out.push(`</table>`);
   }

@@ -44,10 +44,17 @@ export function topLatentSites(model: FlowModel): number[] {
  * Rows of the Jacobian ∂z/∂x at each configuration: for each latent site s in `sites`, a
  * batch × N array whose row b is ∂z_s/∂x at x_b (one backward pass per site).
  */
-export function latentGradients(model: FlowModel, params: Real, x: Real, batch: number, sites: readonly number[]): Float64Array[] {
+export function latentGradients(
+  model: FlowModel,
+  params: Real,
+  x: Real,
+  batch: number,
+  sites: readonly number[],
+): Float64Array[] {
   const N = model.nvars;
   for (const s of sites) {
-    if (!Number.isInteger(s) || s < 0 || s >= N) throw new RangeError(`latent site ${s} is invalid: it must be an integer in 0..${N - 1}`);
+    if (!Number.isInteger(s) || s < 0 || s >= N)
+      throw new RangeError(`latent site ${s} is invalid: it must be an integer in 0..${N - 1}`);
   }
   const dtype = dtypeOf(params);
   const xin = dtypeOf(x) === dtype ? x : toDType(x, dtype);
@@ -98,7 +105,8 @@ export interface ResponseOptions {
 }
 
 function circularMean(weights: ArrayLike<number>, L: number, axis: 0 | 1): number {
-  let c = 0, s = 0;
+  let c = 0,
+    s = 0;
   for (let i = 0; i < L; i++) {
     for (let j = 0; j < L; j++) {
       const w = Math.abs(weights[i * L + j]);
@@ -120,8 +128,15 @@ function ringDistance(a: number, b: number, L: number): number {
 }
 
 /** Descriptive numbers of one response map (see LatentResponse). */
-export function describeResponse(mean: Float64Array, std: Float64Array, L: number): Pick<LatentResponse, "nonlinearity" | "total" | "l1" | "centre" | "locality"> {
-  let m2 = 0, s2 = 0, total = 0, l1 = 0;
+export function describeResponse(
+  mean: Float64Array,
+  std: Float64Array,
+  L: number,
+): Pick<LatentResponse, "nonlinearity" | "total" | "l1" | "centre" | "locality"> {
+  let m2 = 0,
+    s2 = 0,
+    total = 0,
+    l1 = 0;
   for (let j = 0; j < mean.length; j++) {
     m2 += mean[j] * mean[j];
     s2 += std[j] * std[j];
@@ -133,7 +148,8 @@ export function describeResponse(mean: Float64Array, std: Float64Array, L: numbe
   let inside = 0;
   for (let i = 0; i < L; i++) {
     for (let j = 0; j < L; j++) {
-      if (ringDistance(i, ci, L) < L / 4 + 1e-9 && ringDistance(j, cj, L) < L / 4 + 1e-9) inside += Math.abs(mean[i * L + j]);
+      if (ringDistance(i, ci, L) < L / 4 + 1e-9 && ringDistance(j, cj, L) < L / 4 + 1e-9)
+        inside += Math.abs(mean[i * L + j]);
     }
   }
   return {
@@ -149,7 +165,13 @@ export function describeResponse(mean: Float64Array, std: Float64Array, L: numbe
  * E[∂z_i/∂x] and its spread over the `batch` configurations of x (batch × L²), whose signs
  * should already be fixed by the posterior (posterior.ts `fixSign`).
  */
-export function gradientResponse(model: FlowModel, params: Real, x: Real, batch: number, opts: ResponseOptions = {}): GradientResponse {
+export function gradientResponse(
+  model: FlowModel,
+  params: Real,
+  x: Real,
+  batch: number,
+  opts: ResponseOptions = {},
+): GradientResponse {
   const N = model.nvars;
   const L = model.config.L;
   if (x.length !== batch * N) throw new RangeError(`x has length ${x.length}, expected batch × N = ${batch} × ${N}`);
@@ -166,7 +188,9 @@ export function gradientResponse(model: FlowModel, params: Real, x: Real, batch:
     for (let b = 0; b < nb; b++) {
       count++;
       for (let k = 0; k < sites.length; k++) {
-        const g = grads[k], mu = mean[k], q = m2[k];
+        const g = grads[k],
+          mu = mean[k],
+          q = m2[k];
         for (let j = 0; j < N; j++) {
           const v = g[b * N + j];
           const d = v - mu[j];

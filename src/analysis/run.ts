@@ -116,7 +116,9 @@ function defaultWanderSites(run: TrainedRun, scale: number | "all" | undefined):
   if (N <= 64) return all;
   if (model.config.layout === "tebd") return topLatentSites(model);
   const top = model.config.depth;
-  return all.filter((i) => model.scaleOfSite[i] >= top - 2).sort((a, b) => model.scaleOfSite[b] - model.scaleOfSite[a] || a - b);
+  return all
+    .filter((i) => model.scaleOfSite[i] >= top - 2)
+    .sort((a, b) => model.scaleOfSite[b] - model.scaleOfSite[a] || a - b);
 }
 
 /** Run the analysis of a trained run and write its results; returns the index written to analysis/index.json. */
@@ -131,14 +133,19 @@ export async function analyzeRun(opts: AnalyzeOptions): Promise<AnalysisIndex> {
   const what = new Set<AnalysisName>(opts.what ?? ANALYSES);
   const source: SampleSource = opts.source ?? { kind: "mis", steps: 10 };
   const log = opts.log ?? (() => {});
-  if (!Number.isInteger(nSamples) || nSamples < 2) throw new RangeError(`samples = ${nSamples} is invalid: it must be an integer ≥ 2`);
-  if (what.has("mi") && nSamples <= k) throw new RangeError(`samples = ${nSamples} is invalid: KSG with k = ${k} needs more than k samples`);
-  if (target.nvars !== N) throw new RangeError(`run ${run.dir}: target has ${target.nvars} variables but the flow ${N}`);
+  if (!Number.isInteger(nSamples) || nSamples < 2)
+    throw new RangeError(`samples = ${nSamples} is invalid: it must be an integer ≥ 2`);
+  if (what.has("mi") && nSamples <= k)
+    throw new RangeError(`samples = ${nSamples} is invalid: KSG with k = ${k} needs more than k samples`);
+  if (target.nvars !== N)
+    throw new RangeError(`run ${run.dir}: target has ${target.nvars} variables but the flow ${N}`);
   const symmetrize = run.config.symmetrize && target.z2Symmetric;
-  const signMode: SignMode = opts.sign === undefined || opts.sign === "auto" ? (symmetrize ? "sample" : "none") : opts.sign;
+  const signMode: SignMode =
+    opts.sign === undefined || opts.sign === "auto" ? (symmetrize ? "sample" : "none") : opts.sign;
   const wanderSites = opts.wanderSites ? [...opts.wanderSites] : defaultWanderSites(run, opts.wanderScale);
   for (const s of wanderSites) {
-    if (!Number.isInteger(s) || s < 0 || s >= N) throw new RangeError(`wander site ${s} is invalid: it must be an integer in 0..${N - 1}`);
+    if (!Number.isInteger(s) || s < 0 || s >= N)
+      throw new RangeError(`wander site ${s} is invalid: it must be an integer in 0..${N - 1}`);
   }
   const outDir = analysisDir(run);
   const rng = Rng.fromSeed(seed);
@@ -151,7 +158,9 @@ export async function analyzeRun(opts: AnalyzeOptions): Promise<AnalysisIndex> {
   {
     const p = source.kind === "mis" ? progressFor(source.steps, "MIS step") : undefined;
     try {
-      samples = drawPhysicalSamples({ model, params, target, symmetrize }, nSamples, source, rng.fork(1), (d) => p?.update(d));
+      samples = drawPhysicalSamples({ model, params, target, symmetrize }, nSamples, source, rng.fork(1), (d) =>
+        p?.update(d),
+      );
     } finally {
       p?.stop();
     }
@@ -159,12 +168,15 @@ export async function analyzeRun(opts: AnalyzeOptions): Promise<AnalysisIndex> {
   // created only now: a refused input (e.g. a malformed --source file) leaves the run untouched
   mkdirSync(outDir, { recursive: true });
   const n = samples.n;
-  log(`samples: ${samples.source}${samples.acceptance !== undefined ? `, acceptance ${samples.acceptance.toFixed(3)}` : ""}`);
+  log(
+    `samples: ${samples.source}${samples.acceptance !== undefined ? `, acceptance ${samples.acceptance.toFixed(3)}` : ""}`,
+  );
   const xParams: Real = toDType(samples.x, params instanceof Float64Array ? "float64" : "float32");
   const fixed = fixSign(model, params, xParams, n, signMode, rng.fork(2));
   const x = fixed.x;
   const z = infer(model, params, x, n).z;
-  let flipped = 0, confidence = 0;
+  let flipped = 0,
+    confidence = 0;
   for (let b = 0; b < n; b++) {
     if (fixed.eta[b] < 0) flipped++;
     confidence += Math.max(fixed.pPlus[b], 1 - fixed.pPlus[b]);
@@ -183,7 +195,13 @@ export async function analyzeRun(opts: AnalyzeOptions): Promise<AnalysisIndex> {
 
   const figures: FigureEntry[] = [];
   const results: JsonObject = {};
-  const fig = async (name: string, analysis: AnalysisName, title: string, caption: string, svg: string | Promise<string>): Promise<void> => {
+  const fig = async (
+    name: string,
+    analysis: AnalysisName,
+    title: string,
+    caption: string,
+    svg: string | Promise<string>,
+  ): Promise<void> => {
     writePlot(join(outDir, name), await svg, { png: true });
     figures.push({ name, analysis, title, caption });
   };
@@ -196,11 +214,21 @@ export async function analyzeRun(opts: AnalyzeOptions): Promise<AnalysisIndex> {
       L,
       configurations: nc,
       physical: rowsOf(cv.physical, nc, N),
-      levels: cv.levels.map((lv) => ({ level: lv.level, spacing: lv.spacing, size: lv.size, sites: Array.from(lv.sites), values: rowsOf(lv.values, nc, lv.size * lv.size) })),
+      levels: cv.levels.map((lv) => ({
+        level: lv.level,
+        spacing: lv.spacing,
+        size: lv.size,
+        sites: Array.from(lv.sites),
+        values: rowsOf(lv.values, nc, lv.size * lv.size),
+      })),
     });
-    await fig("collective", "collective", "Renormalised collective variables per scale (v1 Fig. 4)",
+    await fig(
+      "collective",
+      "collective",
+      "Renormalised collective variables per scale (v1 Fig. 4)",
       `Rows: ${nc} configurations x ∼ π (${samples.source}), sign fixed by the posterior (S5). Columns: the physical variables, then the variables kept after each decimation level (the stars of v1 Fig. 1a), coarsest last; each column has its own symmetric colour scale (blue < 0 < red).`,
-      collectiveFigure(cv));
+      collectiveFigure(cv),
+    );
     results.collective = { configurations: nc, levels: cv.levels.map((l) => l.size) };
   }
 
@@ -230,23 +258,47 @@ export async function analyzeRun(opts: AnalyzeOptions): Promise<AnalysisIndex> {
     writeJsonAtomic(join(outDir, "response.json"), { L, samples: r.samples, sign_mode: signMode, responses: resp });
     const title = (site: number, scale: number) => `z${siteLabel(site, L)}, scale ${scale}`;
     const shown = r.responses.slice(0, 16);
-    await fig("response", "response", "Gradient response E[∂zᵢ/∂x] of the top-level latent variables (Fig. 4a)",
+    await fig(
+      "response",
+      "response",
+      "Gradient response E[∂zᵢ/∂x] of the top-level latent variables (Fig. 4a)",
       `Each map shows E_x[∂zᵢ/∂x_j] over the ${r.samples} samples for one latent zᵢ (labelled by its site and the scale at which it becomes latent), at every physical site j; shared diverging colour scale.`,
       matrixFigure({
         panels: shown.map((q) => ({ title: title(q.site, q.scale), values: q.mean, rows: L, cols: L })),
-        scheme: "diverging", colorTitle: "E[∂zᵢ/∂xⱼ]", xTitle: "j (column)", yTitle: "i (row)",
+        scheme: "diverging",
+        colorTitle: "E[∂zᵢ/∂xⱼ]",
+        xTitle: "j (column)",
+        yTitle: "i (row)",
         title: "Gradient response E[∂zᵢ/∂x] (Fig. 4a)",
-      }));
-    await fig("response-std", "response", "Spread of ∂zᵢ/∂x over samples (nonlinearity)",
+      }),
+    );
+    await fig(
+      "response-std",
+      "response",
+      "Spread of ∂zᵢ/∂x over samples (nonlinearity)",
       `Standard deviation of ∂zᵢ/∂x_j over the samples; zero for a linear (wavelet) transformation. ‖std‖/‖mean‖ per latent: ${r.responses.map((q) => q.nonlinearity.toFixed(3)).join(", ")}.`,
       matrixFigure({
         panels: shown.map((q) => ({ title: title(q.site, q.scale), values: q.std, rows: L, cols: L })),
-        scheme: "viridis", colorTitle: "std ∂zᵢ/∂xⱼ", xTitle: "j (column)", yTitle: "i (row)",
+        scheme: "viridis",
+        colorTitle: "std ∂zᵢ/∂xⱼ",
+        xTitle: "j (column)",
+        yTitle: "i (row)",
         title: "Sample-to-sample spread of ∂zᵢ/∂x",
-      }));
+      }),
+    );
     results.response = {
       samples: r.samples,
-      latents: resp.map((q) => ({ site: q.site, i: q.i, j: q.j, scale: q.scale, nonlinearity: q.nonlinearity, total: q.total, l1: q.l1, centre: q.centre, locality: q.locality })),
+      latents: resp.map((q) => ({
+        site: q.site,
+        i: q.i,
+        j: q.j,
+        scale: q.scale,
+        nonlinearity: q.nonlinearity,
+        total: q.total,
+        l1: q.l1,
+        centre: q.centre,
+        locality: q.locality,
+      })),
     };
   }
 
@@ -261,14 +313,22 @@ export async function analyzeRun(opts: AnalyzeOptions): Promise<AnalysisIndex> {
       latent = await mutualInformationMatrixParallel(z, n, N, { k, workers, onProgress: (d) => p.update(d) });
       // Physical MI of x ∼ π as drawn (Fig. 4c is a property of π; its sign is not fixed), latent
       // MI of z = g⁻¹(ηx) with η from the posterior (S5).
-      physical = await mutualInformationMatrixParallel(samples.x, n, N, { k, workers, onProgress: (d) => p.update(total / 2 + d) });
+      physical = await mutualInformationMatrixParallel(samples.x, n, N, {
+        k,
+        workers,
+        onProgress: (d) => p.update(total / 2 + d),
+      });
     } finally {
       p.stop();
     }
     const sl = miMatrixStats(latent, L);
     const sp = miMatrixStats(physical, L);
     const profile = miDistanceProfile(latent, physical, L);
-    const stats = (s: MiMatrixStats): JsonObject => ({ mean_off_diagonal: s.meanOffDiagonal, max: s.max, mean_nearest_neighbour: s.meanNearestNeighbour });
+    const stats = (s: MiMatrixStats): JsonObject => ({
+      mean_off_diagonal: s.meanOffDiagonal,
+      max: s.max,
+      mean_nearest_neighbour: s.meanNearestNeighbour,
+    });
     const summary: JsonObject = {
       k,
       samples: n,
@@ -284,14 +344,42 @@ export async function analyzeRun(opts: AnalyzeOptions): Promise<AnalysisIndex> {
       latent_matrix: toJsonArray(latent),
       physical_matrix: toJsonArray(physical),
     });
-    const note = (s: MiMatrixStats) => `mean off-diagonal ${s.meanOffDiagonal.toPrecision(3)} nats, nearest neighbours ${s.meanNearestNeighbour.toPrecision(3)}, max ${s.max.toPrecision(3)}`;
-    await fig("mi-latent", "mi", "Mutual information between latent variables (Fig. 4b)",
+    const note = (s: MiMatrixStats) =>
+      `mean off-diagonal ${s.meanOffDiagonal.toPrecision(3)} nats, nearest neighbours ${s.meanNearestNeighbour.toPrecision(3)}, max ${s.max.toPrecision(3)}`;
+    await fig(
+      "mi-latent",
+      "mi",
+      "Mutual information between latent variables (Fig. 4b)",
       `KSG estimator 1 (k = ${k}, ${n} samples) for every pair of latent variables z = g⁻¹(ηx), indexed by site i·L + j; ${note(sl)}. Own colour scale.`,
-      matrixFigure({ panels: [{ values: latent, rows: N, cols: N }], scheme: "viridis", colorTitle: "MI (nats)", title: "MI between latent variables (Fig. 4b)", subtitle: note(sl), xTitle: "latent variable", yTitle: "latent variable" }));
-    await fig("mi-physical", "mi", "Mutual information between physical variables (Fig. 4c)",
+      matrixFigure({
+        panels: [{ values: latent, rows: N, cols: N }],
+        scheme: "viridis",
+        colorTitle: "MI (nats)",
+        title: "MI between latent variables (Fig. 4b)",
+        subtitle: note(sl),
+        xTitle: "latent variable",
+        yTitle: "latent variable",
+      }),
+    );
+    await fig(
+      "mi-physical",
+      "mi",
+      "Mutual information between physical variables (Fig. 4c)",
       `KSG estimator 1 (k = ${k}, ${n} samples) for every pair of physical variables x ∼ π (signs not fixed), indexed by site i·L + j; ${note(sp)}. Own colour scale.`,
-      matrixFigure({ panels: [{ values: physical, rows: N, cols: N }], scheme: "viridis", colorTitle: "MI (nats)", title: "MI between physical variables (Fig. 4c)", subtitle: note(sp), xTitle: "physical variable", yTitle: "physical variable" }));
-    await fig("mi-distance", "mi", "Mutual information against lattice distance",
+      matrixFigure({
+        panels: [{ values: physical, rows: N, cols: N }],
+        scheme: "viridis",
+        colorTitle: "MI (nats)",
+        title: "MI between physical variables (Fig. 4c)",
+        subtitle: note(sp),
+        xTitle: "physical variable",
+        yTitle: "physical variable",
+      }),
+    );
+    await fig(
+      "mi-distance",
+      "mi",
+      "Mutual information against lattice distance",
       "Mean MI over all pairs of sites at the same periodic lattice distance, for latent and physical variables.",
       linePlot({
         series: [
@@ -303,7 +391,8 @@ export async function analyzeRun(opts: AnalyzeOptions): Promise<AnalysisIndex> {
         yTitle: "mean MI (nats)",
         width: 420,
         height: 260,
-      }));
+      }),
+    );
     results.mi = summary;
   }
 
@@ -314,26 +403,68 @@ export async function analyzeRun(opts: AnalyzeOptions): Promise<AnalysisIndex> {
       L,
       z: toJsonArray(w.z),
       tolerance: w.tolerance,
-      flips: w.flips.map((f) => ({ site: f.site, i: Math.floor(f.site / L), j: f.site % L, scale: f.scale, changed_sites: f.changedSites, effective_sites: f.effectiveSites, max_abs_change: f.maxAbsChange, norm_change: f.normChange })),
+      flips: w.flips.map((f) => ({
+        site: f.site,
+        i: Math.floor(f.site / L),
+        j: f.site % L,
+        scale: f.scale,
+        changed_sites: f.changedSites,
+        effective_sites: f.effectiveSites,
+        max_abs_change: f.maxAbsChange,
+        norm_change: f.normChange,
+      })),
     });
     const titles = ["original", ...w.flips.map((f) => `flip z${siteLabel(f.site, L)}`)];
     const count = titles.length;
     const cols = Math.min(count, Math.max(4, Math.ceil(Math.sqrt(count))));
     for (const lv of w.decoded.levels) {
       const imgs = Array.from({ length: count }, (_, b) => imageOf(lv.values, lv.size, b));
-      await fig(`wander-level${lv.level}`, "wander", `Latent wander: collective variables after level ${lv.level} (${lv.size}×${lv.size})`,
+      await fig(
+        `wander-level${lv.level}`,
+        "wander",
+        `Latent wander: collective variables after level ${lv.level} (${lv.size}×${lv.size})`,
         `Collective variables kept after decimation level ${lv.level}, for the original latent vector and after flipping each listed component (v1 Figs. S2–S3).`,
-        heatmapGrid({ images: imgs, L: lv.size, cols, titles, title: `level ${lv.level} (${lv.size}×${lv.size})`, cellSize: Math.max(2, Math.round(64 / lv.size)) }));
+        heatmapGrid({
+          images: imgs,
+          L: lv.size,
+          cols,
+          titles,
+          title: `level ${lv.level} (${lv.size}×${lv.size})`,
+          cellSize: Math.max(2, Math.round(64 / lv.size)),
+        }),
+      );
     }
     const phys = Array.from({ length: count }, (_, b) => imageOf(w.decoded.physical, L, b));
-    await fig("wander-physical", "wander", "Latent wander: physical variables",
+    await fig(
+      "wander-physical",
+      "wander",
+      "Latent wander: physical variables",
       "Physical configuration x = g(z) for the original latent vector and after flipping each listed component (v1 Fig. S4).",
-      heatmapGrid({ images: phys, L, cols, titles, title: "x = g(z′) after one flip", cellSize: Math.max(2, Math.round(64 / L)) }));
+      heatmapGrid({
+        images: phys,
+        L,
+        cols,
+        titles,
+        title: "x = g(z′) after one flip",
+        cellSize: Math.max(2, Math.round(64 / L)),
+      }),
+    );
     const dx = phys.slice(1).map((im) => im.map((v, j) => v - phys[0][j]));
     if (dx.length > 0) {
-      await fig("wander-dx", "wander", "Latent wander: change of the physical variables",
+      await fig(
+        "wander-dx",
+        "wander",
+        "Latent wander: change of the physical variables",
         "Δx = g(z′) − g(z) after flipping each listed component: local for most components, global for a few (v1 S4).",
-        heatmapGrid({ images: dx, L, cols, titles: titles.slice(1), title: "Δx after one flip", cellSize: Math.max(2, Math.round(64 / L)) }));
+        heatmapGrid({
+          images: dx,
+          L,
+          cols,
+          titles: titles.slice(1),
+          title: "Δx after one flip",
+          cellSize: Math.max(2, Math.round(64 / L)),
+        }),
+      );
     }
     results.wander = {
       flips: w.flips.length,
@@ -343,7 +474,16 @@ export async function analyzeRun(opts: AnalyzeOptions): Promise<AnalysisIndex> {
     };
   }
 
-  const options: JsonObject = { samples: nSamples, k, seed, workers: opts.workers ?? 1, what: [...what], source: source as unknown as JsonObject, sign: signMode, wander_sites: wanderSites };
+  const options: JsonObject = {
+    samples: nSamples,
+    k,
+    seed,
+    workers: opts.workers ?? 1,
+    what: [...what],
+    source: source as unknown as JsonObject,
+    sign: signMode,
+    wander_sites: wanderSites,
+  };
   for (const a of what) if (isJsonObject(results[a])) (results[a] as JsonObject).samples_info = samplesInfo;
   // Analyses not re-run this time keep their earlier results and figures (when the figures
   // still exist and the earlier analysis was of the same checkpoint epoch).
@@ -375,7 +515,8 @@ export function readIndex(outDir: string): AnalysisIndex | null {
   if (!existsSync(path)) return null;
   try {
     const v: unknown = JSON.parse(readFileSync(path, "utf8"));
-    if (isJsonObject(v) && Array.isArray(v.figures) && isJsonObject(v.results) && typeof v.epoch === "number") return v as AnalysisIndex;
+    if (isJsonObject(v) && Array.isArray(v.figures) && isJsonObject(v.results) && typeof v.epoch === "number")
+      return v as AnalysisIndex;
   } catch {
     /* unreadable: treated as absent */
   }
@@ -396,12 +537,19 @@ function meanBy(w: WanderResult, f: (x: WanderResult["flips"][number]) => number
 }
 
 /** Mean MI over pairs of sites at each periodic Euclidean distance. */
-export function miDistanceProfile(latent: Float64Array, physical: Float64Array, L: number): { distance: number[]; latent: number[]; physical: number[]; pairs: number[] } {
+export function miDistanceProfile(
+  latent: Float64Array,
+  physical: Float64Array,
+  L: number,
+): { distance: number[]; latent: number[]; physical: number[]; pairs: number[] } {
   const N = L * L;
   const groups = new Map<number, { l: number; p: number; n: number }>();
   for (let a = 0; a < N; a++) {
     for (let b = a + 1; b < N; b++) {
-      const di = Math.min(Math.abs(Math.floor(a / L) - Math.floor(b / L)), L - Math.abs(Math.floor(a / L) - Math.floor(b / L)));
+      const di = Math.min(
+        Math.abs(Math.floor(a / L) - Math.floor(b / L)),
+        L - Math.abs(Math.floor(a / L) - Math.floor(b / L)),
+      );
       const dj = Math.min(Math.abs((a % L) - (b % L)), L - Math.abs((a % L) - (b % L)));
       const d2 = di * di + dj * dj;
       const g = groups.get(d2) ?? { l: 0, p: 0, n: 0 };
@@ -427,7 +575,14 @@ export function collectiveFigure(cv: CollectiveVariables): string {
   const width = 120;
   const rowTitles = Array.from({ length: nc }, (_, b) => `configuration ${b + 1}`);
   const columns: string[] = [
-    heatmapGrid({ images: Array.from({ length: nc }, (_, b) => imageOf(cv.physical, L, b)), L, cols: 1, titles: rowTitles, title: `physical ${L}×${L}`, cellSize: Math.max(1, Math.round(width / L)) }),
+    heatmapGrid({
+      images: Array.from({ length: nc }, (_, b) => imageOf(cv.physical, L, b)),
+      L,
+      cols: 1,
+      titles: rowTitles,
+      title: `physical ${L}×${L}`,
+      cellSize: Math.max(1, Math.round(width / L)),
+    }),
     ...cv.levels.map((lv) =>
       heatmapGrid({
         images: Array.from({ length: nc }, (_, b) => imageOf(lv.values, lv.size, b)),

@@ -50,10 +50,13 @@ export function readSampleFile(path: string, N: number, max: number): { x: Float
     throw new SampleFileError(`sample file ${path} cannot be read: ${(err as Error).message.split("\n")[0]}`);
   }
   const rows = typeof doc === "object" && doc !== null && "x" in doc ? (doc as { x: unknown }).x : undefined;
-  if (!Array.isArray(rows) || rows.length === 0) throw new SampleFileError(`sample file ${path} has no "x" array of configurations`);
+  if (!Array.isArray(rows) || rows.length === 0)
+    throw new SampleFileError(`sample file ${path} has no "x" array of configurations`);
   const L = (doc as { L?: unknown }).L;
   if (L !== undefined && (typeof L !== "number" || L * L !== N)) {
-    throw new SampleFileError(`sample file ${path} holds L = ${String(L)} configurations, the run needs ${Math.round(Math.sqrt(N))}×${Math.round(Math.sqrt(N))}`);
+    throw new SampleFileError(
+      `sample file ${path} holds L = ${String(L)} configurations, the run needs ${Math.round(Math.sqrt(N))}×${Math.round(Math.sqrt(N))}`,
+    );
   }
   const n = Math.min(max, rows.length);
   const x = new Float64Array(n * N);
@@ -69,7 +72,11 @@ export function readSampleFile(path: string, N: number, max: number): { x: Float
 
 /** Draw (or read) n physical configurations according to `source`. */
 export function drawPhysicalSamples(
-  ctx: SamplingContext, n: number, source: SampleSource, rng: Rng, onStep?: (done: number, total: number) => void,
+  ctx: SamplingContext,
+  n: number,
+  source: SampleSource,
+  rng: Rng,
+  onStep?: (done: number, total: number) => void,
 ): PhysicalSamples {
   const N = ctx.model.nvars;
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`samples = ${n} is invalid: it must be an integer ≥ 1`);

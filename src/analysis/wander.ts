@@ -67,7 +67,13 @@ export interface WanderResult {
  * Flip each of the components `sites` of the latent vector z (one configuration) in turn and
  * decode (x = g(z), generation direction), batching the original and all flips in one pass.
  */
-export function latentWander(model: FlowModel, params: Real, z: Real, sites: readonly number[], tolerance = 1e-6): WanderResult {
+export function latentWander(
+  model: FlowModel,
+  params: Real,
+  z: Real,
+  sites: readonly number[],
+  tolerance = 1e-6,
+): WanderResult {
   const N = model.nvars;
   if (z.length !== N) throw new RangeError(`latent vector has ${z.length} values, expected N = ${N}`);
   const batch = sites.length + 1;
@@ -77,7 +83,10 @@ export function latentWander(model: FlowModel, params: Real, z: Real, sites: rea
   const decoded = collectiveFromLatent(model, params, zs, batch);
   const x = decoded.physical;
   const flips = sites.map((site, k): WanderFlip => {
-    let changed = 0, maxAbs = 0, n2 = 0, n4 = 0;
+    let changed = 0,
+      maxAbs = 0,
+      n2 = 0,
+      n4 = 0;
     for (let j = 0; j < N; j++) {
       const d = Math.abs(x[(k + 1) * N + j] - x[j]);
       if (d > tolerance) changed++;
@@ -86,7 +95,11 @@ export function latentWander(model: FlowModel, params: Real, z: Real, sites: rea
       n4 += d * d * d * d;
     }
     return {
-      site, scale: model.scaleOfSite[site], changedSites: changed, maxAbsChange: maxAbs, normChange: Math.sqrt(n2),
+      site,
+      scale: model.scaleOfSite[site],
+      changedSites: changed,
+      maxAbsChange: maxAbs,
+      normChange: Math.sqrt(n2),
       effectiveSites: n4 > 0 ? (n2 * n2) / n4 : 0,
     };
   });

@@ -16,16 +16,4 @@ import { register as sample } from "./sample.ts";
 import { register as train } from "./train.ts";
 import { register as version } from "./version.ts";
 
-export const COMMANDS: RegisterCommand[] = [
-  train,
-  fit,
-  data,
-  scan,
-  demo,
-  sample,
-  hmc,
-  analyze,
-  report,
-  exact,
-  version,
-];
+export const COMMANDS: RegisterCommand[] = [train, fit, data, scan, demo, sample, hmc, analyze, report, exact, version];

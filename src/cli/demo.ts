@@ -15,7 +15,16 @@ import { addTrainOptions, trainConfigFromOptions, trainFromOptions, type TrainCl
  * cosine decay; docs/quality.md) on a small network, for 5000 epochs (about 1.5 CPU-minutes at
  * L = 8), or fewer on a slow or busy machine: as many as fit into 80 % of the 3-minute limit.
  */
-export const DEMO_DEFAULTS = { L: 8, epochs: 5000, maxSeconds: 180, nlayers: 4, nhidden: 16, nmlp: 1, batch: 256, lr: 1e-2 };
+export const DEMO_DEFAULTS = {
+  L: 8,
+  epochs: 5000,
+  maxSeconds: 180,
+  nlayers: 4,
+  nhidden: 16,
+  nmlp: 1,
+  batch: 256,
+  lr: 1e-2,
+};
 
 /**
  * Epochs of these options that fit into 80 % of `seconds` of wall time on this machine, from
@@ -42,7 +51,9 @@ export function fitEpochs(o: TrainCliOptions, seconds: number): number {
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program
     .command("demo")
-    .description(`train an 8×8 critical relaxed Ising flow for at most ${DEMO_DEFAULTS.maxSeconds / 60} minutes and compare F with the exact -ln Z (same options as train, with demo defaults)`);
+    .description(
+      `train an 8×8 critical relaxed Ising flow for at most ${DEMO_DEFAULTS.maxSeconds / 60} minutes and compare F with the exact -ln Z (same options as train, with demo defaults)`,
+    );
   addTrainOptions(cmd, { L: DEMO_DEFAULTS.L, epochs: DEMO_DEFAULTS.epochs });
   // demo defaults: a smaller network that learns fast on one core
   cmd.setOptionValueWithSource("nlayers", DEMO_DEFAULTS.nlayers, "default");
@@ -59,7 +70,10 @@ export function register(program: Command, ctx: CliContext): void {
     if (c.getOptionValueSource("epochs") !== "cli" && o.maxSeconds !== undefined) {
       o.epochs = fitEpochs(o, o.maxSeconds);
     }
-    println(ctx, `neuralrg demo: 8×8 relaxed Ising at T = ${o.T.toFixed(6)} (critical), ${o.epochs} epochs (at most ${o.maxSeconds} s)`);
+    println(
+      ctx,
+      `neuralrg demo: 8×8 relaxed Ising at T = ${o.T.toFixed(6)} (critical), ${o.epochs} epochs (at most ${o.maxSeconds} s)`,
+    );
     const s = await trainFromOptions(ctx, o);
     if (s.bound_violated) ctx.exitCode = 1;
   });

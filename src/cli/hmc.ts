@@ -14,7 +14,13 @@ import { defaultWarmup, runChains } from "../sample/drivers.ts";
 import { writeHmcComparison } from "../sample/results.ts";
 import { printJson, println, type CliContext } from "./command.ts";
 import { intOption } from "./options.ts";
-import { addSamplingOptions, loadForSampling, printChainRun, type SamplingCliOptions, validateCommon } from "./sample.ts";
+import {
+  addSamplingOptions,
+  loadForSampling,
+  printChainRun,
+  type SamplingCliOptions,
+  validateCommon,
+} from "./sample.ts";
 
 export async function hmcCompareFromOptions(ctx: CliContext, o: SamplingCliOptions): Promise<JsonObject> {
   validateCommon(o, "hmc-latent");
@@ -23,15 +29,27 @@ export async function hmcCompareFromOptions(ctx: CliContext, o: SamplingCliOptio
   const nchains = o.chains ?? run.config.batch;
   const warmup = o.warmup ?? defaultWarmup("hmc-latent", o.n);
   const settings = {
-    nchains, steps: o.n, warmup, seed: o.seed, leapfrogSteps: o.leapfrogSteps, stepSize: o.stepSize,
-    targetAccept: o.targetAccept, stepJitter: o.stepJitter, init: o.init, progress: o.progress,
+    nchains,
+    steps: o.n,
+    warmup,
+    seed: o.seed,
+    leapfrogSteps: o.leapfrogSteps,
+    stepSize: o.stepSize,
+    targetAccept: o.targetAccept,
+    stepJitter: o.stepJitter,
+    init: o.init,
+    progress: o.progress,
   };
   const latent = runChains(loaded, "hmc-latent", { ...settings, progressLabel: "latent HMC step" });
   const physical = runChains(loaded, "hmc-physical", { ...settings, progressLabel: "physical HMC step" });
 
   const common: JsonObject = {
-    seed: o.seed, leapfrog_steps: o.leapfrogSteps, step_size_initial: o.stepSize, step_jitter: o.stepJitter,
-    target_accept: o.targetAccept ?? null, physical_init: o.init,
+    seed: o.seed,
+    leapfrog_steps: o.leapfrogSteps,
+    step_size_initial: o.stepSize,
+    step_jitter: o.stepJitter,
+    target_accept: o.targetAccept ?? null,
+    physical_init: o.init,
   };
   const summary = await writeHmcComparison(loaded, latent, physical, common);
   const plot = plotPath(run.paths, "hmc-compare", "svg");
@@ -47,7 +65,9 @@ export async function hmcCompareFromOptions(ctx: CliContext, o: SamplingCliOptio
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program
     .command("hmc")
-    .description("HMC in latent space (Eq. 6) and in physical space side by side with the same steps (Fig. 3b); writes traces, summaries and a plot into the run directory");
+    .description(
+      "HMC in latent space (Eq. 6) and in physical space side by side with the same steps (Fig. 3b); writes traces, summaries and a plot into the run directory",
+    );
   cmd.requiredOption("--n <n>", "production HMC trajectories per chain", intOption("n", 1, 1e9));
   addSamplingOptions(cmd);
   cmd.action(async (o: SamplingCliOptions) => {

@@ -45,7 +45,9 @@ function configure(cmd: Command, io: CliIO): void {
 /** Build the program with the given commands (exported for tests and embedding). */
 export function buildProgram(ctx: CliContext, commands: readonly RegisterCommand[] = COMMANDS): Command {
   const program = new Command("neuralrg")
-    .description("Neural Network Renormalization Group (Li & Wang, PRL 121, 260601 (2018)): flow-based variational free energies and samplers for lattice models")
+    .description(
+      "Neural Network Renormalization Group (Li & Wang, PRL 121, 260601 (2018)): flow-based variational free energies and samplers for lattice models",
+    )
     .version(packageVersion(), "-V, --version", "print the version")
     .helpOption("-h, --help", "show help")
     .configureHelp({ sortOptions: false, showGlobalOptions: true })

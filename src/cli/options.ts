@@ -35,7 +35,12 @@ export const T_MAX = 1e6;
 /** Temperature: a finite number > 0, within [T_MIN, T_MAX]. */
 export function parseTemperature(value: string): number {
   const T = parseFloatOption("T", value, { min: 0, exclusiveMin: true });
-  if (T < T_MIN || T > T_MAX) throw invalidOption("T", value, `a number in [${T_MIN}, ${T_MAX}] (the exact free energy is computed in double precision there)`);
+  if (T < T_MIN || T > T_MAX)
+    throw invalidOption(
+      "T",
+      value,
+      `a number in [${T_MIN}, ${T_MAX}] (the exact free energy is computed in double precision there)`,
+    );
   return T;
 }
 

@@ -25,13 +25,20 @@ export interface ReportCliOptions {
 export function register(program: Command, ctx: CliContext): void {
   program
     .command("report")
-    .description("write DIR/report.html: config, training curve, samples, sampler results and the RG analysis figures (computing the analysis when missing)")
+    .description(
+      "write DIR/report.html: config, training curve, samples, sampler results and the RG analysis figures (computing the analysis when missing)",
+    )
     .requiredOption("--run <dir>", "run directory of a trained flow (with checkpoint.json)")
     .option("--no-analyze", "do not compute a missing analysis (show what exists)")
     .option("--samples <n>", "physical configurations for a computed analysis", intOption("samples", 2, 1e7), 1000)
     .option("--seed <n>", "random seed (sample grid and analysis)", intOption("seed", 0, 4294967295), 1)
     .option("--inline", "embed the figures in the HTML file (one portable file) instead of referencing them", false)
-    .option("--progress <mode>", "auto, tty, plain or off", (v) => parseChoiceOption("progress", v, ["auto", "tty", "plain", "off"] as const), "auto")
+    .option(
+      "--progress <mode>",
+      "auto, tty, plain or off",
+      (v) => parseChoiceOption("progress", v, ["auto", "tty", "plain", "off"] as const),
+      "auto",
+    )
     .action(async (o: ReportCliOptions) => {
       try {
         const r = await writeReport({
@@ -47,8 +54,16 @@ export function register(program: Command, ctx: CliContext): void {
         });
         println(ctx, `wrote ${r.path} (${r.figures.length} figures)`);
       } catch (err) {
-        if (err instanceof RunDirError || err instanceof CheckpointError || err instanceof SampleFileError || err instanceof MetricsError || err instanceof RangeError) {
-          throw new UsageError(`cannot report on --run ${o.run}: ${(err instanceof Error ? err.message : String(err)).split("\n")[0]}`);
+        if (
+          err instanceof RunDirError ||
+          err instanceof CheckpointError ||
+          err instanceof SampleFileError ||
+          err instanceof MetricsError ||
+          err instanceof RangeError
+        ) {
+          throw new UsageError(
+            `cannot report on --run ${o.run}: ${(err instanceof Error ? err.message : String(err)).split("\n")[0]}`,
+          );
         }
         throw err;
       }

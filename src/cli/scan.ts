@@ -33,7 +33,10 @@ import { resolveWorkers } from "../train/parallel.ts";
 /** The temperatures of App. E. */
 export const SCAN_DEFAULT_T = "2.0:2.7:0.1";
 
-export interface ScanCliOptions extends Omit<TrainCliOptions, "T" | "depth" | "out" | "resume" | "overwrite" | "maxSeconds"> {
+export interface ScanCliOptions extends Omit<
+  TrainCliOptions,
+  "T" | "depth" | "out" | "resume" | "overwrite" | "maxSeconds"
+> {
   T: string;
   depth?: string;
   out?: string;
@@ -81,14 +84,17 @@ function formatSeedsTable(rows: ScanRow[]): string[] {
   const depths = [...new Set(agg.map((a) => a.depth))].sort((a, b) => a - b);
   const nSeeds = Math.max(...agg.map((a) => a.seeds.length));
   const lines: string[] = [];
-  lines.push(`relative error of the variational free energy (F - exact)/|exact|: mean over the ${nSeeds} seeds ± standard error of that mean (spread across seeds), [finished seeds]; rows T, columns depth`);
+  lines.push(
+    `relative error of the variational free energy (F - exact)/|exact|: mean over the ${nSeeds} seeds ± standard error of that mean (spread across seeds), [finished seeds]; rows T, columns depth`,
+  );
   const w = 26;
   lines.push(["T".padEnd(8), ...depths.map((d) => `depth ${d}`.padEnd(w))].join("").trimEnd());
   for (const lab of labels) {
     const cells = depths.map((d) => {
       const a = agg.find((x) => x.label === lab && x.depth === d);
       let cell: string;
-      if (!a || a.stats.n === 0) cell = rows.some((r) => r.point.label === lab && r.point.depth === d && r.status === "failed") ? "failed" : "–";
+      if (!a || a.stats.n === 0)
+        cell = rows.some((r) => r.point.label === lab && r.point.depth === d && r.status === "failed") ? "failed" : "–";
       else {
         cell = `${exp2(a.stats.mean)} ± ${Number.isFinite(a.stats.sem) ? a.stats.sem.toExponential(0) : "?"} [${a.stats.n}/${a.seeds.length}]${a.stopped > 0 ? "*" : ""}`;
       }
@@ -101,15 +107,21 @@ function formatSeedsTable(rows: ScanRow[]): string[] {
   lines.push("");
   lines.push("best depth per temperature (lowest mean over the seeds):");
   for (const b of bestMeanDepths(agg)) {
-    lines.push(`  T = ${b.label}: depth ${b.depth}, mean relative error ${exp2(b.relErr)} ± ${Number.isFinite(b.relErrStdErr) ? b.relErrStdErr.toExponential(1) : "?"} over ${b.seeds} seeds`);
+    lines.push(
+      `  T = ${b.label}: depth ${b.depth}, mean relative error ${exp2(b.relErr)} ± ${Number.isFinite(b.relErrStdErr) ? b.relErrStdErr.toExponential(1) : "?"} over ${b.seeds} seeds`,
+    );
   }
   lines.push("");
   lines.push("best single run per temperature (the lowest of all seeds: a selected run, not an estimate):");
   for (const lab of labels) {
-    const best = agg.filter((a) => a.label === lab && a.stats.best).reduce<(typeof agg)[number] | null>((x, y) => (!x || y.stats.best!.relErr < x.stats.best!.relErr ? y : x), null);
+    const best = agg
+      .filter((a) => a.label === lab && a.stats.best)
+      .reduce<(typeof agg)[number] | null>((x, y) => (!x || y.stats.best!.relErr < x.stats.best!.relErr ? y : x), null);
     if (best) {
       const b = best.stats.best!;
-      lines.push(`  T = ${lab}: depth ${best.depth}, seed ${b.seed}, relative error ${exp2(b.relErr)} ± ${Number.isFinite(b.relErrStdErr) ? b.relErrStdErr.toExponential(1) : "?"}`);
+      lines.push(
+        `  T = ${lab}: depth ${best.depth}, seed ${b.seed}, relative error ${exp2(b.relErr)} ± ${Number.isFinite(b.relErrStdErr) ? b.relErrStdErr.toExponential(1) : "?"}`,
+      );
     }
   }
   return [...lines, ...exactLines(labels, rows)];
@@ -121,18 +133,23 @@ export function formatScanTable(rows: ScanRow[]): string[] {
   const labels = [...new Set(rows.map((r) => r.point.label))];
   const depths = [...new Set(rows.map((r) => r.point.depth))].sort((a, b) => a - b);
   const lines: string[] = [];
-  lines.push("relative error of the variational free energy (F - exact)/|exact| ± standard error; rows T, columns depth");
+  lines.push(
+    "relative error of the variational free energy (F - exact)/|exact| ± standard error; rows T, columns depth",
+  );
   const w = 20;
   lines.push(["T".padEnd(8), ...depths.map((d) => `depth ${d}`.padEnd(w))].join("").trimEnd());
   for (const lab of labels) {
     const cells = depths.map((d) => relCell(rows.find((r) => r.point.label === lab && r.point.depth === d)).padEnd(w));
     lines.push([lab.padEnd(8), ...cells].join("").trimEnd());
   }
-  if (rows.some((r) => r.status !== "done" && Number.isFinite(r.rel_err))) lines.push("(* = stopped before the requested epochs)");
+  if (rows.some((r) => r.status !== "done" && Number.isFinite(r.rel_err)))
+    lines.push("(* = stopped before the requested epochs)");
   lines.push("");
   lines.push("best depth per temperature:");
   for (const b of bestDepths(rows)) {
-    lines.push(`  T = ${b.label}: depth ${b.depth}, relative error ${exp2(b.relErr)} ± ${Number.isFinite(b.relErrStdErr) ? b.relErrStdErr.toExponential(1) : "?"}`);
+    lines.push(
+      `  T = ${b.label}: depth ${b.depth}, relative error ${exp2(b.relErr)} ± ${Number.isFinite(b.relErrStdErr) ? b.relErrStdErr.toExponential(1) : "?"}`,
+    );
   }
   return [...lines, ...exactLines(labels, rows)];
 }
@@ -140,8 +157,18 @@ export function formatScanTable(rows: ScanRow[]): string[] {
 /** One scan point's row in the `--json` output. */
 function pointJson(r: ScanRow) {
   return {
-    T: r.point.T, depth: r.point.depth, ...(r.point.seed !== undefined ? { seed: r.point.seed } : {}), dir: r.point.dir, status: r.status, epochs: r.epochs, F: r.F, F_stderr: r.F_stderr,
-    exact: r.exact, rel_err: r.rel_err, seconds: r.seconds, ...(r.error !== undefined ? { error: r.error } : {}),
+    T: r.point.T,
+    depth: r.point.depth,
+    ...(r.point.seed !== undefined ? { seed: r.point.seed } : {}),
+    dir: r.point.dir,
+    status: r.status,
+    epochs: r.epochs,
+    F: r.F,
+    F_stderr: r.F_stderr,
+    exact: r.exact,
+    rel_err: r.rel_err,
+    seconds: r.seconds,
+    ...(r.error !== undefined ? { error: r.error } : {}),
   };
 }
 
@@ -149,12 +176,25 @@ function pointJson(r: ScanRow) {
  * The results part of the `--json` output of scan and scan merge: the points, the best depth per
  * T, over several seeds the statistics per (T, depth) (scan-mean.csv), and the files written.
  */
-function resultsJson(r: { rows: ScanRow[]; csv: string; figures: string[]; meanCsv?: string }): Record<string, unknown> {
+function resultsJson(r: {
+  rows: ScanRow[];
+  csv: string;
+  figures: string[];
+  meanCsv?: string;
+}): Record<string, unknown> {
   const mean = hasSeeds(r.rows)
     ? aggregateSeeds(r.rows).map((a) => ({
-      T: a.T, depth: a.depth, seeds: a.seeds, finished: a.stats.n, rel_err_mean: a.stats.mean, rel_err_sem: a.stats.sem, rel_err_sd: a.stats.sd,
-      best_seed: a.stats.best?.seed ?? null, best_rel_err: a.stats.best?.relErr ?? null, exact: a.exact,
-    }))
+        T: a.T,
+        depth: a.depth,
+        seeds: a.seeds,
+        finished: a.stats.n,
+        rel_err_mean: a.stats.mean,
+        rel_err_sem: a.stats.sem,
+        rel_err_sd: a.stats.sd,
+        best_seed: a.stats.best?.seed ?? null,
+        best_rel_err: a.stats.best?.relErr ?? null,
+        exact: a.exact,
+      }))
     : undefined;
   return {
     points: r.rows.map(pointJson),
@@ -172,7 +212,10 @@ export function formatScanReport(result: ScanResult): string[] {
   const lines: string[] = [];
   const done = rows.filter((r) => r.status === "done").length;
   lines.push(`scan directory: ${result.dir}`);
-  if (result.shard) lines.push(`shard ${result.shard.index}/${result.shard.count} (${result.shard.source}): ${rows.length} of the scan's ${result.shard.totalPoints} points`);
+  if (result.shard)
+    lines.push(
+      `shard ${result.shard.index}/${result.shard.count} (${result.shard.source}): ${rows.length} of the scan's ${result.shard.totalPoints} points`,
+    );
   lines.push(
     `points: ${rows.length} (${done} finished; this run trained ${result.trained} and skipped ${result.skipped} already finished)` +
       (result.complete ? "" : `; ${rows.length - done} unfinished: run the same command again to continue`),
@@ -183,7 +226,10 @@ export function formatScanReport(result: ScanResult): string[] {
   if (result.meanCsv) lines.push(`wrote ${result.meanCsv}`);
   if (result.shard) lines.push(`wrote ${result.shard.manifest}`);
   for (const f of result.figures) lines.push(`wrote ${f}`);
-  if (result.shard) lines.push(`when all ${result.shard.count} shards have finished: neuralrg scan merge ${result.dir} (or the shards' directories with --out DIR)`);
+  if (result.shard)
+    lines.push(
+      `when all ${result.shard.count} shards have finished: neuralrg scan merge ${result.dir} (or the shards' directories with --out DIR)`,
+    );
   return lines;
 }
 
@@ -192,8 +238,12 @@ export function formatMergeReport(r: MergeResult): string[] {
   const done = r.rows.filter((x) => x.status === "done").length;
   const lines: string[] = [];
   lines.push(`merged ${r.found.length} of ${r.shards} shards into ${r.dir}`);
-  for (const l of r.found) lines.push(`  shard ${l.manifest.shard}/${r.shards}: ${l.path} (${l.manifest.assigned.length} points, ${l.manifest.source})`);
-  if (r.missingShards.length > 0) lines.push(`  missing shards: ${r.missingShards.map((s) => `${s}/${r.shards}`).join(", ")}`);
+  for (const l of r.found)
+    lines.push(
+      `  shard ${l.manifest.shard}/${r.shards}: ${l.path} (${l.manifest.assigned.length} points, ${l.manifest.source})`,
+    );
+  if (r.missingShards.length > 0)
+    lines.push(`  missing shards: ${r.missingShards.map((s) => `${s}/${r.shards}`).join(", ")}`);
   lines.push(`points: ${r.rows.length} (${done} finished)`);
   for (const u of r.unfinished) lines.push(`  unfinished ${u.name}: ${u.reason}`);
   lines.push("");
@@ -205,7 +255,10 @@ export function formatMergeReport(r: MergeResult): string[] {
 }
 
 /** Run a scan from CLI options; `interrupted` is true when Ctrl-C (SIGINT) or SIGTERM stopped it. */
-export async function scanFromOptions(ctx: CliContext, o: ScanCliOptions): Promise<ScanResult & { interrupted: boolean }> {
+export async function scanFromOptions(
+  ctx: CliContext,
+  o: ScanCliOptions,
+): Promise<ScanResult & { interrupted: boolean }> {
   const maxDepth = log2Int(o.L);
   let temperatures, depths: number[];
   let seeds: number[] | undefined;
@@ -217,7 +270,8 @@ export async function scanFromOptions(ctx: CliContext, o: ScanCliOptions): Promi
     if (err instanceof RangeError) throw new UsageError(err.message);
     throw err;
   }
-  const configFor = (T: number, depth: number): TrainConfig => trainConfigFromOptions({ ...o, T, depth, resume: false, overwrite: false });
+  const configFor = (T: number, depth: number): TrainConfig =>
+    trainConfigFromOptions({ ...o, T, depth, resume: false, overwrite: false });
   try {
     const first = configFor(temperatures.values[0], depths[0]);
     // --backend webgpu: refused settings and a missing package or adapter stop the scan before it writes anything
@@ -261,7 +315,17 @@ export async function scanFromOptions(ctx: CliContext, o: ScanCliOptions): Promi
       savePeriod: o.savePeriod,
       evalSamples: o.evalSamples,
       // auto: the cores left to each of the --jobs points trained at once
-      workers: o.backend === "webgpu" ? (o.workers === "auto" ? 1 : o.workers) : resolveWorkers(o.workers, o.batch, o.L * o.L, Math.max(1, Math.floor(availableParallelism() / (o.jobs ?? availableParallelism())))),
+      workers:
+        o.backend === "webgpu"
+          ? o.workers === "auto"
+            ? 1
+            : o.workers
+          : resolveWorkers(
+              o.workers,
+              o.batch,
+              o.L * o.L,
+              Math.max(1, Math.floor(availableParallelism() / (o.jobs ?? availableParallelism()))),
+            ),
       backend: o.backend,
       maxSeconds: o.maxSeconds,
       signal: controller.signal,
@@ -296,25 +360,52 @@ export async function scanFromOptions(ctx: CliContext, o: ScanCliOptions): Promi
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program
     .command("scan")
-    .description("temperature × depth study (App. E, Fig. S1/S2): one training per (T, depth) point (per seed with --seeds) in its own run directory, in parallel; re-run to continue")
+    .description(
+      "temperature × depth study (App. E, Fig. S1/S2): one training per (T, depth) point (per seed with --seeds) in its own run directory, in parallel; re-run to continue",
+    )
     .option("--T <range>", `temperatures: a:b:step (ends included), a list a,b,c, or one value`, SCAN_DEFAULT_T)
     .option("--depth <range>", "depths: a..b, a list a,b,c, or one value (default 1..log2(L))");
   addTrainOptions(cmd, { L: 16, epochs: 1000 }, ["T", "depth", "out", "resume", "overwrite", "max-seconds", "json"]);
   cmd
-    .option("--out <dir>", "scan directory (default runs/scan-L<L>-<layout>); points go to <dir>/T<T>-d<depth>/ (T<T>-d<depth>-s<seed>/ with --seeds)")
-    .option("--jobs <n>", `points trained at once, each in its own worker thread (default: the number of cores, here ${availableParallelism()})`, intOption("jobs", 1, 256))
-    .option("--max-seconds <s>", "wall-time budget of the whole scan: then running points stop with a checkpoint, the rest wait for the next run", floatOption("max-seconds", { min: 0, exclusiveMin: true }))
-    .option("--grid-samples <n>", "configurations per point in the sample grid (Fig. S2); 0 = no grid", intOption("grid-samples", 0, 16), 1)
+    .option(
+      "--out <dir>",
+      "scan directory (default runs/scan-L<L>-<layout>); points go to <dir>/T<T>-d<depth>/ (T<T>-d<depth>-s<seed>/ with --seeds)",
+    )
+    .option(
+      "--jobs <n>",
+      `points trained at once, each in its own worker thread (default: the number of cores, here ${availableParallelism()})`,
+      intOption("jobs", 1, 256),
+    )
+    .option(
+      "--max-seconds <s>",
+      "wall-time budget of the whole scan: then running points stop with a checkpoint, the rest wait for the next run",
+      floatOption("max-seconds", { min: 0, exclusiveMin: true }),
+    )
+    .option(
+      "--grid-samples <n>",
+      "configurations per point in the sample grid (Fig. S2); 0 = no grid",
+      intOption("grid-samples", 0, 16),
+      1,
+    )
     .option(
       "--seeds <list>",
       `seeds, a:b (ends included) or a,b,c (at most ${MAX_SEEDS}): each (T, depth) once per seed into <dir>/T<T>-d<depth>-s<seed>/; table, Fig. S1 and best depth use the mean over seeds ± its standard error across seeds, scan-mean.csv holds them (default: the single --seed)`,
     )
-    .option("--shard <I/N>", "run only shard I of N (0 ≤ I < N) of the points and write shard-I-of-N.json|csv for `scan merge`; default: SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX when set")
-    .option("--shards <n>", "number of shards N when the index comes from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX (default: NEURALRG_SHARDS, else SLURM_ARRAY_TASK_COUNT)", intOption("shards", 1, MAX_SHARDS))
+    .option(
+      "--shard <I/N>",
+      "run only shard I of N (0 ≤ I < N) of the points and write shard-I-of-N.json|csv for `scan merge`; default: SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX when set",
+    )
+    .option(
+      "--shards <n>",
+      "number of shards N when the index comes from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX (default: NEURALRG_SHARDS, else SLURM_ARRAY_TASK_COUNT)",
+      intOption("shards", 1, MAX_SHARDS),
+    )
     .option("--json", "print the results as JSON", false)
     .action(async (o: ScanCliOptions, command: Command) => {
       if (o.seeds !== undefined && command.getOptionValueSource("seed") === "cli") {
-        throw new UsageError(`--seed = ${o.seed} and --seeds = ${o.seeds} cannot be given together: list every seed in --seeds`);
+        throw new UsageError(
+          `--seed = ${o.seed} and --seeds = ${o.seeds} cannot be given together: list every seed in --seeds`,
+        );
       }
       const r = await scanFromOptions(ctx, o);
       if (r.rows.some((x) => x.status === "failed")) ctx.exitCode = 1;
@@ -325,15 +416,27 @@ export function register(program: Command, ctx: CliContext): void {
   cmd
     .command("merge")
     .configureHelp({ sortOptions: false, showGlobalOptions: false }) // scan's options do not apply here
-    .description("combine the shards of a sharded scan (shard-I-of-N.json in each DIR: one shared directory or one per shard) into scan.csv and the figures of the whole scan")
+    .description(
+      "combine the shards of a sharded scan (shard-I-of-N.json in each DIR: one shared directory or one per shard) into scan.csv and the figures of the whole scan",
+    )
     .argument("<dir...>", "directories holding the shards' manifests and run directories")
     .option("--out <dir>", "directory for scan.csv and the figures (default: DIR when only one is given)")
-    .option("--partial", "merge what is there even when shards are missing or points unfinished (they are listed)", false)
-    .option("--grid-samples <n>", "configurations per point in the sample grid (default: as the shards ran); 0 = no grid", intOption("grid-samples", 0, 16))
+    .option(
+      "--partial",
+      "merge what is there even when shards are missing or points unfinished (they are listed)",
+      false,
+    )
+    .option(
+      "--grid-samples <n>",
+      "configurations per point in the sample grid (default: as the shards ran); 0 = no grid",
+      intOption("grid-samples", 0, 16),
+    )
     .option("--json", "print the results as JSON", false)
     .action(async (dirs: string[], o: ScanMergeCliOptions) => {
       if (o.out === undefined && new Set(dirs.map((d) => resolve(d))).size > 1) {
-        throw new UsageError(`${dirs.length} shard directories given: name the directory for the merged results with --out DIR`);
+        throw new UsageError(
+          `${dirs.length} shard directories given: name the directory for the merged results with --out DIR`,
+        );
       }
       // a MergeError (mismatched shards, missing shards or points) exits 1 with its one-line message
       const r = await mergeScan({ dirs, out: o.out, partial: o.partial, gridSamples: o.gridSamples });

@@ -103,7 +103,9 @@ export interface TrainCliOptions extends FlowOptimCliOptions {
  * when it differs from the behaviour of configs without it (constant lr, reparametrised
  * gradient, constant batch, β₂ = 0.999, no clipping), so such configs stay as they were.
  */
-export function recipeFromOptions(o: TrainCliOptions): Pick<TrainConfig, "gradient" | "lrSchedule" | "batchFinal" | "beta2" | "clipNorm"> {
+export function recipeFromOptions(
+  o: TrainCliOptions,
+): Pick<TrainConfig, "gradient" | "lrSchedule" | "batchFinal" | "beta2" | "clipNorm"> {
   const decay = o.lrDecay ?? TRAIN_DEFAULTS.lrDecay;
   const warmup = o.warmup ?? TRAIN_DEFAULTS.warmup;
   const final = o.lrFinal ?? TRAIN_DEFAULTS.lrFinal;
@@ -112,7 +114,9 @@ export function recipeFromOptions(o: TrainCliOptions): Pick<TrainConfig, "gradie
   if (!(warmup >= 0 && warmup < 1)) throw invalidOption("warmup", warmup, "a fraction of the epochs in [0, 1)");
   if (!(final >= 0 && final <= 1)) throw invalidOption("lr-final", final, "a fraction of --lr in [0, 1]");
   if (gradient === "path" && (o.symmetryWeight ?? 0) > 0) {
-    throw new UsageError(`--symmetry-weight = ${o.symmetryWeight} needs --gradient reparam (the path gradient does not include the regulariser)`);
+    throw new UsageError(
+      `--symmetry-weight = ${o.symmetryWeight} needs --gradient reparam (the path gradient does not include the regulariser)`,
+    );
   }
   const r: Pick<TrainConfig, "gradient" | "lrSchedule" | "batchFinal" | "beta2" | "clipNorm"> = {};
   if (gradient !== "reparam") r.gradient = gradient;
@@ -134,33 +138,56 @@ export function isModuleTarget(target: string): boolean {
 export function parseTargetOption(v: string): string {
   if ((BUILTIN_TARGETS as readonly string[]).includes(v)) return v;
   if ((USER_MODULE_EXTENSIONS as readonly string[]).some((e) => v.endsWith(e)) && v.length > 3) return v;
-  throw invalidOption("target", v, `one of ${BUILTIN_TARGETS.join(", ")}, or the path of a module ending in .ts, .js or .mjs that exports a target`);
+  throw invalidOption(
+    "target",
+    v,
+    `one of ${BUILTIN_TARGETS.join(", ")}, or the path of a module ending in .ts, .js or .mjs that exports a target`,
+  );
 }
 
 /** The target config of the CLI options (a module target is loaded and validated here). */
 export function targetConfigFromOptions(o: TrainCliOptions): TargetConfig {
-  const phi4Only: [string, number | undefined][] = [["kappa", o.kappa], ["lambda", o.lambda], ["m2", o.m2], ["lambda0", o.lambda0]];
+  const phi4Only: [string, number | undefined][] = [
+    ["kappa", o.kappa],
+    ["lambda", o.lambda],
+    ["m2", o.m2],
+    ["lambda0", o.lambda0],
+  ];
   if (o.target !== "phi4") {
     const given = phi4Only.filter(([, v]) => v !== undefined).map(([k]) => `--${k}`);
-    if (given.length > 0) throw new UsageError(`${given.join(", ")} applies to --target phi4 only (the target is ${o.target})`);
+    if (given.length > 0)
+      throw new UsageError(`${given.join(", ")} applies to --target phi4 only (the target is ${o.target})`);
   }
   if (o.target === "ising") return { kind: "ising", L: o.L, T: o.T };
   if (o.target === "gaussian") return { kind: "gaussian", L: o.L };
   if (o.target === "phi4") {
     const continuum = o.m2 !== undefined || o.lambda0 !== undefined;
     if (continuum && (o.kappa !== undefined || o.lambda !== undefined)) {
-      throw new UsageError("give either --kappa/--lambda (hopping form) or --m2/--lambda0 (continuum form) for phi4, not both");
+      throw new UsageError(
+        "give either --kappa/--lambda (hopping form) or --m2/--lambda0 (continuum form) for phi4, not both",
+      );
     }
     if (continuum) {
-      if (o.m2 === undefined || o.lambda0 === undefined) throw new UsageError("the continuum form of phi4 needs both --m2 and --lambda0");
+      if (o.m2 === undefined || o.lambda0 === undefined)
+        throw new UsageError("the continuum form of phi4 needs both --m2 and --lambda0");
       return { kind: "phi4", L: o.L, m2: o.m2, lambda0: o.lambda0 };
     }
-    return { kind: "phi4", L: o.L, kappa: o.kappa ?? PHI4_NEAR_CRITICAL.kappa, lambda: o.lambda ?? PHI4_NEAR_CRITICAL.lambda };
+    return {
+      kind: "phi4",
+      L: o.L,
+      kappa: o.kappa ?? PHI4_NEAR_CRITICAL.kappa,
+      lambda: o.lambda ?? PHI4_NEAR_CRITICAL.lambda,
+    };
   }
   const cfg = userTargetConfig(o.target);
-  if (cfg.L !== o.L) throw new UsageError(`--L = ${o.L} differs from L = ${cfg.L} declared by ${o.target}: pass --L ${cfg.L} (or omit --L)`);
+  if (cfg.L !== o.L)
+    throw new UsageError(
+      `--L = ${o.L} differs from L = ${cfg.L} declared by ${o.target}: pass --L ${cfg.L} (or omit --L)`,
+    );
   if (o.symmetrize && !loadUserTarget(o.target).z2Symmetric) {
-    throw new UsageError(`${o.target} does not declare z2Symmetric: true, so the symmetrised model q_sym (Eq. S4) does not apply: pass --no-symmetrize`);
+    throw new UsageError(
+      `${o.target} does not declare z2Symmetric: true, so the symmetrised model q_sym (Eq. S4) does not apply: pass --no-symmetrize`,
+    );
   }
   return cfg;
 }
@@ -172,13 +199,19 @@ export function targetConfigFromOptions(o: TrainCliOptions): TargetConfig {
  */
 export function bufferConfigFromOptions(o: TrainCliOptions): BufferConfig | undefined {
   const nllWeight = o.nllWeight ?? 0;
-  if (!Number.isFinite(nllWeight) || nllWeight < 0) throw invalidOption("nll-weight", nllWeight, "a finite number >= 0");
+  if (!Number.isFinite(nllWeight) || nllWeight < 0)
+    throw invalidOption("nll-weight", nllWeight, "a finite number >= 0");
   if (nllWeight === 0 && o.bufferSize === undefined) {
-    if (o.bufferBatch !== undefined) throw new UsageError(`--buffer-batch = ${o.bufferBatch} needs --nll-weight > 0 (the buffer minibatch only feeds the NLL term)`);
+    if (o.bufferBatch !== undefined)
+      throw new UsageError(
+        `--buffer-batch = ${o.bufferBatch} needs --nll-weight > 0 (the buffer minibatch only feeds the NLL term)`,
+      );
     return undefined;
   }
   if (nllWeight === 0 && o.bufferBatch !== undefined) {
-    throw new UsageError(`--buffer-batch = ${o.bufferBatch} needs --nll-weight > 0 (the buffer minibatch only feeds the NLL term)`);
+    throw new UsageError(
+      `--buffer-batch = ${o.bufferBatch} needs --nll-weight > 0 (the buffer minibatch only feeds the NLL term)`,
+    );
   }
   return { size: o.bufferSize ?? BUFFER_SIZE_BATCHES * o.batch, batch: o.bufferBatch ?? o.batch, nllWeight };
 }
@@ -187,8 +220,15 @@ export function bufferConfigFromOptions(o: TrainCliOptions): BufferConfig | unde
 /** The optimiser's settings from the flat options of `train` and `fit`. */
 export function optimSettingsFromOptions(o: FlowOptimCliOptions): OptimSettings {
   return {
-    batch: o.batch, epochs: o.epochs, lr: o.lr, weightDecay: o.weightDecay, seed: o.seed,
-    dtype: o.dtype, symmetrize: o.symmetrize, init: o.init, kernel: o.kernel,
+    batch: o.batch,
+    epochs: o.epochs,
+    lr: o.lr,
+    weightDecay: o.weightDecay,
+    seed: o.seed,
+    dtype: o.dtype,
+    symmetrize: o.symmetrize,
+    init: o.init,
+    kernel: o.kernel,
   };
 }
 
@@ -199,7 +239,9 @@ export function trainConfigFromOptions(o: TrainCliOptions): TrainConfig {
   const symmetryWeight = o.symmetryWeight ?? 0;
   const buffer = bufferConfigFromOptions(o);
   if (buffer && o.workers !== "auto" && o.workers > 1) {
-    throw new UsageError(`--workers = ${o.workers} cannot be combined with the experience buffer (--nll-weight / --buffer-size): it runs in one thread only (use --workers 1)`);
+    throw new UsageError(
+      `--workers = ${o.workers} cannot be combined with the experience buffer (--nll-weight / --buffer-size): it runs in one thread only (use --workers 1)`,
+    );
   }
   if (symmetryWeight > 0 && o.symmetrize) {
     throw new UsageError(
@@ -226,7 +268,10 @@ export function defaultRunDir(c: TrainConfig): string {
       : k === "phi4"
         ? `phi4-L${c.flow.L}-k${Number(c.target.kappa).toFixed(4)}-l${Number(c.target.lambda).toFixed(4)}`
         : k === "user"
-          ? `user-${String(c.target.module).replace(/^.*[\\/]/, "").replace(/\.[^.]*$/, "").replace(/[^\w.-]+/g, "_")}-L${c.flow.L}`
+          ? `user-${String(c.target.module)
+              .replace(/^.*[\\/]/, "")
+              .replace(/\.[^.]*$/, "")
+              .replace(/[^\w.-]+/g, "_")}-L${c.flow.L}`
           : `${k}-L${c.flow.L}`;
   return `runs/${t}-${c.flow.layout}-d${c.flow.depth}-s${c.seed}`;
 }
@@ -254,51 +299,185 @@ function optionAdder(cmd: Command, omit: readonly string[]): OptionAdder {
  * Options shared by `train`, `demo` and `scan`; `omit` lists long option names (without "--",
  * e.g. "T", "depth", "out") that the calling command defines differently or not at all.
  */
-export function addTrainOptions(cmd: Command, defaults: { L: number; epochs: number }, omit: readonly string[] = []): Command {
+export function addTrainOptions(
+  cmd: Command,
+  defaults: { L: number; epochs: number },
+  omit: readonly string[] = [],
+): Command {
   optionAdder(cmd, omit)
-    .option("--target <kind|module>", "target density: ising (relaxed 2D Ising, Eq. 7), phi4 (lattice φ⁴), gaussian (exactly solvable test), or a module path (./my-energy.ts, .js, .mjs) exporting a user-defined target (train then uses the L it declares unless --L is given)", parseTargetOption, "ising")
+    .option(
+      "--target <kind|module>",
+      "target density: ising (relaxed 2D Ising, Eq. 7), phi4 (lattice φ⁴), gaussian (exactly solvable test), or a module path (./my-energy.ts, .js, .mjs) exporting a user-defined target (train then uses the L it declares unless --L is given)",
+      parseTargetOption,
+      "ising",
+    )
     .option("--L <n>", "linear lattice size, a power of two ≥ 2", parseLatticeSize, defaults.L)
-    .option("--T <t>", `temperature (> 0); default T_c = 2/ln(1+√2) ≈ ${T_CRITICAL.toFixed(6)}`, parseTemperature, T_CRITICAL)
-    .option("--kappa <k>", `phi4 hopping parameter κ (default ${PHI4_NEAR_CRITICAL.kappa}, near the transition at λ = ${PHI4_NEAR_CRITICAL.lambda}); λ = 0 needs |κ| < 1/4`, floatOption("kappa", {}))
-    .option("--lambda <l>", `phi4 quartic coupling λ ≥ 0 of S = Σ[−2κΣ_μ φφ_{x+μ} + φ² + λ(φ² − 1)²] (default ${PHI4_NEAR_CRITICAL.lambda})`, floatOption("lambda", { min: 0 }))
-    .option("--m2 <m2>", "phi4 continuum-style mass squared (with --lambda0 instead of --kappa/--lambda; κ and λ follow from m² = (1 − 2λ)/κ − 4, λ₀ = 6λ/κ²)", floatOption("m2", {}))
-    .option("--lambda0 <l0>", "phi4 continuum-style quartic coupling λ₀ ≥ 0 (interaction λ₀ϕ⁴/4!)", floatOption("lambda0", { min: 0 }))
-    .option("--depth <n>", "renormalisation levels, 1..log2(L) (default log2(L): the full MERA)", intOption("depth", 1, 10))
-    .option("--layout <kind>", "mera (Fig. 2c), tebd (disentanglers only, Fig. 2a) or tree (decimators only, Fig. 2b)", (v) => parseChoiceOption("layout", v, ["mera", "tebd", "tree"] as const), TRAIN_DEFAULTS.layout)
+    .option(
+      "--T <t>",
+      `temperature (> 0); default T_c = 2/ln(1+√2) ≈ ${T_CRITICAL.toFixed(6)}`,
+      parseTemperature,
+      T_CRITICAL,
+    )
+    .option(
+      "--kappa <k>",
+      `phi4 hopping parameter κ (default ${PHI4_NEAR_CRITICAL.kappa}, near the transition at λ = ${PHI4_NEAR_CRITICAL.lambda}); λ = 0 needs |κ| < 1/4`,
+      floatOption("kappa", {}),
+    )
+    .option(
+      "--lambda <l>",
+      `phi4 quartic coupling λ ≥ 0 of S = Σ[−2κΣ_μ φφ_{x+μ} + φ² + λ(φ² − 1)²] (default ${PHI4_NEAR_CRITICAL.lambda})`,
+      floatOption("lambda", { min: 0 }),
+    )
+    .option(
+      "--m2 <m2>",
+      "phi4 continuum-style mass squared (with --lambda0 instead of --kappa/--lambda; κ and λ follow from m² = (1 − 2λ)/κ − 4, λ₀ = 6λ/κ²)",
+      floatOption("m2", {}),
+    )
+    .option(
+      "--lambda0 <l0>",
+      "phi4 continuum-style quartic coupling λ₀ ≥ 0 (interaction λ₀ϕ⁴/4!)",
+      floatOption("lambda0", { min: 0 }),
+    )
+    .option(
+      "--depth <n>",
+      "renormalisation levels, 1..log2(L) (default log2(L): the full MERA)",
+      intOption("depth", 1, 10),
+    )
+    .option(
+      "--layout <kind>",
+      "mera (Fig. 2c), tebd (disentanglers only, Fig. 2a) or tree (decimators only, Fig. 2b)",
+      (v) => parseChoiceOption("layout", v, ["mera", "tebd", "tree"] as const),
+      TRAIN_DEFAULTS.layout,
+    )
     .option("--nlayers <n>", "Real NVP couplings per 2×2 block", intOption("nlayers", 1, 64), TRAIN_DEFAULTS.nlayers)
     .option("--nmlp <n>", "hidden layers of each s and t network", intOption("nmlp", 0, 16), TRAIN_DEFAULTS.nmlp)
     .option("--nhidden <n>", "units per hidden layer", intOption("nhidden", 1, 1024), TRAIN_DEFAULTS.nhidden)
-    .option("--batch <n>", "samples per epoch (one Adam step per epoch)", intOption("batch", 1, 1 << 20), TRAIN_DEFAULTS.batch)
+    .option(
+      "--batch <n>",
+      "samples per epoch (one Adam step per epoch)",
+      intOption("batch", 1, 1 << 20),
+      TRAIN_DEFAULTS.batch,
+    )
     .option("--epochs <n>", "total epochs (when resuming: the new total)", intOption("epochs", 0, 1e9), defaults.epochs)
-    .option("--lr <x>", "Adam learning rate (the peak of the schedule)", floatOption("lr", { min: 0, exclusiveMin: true }), TRAIN_DEFAULTS.lr)
-    .option("--lr-decay <kind>", "learning rate after the warm-up: cosine (decays to --lr-final × lr at the last epoch) or constant", (v) => parseChoiceOption("lr-decay", v, LR_DECAYS), TRAIN_DEFAULTS.lrDecay)
-    .option("--warmup <f>", "linear learning-rate warm-up over this fraction of the epochs, in [0, 1)", floatOption("warmup", { min: 0, max: 0.999 }), TRAIN_DEFAULTS.warmup)
-    .option("--lr-final <f>", "final learning rate of the cosine decay as a fraction of --lr, in [0, 1]", floatOption("lr-final", { min: 0, max: 1 }), TRAIN_DEFAULTS.lrFinal)
-    .option("--gradient <kind>", `gradient estimator of the reverse KL: path (path gradient, drops the zero-mean score term; lower variance near the optimum) or reparam (the plain reparametrised gradient); default ${TRAIN_DEFAULTS.gradient}, reparam with --symmetry-weight`, (v) => parseChoiceOption("gradient", v, GRADIENT_KINDS))
-    .option("--batch-final <n>", "batch at the last epoch, growing geometrically from --batch (default: --batch)", intOption("batch-final", 1, 1 << 20))
-    .option("--beta2 <x>", "Adam β₂ in (0, 1) (default 0.999)", floatOption("beta2", { min: 0, max: 1, exclusiveMin: true, exclusiveMax: true }))
-    .option("--clip-norm <x>", "clip the gradient to this Euclidean norm (default: no clipping)", floatOption("clip-norm", { min: 0, exclusiveMin: true }))
-    .option("--weight-decay <x>", "L2 weight decay added to the gradient (the original code used 0.001)", floatOption("weight-decay", { min: 0 }), TRAIN_DEFAULTS.weightDecay)
-    .option("--seed <n>", "random seed (same seed, same numbers)", intOption("seed", 0, 4294967295), TRAIN_DEFAULTS.seed)
-    .option("--dtype <t>", "float64 or float32 storage for parameters and fields", (v) => parseChoiceOption("dtype", v, ["float32", "float64"] as const), TRAIN_DEFAULTS.dtype)
+    .option(
+      "--lr <x>",
+      "Adam learning rate (the peak of the schedule)",
+      floatOption("lr", { min: 0, exclusiveMin: true }),
+      TRAIN_DEFAULTS.lr,
+    )
+    .option(
+      "--lr-decay <kind>",
+      "learning rate after the warm-up: cosine (decays to --lr-final × lr at the last epoch) or constant",
+      (v) => parseChoiceOption("lr-decay", v, LR_DECAYS),
+      TRAIN_DEFAULTS.lrDecay,
+    )
+    .option(
+      "--warmup <f>",
+      "linear learning-rate warm-up over this fraction of the epochs, in [0, 1)",
+      floatOption("warmup", { min: 0, max: 0.999 }),
+      TRAIN_DEFAULTS.warmup,
+    )
+    .option(
+      "--lr-final <f>",
+      "final learning rate of the cosine decay as a fraction of --lr, in [0, 1]",
+      floatOption("lr-final", { min: 0, max: 1 }),
+      TRAIN_DEFAULTS.lrFinal,
+    )
+    .option(
+      "--gradient <kind>",
+      `gradient estimator of the reverse KL: path (path gradient, drops the zero-mean score term; lower variance near the optimum) or reparam (the plain reparametrised gradient); default ${TRAIN_DEFAULTS.gradient}, reparam with --symmetry-weight`,
+      (v) => parseChoiceOption("gradient", v, GRADIENT_KINDS),
+    )
+    .option(
+      "--batch-final <n>",
+      "batch at the last epoch, growing geometrically from --batch (default: --batch)",
+      intOption("batch-final", 1, 1 << 20),
+    )
+    .option(
+      "--beta2 <x>",
+      "Adam β₂ in (0, 1) (default 0.999)",
+      floatOption("beta2", { min: 0, max: 1, exclusiveMin: true, exclusiveMax: true }),
+    )
+    .option(
+      "--clip-norm <x>",
+      "clip the gradient to this Euclidean norm (default: no clipping)",
+      floatOption("clip-norm", { min: 0, exclusiveMin: true }),
+    )
+    .option(
+      "--weight-decay <x>",
+      "L2 weight decay added to the gradient (the original code used 0.001)",
+      floatOption("weight-decay", { min: 0 }),
+      TRAIN_DEFAULTS.weightDecay,
+    )
+    .option(
+      "--seed <n>",
+      "random seed (same seed, same numbers)",
+      intOption("seed", 0, 4294967295),
+      TRAIN_DEFAULTS.seed,
+    )
+    .option(
+      "--dtype <t>",
+      "float64 or float32 storage for parameters and fields",
+      (v) => parseChoiceOption("dtype", v, ["float32", "float64"] as const),
+      TRAIN_DEFAULTS.dtype,
+    )
     .option("--no-symmetrize", "train the plain q(x) instead of the Z2-symmetrised q_sym(x) = ½[q(x)+q(−x)] (Eq. S4)")
-    .option("--symmetry-weight <w>", "weight of the symmetry regulariser KL(q(x)‖q(−x)) added to the loss (App. E); needs --no-symmetrize", floatOption("symmetry-weight", { min: 0 }), 0)
-    .option("--init <kind>", "identity (flow starts as the identity) or torch (original's random last t layer)", (v) => parseChoiceOption("init", v, ["identity", "torch"] as const), TRAIN_DEFAULTS.init)
-    .option("--kernel <k>", "block-layer kernel: wasm (WebAssembly SIMD) or js (typed arrays); same results up to rounding", (v) => parseChoiceOption("kernel", v, ["wasm", "js"] as const), TRAIN_DEFAULTS.kernel)
-    .option("--backend <b>", "where the loss and gradient are computed: cpu (--kernel) or webgpu (WGSL kernel in float32 through the optional package webgpu: npm i webgpu; implies --dtype float32)", (v) => parseChoiceOption("backend", v, ["cpu", "webgpu"] as const), "cpu")
+    .option(
+      "--symmetry-weight <w>",
+      "weight of the symmetry regulariser KL(q(x)‖q(−x)) added to the loss (App. E); needs --no-symmetrize",
+      floatOption("symmetry-weight", { min: 0 }),
+      0,
+    )
+    .option(
+      "--init <kind>",
+      "identity (flow starts as the identity) or torch (original's random last t layer)",
+      (v) => parseChoiceOption("init", v, ["identity", "torch"] as const),
+      TRAIN_DEFAULTS.init,
+    )
+    .option(
+      "--kernel <k>",
+      "block-layer kernel: wasm (WebAssembly SIMD) or js (typed arrays); same results up to rounding",
+      (v) => parseChoiceOption("kernel", v, ["wasm", "js"] as const),
+      TRAIN_DEFAULTS.kernel,
+    )
+    .option(
+      "--backend <b>",
+      "where the loss and gradient are computed: cpu (--kernel) or webgpu (WGSL kernel in float32 through the optional package webgpu: npm i webgpu; implies --dtype float32)",
+      (v) => parseChoiceOption("backend", v, ["cpu", "webgpu"] as const),
+      "cpu",
+    )
     .option("--out <dir>", "run directory (default runs/<target>-L<L>-T<T>-<layout>-d<depth>-s<seed>)")
     .option("--save-period <n>", "epochs between checkpoints", intOption("save-period", 1, 1e9), 10)
     .option("--resume", "continue the run in --out from its checkpoint (model, optimiser, RNG, epoch)", false)
     .option("--overwrite", "discard a previous run's results in --out", false)
-    .option("--max-seconds <s>", "stop after this wall time (with a checkpoint), even before --epochs", floatOption("max-seconds", { min: 0, exclusiveMin: true }))
-    .option("--workers <n>", "worker threads sharing each batch: auto (one per core when batch × L² ≥ 32768 per worker), or 1 (this thread) … 64", workersOption, "auto")
-    .option("--eval-samples <n>", "fresh samples for the final F estimate (default 4 × batch)", intOption("eval-samples", 2, 1e8))
-    .option("--progress <mode>", "auto, tty, plain or off", (v) => parseChoiceOption("progress", v, ["auto", "tty", "plain", "off"] as const), "auto")
+    .option(
+      "--max-seconds <s>",
+      "stop after this wall time (with a checkpoint), even before --epochs",
+      floatOption("max-seconds", { min: 0, exclusiveMin: true }),
+    )
+    .option(
+      "--workers <n>",
+      "worker threads sharing each batch: auto (one per core when batch × L² ≥ 32768 per worker), or 1 (this thread) … 64",
+      workersOption,
+      "auto",
+    )
+    .option(
+      "--eval-samples <n>",
+      "fresh samples for the final F estimate (default 4 × batch)",
+      intOption("eval-samples", 2, 1e8),
+    )
+    .option(
+      "--progress <mode>",
+      "auto, tty, plain or off",
+      (v) => parseChoiceOption("progress", v, ["auto", "tty", "plain", "off"] as const),
+      "auto",
+    )
     .option("--json", "print the final summary as JSON", false);
   if (!omit.includes("backend")) {
     // the WebGPU kernel computes in float32: --backend webgpu implies --dtype float32 unless --dtype is given
     cmd.hook("preAction", (c) => {
-      if (c.opts().backend === "webgpu" && c.getOptionValueSource("dtype") !== "cli") c.setOptionValueWithSource("dtype", "float32", "implied");
+      if (c.opts().backend === "webgpu" && c.getOptionValueSource("dtype") !== "cli")
+        c.setOptionValueWithSource("dtype", "float32", "implied");
     });
   }
   return cmd;
@@ -317,10 +496,22 @@ export async function trainFromOptions(ctx: CliContext, o: TrainCliOptions): Pro
   const dir = o.out ?? defaultRunDir(config);
   try {
     const { summary, paths } = await runTraining({
-      dir, config, resume: o.resume, overwrite: o.overwrite, savePeriod: o.savePeriod,
-      maxSeconds: o.maxSeconds, evalSamples: o.evalSamples, progress: o.progress,
+      dir,
+      config,
+      resume: o.resume,
+      overwrite: o.overwrite,
+      savePeriod: o.savePeriod,
+      maxSeconds: o.maxSeconds,
+      evalSamples: o.evalSamples,
+      progress: o.progress,
       // auto: one worker per core when the batch gains from it; the GPU (and the experience buffer) take the whole batch
-      workers: config.buffer ? 1 : o.backend === "webgpu" ? (o.workers === "auto" ? 1 : o.workers) : resolveWorkers(o.workers, config.batch, config.flow.L * config.flow.L),
+      workers: config.buffer
+        ? 1
+        : o.backend === "webgpu"
+          ? o.workers === "auto"
+            ? 1
+            : o.workers
+          : resolveWorkers(o.workers, config.batch, config.flow.L * config.flow.L),
       backend: o.backend,
       onNan: o.onNan,
       log: (l) => ctx.err(l + "\n"),
@@ -340,7 +531,14 @@ export async function trainFromOptions(ctx: CliContext, o: TrainCliOptions): Pro
  * any other error unchanged. Shared by `train` and `fit`.
  */
 export function runErrorAsUsage(err: unknown): unknown {
-  if (err instanceof RangeError || err instanceof RunDirError || err instanceof CheckpointError || err instanceof LockError || err instanceof MetricsError || err instanceof WebGpuUnavailableError) {
+  if (
+    err instanceof RangeError ||
+    err instanceof RunDirError ||
+    err instanceof CheckpointError ||
+    err instanceof LockError ||
+    err instanceof MetricsError ||
+    err instanceof WebGpuUnavailableError
+  ) {
     return new UsageError(err.message);
   }
   return err;
@@ -367,14 +565,17 @@ export function printSummary(ctx: CliContext, dir: string, s: TrainRunSummary): 
   if (s.exact !== null && s.rel_err !== null) {
     println(ctx, `exact -ln Z   = ${s.exact.toFixed(6)}`);
     println(ctx, `relative error (F - exact)/|exact| = ${s.rel_err.toExponential(3)}`);
-    if (s.bound_violated) println(ctx, "WARNING: F is below the exact -ln Z by more than 3 standard errors: this signals a bug");
+    if (s.bound_violated)
+      println(ctx, "WARNING: F is below the exact -ln Z by more than 3 standard errors: this signals a bug");
   }
 }
 
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program
     .command("train")
-    .description("train a hierarchical Real NVP flow by probability density distillation (reverse KL, Eq. 3–5) into a run directory");
+    .description(
+      "train a hierarchical Real NVP flow by probability density distillation (reverse KL, Eq. 3–5) into a run directory",
+    );
   addTrainOptions(cmd, { L: 8, epochs: 1000 });
   cmd.option(
     "--on-nan <mode>",
@@ -383,9 +584,21 @@ export function register(program: Command, ctx: CliContext): void {
     "stop",
   );
   cmd
-    .option("--nll-weight <w>", "v1 combined algorithm: weight λ of the NLL (v1 Eq. 7) on a minibatch from an experience buffer of MIS-accepted samples and their Z2 copies, added to the PDD loss; 0 = pure PDD", floatOption("nll-weight", { min: 0 }))
-    .option("--buffer-size <n>", `experience-buffer capacity in configurations, FIFO (default ${BUFFER_SIZE_BATCHES} × batch when --nll-weight > 0; alone with --nll-weight 0 it only records the MIS acceptance and buffer fill)`, intOption("buffer-size", 1, 1e9))
-    .option("--buffer-batch <n>", "configurations drawn from the buffer per epoch for the NLL (default: --batch)", intOption("buffer-batch", 1, 1 << 20));
+    .option(
+      "--nll-weight <w>",
+      "v1 combined algorithm: weight λ of the NLL (v1 Eq. 7) on a minibatch from an experience buffer of MIS-accepted samples and their Z2 copies, added to the PDD loss; 0 = pure PDD",
+      floatOption("nll-weight", { min: 0 }),
+    )
+    .option(
+      "--buffer-size <n>",
+      `experience-buffer capacity in configurations, FIFO (default ${BUFFER_SIZE_BATCHES} × batch when --nll-weight > 0; alone with --nll-weight 0 it only records the MIS acceptance and buffer fill)`,
+      intOption("buffer-size", 1, 1e9),
+    )
+    .option(
+      "--buffer-batch <n>",
+      "configurations drawn from the buffer per epoch for the NLL (default: --batch)",
+      intOption("buffer-batch", 1, 1 << 20),
+    );
   cmd.action(async (o: TrainCliOptions, c: Command) => {
     // a module target declares its lattice size (used unless --L was given) and its symmetry
     // (without the Z2 claim the symmetrised model does not apply: train the plain q)
@@ -400,7 +613,9 @@ export function register(program: Command, ctx: CliContext): void {
       if (c.getOptionValueSource("L") !== "cli") o.L = t.L;
       if (!t.z2Symmetric && o.symmetrize) {
         o.symmetrize = false;
-        ctx.err(`note: ${o.target} does not declare z2Symmetric: true; training the plain model q (as with --no-symmetrize)\n`);
+        ctx.err(
+          `note: ${o.target} does not declare z2Symmetric: true; training the plain model q (as with --no-symmetrize)\n`,
+        );
       }
     }
     await trainFromOptions(ctx, o);

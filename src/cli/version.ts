@@ -7,19 +7,32 @@ import { printJson, println, type CliContext } from "./command.ts";
 export function register(program: Command, ctx: CliContext): void {
   program
     .command("version")
-    .description("print the package version, git commit, Node.js version and the WebGPU adapter that --backend webgpu would use")
+    .description(
+      "print the package version, git commit, Node.js version and the WebGPU adapter that --backend webgpu would use",
+    )
     .option("--json", "print machine-readable JSON", false)
     .action((opts: { json: boolean }) => {
       const p = provenance();
       const gpu = probeNodeWebGpu();
       if (opts.json) {
         printJson(ctx, {
-          name: "neuralrg", version: p.packageVersion, gitCommit: p.gitCommit, node: p.nodeVersion, platform: p.platform,
-          webgpu: gpu.available ? { adapter: gpu.adapter, fallback: gpu.fallback } : { adapter: null, reason: gpu.reason },
+          name: "neuralrg",
+          version: p.packageVersion,
+          gitCommit: p.gitCommit,
+          node: p.nodeVersion,
+          platform: p.platform,
+          webgpu: gpu.available
+            ? { adapter: gpu.adapter, fallback: gpu.fallback }
+            : { adapter: null, reason: gpu.reason },
         });
       } else {
         println(ctx, `neuralrg ${p.packageVersion} (commit ${p.gitCommit}, node ${p.nodeVersion}, ${p.platform})`);
-        println(ctx, gpu.available ? `webgpu adapter: ${gpu.adapter}${gpu.fallback ? " (a fallback adapter: CPU emulation)" : ""}` : `webgpu: unavailable: ${gpu.reason.replace(/^--backend webgpu: /, "")}`);
+        println(
+          ctx,
+          gpu.available
+            ? `webgpu adapter: ${gpu.adapter}${gpu.fallback ? " (a fallback adapter: CPU emulation)" : ""}`
+            : `webgpu: unavailable: ${gpu.reason.replace(/^--backend webgpu: /, "")}`,
+        );
       }
     });
 }

@@ -94,7 +94,8 @@ export function initEngine(): Promise<void> {
     polyfillFloat16();
     initPromise = init("wasm", "cpu").then((devices) => {
       for (const d of ["wasm", "cpu"] as const) {
-        if (!devices.includes(d)) throw new Error(`jax-js backend "${d}" failed to initialise (available: ${devices.join(", ")})`);
+        if (!devices.includes(d))
+          throw new Error(`jax-js backend "${d}" failed to initialise (available: ${devices.join(", ")})`);
       }
       defaultDevice("wasm");
       initialised = true;
@@ -203,7 +204,11 @@ export function valueAndGradFlat(
  * [nin, ...outShape] (the tangent basis axis is vmapped to the front); we transpose here.
  * `jacrev` fails on some graphs (a concatenate/stack transpose rule), so it is not wrapped.
  */
-export function jacobianFlat(f: (x: JaxArray) => JaxArray, x: Real, opts: { dtype?: DType; device?: EngineDevice } = {}): Float64Array {
+export function jacobianFlat(
+  f: (x: JaxArray) => JaxArray,
+  x: Real,
+  opts: { dtype?: DType; device?: EngineDevice } = {},
+): Float64Array {
   const nin = x.length;
   const xa = fromReal(x, { dtype: opts.dtype, device: opts.device });
   const jt = toFloat64(jaxJacfwd((v: JaxArray) => f(v).reshape([-1]))(xa)); // [nin × nout]
@@ -226,7 +231,11 @@ export function vjpFlat(
   const xa = fromReal(x, { dtype: opts.dtype, device: opts.device });
   const [out, vjpFn] = jaxVjp(f, [xa]);
   const shape = out.shape;
-  const ct = fromReal(cotangent, { shape, dtype: opts.dtype ?? (x instanceof Float64Array ? "float64" : "float32"), device: opts.device });
+  const ct = fromReal(cotangent, {
+    shape,
+    dtype: opts.dtype ?? (x instanceof Float64Array ? "float64" : "float32"),
+    device: opts.device,
+  });
   const [g] = vjpFn(ct);
   vjpFn.dispose();
   return { value: toFloat64(out), vjp: toFloat64(g) };
@@ -237,7 +246,9 @@ export function vjpFlat(
  * compiled function follows the same ownership rules as `f`; call `.dispose()` on it when done
  * to free its captured constants. See the header: jitted gradients can be wrong in 0.1.25.
  */
-export function jit<A extends JaxArray[], R extends JaxArray | JaxArray[]>(f: (...args: A) => R): OwnedFunction<(...args: A) => R> {
+export function jit<A extends JaxArray[], R extends JaxArray | JaxArray[]>(
+  f: (...args: A) => R,
+): OwnedFunction<(...args: A) => R> {
   requireEngine();
   return jaxJit(f) as unknown as OwnedFunction<(...args: A) => R>;
 }

@@ -38,7 +38,11 @@ export class Rng {
   }
 
   static fromState(state: RngState): Rng {
-    if (!Array.isArray(state) || state.length !== 4 || state.some((v) => !Number.isInteger(v) || v < 0 || v > 0xffffffff)) {
+    if (
+      !Array.isArray(state) ||
+      state.length !== 4 ||
+      state.some((v) => !Number.isInteger(v) || v < 0 || v > 0xffffffff)
+    ) {
       throw new RangeError(`RNG state ${JSON.stringify(state)} is invalid: expected four uint32 words`);
     }
     return new Rng(state);
@@ -108,7 +112,9 @@ export class Rng {
     for (let i = 0; i < n; i++) p[i] = i;
     for (let i = n - 1; i > 0; i--) {
       const j = this.int(i + 1);
-      const t = p[i]; p[i] = p[j]; p[j] = t;
+      const t = p[i];
+      p[i] = p[j];
+      p[j] = t;
     }
     return p;
   }

@@ -28,7 +28,9 @@ function checkChains(c: Chains): void {
     throw new RangeError(`chains: nchains = ${c.nchains}, nsteps = ${c.nsteps} must be positive integers`);
   }
   if (c.data.length !== c.nchains * c.nsteps) {
-    throw new RangeError(`chains: data has ${c.data.length} values, expected nchains × nsteps = ${c.nchains} × ${c.nsteps}`);
+    throw new RangeError(
+      `chains: data has ${c.data.length} values, expected nchains × nsteps = ${c.nchains} × ${c.nsteps}`,
+    );
   }
 }
 
@@ -80,8 +82,12 @@ function fft(re: Float64Array, im: Float64Array, inverse: boolean): void {
     for (; j & bit; bit >>= 1) j ^= bit;
     j ^= bit;
     if (i < j) {
-      let t = re[i]; re[i] = re[j]; re[j] = t;
-      t = im[i]; im[i] = im[j]; im[j] = t;
+      let t = re[i];
+      re[i] = re[j];
+      re[j] = t;
+      t = im[i];
+      im[i] = im[j];
+      im[j] = t;
     }
   }
   for (let len = 2; len <= n; len <<= 1) {
@@ -105,7 +111,11 @@ function fft(re: Float64Array, im: Float64Array, inverse: boolean): void {
       }
     }
   }
-  if (inverse) for (let i = 0; i < n; i++) { re[i] /= n; im[i] /= n; }
+  if (inverse)
+    for (let i = 0; i < n; i++) {
+      re[i] /= n;
+      im[i] /= n;
+    }
 }
 
 /**
@@ -127,7 +137,10 @@ export function autocovariance(chains: Chains): Float64Array {
     im.fill(0);
     for (let t = 0; t < n; t++) re[t] = data[c * n + t] - m;
     fft(re, im, false);
-    for (let k = 0; k < size; k++) { re[k] = re[k] * re[k] + im[k] * im[k]; im[k] = 0; }
+    for (let k = 0; k < size; k++) {
+      re[k] = re[k] * re[k] + im[k] * im[k];
+      im[k] = 0;
+    }
     fft(re, im, true);
     for (let t = 0; t < n; t++) acc[t] += re[t];
   }
@@ -191,7 +204,11 @@ export function tauInt(series: ArrayLike<number> | Chains, opts: TauIntOptions =
 }
 
 function isChains(x: ArrayLike<number> | Chains): x is Chains {
-  return typeof (x as Chains).nchains === "number" && typeof (x as Chains).nsteps === "number" && (x as Chains).data !== undefined;
+  return (
+    typeof (x as Chains).nchains === "number" &&
+    typeof (x as Chains).nsteps === "number" &&
+    (x as Chains).data !== undefined
+  );
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -270,13 +287,23 @@ export function binning(series: ArrayLike<number> | Chains, opts: BinningOptions
     let ok = true;
     for (let j = k + 1; j < levels.length; j++) {
       const tolj = tol * Math.hypot(levels[j].errorOfError, levels[k].errorOfError);
-      if (Math.abs(levels[j].error - levels[k].error) > tolj) { ok = false; break; }
+      if (Math.abs(levels[j].error - levels[k].error) > tolj) {
+        ok = false;
+        break;
+      }
     }
     if (ok) plateau = k;
   }
   const error = plateau >= 0 ? levels[plateau].error : levels[levels.length - 1].error;
   const naive = levels[0].error;
-  return { mean: m, levels, error, plateauLevel: plateau, converged: plateau >= 0, tau: naive > 0 ? (error / naive) ** 2 : 1 };
+  return {
+    mean: m,
+    levels,
+    error,
+    plateauLevel: plateau,
+    converged: plateau >= 0,
+    tau: naive > 0 ? (error / naive) ** 2 : 1,
+  };
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -308,7 +335,10 @@ export interface MeanEstimate {
 }
 
 /** mean ± error of a single series or of many parallel chains, with all the error estimates side by side. */
-export function estimateMean(series: ArrayLike<number> | Chains, opts: TauIntOptions & BinningOptions = {}): MeanEstimate {
+export function estimateMean(
+  series: ArrayLike<number> | Chains,
+  opts: TauIntOptions & BinningOptions = {},
+): MeanEstimate {
   const chains = isChains(series) ? series : asChains(series);
   checkChains(chains);
   const n = chains.nchains * chains.nsteps;

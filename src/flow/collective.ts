@@ -43,7 +43,9 @@ export interface CollectiveVariables {
 export function keptSites(L: number, level: number): Int32Array {
   const spacing = 2 << level;
   if (!Number.isInteger(L) || L < spacing || L % spacing !== 0) {
-    throw new RangeError(`level ${level} is invalid for L = ${L}: the kept sites need L divisible by 2^(level+1) = ${spacing}`);
+    throw new RangeError(
+      `level ${level} is invalid for L = ${L}: the kept sites need L divisible by 2^(level+1) = ${spacing}`,
+    );
   }
   const size = L / spacing;
   const out = new Int32Array(size * size);

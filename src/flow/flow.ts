@@ -130,7 +130,16 @@ function run(model: FlowModel, params: Real, input: Real, batch: number, dir: Di
   const dtype = dtypeOf(state);
   for (const l of layerOrder(model, dir)) {
     const layer = model.layers[l];
-    if (keep === "tape") inputs.push(gather(state, model.nvars, layer.blocks.subarray(0, 4 * layer.nblocks), batch, alloc(dtype, batch * 4 * layer.nblocks)));
+    if (keep === "tape")
+      inputs.push(
+        gather(
+          state,
+          model.nvars,
+          layer.blocks.subarray(0, 4 * layer.nblocks),
+          batch,
+          alloc(dtype, batch * 4 * layer.nblocks),
+        ),
+      );
     else if (keep === "states") inputs.push(state.slice() as Real);
     model.kernel.layerForward(model.specs[l], params, dir, state, model.nvars, layer, logDet, 0, batch);
   }
@@ -149,12 +158,22 @@ export function infer(model: FlowModel, params: Real, x: Real, batch: number): {
   return { z: r.out, logDet: r.logDet };
 }
 
-export function generateWithTape(model: FlowModel, params: Real, z: Real, batch: number): { x: Real; logDet: Float64Array; tape: Tape } {
+export function generateWithTape(
+  model: FlowModel,
+  params: Real,
+  z: Real,
+  batch: number,
+): { x: Real; logDet: Float64Array; tape: Tape } {
   const r = run(model, params, z, batch, "generate", "tape");
   return { x: r.out, logDet: r.logDet, tape: { dir: "generate", batch, inputs: r.inputs } };
 }
 
-export function inferWithTape(model: FlowModel, params: Real, x: Real, batch: number): { z: Real; logDet: Float64Array; tape: Tape } {
+export function inferWithTape(
+  model: FlowModel,
+  params: Real,
+  x: Real,
+  batch: number,
+): { z: Real; logDet: Float64Array; tape: Tape } {
   const r = run(model, params, x, batch, "infer", "tape");
   return { z: r.out, logDet: r.logDet, tape: { dir: "infer", batch, inputs: r.inputs } };
 }
@@ -163,7 +182,13 @@ export function inferWithTape(model: FlowModel, params: Real, x: Real, batch: nu
  * The full state (batch × N) before every layer of a pass, in application order, and its
  * output (for inspecting intermediate variables, e.g. collective variables; not for backward).
  */
-export function passStates(model: FlowModel, params: Real, input: Real, batch: number, dir: Direction): { out: Real; logDet: Float64Array; states: Real[] } {
+export function passStates(
+  model: FlowModel,
+  params: Real,
+  input: Real,
+  batch: number,
+  dir: Direction,
+): { out: Real; logDet: Float64Array; states: Real[] } {
   const r = run(model, params, input, batch, dir, "states");
   return { out: r.out, logDet: r.logDet, states: r.inputs };
 }
@@ -174,7 +199,12 @@ export function passStates(model: FlowModel, params: Real, input: Real, batch: n
  * each row's log-determinant, accumulates the parameter gradient into gParams.
  */
 export function backward(
-  model: FlowModel, params: Real, tape: Tape, gOut: Real, gLogDet: Float64Array, gParams: Float64Array,
+  model: FlowModel,
+  params: Real,
+  tape: Tape,
+  gOut: Real,
+  gLogDet: Float64Array,
+  gParams: Float64Array,
 ): Real {
   checkBatch(model, gOut, tape.batch, "output adjoint");
   const order = layerOrder(model, tape.dir);
@@ -185,10 +215,23 @@ export function backward(
     const layer = model.layers[l];
     const M = 4 * layer.nblocks;
     const sites = layer.blocks.subarray(0, M);
-    if (tape.inputs[q].length !== batch * M) throw new RangeError(`tape entry ${q} has length ${tape.inputs[q].length}, expected batch × ${M}`);
+    if (tape.inputs[q].length !== batch * M)
+      throw new RangeError(`tape entry ${q} has length ${tape.inputs[q].length}, expected batch × ${M}`);
     if (work.length < batch * M) work = alloc(dtypeOf(gOut), batch * M);
     const g = gather(gOut, model.nvars, sites, batch, work.subarray(0, batch * M) as Real);
-    model.kernel.layerBackward(model.specs[l], params, gParams, tape.dir, tape.inputs[q], g, M, compactIndex(layer.nblocks), gLogDet, 0, batch);
+    model.kernel.layerBackward(
+      model.specs[l],
+      params,
+      gParams,
+      tape.dir,
+      tape.inputs[q],
+      g,
+      M,
+      compactIndex(layer.nblocks),
+      gLogDet,
+      0,
+      batch,
+    );
     scatter(g, model.nvars, sites, batch, gOut);
   }
   return gOut;
@@ -215,7 +258,10 @@ export function logProb(model: FlowModel, params: Real, x: Real, batch: number):
 
 /** Draw x ~ q: z ~ N(0, 1), x = g(z); returns x, z and ln q(x) = ln p(z) − ln|det ∂x/∂z|. */
 export function sample(
-  model: FlowModel, params: Real, batch: number, normal: (out: Real) => void,
+  model: FlowModel,
+  params: Real,
+  batch: number,
+  normal: (out: Real) => void,
 ): { x: Real; z: Real; logQ: Float64Array } {
   const z = alloc(dtypeOf(params), batch * model.nvars);
   normal(z);

@@ -20,9 +20,26 @@
  */
 export { validateFlowConfig, type FlowConfig, type LayoutKind } from "./config.ts";
 export { latentScale, type BlockLayer, type LayerRole } from "./layout.ts";
-export { initParams, paramCount, type CouplingParams, type DenseParams, type FlowParams, type InitKind } from "./params.ts";
 export {
-  backward, createFlow, generate, generateWithTape, infer, inferWithTape, logProb, priorLogProb, sample, type FlowModel, type Tape,
+  initParams,
+  paramCount,
+  type CouplingParams,
+  type DenseParams,
+  type FlowParams,
+  type InitKind,
+} from "./params.ts";
+export {
+  backward,
+  createFlow,
+  generate,
+  generateWithTape,
+  infer,
+  inferWithTape,
+  logProb,
+  priorLogProb,
+  sample,
+  type FlowModel,
+  type Tape,
 } from "./flow.ts";
 export type { KernelImpl, KernelName } from "../kernels/wasm.ts";
 export type { BlockIndex, Direction, LayerSpec } from "../kernels/block.ts";

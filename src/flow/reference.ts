@@ -156,7 +156,13 @@ function mlp(theta: JaxArray, layers: DenseOffsets[], h: JaxArray): JaxArray {
 }
 
 /** One layer of blocks on x [B × N] (x consumed, theta borrowed); returns [x', Σ s per sample]. */
-function applyLayer(theta: JaxArray, lp: LayerPlan, x: JaxArray, batch: number, generate: boolean): [JaxArray, JaxArray] {
+function applyLayer(
+  theta: JaxArray,
+  lp: LayerPlan,
+  x: JaxArray,
+  batch: number,
+  generate: boolean,
+): [JaxArray, JaxArray] {
   const nb = lp.nblocks;
   const M = batch * nb;
   // Gathers (np.take). Note: their transpose is a scatter, which jax-js 0.1.25 cannot `jit`
@@ -188,13 +194,24 @@ function applyLayer(theta: JaxArray, lp: LayerPlan, x: JaxArray, batch: number, 
     sumS = sumS === null ? ds : sumS.add(ds);
   }
   const ld = (sumS as JaxArray).reshape([batch, nb]).sum(1);
-  const y = np.stack(v.map((a) => a.reshape([batch, nb])), 1).reshape([batch, 4 * nb]);
+  const y = np
+    .stack(
+      v.map((a) => a.reshape([batch, nb])),
+      1,
+    )
+    .reshape([batch, 4 * nb]);
   const perm = rest === null ? y : np.concatenate([y, rest], 1);
   const out = np.take(perm, fromInt32(lp.inverse), 1);
   return [out, generate ? ld : ld.neg()];
 }
 
-function runFlow(plan: ReferencePlan, theta: JaxArray, input: JaxArray, batch: number, generate: boolean): [JaxArray, JaxArray] {
+function runFlow(
+  plan: ReferencePlan,
+  theta: JaxArray,
+  input: JaxArray,
+  batch: number,
+  generate: boolean,
+): [JaxArray, JaxArray] {
   const order = plan.layers.map((_, i) => i);
   if (generate) order.reverse();
   let x = input;
@@ -243,7 +260,10 @@ export function jaxInfer(plan: ReferencePlan, theta: JaxArray, x: JaxArray): [Ja
 /** ln p(z) = −½ Σ z² − (N/2) ln 2π per sample. Consumes z [B × N]. */
 export function jaxPriorLogProb(z: JaxArray): JaxArray {
   const N = z.shape[1];
-  return np.sum(np.square(z), 1).mul(-0.5).sub((N / 2) * LN_2PI);
+  return np
+    .sum(np.square(z), 1)
+    .mul(-0.5)
+    .sub((N / 2) * LN_2PI);
 }
 
 /** ln q(x) = ln p(g⁻¹(x)) + ln|det ∂z/∂x| per sample. Consumes theta and x [B × N]. */
@@ -294,7 +314,14 @@ export function jaxTargetLogDensity(target: ReferenceTarget, x: JaxArray, dtype:
  * The PDD loss (Eq. 5), or its symmetrised form (Eq. S4), as a scalar jax-js array.
  * Consumes theta and z [B × N] (prior samples).
  */
-export function jaxLoss(plan: ReferencePlan, theta: JaxArray, z: JaxArray, target: ReferenceTarget, symmetrize: boolean, dtype: DType = "float64"): JaxArray {
+export function jaxLoss(
+  plan: ReferencePlan,
+  theta: JaxArray,
+  z: JaxArray,
+  target: ReferenceTarget,
+  symmetrize: boolean,
+  dtype: DType = "float64",
+): JaxArray {
   const lnpz = jaxPriorLogProb(z.ref);
   const [x, ldg] = jaxGenerate(plan, theta.ref, z);
   let lnq = lnpz.sub(ldg);
@@ -361,7 +388,13 @@ export function referenceInfer(
 }
 
 /** ln q(x) per sample. */
-export function referenceLogProb(config: FlowConfig, params: Real, x: Real, batch: number, opts: ReferenceOptions = {}): Float64Array {
+export function referenceLogProb(
+  config: FlowConfig,
+  params: Real,
+  x: Real,
+  batch: number,
+  opts: ReferenceOptions = {},
+): Float64Array {
   const plan = prepare(config, params, x, batch, "x");
   const dtype = opts.dtype ?? "float64";
   return withDevice(opts.device ?? "cpu", () =>
@@ -386,7 +419,16 @@ export function referenceLoss(
   const plan = prepare(config, params, z, batch, "z");
   const dtype = opts.dtype ?? "float64";
   return withDevice(opts.device ?? "cpu", () =>
-    toScalar(jaxLoss(plan, fromReal(params, { dtype }), fromReal(z, { shape: [batch, plan.nvars], dtype }), target, opts.symmetrize ?? false, dtype)),
+    toScalar(
+      jaxLoss(
+        plan,
+        fromReal(params, { dtype }),
+        fromReal(z, { shape: [batch, plan.nvars], dtype }),
+        target,
+        opts.symmetrize ?? false,
+        dtype,
+      ),
+    ),
   );
 }
 
@@ -407,7 +449,8 @@ export function referenceLossAndGrad(
   const dtype = opts.dtype ?? "float64";
   const symmetrize = opts.symmetrize ?? false;
   return withDevice(opts.device ?? "cpu", () => {
-    const f = (theta: JaxArray) => jaxLoss(plan, theta, fromReal(z, { shape: [batch, plan.nvars], dtype }), target, symmetrize, dtype);
+    const f = (theta: JaxArray) =>
+      jaxLoss(plan, theta, fromReal(z, { shape: [batch, plan.nvars], dtype }), target, symmetrize, dtype);
     const [v, g] = valueAndGrad(f)(fromReal(params, { dtype }));
     return { loss: toScalar(v), grad: toFloat64(g) };
   });

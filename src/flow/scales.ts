@@ -60,11 +60,20 @@ export function scaleFigure(s: ScaleSamples, L: number, batch: number, opts: Sca
   const cols = s.ks.map((k, c) =>
     heatmapGrid({
       images: Array.from({ length: batch }, (_, b) => show(imageOf(s.x[c], L, b))),
-      L, cols: 1, cellSize: cell, scheme: opts.scheme ?? "gray", domain: opts.domain,
+      L,
+      cols: 1,
+      cellSize: cell,
+      scheme: opts.scheme ?? "gray",
+      domain: opts.domain,
       title: k === 0 ? "all scales" : `scales ≥ ${k}`,
     }),
   );
-  return composeSvgs(cols, "row", 4, opts.title ?? "Samples with the latent variables of the finer scales set to 0 (v1 Fig. S5)");
+  return composeSvgs(
+    cols,
+    "row",
+    4,
+    opts.title ?? "Samples with the latent variables of the finer scales set to 0 (v1 Fig. S5)",
+  );
 }
 
 /** Generated samples and the collective variables after each decimation (one row per sample). */
@@ -72,14 +81,30 @@ export function collectiveSampleFigure(cv: CollectiveVariables, opts: ScaleFigur
   const show = opts.display ?? ((v: Float64Array) => v);
   const L = cv.L;
   const cols = [
-    heatmapGrid({ images: Array.from({ length: cv.batch }, (_, b) => show(imageOf(cv.physical, L, b))), L, cols: 1, cellSize: Math.max(1, Math.round(96 / L)), scheme: opts.scheme ?? "gray", domain: opts.domain, title: `x, ${L}×${L}` }),
+    heatmapGrid({
+      images: Array.from({ length: cv.batch }, (_, b) => show(imageOf(cv.physical, L, b))),
+      L,
+      cols: 1,
+      cellSize: Math.max(1, Math.round(96 / L)),
+      scheme: opts.scheme ?? "gray",
+      domain: opts.domain,
+      title: `x, ${L}×${L}`,
+    }),
     ...cv.levels.map((lv) =>
       heatmapGrid({
         images: Array.from({ length: cv.batch }, (_, b) => imageOf(lv.values, lv.size, b)),
-        L: lv.size, cols: 1, cellSize: Math.max(1, Math.round(96 / lv.size)), scheme: opts.scheme ?? "gray",
+        L: lv.size,
+        cols: 1,
+        cellSize: Math.max(1, Math.round(96 / lv.size)),
+        scheme: opts.scheme ?? "gray",
         title: `${lv.size}×${lv.size}`,
       }),
     ),
   ];
-  return composeSvgs(cols, "row", 4, opts.title ?? "Generated samples and their collective variables after each decimation level (v1 Fig. S5)");
+  return composeSvgs(
+    cols,
+    "row",
+    4,
+    opts.title ?? "Generated samples and their collective variables after each decimation level (v1 Fig. S5)",
+  );
 }

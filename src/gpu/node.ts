@@ -24,7 +24,11 @@ export class WebGpuUnavailableError extends Error {
 }
 
 /** Where Debian's (and some other distributions') chromium package puts SwiftShader's Vulkan ICD. */
-const SWIFTSHADER_ICDS = ["/usr/lib/chromium/vk_swiftshader_icd.json", "/usr/lib64/chromium/vk_swiftshader_icd.json", "/usr/lib/chromium-browser/vk_swiftshader_icd.json"];
+const SWIFTSHADER_ICDS = [
+  "/usr/lib/chromium/vk_swiftshader_icd.json",
+  "/usr/lib64/chromium/vk_swiftshader_icd.json",
+  "/usr/lib/chromium-browser/vk_swiftshader_icd.json",
+];
 
 /** SwiftShader's Vulkan ICD file on this machine, or null. */
 export function findSwiftShaderIcd(): string | null {
@@ -40,14 +44,16 @@ function webgpuUrl(): string | null {
   }
 }
 
-const INSTALL = "--backend webgpu needs the optional package webgpu (Dawn's WebGPU for Node), which is not installed: run npm i webgpu";
+const INSTALL =
+  "--backend webgpu needs the optional package webgpu (Dawn's WebGPU for Node), which is not installed: run npm i webgpu";
 
 function noAdapterMessage(stderr: string): string {
   if (/libvulkan\.so\.1: cannot open/.test(stderr)) {
     return "--backend webgpu: no WebGPU adapter: Dawn cannot load the Vulkan loader libvulkan.so.1 (Debian/Ubuntu: apt-get install libvulkan1)";
   }
   const set = process.env.VK_ICD_FILENAMES;
-  if (set) return `--backend webgpu: no WebGPU adapter with VK_ICD_FILENAMES=${set} (Dawn found no usable driver there; unset it to use the system's GPU drivers)`;
+  if (set)
+    return `--backend webgpu: no WebGPU adapter with VK_ICD_FILENAMES=${set} (Dawn found no usable driver there; unset it to use the system's GPU drivers)`;
   const icd = findSwiftShaderIcd();
   const hint = icd
     ? `without a GPU, VK_ICD_FILENAMES=${icd} selects SwiftShader, a CPU emulation for checking correctness (slower than the CPU kernels)`
@@ -55,7 +61,8 @@ function noAdapterMessage(stderr: string): string {
   return `--backend webgpu: no WebGPU adapter (Dawn found no usable GPU driver); ${hint}`;
 }
 
-export type NodeWebGpuProbe = { available: true; adapter: string; fallback: boolean } | { available: false; reason: string };
+export type NodeWebGpuProbe =
+  { available: true; adapter: string; fallback: boolean } | { available: false; reason: string };
 
 /**
  * The adapter `--backend webgpu` would use, or a one-line reason why there is none. Asked in a
@@ -66,15 +73,31 @@ export function probeNodeWebGpu(): NodeWebGpuProbe {
   if (url === null) return { available: false, reason: INSTALL };
   const child = fileURLToPath(new URL("./probe-child.mjs", import.meta.url));
   const r = spawnSync(process.execPath, [child, url], { encoding: "utf8", timeout: 60_000, env: process.env });
-  const line = (r.stdout ?? "").trim().split("\n").filter((l) => l.startsWith("{")).pop();
-  if (!line) return { available: false, reason: `--backend webgpu: probing the WebGPU adapter failed (${r.error?.message ?? `exit status ${r.status}`})` };
-  const res = JSON.parse(line) as { ok: true; info: Record<string, string | boolean | undefined> } | { ok: false; kind: "load" | "adapter"; reason: string };
+  const line = (r.stdout ?? "")
+    .trim()
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .pop();
+  if (!line)
+    return {
+      available: false,
+      reason: `--backend webgpu: probing the WebGPU adapter failed (${r.error?.message ?? `exit status ${r.status}`})`,
+    };
+  const res = JSON.parse(line) as
+    | { ok: true; info: Record<string, string | boolean | undefined> }
+    | { ok: false; kind: "load" | "adapter"; reason: string };
   if (!res.ok) {
-    if (res.kind === "load") return { available: false, reason: `--backend webgpu: the package webgpu failed to load: ${res.reason} (reinstall it: npm i webgpu)` };
+    if (res.kind === "load")
+      return {
+        available: false,
+        reason: `--backend webgpu: the package webgpu failed to load: ${res.reason} (reinstall it: npm i webgpu)`,
+      };
     return { available: false, reason: noAdapterMessage(r.stderr ?? "") };
   }
   const i = res.info;
-  const name = [i.vendor, i.architecture, i.device, i.description].filter((s) => typeof s === "string" && s).join(" ") || "unknown adapter";
+  const name =
+    [i.vendor, i.architecture, i.device, i.description].filter((s) => typeof s === "string" && s).join(" ") ||
+    "unknown adapter";
   return { available: true, adapter: name, fallback: i.fallback === true };
 }
 
@@ -114,22 +137,37 @@ export async function openNodeWebGpu(): Promise<NodeWebGpu> {
 
 /** The trainer's AsyncObjective on a WebGPU device, for the run's flow, target and batch. */
 export interface GpuTrainObjective {
-  lossAndGrad(params: Real, z: Real, batch: number, nvars: number): Promise<{ perSample: Float64Array; grad: Float64Array }>;
+  lossAndGrad(
+    params: Real,
+    z: Real,
+    batch: number,
+    nvars: number,
+  ): Promise<{ perSample: Float64Array; grad: Float64Array }>;
   close(): Promise<void>;
 }
 
 /** Why a run configuration cannot train on WebGPU, or null. */
 export function webgpuUnsupported(c: TrainerState["config"], workers: number): string | null {
-  if (c.dtype !== "float32") return `dtype = ${c.dtype} cannot be combined with backend webgpu: the WebGPU kernel computes in float32 (--dtype float32, the default with --backend webgpu)`;
-  if (workers > 1) return `workers = ${workers} cannot be combined with backend webgpu: the GPU takes the whole batch (use workers 1)`;
-  if (c.buffer) return "the experience buffer (--buffer-size / --nll-weight) runs on the CPU only: it cannot be combined with backend webgpu";
-  if ((c.symmetryWeight ?? 0) > 0) return `symmetry-weight = ${c.symmetryWeight} cannot be combined with backend webgpu: the WebGPU objective has no symmetry regulariser`;
+  if (c.dtype !== "float32")
+    return `dtype = ${c.dtype} cannot be combined with backend webgpu: the WebGPU kernel computes in float32 (--dtype float32, the default with --backend webgpu)`;
+  if (workers > 1)
+    return `workers = ${workers} cannot be combined with backend webgpu: the GPU takes the whole batch (use workers 1)`;
+  if (c.buffer)
+    return "the experience buffer (--buffer-size / --nll-weight) runs on the CPU only: it cannot be combined with backend webgpu";
+  if ((c.symmetryWeight ?? 0) > 0)
+    return `symmetry-weight = ${c.symmetryWeight} cannot be combined with backend webgpu: the WebGPU objective has no symmetry regulariser`;
   return null;
 }
 
 /** Compile the kernel for the trainer's flow and batch on `gpu` (the device stays open; close frees the buffers). */
 export async function createGpuTrainObjective(gpu: NodeWebGpu, state: TrainerState): Promise<GpuTrainObjective> {
-  const o = await GpuObjective.create(gpu.device, state.model, state.target, { symmetrize: state.config.symmetrize }, state.config.batch);
+  const o = await GpuObjective.create(
+    gpu.device,
+    state.model,
+    state.target,
+    { symmetrize: state.config.symmetrize },
+    state.config.batch,
+  );
   return {
     lossAndGrad: (params, z, batch, nvars) => o.lossAndGrad(params, z, batch, nvars),
     close: async () => o.destroy(),

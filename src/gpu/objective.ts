@@ -19,16 +19,20 @@ import type { Target } from "../targets/target.ts";
 import { blockShader, reduceShader, UNIFORM_FIELDS, WORKGROUP } from "./shader.ts";
 
 /** What the worker found: a usable adapter and device, or why not. */
-export type GpuProbe =
-  | { available: true; device: GPUDevice; adapter: string }
-  | { available: false; reason: string };
+export type GpuProbe = { available: true; device: GPUDevice; adapter: string } | { available: false; reason: string };
 
 /** Request a WebGPU adapter and device (from `navigator.gpu` of a page or worker, or Node's `webgpu` package). Never throws. */
 export async function probeWebGpu(gpu: GPU | undefined, options?: GPURequestAdapterOptions): Promise<GpuProbe> {
-  if (!gpu) return { available: false, reason: "navigator.gpu is undefined (this browser exposes no WebGPU; Chromium needs a secure context and, headless or on Linux, --enable-unsafe-webgpu)" };
+  if (!gpu)
+    return {
+      available: false,
+      reason:
+        "navigator.gpu is undefined (this browser exposes no WebGPU; Chromium needs a secure context and, headless or on Linux, --enable-unsafe-webgpu)",
+    };
   try {
     const adapter = await gpu.requestAdapter(options);
-    if (!adapter) return { available: false, reason: "navigator.gpu.requestAdapter() returned null (no usable GPU adapter)" };
+    if (!adapter)
+      return { available: false, reason: "navigator.gpu.requestAdapter() returned null (no usable GPU adapter)" };
     const device = await adapter.requestDevice({
       requiredLimits: {
         maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
@@ -36,7 +40,9 @@ export async function probeWebGpu(gpu: GPU | undefined, options?: GPURequestAdap
       },
     });
     const info = adapter.info;
-    const name = [info?.vendor, info?.architecture, info?.device, info?.description].filter((s) => s).join(" ") || "unknown adapter";
+    const name =
+      [info?.vendor, info?.architecture, info?.device, info?.description].filter((s) => s).join(" ") ||
+      "unknown adapter";
     return { available: true, device, adapter: name };
   } catch (err) {
     return { available: false, reason: `WebGPU device request failed: ${(err as Error).message}` };
@@ -57,7 +63,23 @@ export class GpuObjective {
   private readonly reducePipe: GPUComputePipeline;
   private readonly bind: GPUBindGroup[]; // [pass * nl + layer], pass 0 = generate, 1 = infer
   private readonly reduceBind: GPUBindGroup;
-  private readonly buf: Record<"P" | "state" | "tape" | "blocks" | "logdet" | "adj" | "gld" | "gpart" | "gout" | "uniform" | "reduceU" | "rbState" | "rbLd" | "rbGrad", GPUBuffer>;
+  private readonly buf: Record<
+    | "P"
+    | "state"
+    | "tape"
+    | "blocks"
+    | "logdet"
+    | "adj"
+    | "gld"
+    | "gpart"
+    | "gout"
+    | "uniform"
+    | "reduceU"
+    | "rbState"
+    | "rbLd"
+    | "rbGrad",
+    GPUBuffer
+  >;
 
   private constructor(
     private readonly device: GPUDevice,
@@ -72,22 +94,44 @@ export class GpuObjective {
     // gradient slots: every slot owns nparams floats; ≤ 64 MB and ≤ batch
     this.slots = Math.max(1, Math.min(batch, 256, Math.floor((16 * 2 ** 20) / nparams)));
     const cfg = model.config;
-    const module = device.createShaderModule({ code: blockShader({ nlayers: cfg.nlayers, nmlp: cfg.nmlp, nhidden: cfg.nhidden }) });
-    const storage = (binding: number, readOnly: boolean): GPUBindGroupLayoutEntry => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: readOnly ? "read-only-storage" : "storage" } });
+    const module = device.createShaderModule({
+      code: blockShader({ nlayers: cfg.nlayers, nmlp: cfg.nmlp, nhidden: cfg.nhidden }),
+    });
+    const storage = (binding: number, readOnly: boolean): GPUBindGroupLayoutEntry => ({
+      binding,
+      visibility: GPUShaderStage.COMPUTE,
+      buffer: { type: readOnly ? "read-only-storage" : "storage" },
+    });
     const layout = device.createBindGroupLayout({
       entries: [
         { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: "uniform" } },
-        storage(1, true), storage(2, false), storage(3, false), storage(4, true),
-        storage(5, false), storage(6, false), storage(7, true), storage(8, false),
+        storage(1, true),
+        storage(2, false),
+        storage(3, false),
+        storage(4, true),
+        storage(5, false),
+        storage(6, false),
+        storage(7, true),
+        storage(8, false),
       ],
     });
     const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
-    this.forwardPipe = device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint: "forward" } });
-    this.backwardPipe = device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint: "backward" } });
-    this.reducePipe = device.createComputePipeline({ layout: "auto", compute: { module: device.createShaderModule({ code: reduceShader() }), entryPoint: "reduce" } });
+    this.forwardPipe = device.createComputePipeline({
+      layout: pipelineLayout,
+      compute: { module, entryPoint: "forward" },
+    });
+    this.backwardPipe = device.createComputePipeline({
+      layout: pipelineLayout,
+      compute: { module, entryPoint: "backward" },
+    });
+    this.reducePipe = device.createComputePipeline({
+      layout: "auto",
+      compute: { module: device.createShaderModule({ code: reduceShader() }), entryPoint: "reduce" },
+    });
 
     const S = GPUBufferUsage.STORAGE;
-    const mk = (size: number, usage: number) => device.createBuffer({ size: Math.max(16, Math.ceil(size / 4) * 4), usage });
+    const mk = (size: number, usage: number) =>
+      device.createBuffer({ size: Math.max(16, Math.ceil(size / 4) * 4), usage });
     const tapePerRow = layers.reduce((s, l) => s + 4 * l.nblocks, 0);
     const blockData = new Uint32Array(layers.reduce((s, l) => s + 4 * l.nblocks, 0));
     const blkOff: number[] = [];
@@ -121,20 +165,43 @@ export class GpuObjective {
       let tapeOff = p * batch * tapePerRow;
       for (let l = 0; l < nl; l++) {
         const vals: Record<(typeof UNIFORM_FIELDS)[number], number> = {
-          dir: p, base: specs[l].base, nblocks: layers[l].nblocks, batch, N, tapeOff, blkOff: blkOff[l],
-          slots: this.slots, tape: 1, nparams,
+          dir: p,
+          base: specs[l].base,
+          nblocks: layers[l].nblocks,
+          batch,
+          N,
+          tapeOff,
+          blkOff: blkOff[l],
+          slots: this.slots,
+          tape: 1,
+          nparams,
         };
         UNIFORM_FIELDS.forEach((f, i) => (u[(UNIFORM_STRIDE / 4) * (p * nl + l) + i] = vals[f]));
         tapeOff += batch * 4 * layers[l].nblocks;
         const entry = (binding: number, buffer: GPUBuffer): GPUBindGroupEntry => ({ binding, resource: { buffer } });
-        bind.push(device.createBindGroup({
-          layout,
-          entries: [
-            { binding: 0, resource: { buffer: this.buf.uniform, offset: UNIFORM_STRIDE * (p * nl + l), size: 4 * UNIFORM_FIELDS.length } },
-            entry(1, this.buf.P), entry(2, this.buf.state), entry(3, this.buf.tape), entry(4, this.buf.blocks),
-            entry(5, this.buf.logdet), entry(6, this.buf.adj), entry(7, this.buf.gld), entry(8, this.buf.gpart),
-          ],
-        }));
+        bind.push(
+          device.createBindGroup({
+            layout,
+            entries: [
+              {
+                binding: 0,
+                resource: {
+                  buffer: this.buf.uniform,
+                  offset: UNIFORM_STRIDE * (p * nl + l),
+                  size: 4 * UNIFORM_FIELDS.length,
+                },
+              },
+              entry(1, this.buf.P),
+              entry(2, this.buf.state),
+              entry(3, this.buf.tape),
+              entry(4, this.buf.blocks),
+              entry(5, this.buf.logdet),
+              entry(6, this.buf.adj),
+              entry(7, this.buf.gld),
+              entry(8, this.buf.gpart),
+            ],
+          }),
+        );
       }
     }
     device.queue.writeBuffer(this.buf.uniform, 0, u);
@@ -151,8 +218,15 @@ export class GpuObjective {
   }
 
   /** Compile the kernels for this flow and allocate buffers for `batch` rows (validation errors reject). */
-  static async create(device: GPUDevice, model: FlowModel, target: Target, opts: GpuObjectiveOptions, batch: number): Promise<GpuObjective> {
-    if (target.nvars !== model.nvars) throw new RangeError(`target has ${target.nvars} variables but the flow has ${model.nvars}`);
+  static async create(
+    device: GPUDevice,
+    model: FlowModel,
+    target: Target,
+    opts: GpuObjectiveOptions,
+    batch: number,
+  ): Promise<GpuObjective> {
+    if (target.nvars !== model.nvars)
+      throw new RangeError(`target has ${target.nvars} variables but the flow has ${model.nvars}`);
     device.pushErrorScope("validation");
     const o = new GpuObjective(device, model, target, opts, batch);
     const err = await device.popErrorScope();
@@ -174,7 +248,10 @@ export class GpuObjective {
   }
 
   /** One taped pass on `input` (batch × N); returns its output and log-determinants. */
-  private async pass(pass: 0 | 1, input: Float32Array<ArrayBuffer>): Promise<{ out: Float32Array<ArrayBuffer>; logDet: Float32Array<ArrayBuffer> }> {
+  private async pass(
+    pass: 0 | 1,
+    input: Float32Array<ArrayBuffer>,
+  ): Promise<{ out: Float32Array<ArrayBuffer>; logDet: Float32Array<ArrayBuffer> }> {
     const { device, buf, batch } = this;
     const n = batch * this.model.nvars;
     device.queue.writeBuffer(buf.state, 0, input, 0, n);
@@ -196,7 +273,13 @@ export class GpuObjective {
   }
 
   /** Backward of a taped pass; accumulates into the gradient slots; optionally reads the input adjoint back. */
-  private async backward(pass: 0 | 1, gOut: Float32Array<ArrayBuffer>, gLd: Float32Array<ArrayBuffer>, clear: boolean, readInput: boolean): Promise<Float32Array<ArrayBuffer> | null> {
+  private async backward(
+    pass: 0 | 1,
+    gOut: Float32Array<ArrayBuffer>,
+    gLd: Float32Array<ArrayBuffer>,
+    clear: boolean,
+    readInput: boolean,
+  ): Promise<Float32Array<ArrayBuffer> | null> {
     const { device, buf, batch } = this;
     const n = batch * this.model.nvars;
     device.queue.writeBuffer(buf.adj, 0, gOut, 0, n);
@@ -234,11 +317,19 @@ export class GpuObjective {
    * parameters (the contract of ParallelObjective.lossAndGrad). `batch` must be the one given
    * to `create`.
    */
-  async lossAndGrad(params: Real, z: Real, batch: number, nvars: number): Promise<{ perSample: Float64Array; grad: Float64Array }> {
+  async lossAndGrad(
+    params: Real,
+    z: Real,
+    batch: number,
+    nvars: number,
+  ): Promise<{ perSample: Float64Array; grad: Float64Array }> {
     if (batch !== this.batch || nvars !== this.model.nvars || z.length !== batch * nvars) {
-      throw new RangeError(`GPU objective built for batch ${this.batch} × ${this.model.nvars} variables, called with ${batch} × ${nvars} (z of length ${z.length})`);
+      throw new RangeError(
+        `GPU objective built for batch ${this.batch} × ${this.model.nvars} variables, called with ${batch} × ${nvars} (z of length ${z.length})`,
+      );
     }
-    if (params.length !== this.model.nparams) throw new RangeError(`parameter array has ${params.length} entries, the flow needs ${this.model.nparams}`);
+    if (params.length !== this.model.nparams)
+      throw new RangeError(`parameter array has ${params.length} entries, the flow needs ${this.model.nparams}`);
     const N = nvars;
     const inv = 1 / batch;
     this.device.queue.writeBuffer(this.buf.P, 0, Float32Array.from(params));

@@ -16,7 +16,18 @@ try {
     console.log(JSON.stringify({ ok: false, kind: "adapter", reason: "requestAdapter() returned null" }));
   } else {
     const i = adapter.info ?? {};
-    console.log(JSON.stringify({ ok: true, info: { vendor: i.vendor, architecture: i.architecture, device: i.device, description: i.description, fallback: i.isFallbackAdapter === true } }));
+    console.log(
+      JSON.stringify({
+        ok: true,
+        info: {
+          vendor: i.vendor,
+          architecture: i.architecture,
+          device: i.device,
+          description: i.description,
+          fallback: i.isFallbackAdapter === true,
+        },
+      }),
+    );
   }
 } catch (err) {
   console.log(JSON.stringify({ ok: false, kind: "adapter", reason: String(err?.message ?? err).split("\n")[0] }));

@@ -36,7 +36,18 @@ export function netSizeOf(s: ShaderShape): number {
 }
 
 /** Fields of the per-dispatch uniform block, in order (u32 each). */
-export const UNIFORM_FIELDS = ["dir", "base", "nblocks", "batch", "N", "tapeOff", "blkOff", "slots", "tape", "nparams"] as const;
+export const UNIFORM_FIELDS = [
+  "dir",
+  "base",
+  "nblocks",
+  "batch",
+  "N",
+  "tapeOff",
+  "blkOff",
+  "slots",
+  "tape",
+  "nparams",
+] as const;
 
 export const WORKGROUP = 64;
 

@@ -52,14 +52,7 @@ export type CheckpointInput<C extends JsonObject = JsonObject> = Omit<
   Partial<Pick<Checkpoint<C>, "packageVersion" | "gitCommit" | "nodeVersion" | "createdAt">>;
 
 export type CheckpointProblem =
-  | "missing"
-  | "unreadable"
-  | "empty"
-  | "truncated"
-  | "not-json"
-  | "format"
-  | "checksum"
-  | "invalid";
+  "missing" | "unreadable" | "empty" | "truncated" | "not-json" | "format" | "checksum" | "invalid";
 
 /** A checkpoint that cannot be used; `message` is one line naming the file and the problem. */
 export class CheckpointError extends Error {
@@ -134,14 +127,14 @@ export function base64ToBytes(text: string): Uint8Array {
 // SHA-256 (FIPS 180-4), for environments without node:crypto's synchronous hash
 
 const K256 = new Uint32Array([
-  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
+  0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
+  0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8,
+  0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
+  0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819,
+  0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
+  0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+  0xc67178f2,
 ]);
 
 /** SHA-256 of a byte array, as 64 lowercase hex digits. */
@@ -154,7 +147,9 @@ export function sha256Bytes(data: Uint8Array): string {
   const dv = new DataView(buf.buffer);
   dv.setUint32(total - 8, Math.floor(len / 0x20000000), false); // high bits of the bit length
   dv.setUint32(total - 4, (len << 3) >>> 0, false);
-  const h = new Uint32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+  const h = new Uint32Array([
+    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+  ]);
   const w = new Uint32Array(64);
   for (let off = 0; off < total; off += 64) {
     for (let t = 0; t < 16; t++) w[t] = dv.getUint32(off + 4 * t, false);
@@ -165,7 +160,14 @@ export function sha256Bytes(data: Uint8Array): string {
       const s1 = ((b >>> 17) | (b << 15)) ^ ((b >>> 19) | (b << 13)) ^ (b >>> 10);
       w[t] = (w[t - 16] + s0 + w[t - 7] + s1) >>> 0;
     }
-    let a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+    let a = h[0],
+      b = h[1],
+      c = h[2],
+      d = h[3],
+      e = h[4],
+      f = h[5],
+      g = h[6],
+      hh = h[7];
     for (let t = 0; t < 64; t++) {
       const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
       const ch = (e & f) ^ (~e & g);
@@ -236,7 +238,9 @@ export function decodeReal(e: unknown, what: string): Real {
   const width = BYTES_PER_NUMBER[dtype];
   const buf = base64ToBytes(base64);
   if (buf.length !== length * width) {
-    throw new Error(`${what} is truncated: ${buf.length} bytes for ${length} ${dtype} values (expected ${length * width})`);
+    throw new Error(
+      `${what} is truncated: ${buf.length} bytes for ${length} ${dtype} values (expected ${length * width})`,
+    );
   }
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   if (dtype === "float64") {
@@ -264,12 +268,14 @@ function isCount(v: unknown): v is number {
 export function structuralProblem(c: CheckpointInput<JsonObject>): string | null {
   if (!isCount(c.epoch)) return `epoch ${JSON.stringify(c.epoch)} is not a non-negative integer`;
   if (!isJsonObject(c.config)) return "config is not a JSON object";
-  if (!(c.params instanceof Float32Array || c.params instanceof Float64Array)) return "params is not a Float32Array or Float64Array";
+  if (!(c.params instanceof Float32Array || c.params instanceof Float64Array))
+    return "params is not a Float32Array or Float64Array";
   const o = c.optimiser;
   if (!o || !isCount(o.step)) return "optimiser.step is not a non-negative integer";
   for (const k of ["m", "v"] as const) {
     const a = o[k];
-    if (!(a instanceof Float32Array || a instanceof Float64Array)) return `optimiser.${k} is not a Float32Array or Float64Array`;
+    if (!(a instanceof Float32Array || a instanceof Float64Array))
+      return `optimiser.${k} is not a Float32Array or Float64Array`;
     if (a.length !== c.params.length) return `optimiser.${k} has ${a.length} values but params has ${c.params.length}`;
   }
   if (!isRngState(c.rng)) return `rng ${JSON.stringify(c.rng)} is not four uint32 words`;
@@ -280,7 +286,11 @@ export function structuralProblem(c: CheckpointInput<JsonObject>): string | null
  * The file text of a checkpoint whose provenance is filled in (what saveCheckpoint writes).
  * Throws CheckpointError("invalid") naming `path` when the shapes are inconsistent.
  */
-export function checkpointText<C extends JsonObject>(full: Checkpoint<C>, path = "(in memory)", hash: HashHex = sha256Hex): string {
+export function checkpointText<C extends JsonObject>(
+  full: Checkpoint<C>,
+  path = "(in memory)",
+  hash: HashHex = sha256Hex,
+): string {
   const problem = structuralProblem(full);
   if (problem) throw new CheckpointError(path, "invalid", `refusing to save: ${problem}`);
   const payload: JsonObject = {
@@ -327,7 +337,8 @@ export function parseCheckpointText(text: string, path: string, hash: HashHex = 
     }
     throw new CheckpointError(path, "not-json", `is not valid JSON (${(err as Error).message.split("\n")[0]})`);
   }
-  if (!isJsonObject(doc)) throw new CheckpointError(path, "format", "is not a neuralrg checkpoint (top level is not an object)");
+  if (!isJsonObject(doc))
+    throw new CheckpointError(path, "format", "is not a neuralrg checkpoint (top level is not an object)");
   if (!("format" in doc)) throw new CheckpointError(path, "format", "is not a neuralrg checkpoint (no format field)");
   if (doc.format !== CHECKPOINT_FORMAT) {
     throw new CheckpointError(

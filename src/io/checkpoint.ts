@@ -20,16 +20,28 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "./atomic.ts";
 import {
-  CheckpointError, checkpointText, parseCheckpointText, structuralProblem,
-  type Checkpoint, type CheckpointInput, type HashHex,
+  CheckpointError,
+  checkpointText,
+  parseCheckpointText,
+  structuralProblem,
+  type Checkpoint,
+  type CheckpointInput,
+  type HashHex,
 } from "./checkpoint-format.ts";
 import type { JsonObject } from "./json.ts";
 import { gitCommit, packageVersion } from "./provenance.ts";
 
 // The format itself (pure functions, also used by the browser playground) lives in checkpoint-format.ts.
 export {
-  CHECKPOINT_FORMAT, CheckpointError, decodeReal, encodeReal,
-  type Checkpoint, type CheckpointInput, type CheckpointProblem, type EncodedArray, type OptimiserState,
+  CHECKPOINT_FORMAT,
+  CheckpointError,
+  decodeReal,
+  encodeReal,
+  type Checkpoint,
+  type CheckpointInput,
+  type CheckpointProblem,
+  type EncodedArray,
+  type OptimiserState,
 } from "./checkpoint-format.ts";
 
 const sha256: HashHex = (text) => createHash("sha256").update(text, "utf8").digest("hex");

@@ -100,12 +100,17 @@ export function acquireRunLock(dir: string): RunLock {
         break;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-        if (attempt >= 2) throw new LockError(`run directory ${paths.dir}: could not take the lock ${paths.lock} (contended); try again`);
+        if (attempt >= 2)
+          throw new LockError(
+            `run directory ${paths.dir}: could not take the lock ${paths.lock} (contended); try again`,
+          );
       }
       const holder = readLock(paths.lock);
       if (holder === "absent") continue;
       if (holder === "unparsable") {
-        throw new LockError(`run directory ${paths.dir} is locked by an unreadable lock file ${paths.lock}; delete it if no run is active`);
+        throw new LockError(
+          `run directory ${paths.dir} is locked by an unreadable lock file ${paths.lock}; delete it if no run is active`,
+        );
       }
       if (holder.hostname !== info.hostname) {
         throw new LockError(
@@ -205,4 +210,3 @@ export function removeStaleTempFiles(dir: string, now: number = Date.now()): str
   }
   return removed;
 }
-

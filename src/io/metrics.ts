@@ -28,7 +28,8 @@ function checkColumns(columns: readonly string[]): void {
   if (columns.length === 0) throw new MetricsError("metrics need at least one column");
   const seen = new Set<string>();
   for (const c of columns) {
-    if (!COLUMN_RE.test(c)) throw new MetricsError(`metrics column name ${JSON.stringify(c)} is invalid (letters, digits, _ . - only)`);
+    if (!COLUMN_RE.test(c))
+      throw new MetricsError(`metrics column name ${JSON.stringify(c)} is invalid (letters, digits, _ . - only)`);
     if (seen.has(c)) throw new MetricsError(`metrics column ${JSON.stringify(c)} is repeated`);
     seen.add(c);
   }
@@ -46,7 +47,8 @@ export function formatNumber(x: number): string {
 function parseCell(cell: string, path: string, line: number, column: string): number {
   if (cell === "" || cell === "NaN") return NaN;
   const x = Number(cell);
-  if (Number.isNaN(x)) throw new MetricsError(`metrics ${path}:${line}: column ${column} holds ${JSON.stringify(cell)}, not a number`);
+  if (Number.isNaN(x))
+    throw new MetricsError(`metrics ${path}:${line}: column ${column} holds ${JSON.stringify(cell)}, not a number`);
   return x;
 }
 
@@ -169,7 +171,8 @@ export class MetricsWriter {
     const missing = this.columns.filter((c) => typeof row[c] !== "number");
     if (missing.length > 0) throw new MetricsError(`metrics row for ${this.path} lacks ${missing.join(", ")}`);
     const extra = Object.keys(row).filter((k) => !this.columns.includes(k));
-    if (extra.length > 0) throw new MetricsError(`metrics row for ${this.path} has unknown column(s) ${extra.join(", ")}`);
+    if (extra.length > 0)
+      throw new MetricsError(`metrics row for ${this.path} has unknown column(s) ${extra.join(", ")}`);
     const line = formatRow(this.columns, row);
     if (this.sync) {
       const fd = openSync(this.path, "a");

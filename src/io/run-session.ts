@@ -10,18 +10,21 @@ import type { JsonObject } from "./json.ts";
 import { acquireRunLock, removeStaleTempFiles, type RunLock } from "./lock.ts";
 import { openRunDir, readRunConfig, resumeConflicts, RunDirError, runPaths, type RunPaths } from "./rundir.ts";
 
-
 /** A run-directory path that is clearly a mistake (empty, NUL bytes). */
 function checkDirArgument(dir: string): void {
-  if (typeof dir !== "string" || dir.trim() === "") throw new RunDirError(`run directory "${dir}" is invalid: give a non-empty path`);
-  if (dir.includes("\0")) throw new RunDirError(`run directory ${JSON.stringify(dir)} is invalid: it contains a NUL byte`);
+  if (typeof dir !== "string" || dir.trim() === "")
+    throw new RunDirError(`run directory "${dir}" is invalid: give a non-empty path`);
+  if (dir.includes("\0"))
+    throw new RunDirError(`run directory ${JSON.stringify(dir)} is invalid: it contains a NUL byte`);
 }
 
 /** File-system errors while setting up the run directory (permissions, a file in the way, ...) as one-line RunDirErrors. */
 function setupError(dir: string, err: unknown): unknown {
   const e = err as NodeJS.ErrnoException;
   if (e instanceof Error && typeof e.code === "string" && /^E[A-Z]+$/.test(e.code) && !(err instanceof RunDirError)) {
-    return new RunDirError(`cannot use run directory ${dir}: ${e.code} (${e.syscall ?? "fs"}${e.path ? ` ${e.path}` : ""})`);
+    return new RunDirError(
+      `cannot use run directory ${dir}: ${e.code} (${e.syscall ?? "fs"}${e.path ? ` ${e.path}` : ""})`,
+    );
   }
   return err;
 }
@@ -59,7 +62,8 @@ function removeEmptyTree(root: string): void {
 /** Delete everything but the lock in a run directory this call created (setup failed while we held its lock). */
 function clearCreatedRunDir(dir: string): void {
   try {
-    for (const name of readdirSync(dir)) if (name !== ".lock") rmSync(join(dir, name), { recursive: true, force: true });
+    for (const name of readdirSync(dir))
+      if (name !== ".lock") rmSync(join(dir, name), { recursive: true, force: true });
   } catch {
     /* best effort */
   }
@@ -79,7 +83,9 @@ export function loadResumableCheckpoint(paths: RunPaths, config: JsonObject): Ch
   const ck = loadCheckpoint(paths.checkpoint);
   const conflicts = resumeConflicts(ck.config, config);
   if (conflicts.length > 0) {
-    throw new RunDirError(`cannot resume ${paths.dir}: the checkpoint was made with a different config (${conflicts.slice(0, 5).join(", ")})`);
+    throw new RunDirError(
+      `cannot resume ${paths.dir}: the checkpoint was made with a different config (${conflicts.slice(0, 5).join(", ")})`,
+    );
   }
   const bad = (detail: string): CheckpointError => new CheckpointError(paths.checkpoint, "invalid", detail);
   if (!allFinite(ck.params)) throw bad("holds non-finite parameters (NaN or Infinity)");
@@ -109,7 +115,9 @@ export interface RunDirRequest {
  * file-system errors become one-line RunDirErrors.
  */
 export async function withRunDir<S, T>(
-  req: RunDirRequest, setup: (paths: RunPaths) => S, body: (paths: RunPaths, s: S) => Promise<T>,
+  req: RunDirRequest,
+  setup: (paths: RunPaths) => S,
+  body: (paths: RunPaths, s: S) => Promise<T>,
 ): Promise<T> {
   checkDirArgument(req.dir);
   const paths0 = runPaths(req.dir);
@@ -119,7 +127,8 @@ export async function withRunDir<S, T>(
   if (req.resume) {
     if (!existsSync(paths0.config)) throw new RunDirError(`cannot resume: ${paths0.dir} holds no run (no config.json)`);
     const conflicts = resumeConflicts(readRunConfig(paths0), req.config);
-    if (conflicts.length > 0) throw new RunDirError(`cannot resume ${paths0.dir}: its config differs in ${conflicts.slice(0, 5).join(", ")}`);
+    if (conflicts.length > 0)
+      throw new RunDirError(`cannot resume ${paths0.dir}: its config differs in ${conflicts.slice(0, 5).join(", ")}`);
   }
   // directories this call creates are removed again if it is refused
   const createdRoot = firstMissingAncestor(paths0.dir);

@@ -135,10 +135,14 @@ export function openRunDir(dir: string, config: JsonObject, mode: RunMode = "new
         );
       }
       if (hasResults) {
-        throw new RunDirError(`run directory ${paths.dir} already holds results of this run; resume it, overwrite it, or choose another directory`);
+        throw new RunDirError(
+          `run directory ${paths.dir} already holds results of this run; resume it, overwrite it, or choose another directory`,
+        );
       }
     } else if (readdirSync(paths.dir).some((f) => f !== "plots" && f !== "samples" && !f.startsWith("."))) {
-      throw new RunDirError(`run directory ${paths.dir} exists, is not empty and holds no config.json; choose another directory`);
+      throw new RunDirError(
+        `run directory ${paths.dir} exists, is not empty and holds no config.json; choose another directory`,
+      );
     }
   }
 

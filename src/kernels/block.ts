@@ -206,9 +206,15 @@ function blockBackward(spec: LayerSpec, P: Real, G: Float64Array, dir: Direction
  * row's log-determinant to logdet[b]. Rows b in [b0, b1) only (for splitting work).
  */
 export function layerForward(
-  spec: LayerSpec, P: Real, dir: Direction,
-  state: Real, N: number, idx: BlockIndex, logdet: Float64Array,
-  b0: number, b1: number,
+  spec: LayerSpec,
+  P: Real,
+  dir: Direction,
+  state: Real,
+  N: number,
+  idx: BlockIndex,
+  logdet: Float64Array,
+  b0: number,
+  b1: number,
 ): void {
   const sc = scratchFor(spec);
   const v = sc.v;
@@ -222,9 +228,15 @@ export function layerForward(
       const i1 = row + blocks[4 * k + 1];
       const i2 = row + blocks[4 * k + 2];
       const i3 = row + blocks[4 * k + 3];
-      v[0] = state[i0]; v[1] = state[i1]; v[2] = state[i2]; v[3] = state[i3];
+      v[0] = state[i0];
+      v[1] = state[i1];
+      v[2] = state[i2];
+      v[3] = state[i3];
       ld += blockForwardRecord(spec, P, dir, sc);
-      state[i0] = v[last]; state[i1] = v[last + 1]; state[i2] = v[last + 2]; state[i3] = v[last + 3];
+      state[i0] = v[last];
+      state[i1] = v[last + 1];
+      state[i2] = v[last + 2];
+      state[i3] = v[last + 3];
     }
     logdet[b] += ld;
   }
@@ -237,9 +249,17 @@ export function layerForward(
  * Parameter gradients are accumulated into G.
  */
 export function layerBackward(
-  spec: LayerSpec, P: Real, G: Float64Array, dir: Direction,
-  input: Real, grad: Real, N: number, idx: BlockIndex, gLogdet: Float64Array,
-  b0: number, b1: number,
+  spec: LayerSpec,
+  P: Real,
+  G: Float64Array,
+  dir: Direction,
+  input: Real,
+  grad: Real,
+  N: number,
+  idx: BlockIndex,
+  gLogdet: Float64Array,
+  b0: number,
+  b1: number,
 ): void {
   const sc = scratchFor(spec);
   const v = sc.v;
@@ -253,11 +273,20 @@ export function layerBackward(
       const i1 = row + blocks[4 * k + 1];
       const i2 = row + blocks[4 * k + 2];
       const i3 = row + blocks[4 * k + 3];
-      v[0] = input[i0]; v[1] = input[i1]; v[2] = input[i2]; v[3] = input[i3];
+      v[0] = input[i0];
+      v[1] = input[i1];
+      v[2] = input[i2];
+      v[3] = input[i3];
       blockForwardRecord(spec, P, dir, sc);
-      gv[0] = grad[i0]; gv[1] = grad[i1]; gv[2] = grad[i2]; gv[3] = grad[i3];
+      gv[0] = grad[i0];
+      gv[1] = grad[i1];
+      gv[2] = grad[i2];
+      gv[3] = grad[i3];
       blockBackward(spec, P, G, dir, gld, sc);
-      grad[i0] = gv[0]; grad[i1] = gv[1]; grad[i2] = gv[2]; grad[i3] = gv[3];
+      grad[i0] = gv[0];
+      grad[i1] = gv[1];
+      grad[i2] = gv[2];
+      grad[i3] = gv[3];
     }
   }
 }

@@ -14,9 +14,14 @@ import type { Real } from "../engine/real.ts";
 
 /** Evaluate the net on (x0, x1); writes the two outputs to out[0], out[1]. */
 export function netForward(
-  P: Real, po: number, nh: number, H: number,
-  x0: number, x1: number,
-  act: Float64Array, ao: number,
+  P: Real,
+  po: number,
+  nh: number,
+  H: number,
+  x0: number,
+  x1: number,
+  act: Float64Array,
+  ao: number,
   out: Float64Array,
 ): void {
   if (nh === 0) {
@@ -64,16 +69,28 @@ export function netForward(
  * the input adjoints to gin[0], gin[1]. `ga` and `gb` are scratch arrays of length ≥ H.
  */
 export function netBackward(
-  P: Real, G: Float64Array, po: number, nh: number, H: number,
-  x0: number, x1: number,
-  act: Float64Array, ao: number,
-  g0: number, g1: number,
-  gin: Float64Array, ga: Float64Array, gb: Float64Array,
+  P: Real,
+  G: Float64Array,
+  po: number,
+  nh: number,
+  H: number,
+  x0: number,
+  x1: number,
+  act: Float64Array,
+  ao: number,
+  g0: number,
+  g1: number,
+  gin: Float64Array,
+  ga: Float64Array,
+  gb: Float64Array,
 ): void {
   if (nh === 0) {
-    G[po] += g0 * x0; G[po + 1] += g0 * x1;
-    G[po + 2] += g1 * x0; G[po + 3] += g1 * x1;
-    G[po + 4] += g0; G[po + 5] += g1;
+    G[po] += g0 * x0;
+    G[po + 1] += g0 * x1;
+    G[po + 2] += g1 * x0;
+    G[po + 3] += g1 * x1;
+    G[po + 4] += g0;
+    G[po + 5] += g1;
     gin[0] = g0 * P[po] + g1 * P[po + 2];
     gin[1] = g0 * P[po + 1] + g1 * P[po + 3];
     return;
@@ -111,7 +128,9 @@ export function netBackward(
         gnext[j] += gu * P[row + j];
       }
     }
-    const t = gcur; gcur = gnext; gnext = t;
+    const t = gcur;
+    gcur = gnext;
+    gnext = t;
   }
   // first layer 2 → H
   let gx0 = 0;

@@ -27,16 +27,72 @@ interface BlockExports {
   memory: WebAssembly.Memory;
   scratchBytes(nl: number, nh: number, H: number): number;
   heapBase(): number;
-  forward32(dir: number, nl: number, nh: number, H: number, netSize: number, pP: number,
-    pX: number, N: number, nb: number, pBlk: number, nblocks: number, pLd: number, pS: number): void;
-  forward64(dir: number, nl: number, nh: number, H: number, netSize: number, pP: number,
-    pX: number, N: number, nb: number, pBlk: number, nblocks: number, pLd: number, pS: number): void;
-  backward32(dir: number, nl: number, nh: number, H: number, netSize: number, pP: number,
-    pX: number, pGr: number, N: number, nb: number, pBlk: number, nblocks: number, pGld: number,
-    pGP: number, pAcc: number, pS: number): void;
-  backward64(dir: number, nl: number, nh: number, H: number, netSize: number, pP: number,
-    pX: number, pGr: number, N: number, nb: number, pBlk: number, nblocks: number, pGld: number,
-    pGP: number, pAcc: number, pS: number): void;
+  forward32(
+    dir: number,
+    nl: number,
+    nh: number,
+    H: number,
+    netSize: number,
+    pP: number,
+    pX: number,
+    N: number,
+    nb: number,
+    pBlk: number,
+    nblocks: number,
+    pLd: number,
+    pS: number,
+  ): void;
+  forward64(
+    dir: number,
+    nl: number,
+    nh: number,
+    H: number,
+    netSize: number,
+    pP: number,
+    pX: number,
+    N: number,
+    nb: number,
+    pBlk: number,
+    nblocks: number,
+    pLd: number,
+    pS: number,
+  ): void;
+  backward32(
+    dir: number,
+    nl: number,
+    nh: number,
+    H: number,
+    netSize: number,
+    pP: number,
+    pX: number,
+    pGr: number,
+    N: number,
+    nb: number,
+    pBlk: number,
+    nblocks: number,
+    pGld: number,
+    pGP: number,
+    pAcc: number,
+    pS: number,
+  ): void;
+  backward64(
+    dir: number,
+    nl: number,
+    nh: number,
+    H: number,
+    netSize: number,
+    pP: number,
+    pX: number,
+    pGr: number,
+    N: number,
+    nb: number,
+    pBlk: number,
+    nblocks: number,
+    pGld: number,
+    pGP: number,
+    pAcc: number,
+    pS: number,
+  ): void;
 }
 
 /** Where the compiled kernel lives (next to this file). */
@@ -123,9 +179,15 @@ function checkArgs(spec: LayerSpec, P: Real, N: number, idx: BlockIndex, rows: R
 
 /** Same contract as `layerForward` in block.ts. */
 export function wasmLayerForward(
-  spec: LayerSpec, P: Real, dir: Direction,
-  state: Real, N: number, idx: BlockIndex, logdet: Float64Array,
-  b0: number, b1: number,
+  spec: LayerSpec,
+  P: Real,
+  dir: Direction,
+  state: Real,
+  N: number,
+  idx: BlockIndex,
+  logdet: Float64Array,
+  b0: number,
+  b1: number,
 ): void {
   const nb = b1 - b0;
   if (nb <= 0 || idx.nblocks === 0) return;
@@ -151,7 +213,21 @@ export function wasmLayerForward(
   ld.fill(0);
   const run = f32 ? ex.forward32 : ex.forward64;
   const t1 = tm ? performance.now() : 0;
-  run(dir === "generate" ? 0 : 1, spec.nlayers, spec.nh, spec.H, spec.netSize, pP, pX, N, nb, pBlk, idx.nblocks, pLd, pS);
+  run(
+    dir === "generate" ? 0 : 1,
+    spec.nlayers,
+    spec.nh,
+    spec.H,
+    spec.netSize,
+    pP,
+    pX,
+    N,
+    nb,
+    pBlk,
+    idx.nblocks,
+    pLd,
+    pS,
+  );
   const t2 = tm ? performance.now() : 0;
   state.set(x, b0 * N);
   for (let b = 0; b < nb; b++) logdet[b0 + b] += ld[b];
@@ -165,9 +241,17 @@ export function wasmLayerForward(
 
 /** Same contract as `layerBackward` in block.ts. */
 export function wasmLayerBackward(
-  spec: LayerSpec, P: Real, G: Float64Array, dir: Direction,
-  input: Real, grad: Real, N: number, idx: BlockIndex, gLogdet: Float64Array,
-  b0: number, b1: number,
+  spec: LayerSpec,
+  P: Real,
+  G: Float64Array,
+  dir: Direction,
+  input: Real,
+  grad: Real,
+  N: number,
+  idx: BlockIndex,
+  gLogdet: Float64Array,
+  b0: number,
+  b1: number,
 ): void {
   const nb = b1 - b0;
   if (nb <= 0 || idx.nblocks === 0) return;
@@ -198,7 +282,24 @@ export function wasmLayerBackward(
   new Float64Array(buf, pGld, nb).set(gLogdet.subarray(b0, b1));
   const run = f32 ? ex.backward32 : ex.backward64;
   const t1 = tm ? performance.now() : 0;
-  run(dir === "generate" ? 0 : 1, spec.nlayers, spec.nh, spec.H, spec.netSize, pP, pX, pGr, N, nb, pBlk, idx.nblocks, pGld, pGP, pAcc, pS);
+  run(
+    dir === "generate" ? 0 : 1,
+    spec.nlayers,
+    spec.nh,
+    spec.H,
+    spec.netSize,
+    pP,
+    pX,
+    pGr,
+    N,
+    nb,
+    pBlk,
+    idx.nblocks,
+    pGld,
+    pGP,
+    pAcc,
+    pS,
+  );
   const t2 = tm ? performance.now() : 0;
   grad.set(g, b0 * N);
   const gp = new Float64Array(buf, pGP, np);
@@ -225,7 +326,11 @@ export type KernelName = "js" | "wasm";
 export const jsKernel: KernelImpl = { name: "js", layerForward, layerBackward };
 
 /** The WebAssembly SIMD kernel (this module). */
-export const wasmKernel: KernelImpl = { name: "wasm", layerForward: wasmLayerForward, layerBackward: wasmLayerBackward };
+export const wasmKernel: KernelImpl = {
+  name: "wasm",
+  layerForward: wasmLayerForward,
+  layerBackward: wasmLayerBackward,
+};
 
 export function getKernel(name: KernelName): KernelImpl {
   switch (name) {

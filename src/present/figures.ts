@@ -46,7 +46,8 @@ export function encodePng(rgb: Uint8Array, width: number, height: number): Buffe
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new RangeError(`encodePng: size ${width}×${height} is invalid`);
   }
-  if (rgb.length !== width * height * 3) throw new RangeError(`encodePng: expected ${width * height * 3} bytes, got ${rgb.length}`);
+  if (rgb.length !== width * height * 3)
+    throw new RangeError(`encodePng: expected ${width * height * 3} bytes, got ${rgb.length}`);
   const stride = width * 3;
   const raw = Buffer.alloc((stride + 1) * height);
   for (let y = 0; y < height; y++) {
@@ -135,7 +136,8 @@ export interface MatrixFigureOptions {
 
 /** The colour domain of a set of panels. */
 export function matrixDomain(panels: MatrixPanel[], scheme: MatrixScheme): [number, number] {
-  let lo = Infinity, hi = -Infinity;
+  let lo = Infinity,
+    hi = -Infinity;
   for (const p of panels) {
     for (let i = 0; i < p.values.length; i++) {
       const v = p.values[i];
@@ -163,7 +165,8 @@ function panelImage(p: MatrixPanel, lut: Uint8Array, domain: [number, number], m
   }
   // Upscale by whole pixels so the viewer's smoothing does not blur cell edges.
   const f = Math.max(1, Math.ceil(minPixels / Math.max(p.rows, p.cols)));
-  const W = p.cols * f, H = p.rows * f;
+  const W = p.cols * f,
+    H = p.rows * f;
   const rgb = new Uint8Array(W * H * 3);
   const [lo, hi] = domain;
   for (let r = 0; r < p.rows; r++) {
@@ -213,12 +216,24 @@ export async function matrixFigure(opts: MatrixFigureOptions): Promise<string> {
     layer: [
       {
         // cell (r, c) spans [c − ½, c + ½] × [r − ½, r + ½], so integer ticks sit at cell centres
-        data: { values: [{ x: -0.5, x2: p.cols - 0.5, y: -0.5, y2: p.rows - 0.5, url: panelImage(p, lut, domain, 2 * size) }] },
+        data: {
+          values: [{ x: -0.5, x2: p.cols - 0.5, y: -0.5, y2: p.rows - 0.5, url: panelImage(p, lut, domain, 2 * size) }],
+        },
         mark: { type: "image", aspect: false },
         encoding: {
-          x: { field: "x", type: "quantitative", scale: { domain: [-0.5, p.cols - 0.5], nice: false, zero: false }, title: opts.xTitle ?? "column" },
+          x: {
+            field: "x",
+            type: "quantitative",
+            scale: { domain: [-0.5, p.cols - 0.5], nice: false, zero: false },
+            title: opts.xTitle ?? "column",
+          },
           x2: { field: "x2" },
-          y: { field: "y", type: "quantitative", scale: { domain: [-0.5, p.rows - 0.5], nice: false, zero: false, reverse: true }, title: opts.yTitle ?? "row" },
+          y: {
+            field: "y",
+            type: "quantitative",
+            scale: { domain: [-0.5, p.rows - 0.5], nice: false, zero: false, reverse: true },
+            title: opts.yTitle ?? "row",
+          },
           y2: { field: "y2" },
           url: { field: "url", type: "nominal" },
         },
@@ -234,7 +249,11 @@ export async function matrixFigure(opts: MatrixFigureOptions): Promise<string> {
   const spec = {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: opts.title ? { text: opts.title, subtitle: opts.subtitle, anchor: "start" } : undefined,
-    config: { font: "DejaVu Sans, Helvetica, Arial, sans-serif", background: "white", legend: { gradientLength: Math.min(300, size) } },
+    config: {
+      font: "DejaVu Sans, Helvetica, Arial, sans-serif",
+      background: "white",
+      legend: { gradientLength: Math.min(300, size) },
+    },
     columns: opts.columns ?? Math.min(4, charts.length),
     concat: charts,
     resolve: { scale: { color: "shared" }, legend: { color: "shared" } },
@@ -260,7 +279,8 @@ function svgSize(svg: string): { width: number; height: number } {
 export function composeSvgs(parts: string[], direction: "row" | "column" = "row", gap = 8, title?: string): string {
   const sizes = parts.map(svgSize);
   const head = title ? 26 : 0;
-  let width = 0, height = 0;
+  let width = 0,
+    height = 0;
   if (direction === "row") {
     width = sizes.reduce((a, s) => a + s.width, 0) + gap * Math.max(0, parts.length - 1);
     height = Math.max(0, ...sizes.map((s) => s.height));

@@ -52,7 +52,10 @@ export interface PngOptions {
 export function svgToPng(svg: string, options: PngOptions = {}): Buffer {
   const { Resvg } = loadResvg();
   const resvg = new Resvg(svg, {
-    fitTo: options.width !== undefined ? { mode: "width", value: options.width } : { mode: "zoom", value: options.scale ?? 2 },
+    fitTo:
+      options.width !== undefined
+        ? { mode: "width", value: options.width }
+        : { mode: "zoom", value: options.scale ?? 2 },
     background: options.background ?? "white",
     font: { loadSystemFonts: true, defaultFontFamily: "DejaVu Sans", sansSerifFamily: "DejaVu Sans" },
     logLevel: "off",
@@ -86,7 +89,8 @@ function strideIndices(n: number, maxPoints: number): number[] {
 function checkLengths(what: string, ...arrays: [string, ArrayLike<number> | undefined][]): number {
   const n = arrays[0][1]?.length ?? 0;
   for (const [name, a] of arrays) {
-    if (a !== undefined && a.length !== n) throw new RangeError(`${what}: ${name} has ${a.length} values, ${arrays[0][0]} has ${n}`);
+    if (a !== undefined && a.length !== n)
+      throw new RangeError(`${what}: ${name} has ${a.length} values, ${arrays[0][0]} has ${n}`);
   }
   return n;
 }
@@ -113,7 +117,9 @@ export interface TrainingCurveData {
 }
 
 /** The curve of a training run's metrics.csv rows (columns epoch, F, F_stderr). */
-export function metricsCurve(rows: readonly Record<string, number>[]): Pick<TrainingCurveData, "epochs" | "F" | "Ferr"> {
+export function metricsCurve(
+  rows: readonly Record<string, number>[],
+): Pick<TrainingCurveData, "epochs" | "F" | "Ferr"> {
   return { epochs: rows.map((r) => r.epoch), F: rows.map((r) => r.F), Ferr: rows.map((r) => r.F_stderr) };
 }
 
@@ -194,7 +200,13 @@ export async function trainingCurvePlot(data: TrainingCurveData): Promise<string
       mark: { type: "line", color: "#54a24b", strokeWidth: 1.5, point: positive.length < 40 },
       encoding: {
         x: { field: "epoch", type: "quantitative", title: "epoch" },
-        y: { field: "rel", type: "quantitative", scale: { type: "log" }, title: "relative error", axis: { format: ".0e" } },
+        y: {
+          field: "rel",
+          type: "quantitative",
+          scale: { type: "log" },
+          title: "relative error",
+          axis: { format: ".0e" },
+        },
       },
     } as unknown as TopLevelSpec);
   }
@@ -252,7 +264,12 @@ export async function linePlot(opts: LinePlotOptions): Promise<string> {
       });
     }
   }
-  const xEnc = { field: "x", type: "quantitative", title: opts.xTitle ?? "x", scale: opts.logX ? { type: "log" } : { zero: false } };
+  const xEnc = {
+    field: "x",
+    type: "quantitative",
+    title: opts.xTitle ?? "x",
+    scale: opts.logX ? { type: "log" } : { zero: false },
+  };
   const yScale = opts.logY ? { type: "log" } : { zero: false };
   const color = {
     field: "series",
@@ -276,7 +293,10 @@ export async function linePlot(opts: LinePlotOptions): Promise<string> {
     layer.push({
       data: { values: [{ y: r.y, label: r.label ?? "" }] },
       layer: [
-        { mark: { type: "rule", color: "#e45756", strokeDash: [6, 4] }, encoding: { y: { field: "y", type: "quantitative" } } },
+        {
+          mark: { type: "rule", color: "#e45756", strokeDash: [6, 4] },
+          encoding: { y: { field: "y", type: "quantitative" } },
+        },
         {
           mark: { type: "text", align: "right", baseline: "bottom", dy: -3, color: "#e45756", x: "width" },
           encoding: { y: { field: "y", type: "quantitative" }, text: { field: "label" } },
@@ -356,15 +376,20 @@ function colour(scheme: RGB[], t: number): string {
 
 /** Escape text for inclusion in SVG/HTML. */
 export function escapeXml(s: string): string {
-  return s.replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c] ?? c);
+  return s.replace(
+    /[<>&"']/g,
+    (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c] ?? c,
+  );
 }
 
 /** A grid of L×L images as SVG (see HeatmapGridOptions). */
 export function heatmapGrid(opts: HeatmapGridOptions): string {
   const { images, L } = opts;
-  if (!Number.isInteger(L) || L < 1) throw new RangeError(`heatmapGrid: L = ${L} is invalid: L must be a positive integer`);
+  if (!Number.isInteger(L) || L < 1)
+    throw new RangeError(`heatmapGrid: L = ${L} is invalid: L must be a positive integer`);
   images.forEach((im, k) => {
-    if (im.length !== L * L) throw new RangeError(`heatmapGrid: image ${k} has ${im.length} values, expected L*L = ${L * L}`);
+    if (im.length !== L * L)
+      throw new RangeError(`heatmapGrid: image ${k} has ${im.length} values, expected L*L = ${L * L}`);
   });
   const count = images.length;
   const cols = Math.max(1, Math.min(count, opts.cols ?? Math.ceil(Math.sqrt(count))));
@@ -372,10 +397,21 @@ export function heatmapGrid(opts: HeatmapGridOptions): string {
   const scheme = opts.scheme ?? "diverging";
   let [lo, hi] = opts.domain ?? [Infinity, -Infinity];
   if (!opts.domain) {
-    for (const im of images) for (let i = 0; i < im.length; i++) if (Number.isFinite(im[i])) { lo = Math.min(lo, im[i]); hi = Math.max(hi, im[i]); }
+    for (const im of images)
+      for (let i = 0; i < im.length; i++)
+        if (Number.isFinite(im[i])) {
+          lo = Math.min(lo, im[i]);
+          hi = Math.max(hi, im[i]);
+        }
     if (!Number.isFinite(lo)) [lo, hi] = [-1, 1];
-    if (scheme === "diverging") { const m = Math.max(Math.abs(lo), Math.abs(hi)) || 1; [lo, hi] = [-m, m]; }
-    if (hi === lo) { lo -= 1; hi += 1; }
+    if (scheme === "diverging") {
+      const m = Math.max(Math.abs(lo), Math.abs(hi)) || 1;
+      [lo, hi] = [-m, m];
+    }
+    if (hi === lo) {
+      lo -= 1;
+      hi += 1;
+    }
   }
   const cell = opts.cellSize ?? Math.max(1, Math.round(96 / L));
   const gap = opts.gap ?? 8;
@@ -389,7 +425,8 @@ export function heatmapGrid(opts: HeatmapGridOptions): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="${FONT}">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
   ];
-  if (opts.title) parts.push(`<text x="${gap}" y="${gap + 14}" font-size="14" font-weight="bold">${escapeXml(opts.title)}</text>`);
+  if (opts.title)
+    parts.push(`<text x="${gap}" y="${gap + 14}" font-size="14" font-weight="bold">${escapeXml(opts.title)}</text>`);
   for (let k = 0; k < count; k++) {
     const ox = gap + (k % cols) * (side + gap);
     const oy = head + gap + Math.floor(k / cols) * (side + caption + gap);
@@ -403,7 +440,9 @@ export function heatmapGrid(opts: HeatmapGridOptions): string {
     }
     parts.push(`<rect width="${side}" height="${side}" fill="none" stroke="#888" stroke-width="0.5"/></g>`);
     if (opts.titles?.[k] !== undefined) {
-      parts.push(`<text x="${ox + side / 2}" y="${oy + side + 12}" font-size="11" text-anchor="middle">${escapeXml(opts.titles[k])}</text>`);
+      parts.push(
+        `<text x="${ox + side / 2}" y="${oy + side + 12}" font-size="11" text-anchor="middle">${escapeXml(opts.titles[k])}</text>`,
+      );
     }
   }
   parts.push("</svg>");

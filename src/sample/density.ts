@@ -40,7 +40,13 @@ export function negate(x: Real): Real {
 }
 
 /** ln q_sym(x) = logaddexp(ln q(x), ln q(−x)) − ln 2 (Eq. S2), per row; `logQx` may pass a known ln q(x). */
-export function flowLogQSym(model: FlowModel, params: Real, x: Real, batch: number, logQx?: Float64Array): Float64Array {
+export function flowLogQSym(
+  model: FlowModel,
+  params: Real,
+  x: Real,
+  batch: number,
+  logQx?: Float64Array,
+): Float64Array {
   const a = logQx ?? flowLogQ(model, params, x, batch);
   const b = flowLogQ(model, params, negate(x), batch);
   const out = new Float64Array(batch);
@@ -49,7 +55,13 @@ export function flowLogQSym(model: FlowModel, params: Real, x: Real, batch: numb
 }
 
 /** ln q or ln q_sym per row. */
-export function modelLogProb(model: FlowModel, params: Real, x: Real, batch: number, symmetrize: boolean): Float64Array {
+export function modelLogProb(
+  model: FlowModel,
+  params: Real,
+  x: Real,
+  batch: number,
+  symmetrize: boolean,
+): Float64Array {
   return symmetrize ? flowLogQSym(model, params, x, batch) : flowLogQ(model, params, x, batch);
 }
 

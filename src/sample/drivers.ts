@@ -25,7 +25,13 @@ import { latentPotential, physicalPotential, runHmc, type Potential } from "./hm
 import { importanceFromLogWeights, importanceMean, importanceSample, type ImportanceEstimate } from "./importance.ts";
 import { runMis } from "./mis.ts";
 import {
-  FIELD_MOMENTS, fieldMoments, gaussianExactMoments, ISING_OBSERVABLES, isingObservables, ObservableTrace, type SpinEstimator,
+  FIELD_MOMENTS,
+  fieldMoments,
+  gaussianExactMoments,
+  ISING_OBSERVABLES,
+  isingObservables,
+  ObservableTrace,
+  type SpinEstimator,
 } from "./observables.ts";
 import { wolffIsing } from "./wolff.ts";
 
@@ -85,7 +91,12 @@ export interface LoadedRun {
   observables: ObservableSet;
 }
 
-function isingObservableSet(target: RelaxedIsing, estimator: SpinEstimator, referenceS?: number, referenceSweeps?: number): ObservableSet {
+function isingObservableSet(
+  target: RelaxedIsing,
+  estimator: SpinEstimator,
+  referenceS?: number,
+  referenceSweeps?: number,
+): ObservableSet {
   const L = target.L;
   const exact: Record<string, number | null> = { energy: null, absM: null, S: referenceS ?? null };
   const exactError: Record<string, number | null> = {};
@@ -101,14 +112,22 @@ function isingObservableSet(target: RelaxedIsing, estimator: SpinEstimator, refe
     sources.push("energy: Kaufman's exact solution");
     if (referenceSweeps !== undefined) {
       // an independent reference: Wolff cluster Monte Carlo of the Ising spins (sample/wolff.ts)
-      const mc = wolffIsing({ L, T: target.T, sweeps: referenceSweeps, warmup: Math.min(1000, Math.ceil(referenceSweeps / 10)), rng: Rng.fromSeed(REFERENCE_SEED) });
+      const mc = wolffIsing({
+        L,
+        T: target.T,
+        sweeps: referenceSweeps,
+        warmup: Math.min(1000, Math.ceil(referenceSweeps / 10)),
+        rng: Rng.fromSeed(REFERENCE_SEED),
+      });
       exact.absM = mc.absMagnetisation.mean;
       exactError.absM = mc.absMagnetisation.error;
       if (referenceS === undefined) {
         exact.S = mc.structureFactor.mean;
         exactError.S = mc.structureFactor.error;
       }
-      sources.push(`|m|${referenceS === undefined ? ", S" : ""}: Wolff cluster Monte Carlo, ${referenceSweeps} sweeps (seed ${REFERENCE_SEED}; deviations in σ combine both error bars)`);
+      sources.push(
+        `|m|${referenceS === undefined ? ", S" : ""}: Wolff cluster Monte Carlo, ${referenceSweeps} sweeps (seed ${REFERENCE_SEED}; deviations in σ combine both error bars)`,
+      );
     }
   }
   if (referenceS !== undefined) sources.push("S: --reference-s");
@@ -126,7 +145,12 @@ function isingObservableSet(target: RelaxedIsing, estimator: SpinEstimator, refe
 export const REFERENCE_SEED = 20180201;
 
 /** (mean − reference) in units of the combined error √(err² + referenceErr²); null when undefined. */
-export function deviationSigma(mean: number, error: number, reference: number | null | undefined, referenceError?: number | null): number | null {
+export function deviationSigma(
+  mean: number,
+  error: number,
+  reference: number | null | undefined,
+  referenceError?: number | null,
+): number | null {
   if (reference === null || reference === undefined) return null;
   const s = Math.hypot(error, referenceError ?? 0);
   return s > 0 && Number.isFinite(s) ? (mean - reference) / s : null;
@@ -140,7 +164,14 @@ function momentObservableSet(target: Target): ObservableSet {
     exact = gaussianExactMoments(target.matrix(), L);
     exactSource = "inverse of the Gaussian precision matrix";
   }
-  return { names: FIELD_MOMENTS, main: "m2", exact, exactError: {}, exactSource, compute: (x, batch) => fieldMoments(x, L, batch) };
+  return {
+    names: FIELD_MOMENTS,
+    main: "m2",
+    exact,
+    exactError: {},
+    exactSource,
+    compute: (x, batch) => fieldMoments(x, L, batch),
+  };
 }
 
 /**
@@ -153,20 +184,28 @@ export function prepareSampling(run: SamplingRun, o: SamplingSetup): LoadedRun {
   let target = run.target;
   if (o.T !== undefined) {
     if (run.config.target.kind !== "ising") {
-      throw new SamplingSetupError(`target mismatch: --T applies to relaxed Ising runs, but run ${run.dir} has target '${String(run.config.target.kind)}'`);
+      throw new SamplingSetupError(
+        `target mismatch: --T applies to relaxed Ising runs, but run ${run.dir} has target '${String(run.config.target.kind)}'`,
+      );
     }
     target = relaxedIsing({ L: run.config.flow.L, T: o.T });
   }
   if (target.nvars !== run.model.nvars) {
-    throw new SamplingSetupError(`target mismatch: run ${run.dir} has a target of ${target.nvars} variables but a flow of ${run.model.nvars}`);
+    throw new SamplingSetupError(
+      `target mismatch: run ${run.dir} has a target of ${target.nvars} variables but a flow of ${run.model.nvars}`,
+    );
   }
   let symmetrize: boolean;
   if (o.symmetrize === "auto") symmetrize = run.config.symmetrize && target.z2Symmetric;
   else if (o.symmetrize === "on") {
-    if (!target.z2Symmetric) throw new SamplingSetupError(`--symmetrize on needs a Z2-symmetric target; target '${target.kind}' is not`);
+    if (!target.z2Symmetric)
+      throw new SamplingSetupError(`--symmetrize on needs a Z2-symmetric target; target '${target.kind}' is not`);
     symmetrize = true;
   } else symmetrize = false;
-  const observables = target instanceof RelaxedIsing ? isingObservableSet(target, o.estimator, o.referenceS, o.referenceSweeps) : momentObservableSet(target);
+  const observables =
+    target instanceof RelaxedIsing
+      ? isingObservableSet(target, o.estimator, o.referenceS, o.referenceSweeps)
+      : momentObservableSet(target);
   return { run, target, symmetrize, observables };
 }
 
@@ -216,8 +255,13 @@ export function runChains(loaded: LoadedRun, method: ChainMethod, s: ChainRunSet
   const trace = new ObservableTrace(observables.names, s.nchains);
   const acceptTrace = new Float64Array(total);
   const progress = createProgress({
-    total, unit: s.progressLabel ?? `${method} step`, mode: s.progress,
-    fields: [{ key: "acc", label: "acc", format: sig(3) }, { key: "obs", label: observables.main, format: sig(5) }],
+    total,
+    unit: s.progressLabel ?? `${method} step`,
+    mode: s.progress,
+    fields: [
+      { key: "acc", label: "acc", format: sig(3) },
+      { key: "obs", label: observables.main, format: sig(5) },
+    ],
   });
   const t0 = performance.now();
   const record = (step: number, x: Real, accProb: ArrayLike<number>) => {
@@ -235,13 +279,22 @@ export function runChains(loaded: LoadedRun, method: ChainMethod, s: ChainRunSet
     if (method === "mis") {
       const proposal = flowDensity(model, params, { symmetrize });
       const r = runMis(proposal, target, {
-        nchains: s.nchains, nsteps: total, rng: chainRng,
+        nchains: s.nchains,
+        nsteps: total,
+        rng: chainRng,
         onStep: (st) => record(st.step, st.x, st.acceptProb),
       });
       let acc = 0;
       for (let t = s.warmup; t < total; t++) acc += acceptTrace[t];
       const prodAcc = s.steps > 0 ? acc / s.steps : NaN;
-      return finish({ acceptance: r.acceptance, meanAcceptProb: prodAcc, stepSize: null, stepSizeTrace: null, proposalParetoK: r.proposalParetoK, finalX: r.x });
+      return finish({
+        acceptance: r.acceptance,
+        meanAcceptProb: prodAcc,
+        stepSize: null,
+        stepSizeTrace: null,
+        proposalParetoK: r.proposalParetoK,
+        finalX: r.x,
+      });
     }
     let pot: Potential;
     let init: Real;
@@ -258,18 +311,43 @@ export function runChains(loaded: LoadedRun, method: ChainMethod, s: ChainRunSet
       }
     }
     const r = runHmc(pot, init, s.nchains, {
-      ntraj: s.steps, warmup: s.warmup, leapfrogSteps: s.leapfrogSteps, stepSize: s.stepSize,
-      targetAccept: s.targetAccept, stepJitter: s.stepJitter, rng: chainRng,
+      ntraj: s.steps,
+      warmup: s.warmup,
+      leapfrogSteps: s.leapfrogSteps,
+      stepSize: s.stepSize,
+      targetAccept: s.targetAccept,
+      stepJitter: s.stepJitter,
+      rng: chainRng,
       onStep: (st) => record(st.step, st.x, st.acceptProb),
     });
-    return finish({ acceptance: r.acceptance, meanAcceptProb: r.meanAcceptProb, stepSize: r.stepSize, stepSizeTrace: r.stepSizeTrace, proposalParetoK: null, finalX: r.x });
+    return finish({
+      acceptance: r.acceptance,
+      meanAcceptProb: r.meanAcceptProb,
+      stepSize: r.stepSize,
+      stepSizeTrace: r.stepSizeTrace,
+      proposalParetoK: null,
+      finalX: r.x,
+    });
   } finally {
     progress.stop();
   }
 
-  function finish(r: { acceptance: number; meanAcceptProb: number; stepSize: number | null; stepSizeTrace: Float64Array | null; proposalParetoK: number | null; finalX: Real }): ChainRun {
+  function finish(r: {
+    acceptance: number;
+    meanAcceptProb: number;
+    stepSize: number | null;
+    stepSizeTrace: Float64Array | null;
+    proposalParetoK: number | null;
+    finalX: Real;
+  }): ChainRun {
     return {
-      method, trace, acceptTrace, warmup: s.warmup, steps: s.steps, nchains: s.nchains, ...r,
+      method,
+      trace,
+      acceptTrace,
+      warmup: s.warmup,
+      steps: s.steps,
+      nchains: s.nchains,
+      ...r,
       seconds: (performance.now() - t0) / 1000,
       summary: s.steps > 0 ? trace.summary(s.warmup) : {},
     };
@@ -284,7 +362,13 @@ export interface IwRun {
   seconds: number;
 }
 
-export function runImportance(loaded: LoadedRun, n: number, batch: number, seed: number, progressMode: ProgressMode): IwRun {
+export function runImportance(
+  loaded: LoadedRun,
+  n: number,
+  batch: number,
+  seed: number,
+  progressMode: ProgressMode,
+): IwRun {
   const { run, target, symmetrize, observables } = loaded;
   const rng = Rng.fromSeed(seed);
   const sampleRng = rng.fork(1);
@@ -297,7 +381,9 @@ export function runImportance(loaded: LoadedRun, n: number, batch: number, seed:
   let res;
   try {
     res = importanceSample(flowDensity(run.model, run.params, { symmetrize }), target, {
-      n, batchSize: batch, rng: sampleRng,
+      n,
+      batchSize: batch,
+      rng: sampleRng,
       onSamples: (x, _lw, b) => {
         const v = observables.compute(x, b, spinRng);
         for (const k of observables.names) values[k].set(v[k], filled);
@@ -310,11 +396,16 @@ export function runImportance(loaded: LoadedRun, n: number, batch: number, seed:
   }
   const obs: Record<string, { mean: number; error: number }> = {};
   for (const k of observables.names) obs[k] = importanceMean(values[k], res.logW);
-  return { estimate: importanceFromLogWeights(res.logW, { batchSize: Math.min(batch, Math.max(1, Math.floor(n / 2))) }), observables: obs, logW: res.logW, values, seconds: (performance.now() - t0) / 1000 };
+  return {
+    estimate: importanceFromLogWeights(res.logW, { batchSize: Math.min(batch, Math.max(1, Math.floor(n / 2))) }),
+    observables: obs,
+    logW: res.logW,
+    values,
+    seconds: (performance.now() - t0) / 1000,
+  };
 }
 
 /** Default warm-up: none for the independence sampler (its chains start from the flow), n/5 for HMC. */
 export function defaultWarmup(method: SampleMethod, n: number): number {
   return method === "mis" || method === "iw" ? 0 : Math.floor(n / 5);
 }
-

@@ -39,7 +39,8 @@ export interface Potential {
 }
 
 function checkTarget(target: Target): void {
-  if (!Number.isInteger(target.nvars) || target.nvars < 1) throw new RangeError(`target has invalid nvars = ${target.nvars}`);
+  if (!Number.isInteger(target.nvars) || target.nvars < 1)
+    throw new RangeError(`target has invalid nvars = ${target.nvars}`);
 }
 
 /** U(x) = −ln π(x) for HMC in physical space. */
@@ -64,7 +65,12 @@ export interface LatentPotentialOptions {
 }
 
 /** U(z) = −ln p(z) − ln π(g(z)) + ln q(g(z)) (Eq. 6), or with q_sym (S7), and its gradient. */
-export function latentPotential(model: FlowModel, params: Real, target: Target, opts: LatentPotentialOptions): Potential {
+export function latentPotential(
+  model: FlowModel,
+  params: Real,
+  target: Target,
+  opts: LatentPotentialOptions,
+): Potential {
   checkTarget(target);
   if (target.nvars !== model.nvars) {
     throw new RangeError(`target has ${target.nvars} variables but the flow has ${model.nvars}`);
@@ -145,11 +151,19 @@ export interface LeapfrogState {
  * the potential's evaluations; reversible: leapfrog(q′, −v′) returns (q, −v) up to round-off.
  */
 export function leapfrog(
-  pot: Potential, q0: Real, v0: Real, batch: number, eps: number, nsteps: number,
-  grad0?: Real, u0?: Float64Array, xOut?: Real,
+  pot: Potential,
+  q0: Real,
+  v0: Real,
+  batch: number,
+  eps: number,
+  nsteps: number,
+  grad0?: Real,
+  u0?: Float64Array,
+  xOut?: Real,
 ): LeapfrogState {
   const n = batch * pot.dim;
-  if (q0.length !== n || v0.length !== n) throw new RangeError(`leapfrog: q and v must have batch × dim = ${n} entries`);
+  if (q0.length !== n || v0.length !== n)
+    throw new RangeError(`leapfrog: q and v must have batch × dim = ${n} entries`);
   const q = q0.slice() as Real;
   const v = v0.slice() as Real;
   const u = new Float64Array(batch);
@@ -254,7 +268,8 @@ export function runHmc(pot: Potential, init: Real, batch: number, opts: HmcOptio
   const { ntraj, rng } = opts;
   const dim = pot.dim;
   if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batch = ${batch} must be an integer ≥ 1`);
-  if (init.length !== batch * dim) throw new RangeError(`init has ${init.length} entries, expected batch × dim = ${batch} × ${dim}`);
+  if (init.length !== batch * dim)
+    throw new RangeError(`init has ${init.length} entries, expected batch × dim = ${batch} × ${dim}`);
   if (!Number.isInteger(L) || L < 1) throw new RangeError(`leapfrogSteps = ${L} must be an integer ≥ 1`);
   if (!(eps > 0) || !Number.isFinite(eps)) throw new RangeError(`stepSize = ${eps} must be a finite number > 0`);
   if (!Number.isInteger(ntraj) || ntraj < 0) throw new RangeError(`ntraj = ${ntraj} must be an integer ≥ 0`);
@@ -262,7 +277,8 @@ export function runHmc(pot: Potential, init: Real, batch: number, opts: HmcOptio
   const jitter = opts.stepJitter ?? 0;
   if (!(jitter >= 0 && jitter < 1)) throw new RangeError(`stepJitter = ${jitter} must be in [0, 1)`);
   const target = opts.targetAccept;
-  if (target !== undefined && !(target > 0 && target < 1)) throw new RangeError(`targetAccept = ${target} must be in (0, 1)`);
+  if (target !== undefined && !(target > 0 && target < 1))
+    throw new RangeError(`targetAccept = ${target} must be in (0, 1)`);
 
   const dtype = dtypeOf(init);
   const N = pot.nvars;

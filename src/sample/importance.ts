@@ -50,11 +50,15 @@ export interface ImportanceEstimate {
  * The estimate from log-weights ln w = ln π − ln q of independent draws from q. `batchSize`
  * (default: n/32 rounded down, at least 1) groups consecutive weights for the binned error.
  */
-export function importanceFromLogWeights(logW: ArrayLike<number>, opts: { batchSize?: number } = {}): ImportanceEstimate {
+export function importanceFromLogWeights(
+  logW: ArrayLike<number>,
+  opts: { batchSize?: number } = {},
+): ImportanceEstimate {
   const n = logW.length;
   if (n < 1) throw new RangeError("importance estimate needs at least one weight");
   for (let i = 0; i < n; i++) {
-    if (Number.isNaN(logW[i]) || logW[i] === Infinity) throw new RangeError(`log-weight ${i} is ${logW[i]}: the target or model density is not finite there`);
+    if (Number.isNaN(logW[i]) || logW[i] === Infinity)
+      throw new RangeError(`log-weight ${i} is ${logW[i]}: the target or model density is not finite there`);
   }
   const lse = logSumExp(logW);
   const logMean = lse - Math.log(n);
@@ -138,7 +142,7 @@ export function importanceSample(proposal: ProposalDensity, target: Target, opts
   }
   const logW = new Float64Array(n);
   const logPi = new Float64Array(bs);
-  for (let done = 0; done < n; ) {
+  for (let done = 0; done < n;) {
     const b = Math.min(bs, n - done);
     const s = proposal.sample(b, rng);
     const lp = b === bs ? logPi : new Float64Array(b);

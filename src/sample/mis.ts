@@ -44,7 +44,11 @@ export interface MisDecision {
  * the outcome.
  */
 export function misDecide(
-  chainLogPi: Float64Array, chainLogQ: Float64Array, propLogPi: Float64Array, propLogQ: Float64Array, rng: Rng,
+  chainLogPi: Float64Array,
+  chainLogQ: Float64Array,
+  propLogPi: Float64Array,
+  propLogQ: Float64Array,
+  rng: Rng,
 ): MisDecision {
   const n = chainLogPi.length;
   const accepted = new Uint8Array(n);

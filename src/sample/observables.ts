@@ -15,7 +15,14 @@
  */
 import type { Real } from "../engine/real.ts";
 import type { Rng } from "../engine/rng.ts";
-import { absMagnetisation, energyPerSite, meanSpins, sampleSpins, structureFactor, structureFactorFromMeans } from "../targets/ising.ts";
+import {
+  absMagnetisation,
+  energyPerSite,
+  meanSpins,
+  sampleSpins,
+  structureFactor,
+  structureFactorFromMeans,
+} from "../targets/ising.ts";
 import { cholesky } from "../targets/linalg.ts";
 import type { Chains, MeanEstimate } from "../engine/stats.ts";
 import { chainsFromSteps, estimateMean } from "../engine/stats.ts";
@@ -65,7 +72,12 @@ export function absMagnetisationFromMeans(t: ArrayLike<number>, N: number, batch
 }
 
 /** Energy per site, |m| and S of each of `batch` rows of fields x on the L×L lattice. */
-export function isingObservables(x: Real, L: number, batch: number, opts: IsingObservableOptions = {}): IsingObservableValues {
+export function isingObservables(
+  x: Real,
+  L: number,
+  batch: number,
+  opts: IsingObservableOptions = {},
+): IsingObservableValues {
   const N = L * L;
   if (x.length < batch * N) throw new RangeError(`x has length ${x.length}, expected ≥ batch ${batch} × N ${N}`);
   const estimator = opts.estimator ?? "improved";
@@ -170,7 +182,8 @@ export class ObservableTrace<K extends string = string> {
   push(values: Readonly<Record<K, ArrayLike<number>>>): void {
     for (const name of this.names) {
       const v = values[name];
-      if (!v || v.length !== this.nchains) throw new RangeError(`observable ${name}: expected ${this.nchains} values per step`);
+      if (!v || v.length !== this.nchains)
+        throw new RangeError(`observable ${name}: expected ${this.nchains} values per step`);
       const arr = this.data.get(name) as number[];
       for (let c = 0; c < this.nchains; c++) arr.push(v[c]);
     }

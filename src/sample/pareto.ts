@@ -35,7 +35,8 @@ export function gpdShape(exceedances: ArrayLike<number>): number {
   const n = x.length;
   if (n < 2) throw new RangeError(`gpdShape needs at least 2 exceedances, got ${n}`);
   for (let i = 0; i < n; i++) {
-    if (!(x[i] >= 0) || !Number.isFinite(x[i])) throw new RangeError(`exceedance ${x[i]} is invalid: exceedances must be finite and ≥ 0`);
+    if (!(x[i] >= 0) || !Number.isFinite(x[i]))
+      throw new RangeError(`exceedance ${x[i]} is invalid: exceedances must be finite and ≥ 0`);
   }
   const xmax = x[n - 1];
   if (xmax === 0) return -Infinity;
@@ -78,7 +79,9 @@ export function gpdShape(exceedances: ArrayLike<number>): number {
  */
 export function paretoK(logW: ArrayLike<number>): number {
   // a NaN log-weight (an undefined weight, e.g. both densities zero) carries no tail information
-  const sorted = Float64Array.from(logW).filter((v) => !Number.isNaN(v)).sort();
+  const sorted = Float64Array.from(logW)
+    .filter((v) => !Number.isNaN(v))
+    .sort();
   const n = sorted.length;
   const m = paretoTailSize(n);
   if (m < PARETO_MIN_TAIL || n <= m) return NaN;

@@ -71,7 +71,9 @@ export function chainRunJson(loaded: LoadedRun, r: ChainRun, extra: JsonObject =
     steps: r.steps,
     warmup: r.warmup,
     acceptance: jnum(r.acceptance),
-    ...(r.proposalParetoK !== null ? { proposal_pareto_k: jnum(r.proposalParetoK), proposal_pareto_verdict: paretoVerdict(r.proposalParetoK) } : {}),
+    ...(r.proposalParetoK !== null
+      ? { proposal_pareto_k: jnum(r.proposalParetoK), proposal_pareto_verdict: paretoVerdict(r.proposalParetoK) }
+      : {}),
     mean_accept_prob: jnum(r.meanAcceptProb),
     step_size: jnum(r.stepSize),
     seconds: r.seconds,
@@ -103,12 +105,16 @@ export function statesJson(L: number, nchains: number, x: Real): JsonObject {
   return { L, chains: nchains, layout: "row b = chain b, site (i, j) at i*L + j", x: rows };
 }
 
-
 /**
  * Run-directory files of an importance-weighting run named `name` (samples/<name>.json,
  * samples/<name>-trace.csv, plots/<name>-trace.svg|png); returns the summary.
  */
-export async function writeImportanceResults(loaded: LoadedRun, r: IwRun, name: string, o: { n: number; seed: number }): Promise<JsonObject> {
+export async function writeImportanceResults(
+  loaded: LoadedRun,
+  r: IwRun,
+  name: string,
+  o: { n: number; seed: number },
+): Promise<JsonObject> {
   const { run } = loaded;
   const exact = loaded.target.exactNegLogZ ?? null;
   const obs: JsonObject = {};
@@ -116,18 +122,39 @@ export async function writeImportanceResults(loaded: LoadedRun, r: IwRun, name: 
     const ex = loaded.observables.exact[k] ?? null;
     const exErr = loaded.observables.exactError[k] ?? null;
     const v = r.observables[k];
-    obs[k] = { mean: jnum(v.mean), error: jnum(v.error), exact: jnum(ex), exact_error: jnum(exErr), deviation_sigma: jnum(deviationSigma(v.mean, v.error, ex, exErr)) };
+    obs[k] = {
+      mean: jnum(v.mean),
+      error: jnum(v.error),
+      exact: jnum(ex),
+      exact_error: jnum(exErr),
+      deviation_sigma: jnum(deviationSigma(v.mean, v.error, ex, exErr)),
+    };
   }
   const e = r.estimate;
   const summary: JsonObject = {
-    method: "iw", run: run.dir, checkpoint_epoch: run.epoch, target: { ...loaded.target.config } as JsonObject, symmetrize: loaded.symmetrize,
-    n: o.n, seed: o.seed, seconds: r.seconds,
-    neg_log_z: jnum(e.negLogZ), neg_log_z_error: jnum(e.error), neg_log_z_bin_error: jnum(e.binError), neg_log_z_bias_estimate: jnum(e.bias),
-    exact_neg_log_z: jnum(exact), deviation_sigma: exact !== null && e.error > 0 ? jnum((e.negLogZ - exact) / e.error) : null,
-    ess: jnum(e.ess), ess_fraction: jnum(e.essFraction), max_weight_fraction: jnum(e.maxWeightFraction),
-    pareto_k: jnum(e.paretoK), pareto_verdict: paretoVerdict(e.paretoK),
-    variational_f: jnum(e.variationalF), variational_f_error: jnum(e.variationalFError),
-    exact_source: loaded.observables.exactSource, observables: obs,
+    method: "iw",
+    run: run.dir,
+    checkpoint_epoch: run.epoch,
+    target: { ...loaded.target.config } as JsonObject,
+    symmetrize: loaded.symmetrize,
+    n: o.n,
+    seed: o.seed,
+    seconds: r.seconds,
+    neg_log_z: jnum(e.negLogZ),
+    neg_log_z_error: jnum(e.error),
+    neg_log_z_bin_error: jnum(e.binError),
+    neg_log_z_bias_estimate: jnum(e.bias),
+    exact_neg_log_z: jnum(exact),
+    deviation_sigma: exact !== null && e.error > 0 ? jnum((e.negLogZ - exact) / e.error) : null,
+    ess: jnum(e.ess),
+    ess_fraction: jnum(e.essFraction),
+    max_weight_fraction: jnum(e.maxWeightFraction),
+    pareto_k: jnum(e.paretoK),
+    pareto_verdict: paretoVerdict(e.paretoK),
+    variational_f: jnum(e.variationalF),
+    variational_f_error: jnum(e.variationalFError),
+    exact_source: loaded.observables.exactSource,
+    observables: obs,
   };
   writeJsonAtomic(`${run.paths.samples}/${name}.json`, summary);
   const cols = ["index", "log_w", ...loaded.observables.names];
@@ -147,14 +174,23 @@ export async function writeImportanceResults(loaded: LoadedRun, r: IwRun, name: 
  * samples/<name>-states.json, plots/<name>-trace.svg|png); `extra` is appended to the summary,
  * which is returned.
  */
-export async function writeChainResults(loaded: LoadedRun, r: ChainRun, name: string, extra: JsonObject = {}): Promise<JsonObject> {
+export async function writeChainResults(
+  loaded: LoadedRun,
+  r: ChainRun,
+  name: string,
+  extra: JsonObject = {},
+): Promise<JsonObject> {
   const { run } = loaded;
   const summary = chainRunJson(loaded, r, extra);
   writeJsonAtomic(`${run.paths.samples}/${name}.json`, summary);
   const { columns, rows } = traceRows(loaded, r);
   writeFileAtomic(`${run.paths.samples}/${name}-trace.csv`, formatMetrics(columns, rows));
   writeJsonAtomic(`${run.paths.samples}/${name}-states.json`, statesJson(run.config.flow.L, r.nchains, r.finalX));
-  await writeTracePlot(loaded, [{ name: r.method, run: r }], plotPath(run.paths, `${name}-trace`, "svg").replace(/\.svg$/, ""));
+  await writeTracePlot(
+    loaded,
+    [{ name: r.method, run: r }],
+    plotPath(run.paths, `${name}-trace`, "svg").replace(/\.svg$/, ""),
+  );
   return summary;
 }
 
@@ -163,7 +199,12 @@ export async function writeChainResults(loaded: LoadedRun, r: ChainRun, name: st
  * (`common` settings and both summaries), samples/hmc-compare-trace.csv and plots/hmc-compare.svg|png;
  * returns the summary.
  */
-export async function writeHmcComparison(loaded: LoadedRun, latent: ChainRun, physical: ChainRun, common: JsonObject): Promise<JsonObject> {
+export async function writeHmcComparison(
+  loaded: LoadedRun,
+  latent: ChainRun,
+  physical: ChainRun,
+  common: JsonObject,
+): Promise<JsonObject> {
   const { run } = loaded;
   const summary: JsonObject = {
     run: run.dir,
@@ -175,7 +216,14 @@ export async function writeHmcComparison(loaded: LoadedRun, latent: ChainRun, ph
   writeJsonAtomic(`${run.paths.samples}/hmc-compare.json`, summary);
   writeFileAtomic(`${run.paths.samples}/hmc-compare-trace.csv`, compareCsv(loaded.observables.names, latent, physical));
   const plot = plotPath(run.paths, "hmc-compare", "svg");
-  await writeTracePlot(loaded, [{ name: "latent HMC", run: latent }, { name: "physical HMC", run: physical }], plot.replace(/\.svg$/, ""));
+  await writeTracePlot(
+    loaded,
+    [
+      { name: "latent HMC", run: latent },
+      { name: "physical HMC", run: physical },
+    ],
+    plot.replace(/\.svg$/, ""),
+  );
   return summary;
 }
 
@@ -186,10 +234,22 @@ function compareCsv(names: readonly string[], latent: ChainRun, physical: ChainR
     la[k] = latent.trace.chainAverage(k);
     ph[k] = physical.trace.chainAverage(k);
   }
-  const columns = ["step", "warmup", "latent_accept", "physical_accept", ...names.map((k) => `latent_${k}`), ...names.map((k) => `physical_${k}`)];
+  const columns = [
+    "step",
+    "warmup",
+    "latent_accept",
+    "physical_accept",
+    ...names.map((k) => `latent_${k}`),
+    ...names.map((k) => `physical_${k}`),
+  ];
   const rows: MetricsRow[] = [];
   for (let t = 0; t < latent.trace.nsteps; t++) {
-    const row: MetricsRow = { step: t, warmup: t < latent.warmup ? 1 : 0, latent_accept: latent.acceptTrace[t], physical_accept: physical.acceptTrace[t] };
+    const row: MetricsRow = {
+      step: t,
+      warmup: t < latent.warmup ? 1 : 0,
+      latent_accept: latent.acceptTrace[t],
+      physical_accept: physical.acceptTrace[t],
+    };
     for (const k of names) {
       row[`latent_${k}`] = la[k][t];
       row[`physical_${k}`] = ph[k][t];
@@ -200,7 +260,11 @@ function compareCsv(names: readonly string[], latent: ChainRun, physical: ChainR
 }
 
 /** Trace of the main observable (chain average per step) for one or more runs, exact value as a line. */
-export async function writeTracePlot(loaded: LoadedRun, runs: { name: string; run: ChainRun }[], base: string): Promise<void> {
+export async function writeTracePlot(
+  loaded: LoadedRun,
+  runs: { name: string; run: ChainRun }[],
+  base: string,
+): Promise<void> {
   const k = loaded.observables.main;
   const ex = loaded.observables.exact[k];
   const series = runs.map(({ name, run }) => {
@@ -221,7 +285,10 @@ export async function writeTracePlot(loaded: LoadedRun, runs: { name: string; ru
     title: `${k} per step, ${String(cfg.kind)} L=${loaded.target.L}${cfg.T !== undefined ? ` T=${Number(cfg.T).toFixed(4)}` : ""}, ${runs[0].run.nchains} chains`,
     xTitle: "step",
     yTitle: k === "S" ? "S = Σ s_i s_j / N²" : k,
-    rules: ex !== null && ex !== undefined ? [{ y: ex, label: `${loaded.observables.exactError[k] ? "reference" : "exact"} ${ex.toPrecision(6)}` }] : [],
+    rules:
+      ex !== null && ex !== undefined
+        ? [{ y: ex, label: `${loaded.observables.exactError[k] ? "reference" : "exact"} ${ex.toPrecision(6)}` }]
+        : [],
   });
   writePlot(base, svg, { png: true });
 }
@@ -255,4 +322,3 @@ async function writeIwPlot(loaded: LoadedRun, r: IwRun, base: string): Promise<v
   });
   writePlot(base, svg, { png: true });
 }
-

@@ -44,7 +44,11 @@ export class WolffChain {
   private readonly pAdd: number;
   private readonly stack: Int32Array;
 
-  constructor(L: number, T: number, private readonly rng: Rng) {
+  constructor(
+    L: number,
+    T: number,
+    private readonly rng: Rng,
+  ) {
     if (!(T > 0) || !Number.isFinite(T)) throw new RangeError(`T = ${T} is invalid: T must be a finite number > 0`);
     if (!Number.isInteger(L) || L < 2) throw new RangeError(`L = ${L} is invalid: L must be an integer ≥ 2`);
     this.L = L;
@@ -114,5 +118,10 @@ export function wolffIsing(o: WolffOptions): WolffResult {
     am[t] = Math.abs(m);
     sf[t] = m * m;
   }
-  return { energyPerSite: estimateMean(e), absMagnetisation: estimateMean(am), structureFactor: estimateMean(sf), clusters: chain.clusters };
+  return {
+    energyPerSite: estimateMean(e),
+    absMagnetisation: estimateMean(am),
+    structureFactor: estimateMean(sf),
+    clusters: chain.clusters,
+  };
 }

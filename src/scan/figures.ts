@@ -20,14 +20,22 @@ export interface RelErrPoint {
 const FONT = "DejaVu Sans, Helvetica, Arial, sans-serif";
 
 /** Fig. S1: relative error of F versus T, one line (and colour) per depth, ±1σ error bars. */
-export async function relErrPlot(points: RelErrPoint[], opts: { title?: string; subtitle?: string; Tc?: number; width?: number; height?: number } = {}): Promise<string> {
+export async function relErrPlot(
+  points: RelErrPoint[],
+  opts: { title?: string; subtitle?: string; Tc?: number; width?: number; height?: number } = {},
+): Promise<string> {
   const rows = points
     .filter((p) => Number.isFinite(p.relErr))
     .map((p) => {
       const e = Number.isFinite(p.relErrStdErr) ? p.relErrStdErr : 0;
       return { T: p.T, depth: p.depth, rel: p.relErr, lo: p.relErr - e, hi: p.relErr + e };
     });
-  const x = { field: "T", type: "quantitative", title: "temperature T", scale: { zero: false, nice: false, padding: 12 } };
+  const x = {
+    field: "T",
+    type: "quantitative",
+    title: "temperature T",
+    scale: { zero: false, nice: false, padding: 12 },
+  };
   const color = { field: "depth", type: "ordinal", title: "depth", scale: { scheme: "viridis" } };
   const yTitle = "relative error (F − F_exact) / |F_exact|";
   const layer: unknown[] = [
@@ -45,14 +53,24 @@ export async function relErrPlot(points: RelErrPoint[], opts: { title?: string; 
     layer.unshift({
       data: { values: [{ T: opts.Tc, label: "T_c" }] },
       layer: [
-        { mark: { type: "rule", color: "#999", strokeDash: [4, 4] }, encoding: { x: { field: "T", type: "quantitative" } } },
-        { mark: { type: "text", align: "left", baseline: "top", dx: 3, y: 2, color: "#666" }, encoding: { x: { field: "T", type: "quantitative" }, text: { field: "label" } } },
+        {
+          mark: { type: "rule", color: "#999", strokeDash: [4, 4] },
+          encoding: { x: { field: "T", type: "quantitative" } },
+        },
+        {
+          mark: { type: "text", align: "left", baseline: "top", dx: 3, y: 2, color: "#666" },
+          encoding: { x: { field: "T", type: "quantitative" }, text: { field: "label" } },
+        },
       ],
     });
   }
   const spec = {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: { text: opts.title ?? "Variational free energy: relative error vs temperature", anchor: "start", ...(opts.subtitle !== undefined ? { subtitle: opts.subtitle } : {}) },
+    title: {
+      text: opts.title ?? "Variational free energy: relative error vs temperature",
+      anchor: "start",
+      ...(opts.subtitle !== undefined ? { subtitle: opts.subtitle } : {}),
+    },
     config: { font: FONT, background: "white" },
     width: opts.width ?? 520,
     height: opts.height ?? 320,
@@ -120,13 +138,19 @@ export function sampleGridPlot(opts: {
         const oy = top + r * (side + cellGap);
         const im = cell?.images[k];
         parts.push(`<g transform="translate(${ox},${oy})" shape-rendering="crispEdges">`);
-        if (im && im.length !== L * L) throw new RangeError(`sampleGridPlot: an image has ${im.length} values, expected L*L = ${L * L}`);
+        if (im && im.length !== L * L)
+          throw new RangeError(`sampleGridPlot: an image has ${im.length} values, expected L*L = ${L * L}`);
         if (im) {
           for (let i = 0; i < L; i++) {
-            for (let j = 0; j < L; j++) parts.push(`<rect x="${j * px}" y="${i * px}" width="${px}" height="${px}" fill="${diverging(im[i * L + j])}"/>`);
+            for (let j = 0; j < L; j++)
+              parts.push(
+                `<rect x="${j * px}" y="${i * px}" width="${px}" height="${px}" fill="${diverging(im[i * L + j])}"/>`,
+              );
           }
         } else {
-          parts.push(`<text x="${side / 2}" y="${side / 2 + 4}" font-size="10" text-anchor="middle" fill="#999">n/a</text>`);
+          parts.push(
+            `<text x="${side / 2}" y="${side / 2 + 4}" font-size="10" text-anchor="middle" fill="#999">n/a</text>`,
+          );
         }
         parts.push(`<rect width="${side}" height="${side}" fill="none" stroke="#888" stroke-width="0.5"/></g>`);
       }

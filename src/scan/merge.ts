@@ -22,7 +22,14 @@ import { runPaths, RunDirError } from "../io/rundir.ts";
 import type { TrainConfig } from "../train/trainer.ts";
 import { writeScanOutputs } from "./outputs.ts";
 import {
-  planScan, pointConfig, pointName, pointState, rowOf, type ScanDefinition, type ScanPoint, type ShardManifest,
+  planScan,
+  pointConfig,
+  pointName,
+  pointState,
+  rowOf,
+  type ScanDefinition,
+  type ScanPoint,
+  type ShardManifest,
 } from "./plan.ts";
 import type { PointStatus, ScanRow } from "./table.ts";
 import { SHARD_FILE_RE, shardFileStem, shardPositions } from "./shard.ts";
@@ -85,24 +92,41 @@ function readShardManifest(path: string): ShardManifest {
   try {
     v = JSON.parse(readFileSync(path, "utf8"));
   } catch (err) {
-    throw new MergeError(`${path} is not a readable shard manifest: ${err instanceof Error ? err.message : String(err)}`);
+    throw new MergeError(
+      `${path} is not a readable shard manifest: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
   const bad = (why: string): MergeError => new MergeError(`${path} is not a valid shard manifest: ${why}`);
   if (!isJsonObject(v) || v.format !== "neuralrg-scan-shard") throw bad(`format is not "neuralrg-scan-shard"`);
   if (v.version !== 1) throw bad(`version ${JSON.stringify(v.version)} is not supported (expected 1)`);
   const shard = num(v.shard);
   const shards = num(v.shards);
-  if (!Number.isInteger(shards) || shards < 1 || !Number.isInteger(shard) || shard < 0 || shard >= shards) throw bad(`shard ${String(v.shard)} of ${String(v.shards)}`);
+  if (!Number.isInteger(shards) || shards < 1 || !Number.isInteger(shard) || shard < 0 || shard >= shards)
+    throw bad(`shard ${String(v.shard)} of ${String(v.shards)}`);
   const m = SHARD_FILE_RE.exec(path.slice(path.lastIndexOf("/") + 1));
-  if (m && (Number(m[1]) !== shard || Number(m[2]) !== shards)) throw bad(`its name does not match shard ${shard}/${shards} inside`);
+  if (m && (Number(m[1]) !== shard || Number(m[2]) !== shards))
+    throw bad(`its name does not match shard ${shard}/${shards} inside`);
   const scan = v.scan;
-  if (!isJsonObject(scan) || !Array.isArray(scan.temperatures) || !Array.isArray(scan.labels) || !Array.isArray(scan.depths) || !Array.isArray(scan.points) || !isJsonObject(scan.config)) {
+  if (
+    !isJsonObject(scan) ||
+    !Array.isArray(scan.temperatures) ||
+    !Array.isArray(scan.labels) ||
+    !Array.isArray(scan.depths) ||
+    !Array.isArray(scan.points) ||
+    !isJsonObject(scan.config)
+  ) {
     throw bad("the scan definition (temperatures, labels, depths, points, config) is incomplete");
   }
-  if (scan.seeds !== undefined && (!Array.isArray(scan.seeds) || scan.seeds.length < 2 || !scan.seeds.every((x) => Number.isSafeInteger(x) && (x as number) >= 0))) {
+  if (
+    scan.seeds !== undefined &&
+    (!Array.isArray(scan.seeds) ||
+      scan.seeds.length < 2 ||
+      !scan.seeds.every((x) => Number.isSafeInteger(x) && (x as number) >= 0))
+  ) {
     throw bad("its seeds are not a list of two or more integers ≥ 0");
   }
-  if (!Array.isArray(v.assigned) || !v.assigned.every((x) => typeof x === "string")) throw bad("assigned is not a list of point names");
+  if (!Array.isArray(v.assigned) || !v.assigned.every((x) => typeof x === "string"))
+    throw bad("assigned is not a list of point names");
   return v as unknown as ShardManifest;
 }
 
@@ -110,9 +134,13 @@ function readShardManifest(path: string): ShardManifest {
 function findShardManifests(dir: string): LoadedManifest[] {
   const root = resolve(dir);
   if (!existsSync(root) || !statSync(root).isDirectory()) throw new MergeError(`${root} is not a directory`);
-  const files = readdirSync(root).filter((f) => SHARD_FILE_RE.test(f)).sort();
+  const files = readdirSync(root)
+    .filter((f) => SHARD_FILE_RE.test(f))
+    .sort();
   if (files.length === 0) {
-    throw new MergeError(`${root} holds no shard manifest (shard-I-of-N.json): not a directory written by neuralrg scan --shard (or its shards have not started)`);
+    throw new MergeError(
+      `${root} holds no shard manifest (shard-I-of-N.json): not a directory written by neuralrg scan --shard (or its shards have not started)`,
+    );
   }
   return files.map((f) => ({ manifest: readShardManifest(join(root, f)), path: join(root, f), dir: root }));
 }
@@ -139,7 +167,13 @@ function listShort(items: string[], max = 8): string {
 /** The points of a scan definition, each with its configuration (run directory under `dir`, to be relocated). */
 function pointsOf(scan: ScanDefinition, dir: string): ScanPoint[] {
   const base = scan.config as unknown as TrainConfig;
-  return planScan(dir, { values: scan.temperatures, labels: scan.labels }, scan.depths, (T, depth) => pointConfig(base, T, depth), scan.seeds);
+  return planScan(
+    dir,
+    { values: scan.temperatures, labels: scan.labels },
+    scan.depths,
+    (T, depth) => pointConfig(base, T, depth),
+    scan.seeds,
+  );
 }
 
 /** A scan's seeds as text: "1,2,3", or "7 (one seed)" for a scan without a seed list. */
@@ -154,21 +188,29 @@ export async function mergeScan(opts: MergeOptions): Promise<MergeResult> {
   const dirs = [...new Set(opts.dirs.map((d) => resolve(d)))];
   if (dirs.length === 0) throw new MergeError("no shard directories given");
   const outDir = opts.out !== undefined ? resolve(opts.out) : dirs.length === 1 ? dirs[0] : undefined;
-  if (outDir === undefined) throw new MergeError(`${dirs.length} shard directories given: name the directory for the merged results with --out DIR`);
+  if (outDir === undefined)
+    throw new MergeError(
+      `${dirs.length} shard directories given: name the directory for the merged results with --out DIR`,
+    );
 
   const loaded = dirs.flatMap((d) => findShardManifests(d));
   // one shard count
   const counts = [...new Set(loaded.map((l) => l.manifest.shards))];
   if (counts.length > 1) {
     const byCount = counts.map((c) => `N = ${c} in ${loaded.find((l) => l.manifest.shards === c)!.path}`);
-    throw new MergeError(`the shards disagree on the shard count: ${byCount.join(", ")}; merge the shards of one split only (remove stale manifests of an earlier split)`);
+    throw new MergeError(
+      `the shards disagree on the shard count: ${byCount.join(", ")}; merge the shards of one split only (remove stale manifests of an earlier split)`,
+    );
   }
   const N = counts[0];
   // each index once
   const byIndex = new Map<number, LoadedManifest>();
   for (const l of loaded) {
     const prev = byIndex.get(l.manifest.shard);
-    if (prev) throw new MergeError(`shard ${l.manifest.shard}/${N} appears twice: ${prev.path} and ${l.path}; give each shard's directory once`);
+    if (prev)
+      throw new MergeError(
+        `shard ${l.manifest.shard}/${N} appears twice: ${prev.path} and ${l.path}; give each shard's directory once`,
+      );
     byIndex.set(l.manifest.shard, l);
   }
   const found = [...byIndex.values()].sort((a, b) => a.manifest.shard - b.manifest.shard);
@@ -181,26 +223,38 @@ export async function mergeScan(opts: MergeOptions): Promise<MergeResult> {
       const sa = ref.manifest.scan.seeds ?? [];
       const sb = l.manifest.scan.seeds ?? [];
       const only = (x: number[], y: number[]): string => x.filter((v) => !y.includes(v)).join(",") || "none";
-      const detail = sa.length > 0 && sb.length > 0 ? ` (only in shard ${l.manifest.shard}/${N}: ${only(sb, sa)}; only in shard ${ref.manifest.shard}/${N}: ${only(sa, sb)})` : "";
-      throw new MergeError(`${label(l)} was run with other seeds than ${label(ref)}: seeds ${b} vs ${a}${detail}; merge the shards of one scan (the same --seeds) only`);
+      const detail =
+        sa.length > 0 && sb.length > 0
+          ? ` (only in shard ${l.manifest.shard}/${N}: ${only(sb, sa)}; only in shard ${ref.manifest.shard}/${N}: ${only(sa, sb)})`
+          : "";
+      throw new MergeError(
+        `${label(l)} was run with other seeds than ${label(ref)}: seeds ${b} vs ${a}${detail}; merge the shards of one scan (the same --seeds) only`,
+      );
     }
     const diff = jsonDiff(ref.manifest.scan, l.manifest.scan);
     if (diff.length > 0) {
-      const what = diff.slice(0, 4).map((k) => `${k} (${show(valueAt(ref.manifest.scan, k))} vs ${show(valueAt(l.manifest.scan, k))})`);
-      throw new MergeError(`${label(l)} belongs to a different scan than ${label(ref)}: they differ in ${what.join(", ")}${diff.length > 4 ? `, … (${diff.length} keys)` : ""}`);
+      const what = diff
+        .slice(0, 4)
+        .map((k) => `${k} (${show(valueAt(ref.manifest.scan, k))} vs ${show(valueAt(l.manifest.scan, k))})`);
+      throw new MergeError(
+        `${label(l)} belongs to a different scan than ${label(ref)}: they differ in ${what.join(", ")}${diff.length > 4 ? `, … (${diff.length} keys)` : ""}`,
+      );
     }
   }
   const scan = ref.manifest.scan;
   const plan = pointsOf(scan, outDir);
   const names = plan.map(pointName);
-  if (jsonDiff(names, scan.points).length > 0) throw new MergeError(`${ref.path}: its point list does not follow from its temperatures and depths`);
+  if (jsonDiff(names, scan.points).length > 0)
+    throw new MergeError(`${ref.path}: its point list does not follow from its temperatures and depths`);
   // each manifest's share is the one shard.ts assigns
   const owner = new Array<number>(plan.length);
   for (let s = 0; s < N; s++) for (const i of shardPositions(plan, { index: s, count: N })) owner[i] = s;
   for (const l of found) {
     const expected = names.filter((_, i) => owner[i] === l.manifest.shard);
     if (jsonDiff(expected, l.manifest.assigned).length > 0) {
-      throw new MergeError(`${label(l)} lists points ${listShort(l.manifest.assigned)} but shard ${l.manifest.shard}/${N} of this scan is ${listShort(expected)}: written by another version of neuralrg?`);
+      throw new MergeError(
+        `${label(l)} lists points ${listShort(l.manifest.assigned)} but shard ${l.manifest.shard}/${N} of this scan is ${listShort(expected)}: written by another version of neuralrg?`,
+      );
     }
   }
   const missingShards = Array.from({ length: N }, (_, s) => s).filter((s) => !byIndex.has(s));
@@ -220,7 +274,9 @@ export async function mergeScan(opts: MergeOptions): Promise<MergeResult> {
     } catch (err) {
       if (err instanceof RunDirError) {
         const why = /\((differs in [^)]*)\)/.exec(err.message)?.[1] ?? err.message;
-        throw new MergeError(`${p.dir} holds a run with another configuration than the scan's point ${names[i]} (${why})`);
+        throw new MergeError(
+          `${p.dir} holds a run with another configuration than the scan's point ${names[i]} (${why})`,
+        );
       }
       throw err;
     }
@@ -238,16 +294,29 @@ export async function mergeScan(opts: MergeOptions): Promise<MergeResult> {
   if (!complete && !opts.partial) {
     const parts: string[] = [];
     if (missingShards.length > 0) {
-      parts.push(`${missingShards.length} of ${N} shards missing: ${listShort(missingShards.map((s) => `${s}/${N} (no ${shardFileStem({ index: s, count: N })}.json)`))}`);
+      parts.push(
+        `${missingShards.length} of ${N} shards missing: ${listShort(missingShards.map((s) => `${s}/${N} (no ${shardFileStem({ index: s, count: N })}.json)`))}`,
+      );
     }
-    if (unfinished.length > 0) parts.push(`${unfinished.length} of ${points.length} points unfinished: ${listShort(unfinished.map((u) => `${u.name}: ${u.reason}`), 6)}`);
-    throw new MergeError(`cannot merge: ${parts.join("; ")}; run the missing shards (or again the unfinished ones), or pass --partial to merge what is there`);
+    if (unfinished.length > 0)
+      parts.push(
+        `${unfinished.length} of ${points.length} points unfinished: ${listShort(
+          unfinished.map((u) => `${u.name}: ${u.reason}`),
+          6,
+        )}`,
+      );
+    throw new MergeError(
+      `cannot merge: ${parts.join("; ")}; run the missing shards (or again the unfinished ones), or pass --partial to merge what is there`,
+    );
   }
 
   mkdirSync(outDir, { recursive: true });
   writeJsonAtomic(join(outDir, "scan.json"), scan);
   const gridSamples = opts.gridSamples ?? ref.manifest.gridSamples;
-  const { csv, figures, meanCsv } = await writeScanOutputs(outDir, points, rows, { gridSamples, gridSeed: ref.manifest.gridSeed });
+  const { csv, figures, meanCsv } = await writeScanOutputs(outDir, points, rows, {
+    gridSamples,
+    gridSeed: ref.manifest.gridSeed,
+  });
   writeJsonAtomic(join(outDir, "merge.json"), {
     shards: N,
     manifests: found.map((l) => l.path),
@@ -255,5 +324,16 @@ export async function mergeScan(opts: MergeOptions): Promise<MergeResult> {
     points: Object.fromEntries(points.map((p, i) => [names[i], { dir: p.dir, status: rows[i].status }])),
     written: new Date().toISOString(),
   });
-  return { dir: outDir, shards: N, found, missingShards, rows, unfinished, complete, csv, figures, ...(meanCsv ? { meanCsv } : {}) };
+  return {
+    dir: outDir,
+    shards: N,
+    found,
+    missingShards,
+    rows,
+    unfinished,
+    complete,
+    csv,
+    figures,
+    ...(meanCsv ? { meanCsv } : {}),
+  };
 }

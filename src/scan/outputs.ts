@@ -36,7 +36,10 @@ function pointSamples(p: ScanPoint, count: number, seed: number): SampleGridCell
 
 /** Write scan.csv and the two figures from what is on disk; returns the figure paths. */
 export async function writeScanOutputs(
-  dir: string, points: ScanPoint[], rows: ScanRow[], opts: { gridSamples?: number; gridSeed?: number } = {},
+  dir: string,
+  points: ScanPoint[],
+  rows: ScanRow[],
+  opts: { gridSamples?: number; gridSeed?: number } = {},
 ): Promise<{ csv: string; figures: string[]; meanCsv?: string }> {
   const root = resolve(dir);
   const seeded = points.some((p) => p.seed !== undefined);
@@ -53,13 +56,24 @@ export async function writeScanOutputs(
   const nSeeds = new Set(points.map((p) => p.seed)).size;
   const svg1 = seeded
     ? await relErrPlot(
-      aggregateSeeds(rows).filter((a) => a.stats.n > 0).map((a) => ({ T: a.T, depth: a.depth, relErr: a.stats.mean, relErrStdErr: a.stats.sem })),
-      { Tc: T_CRITICAL, title, subtitle: `mean over ${nSeeds} seeds; error bars: standard error of the mean (spread across seeds)` },
-    )
+        aggregateSeeds(rows)
+          .filter((a) => a.stats.n > 0)
+          .map((a) => ({ T: a.T, depth: a.depth, relErr: a.stats.mean, relErrStdErr: a.stats.sem })),
+        {
+          Tc: T_CRITICAL,
+          title,
+          subtitle: `mean over ${nSeeds} seeds; error bars: standard error of the mean (spread across seeds)`,
+        },
+      )
     : await relErrPlot(
-      withResult.map((r) => ({ T: r.point.T, depth: r.point.depth, relErr: r.rel_err, relErrStdErr: r.F_stderr / Math.abs(r.exact) })),
-      { Tc: T_CRITICAL, title },
-    );
+        withResult.map((r) => ({
+          T: r.point.T,
+          depth: r.point.depth,
+          relErr: r.rel_err,
+          relErrStdErr: r.F_stderr / Math.abs(r.exact),
+        })),
+        { Tc: T_CRITICAL, title },
+      );
   figures.push(...writePlot(join(root, "relerr-vs-T"), svg1));
   const perCell = opts.gridSamples ?? 1;
   if (perCell > 0) {

@@ -51,7 +51,12 @@ function scanSeeds(seeds: readonly number[] | undefined): number[] | undefined {
 }
 
 /** The definition of a planned scan (points from planScan, in its order). */
-export function scanDefinition(temperatures: TemperatureGrid, depths: number[], points: ScanPoint[], seeds?: readonly number[]): ScanDefinition {
+export function scanDefinition(
+  temperatures: TemperatureGrid,
+  depths: number[],
+  points: ScanPoint[],
+  seeds?: readonly number[],
+): ScanDefinition {
   const ref = points.find((p) => p.T === temperatures.values[0] && p.depth === depths[depths.length - 1]) ?? points[0];
   const dim = scanSeeds(seeds);
   return {
@@ -99,7 +104,11 @@ export function pointName(p: { label: string; depth: number; seed?: number }): s
  * (validated). `seeds`: see ScanOptions.
  */
 export function planScan(
-  dir: string, temperatures: TemperatureGrid, depths: number[], configFor: (T: number, depth: number) => TrainConfig, seeds?: readonly number[],
+  dir: string,
+  temperatures: TemperatureGrid,
+  depths: number[],
+  configFor: (T: number, depth: number) => TrainConfig,
+  seeds?: readonly number[],
 ): ScanPoint[] {
   const root = resolve(dir);
   const dim = scanSeeds(seeds);
@@ -113,7 +122,14 @@ export function planScan(
         const s = seed ?? only;
         const config = s !== undefined ? { ...base, seed: s } : base;
         validateTrainConfig(config);
-        points.push({ T, label, depth, ...(seed !== undefined ? { seed } : {}), dir: join(root, pointDirName(label, depth, seed)), config });
+        points.push({
+          T,
+          label,
+          depth,
+          ...(seed !== undefined ? { seed } : {}),
+          dir: join(root, pointDirName(label, depth, seed)),
+          config,
+        });
       }
     }
   });
@@ -140,10 +156,15 @@ export function pointState(p: ScanPoint): { status: "done" | "partial" | "new"; 
   const paths = runPaths(p.dir);
   if (!existsSync(paths.config)) return { status: "new", epoch: 0 };
   const stored = readRunConfig(paths);
-  const diff = jsonDiff({ ...stored, epochs: 0 }, { ...(JSON.parse(JSON.stringify(p.config)) as JsonObject), epochs: 0 });
+  const diff = jsonDiff(
+    { ...stored, epochs: 0 },
+    { ...(JSON.parse(JSON.stringify(p.config)) as JsonObject), epochs: 0 },
+  );
   if (diff.length > 0) {
     const shown = diff.slice(0, 5).join(", ") + (diff.length > 5 ? `, … (${diff.length} keys)` : "");
-    throw new RunDirError(`scan point ${paths.dir} holds a run with a different configuration (differs in ${shown}); choose another scan directory with --out`);
+    throw new RunDirError(
+      `scan point ${paths.dir} holds a run with a different configuration (differs in ${shown}); choose another scan directory with --out`,
+    );
   }
   if (!existsSync(paths.checkpoint)) return { status: "partial", epoch: 0 };
   const epoch = loadCheckpoint(paths.checkpoint).epoch;

@@ -28,9 +28,7 @@ export interface PointTask {
   stopFlag: SharedArrayBuffer;
 }
 
-export type PointMessage =
-  | { type: "epoch"; epoch: number; F: number; relErr: number }
-  | { type: "log"; line: string };
+export type PointMessage = { type: "epoch"; epoch: number; F: number; relErr: number } | { type: "log"; line: string };
 
 export interface PointOutcome {
   /** epochs trained in total (may be below the requested number when stopped) */
@@ -55,7 +53,8 @@ export async function runPoint(task: PointTask): Promise<PointOutcome> {
       progress: "off",
       shouldStop: () => Atomics.load(flag, 0) !== 0 || (task.deadline !== undefined && Date.now() >= task.deadline),
       log: (line) => port.postMessage({ type: "log", line } satisfies PointMessage),
-      onEpoch: (m) => port.postMessage({ type: "epoch", epoch: m.epoch, F: m.F, relErr: m.relErr } satisfies PointMessage),
+      onEpoch: (m) =>
+        port.postMessage({ type: "epoch", epoch: m.epoch, F: m.F, relErr: m.relErr } satisfies PointMessage),
     });
     return { epochs: summary.epochs, F: summary.F, F_stderr: summary.F_stderr, rel_err: summary.rel_err };
   } finally {

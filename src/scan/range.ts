@@ -36,7 +36,8 @@ function decimalsOf(text: string): number {
 function parseNumber(option: string, spec: string, text: string): number {
   const t = text.trim();
   const x = t === "" ? NaN : Number(t);
-  if (!Number.isFinite(x)) throw invalid(option, spec, `"${t}" is not a number (expected a:b:step, a list a,b,c or one value)`);
+  if (!Number.isFinite(x))
+    throw invalid(option, spec, `"${t}" is not a number (expected a:b:step, a list a,b,c or one value)`);
   return x;
 }
 
@@ -49,7 +50,11 @@ function checkDistinct(option: string, spec: string, labels: string[]): void {
 }
 
 /** Parse a temperature range (see the module comment); `bounds` (inclusive) are checked for every value. */
-export function parseTemperatureRange(spec: string, option = "T", bounds?: { min: number; max: number }): TemperatureGrid {
+export function parseTemperatureRange(
+  spec: string,
+  option = "T",
+  bounds?: { min: number; max: number },
+): TemperatureGrid {
   const s = spec.trim();
   if (s === "") throw invalid(option, spec, "expected a:b:step, a list a,b,c or one temperature");
   let values: number[];
@@ -61,7 +66,8 @@ export function parseTemperatureRange(spec: string, option = "T", bounds?: { min
     if (!(step > 0)) throw invalid(option, spec, "the step must be > 0");
     if (b < a) throw invalid(option, spec, `the end ${b} is below the start ${a}`);
     const n = Math.floor((b - a) / step + 1e-9) + 1;
-    if (n > MAX_RANGE_POINTS) throw invalid(option, spec, `it expands to ${n} temperatures (at most ${MAX_RANGE_POINTS})`);
+    if (n > MAX_RANGE_POINTS)
+      throw invalid(option, spec, `it expands to ${n} temperatures (at most ${MAX_RANGE_POINTS})`);
     decimals = Math.max(...parts.map((p) => decimalsOf(p.trim())));
     const f = 10 ** decimals;
     values = Array.from({ length: n }, (_, i) => Math.round((a + i * step) * f) / f);
@@ -69,11 +75,13 @@ export function parseTemperatureRange(spec: string, option = "T", bounds?: { min
     const parts = s.split(",");
     values = parts.map((p) => parseNumber(option, spec, p));
     decimals = Math.max(...parts.map((p) => decimalsOf(p.trim())));
-    if (values.length > MAX_RANGE_POINTS) throw invalid(option, spec, `it lists ${values.length} temperatures (at most ${MAX_RANGE_POINTS})`);
+    if (values.length > MAX_RANGE_POINTS)
+      throw invalid(option, spec, `it lists ${values.length} temperatures (at most ${MAX_RANGE_POINTS})`);
   }
   for (const v of values) {
     if (!(v > 0)) throw invalid(option, spec, `temperatures must be > 0 (got ${v})`);
-    if (bounds && !(v >= bounds.min && v <= bounds.max)) throw invalid(option, spec, `temperatures must be in [${bounds.min}, ${bounds.max}] (got ${v})`);
+    if (bounds && !(v >= bounds.min && v <= bounds.max))
+      throw invalid(option, spec, `temperatures must be in [${bounds.min}, ${bounds.max}] (got ${v})`);
   }
   values.sort((x, y) => x - y);
   const labels = values.map((v) => v.toFixed(decimals));
@@ -83,7 +91,8 @@ export function parseTemperatureRange(spec: string, option = "T", bounds?: { min
 
 function parseDepthInt(option: string, spec: string, text: string): number {
   const t = text.trim();
-  if (!/^\d+$/.test(t)) throw invalid(option, spec, `"${t}" is not a positive integer (expected a..b, a list a,b,c or one depth)`);
+  if (!/^\d+$/.test(t))
+    throw invalid(option, spec, `"${t}" is not a positive integer (expected a..b, a list a,b,c or one depth)`);
   return Number(t);
 }
 
@@ -92,7 +101,13 @@ function parseDepthInt(option: string, spec: string, text: string): number {
  * `parse` and then checked by `check`; at most `most` of them, no value twice. Returns them ascending.
  */
 function parseIntegers(
-  option: string, spec: string, sep: string, noun: string, most: number, parse: (text: string) => number, check: (value: number) => void = () => {},
+  option: string,
+  spec: string,
+  sep: string,
+  noun: string,
+  most: number,
+  parse: (text: string) => number,
+  check: (value: number) => void = () => {},
 ): number[] {
   const s = spec.trim();
   if (s === "") throw invalid(option, spec, `expected a${sep}b, a list a,b,c or one ${noun}`);
@@ -120,11 +135,23 @@ function parseIntegers(
  */
 export function parseDepthRange(spec: string, maxDepth?: number, option = "depth"): number[] {
   const limit = maxDepth !== undefined ? `1..${maxDepth}` : "≥ 1";
-  return parseIntegers(option, spec, "..", "depth", MAX_RANGE_POINTS, (p) => parseDepthInt(option, spec, p), (d) => {
-    if (d < 1 || (maxDepth !== undefined && d > maxDepth)) {
-      throw invalid(option, spec, `depths must be integers in ${limit}${maxDepth !== undefined ? ` for L = ${2 ** maxDepth}` : ""} (got ${d})`);
-    }
-  });
+  return parseIntegers(
+    option,
+    spec,
+    "..",
+    "depth",
+    MAX_RANGE_POINTS,
+    (p) => parseDepthInt(option, spec, p),
+    (d) => {
+      if (d < 1 || (maxDepth !== undefined && d > maxDepth)) {
+        throw invalid(
+          option,
+          spec,
+          `depths must be integers in ${limit}${maxDepth !== undefined ? ` for L = ${2 ** maxDepth}` : ""} (got ${d})`,
+        );
+      }
+    },
+  );
 }
 
 /** Largest seed (as train's --seed: an unsigned 32-bit integer). */
@@ -136,7 +163,8 @@ export const MAX_SEEDS = 100;
 function parseSeedInt(option: string, spec: string, text: string): number {
   const t = text.trim();
   if (/^-\d+$/.test(t)) throw invalid(option, spec, `seeds must be ≥ 0 (got ${t})`);
-  if (!/^\d+$/.test(t)) throw invalid(option, spec, `"${t}" is not an integer (expected a:b, a list a,b,c or one seed)`);
+  if (!/^\d+$/.test(t))
+    throw invalid(option, spec, `"${t}" is not an integer (expected a:b, a list a,b,c or one seed)`);
   const n = Number(t);
   if (n > MAX_SEED) throw invalid(option, spec, `seeds must be integers in 0..${MAX_SEED} (got ${t})`);
   return n;

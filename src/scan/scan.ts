@@ -44,7 +44,16 @@ import type { PointMessage, PointOutcome, PointTask } from "./point-worker.ts";
 import type { TemperatureGrid } from "./range.ts";
 import { shardFileStem, shardPositions, type ResolvedShard } from "./shard.ts";
 import { writeScanOutputs } from "./outputs.ts";
-import { planScan, pointConfig, pointName, pointState, rowOf, scanDefinition, type ScanPoint, type ShardManifest } from "./plan.ts";
+import {
+  planScan,
+  pointConfig,
+  pointName,
+  pointState,
+  rowOf,
+  scanDefinition,
+  type ScanPoint,
+  type ShardManifest,
+} from "./plan.ts";
 import { formatScanCsv, type ScanRow } from "./table.ts";
 
 export interface ScanOptions {
@@ -114,13 +123,18 @@ export interface ScanResult {
 export async function runScan(opts: ScanOptions): Promise<ScanResult> {
   const root = resolve(opts.dir);
   const jobs = opts.jobs ?? availableParallelism();
-  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw new RangeError(`jobs = ${jobs} is invalid: jobs must be an integer in 1..256`);
-  if (!Number.isInteger(opts.savePeriod) || opts.savePeriod < 1) throw new RangeError(`save-period = ${opts.savePeriod} is invalid: it must be an integer ≥ 1`);
-  if (opts.maxSeconds !== undefined && !(opts.maxSeconds > 0)) throw new RangeError(`max-seconds = ${opts.maxSeconds} is invalid: it must be a number > 0`);
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256)
+    throw new RangeError(`jobs = ${jobs} is invalid: jobs must be an integer in 1..256`);
+  if (!Number.isInteger(opts.savePeriod) || opts.savePeriod < 1)
+    throw new RangeError(`save-period = ${opts.savePeriod} is invalid: it must be an integer ≥ 1`);
+  if (opts.maxSeconds !== undefined && !(opts.maxSeconds > 0))
+    throw new RangeError(`max-seconds = ${opts.maxSeconds} is invalid: it must be a number > 0`);
   if (opts.seeds !== undefined) {
     const seeds = opts.seeds;
     if (seeds.length === 0 || seeds.some((x, i) => !Number.isSafeInteger(x) || x < 0 || seeds.indexOf(x) !== i)) {
-      throw new RangeError(`seeds = ${seeds.join(",") || "(none)"} is invalid: seeds must be one or more distinct integers ≥ 0`);
+      throw new RangeError(
+        `seeds = ${seeds.join(",") || "(none)"} is invalid: seeds must be one or more distinct integers ≥ 0`,
+      );
     }
   }
   const log = opts.log ?? (() => {});
@@ -133,7 +147,10 @@ export async function runScan(opts: ScanOptions): Promise<ScanResult> {
     const base = definition.config as unknown as TrainConfig;
     for (const p of all) {
       const diff = jsonDiff(plainJson(pointConfig(base, p.T, p.depth, p.seed)), plainJson(p.config));
-      if (diff.length > 0) throw new RangeError(`cannot shard this scan: point ${pointName(p)} differs from the base configuration in more than T, depth and seed (${diff.join(", ")})`);
+      if (diff.length > 0)
+        throw new RangeError(
+          `cannot shard this scan: point ${pointName(p)} differs from the base configuration in more than T, depth and seed (${diff.join(", ")})`,
+        );
     }
   }
   // this run's points: all, or the shard's share
@@ -269,7 +286,9 @@ export async function runScan(opts: ScanOptions): Promise<ScanResult> {
   if (!complete) {
     const left = rows.filter((r) => r.status !== "done").length;
     const why = errors.size > 0 ? `${errors.size} failed` : opts.signal?.aborted ? "stopped" : "time budget reached";
-    log(`${left} of ${points.length} points unfinished (${why}); run the same command again to continue (elapsed ${formatDuration((Date.now() - started) / 1000)})`);
+    log(
+      `${left} of ${points.length} points unfinished (${why}); run the same command again to continue (elapsed ${formatDuration((Date.now() - started) / 1000)})`,
+    );
   }
   if (shard) {
     const stem = join(root, shardFileStem(shard));
@@ -289,8 +308,20 @@ export async function runScan(opts: ScanOptions): Promise<ScanResult> {
       written: new Date().toISOString(),
     };
     writeJsonAtomic(`${stem}.json`, manifest);
-    return { dir: root, rows, trained, skipped, complete, csv, figures: [], shard: { ...shard, totalPoints: all.length, manifest: `${stem}.json` } };
+    return {
+      dir: root,
+      rows,
+      trained,
+      skipped,
+      complete,
+      csv,
+      figures: [],
+      shard: { ...shard, totalPoints: all.length, manifest: `${stem}.json` },
+    };
   }
-  const { csv, figures, meanCsv } = await writeScanOutputs(root, points, rows, { gridSamples: opts.gridSamples, gridSeed: opts.gridSeed });
+  const { csv, figures, meanCsv } = await writeScanOutputs(root, points, rows, {
+    gridSamples: opts.gridSamples,
+    gridSeed: opts.gridSeed,
+  });
   return { dir: root, rows, trained, skipped, complete, csv, figures, ...(meanCsv ? { meanCsv } : {}) };
 }

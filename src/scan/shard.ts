@@ -37,7 +37,9 @@ function parseCount(name: string, text: string): number {
   const t = text.trim();
   const n = UINT_RE.test(t) ? Number(t) : Number.NaN;
   if (!Number.isSafeInteger(n) || n < 1 || n > MAX_SHARDS) {
-    throw new RangeError(`${name} = ${text === "" ? '""' : text} is invalid: the shard count must be an integer in 1..${MAX_SHARDS}`);
+    throw new RangeError(
+      `${name} = ${text === "" ? '""' : text} is invalid: the shard count must be an integer in 1..${MAX_SHARDS}`,
+    );
   }
   return n;
 }
@@ -46,7 +48,9 @@ function parseIndex(name: string, text: string, count: number, countSource: stri
   const t = text.trim();
   const i = UINT_RE.test(t) ? Number(t) : Number.NaN;
   if (!Number.isSafeInteger(i) || i >= count) {
-    throw new RangeError(`${name} = ${text === "" ? '""' : text} is invalid: the shard index must be an integer in 0..${count - 1} (${countSource})`);
+    throw new RangeError(
+      `${name} = ${text === "" ? '""' : text} is invalid: the shard index must be an integer in 0..${count - 1} (${countSource})`,
+    );
   }
   return i;
 }
@@ -62,7 +66,10 @@ export function parseShardSpec(spec: string, option = "--shard"): Shard {
   if (!Number.isSafeInteger(count) || count < 1 || count > MAX_SHARDS) {
     throw new RangeError(`${option} = ${shown} is invalid: the shard count N must be an integer in 1..${MAX_SHARDS}`);
   }
-  if (index >= count) throw new RangeError(`${option} = ${shown} is invalid: the shard index I must be in 0..${count - 1} for N = ${count}`);
+  if (index >= count)
+    throw new RangeError(
+      `${option} = ${shown} is invalid: the shard index I must be in 0..${count - 1} for N = ${count}`,
+    );
   return { index, count };
 }
 
@@ -84,15 +91,20 @@ export function resolveShard(opts: { shard?: string; shards?: number; env?: Shar
   if (opts.shard !== undefined) {
     const s = parseShardSpec(opts.shard);
     if (opts.shards !== undefined && opts.shards !== s.count) {
-      throw new RangeError(`--shards = ${opts.shards} contradicts --shard = ${opts.shard} (N = ${s.count}): give one of them`);
+      throw new RangeError(
+        `--shards = ${opts.shards} contradicts --shard = ${opts.shard} (N = ${s.count}): give one of them`,
+      );
     }
     return { ...s, source: `--shard ${s.index}/${s.count}` };
   }
   const envCount = set(env, "NEURALRG_SHARDS");
   const countFrom = (fallback?: [string, string]): { count: number; source: string } | null => {
-    if (opts.shards !== undefined) return { count: parseCount("--shards", String(opts.shards)), source: `--shards ${opts.shards}` };
-    if (envCount !== undefined) return { count: parseCount("NEURALRG_SHARDS", envCount), source: `NEURALRG_SHARDS = ${envCount.trim()}` };
-    if (fallback) return { count: parseCount(fallback[0], fallback[1]), source: `${fallback[0]} = ${fallback[1].trim()}` };
+    if (opts.shards !== undefined)
+      return { count: parseCount("--shards", String(opts.shards)), source: `--shards ${opts.shards}` };
+    if (envCount !== undefined)
+      return { count: parseCount("NEURALRG_SHARDS", envCount), source: `NEURALRG_SHARDS = ${envCount.trim()}` };
+    if (fallback)
+      return { count: parseCount(fallback[0], fallback[1]), source: `${fallback[0]} = ${fallback[1].trim()}` };
     return null;
   };
 
@@ -100,12 +112,18 @@ export function resolveShard(opts: { shard?: string; shards?: number; env?: Shar
   if (slurmId !== undefined) {
     const slurmCount = set(env, "SLURM_ARRAY_TASK_COUNT");
     const c = countFrom(slurmCount !== undefined ? ["SLURM_ARRAY_TASK_COUNT", slurmCount] : undefined);
-    if (!c) throw new RangeError(`SLURM_ARRAY_TASK_ID = ${slurmId} is set but the shard count is unknown: pass --shards N or set NEURALRG_SHARDS (SLURM_ARRAY_TASK_COUNT is not set)`);
+    if (!c)
+      throw new RangeError(
+        `SLURM_ARRAY_TASK_ID = ${slurmId} is set but the shard count is unknown: pass --shards N or set NEURALRG_SHARDS (SLURM_ARRAY_TASK_COUNT is not set)`,
+      );
     // N from the task count is right only for an array whose IDs are exactly 0..COUNT−1: check
     // both ends (a stepped or gapped array, e.g. --array=0-6:2 or a re-submitted --array=0,3, has
     // MIN = 0 but MAX > COUNT−1, and its tasks would run shards of a different split)
     if (c.source.startsWith("SLURM_ARRAY_TASK_COUNT")) {
-      const ends: [string, string][] = [["SLURM_ARRAY_TASK_MIN", "0"], ["SLURM_ARRAY_TASK_MAX", String(c.count - 1)]];
+      const ends: [string, string][] = [
+        ["SLURM_ARRAY_TASK_MIN", "0"],
+        ["SLURM_ARRAY_TASK_MAX", String(c.count - 1)],
+      ];
       for (const [name, want] of ends) {
         const v = set(env, name);
         if (v !== undefined && v.trim() !== want) {
@@ -115,20 +133,30 @@ export function resolveShard(opts: { shard?: string; shards?: number; env?: Shar
         }
       }
     }
-    const index = parseIndex("SLURM_ARRAY_TASK_ID", slurmId, c.count, `${c.source}; use sbatch --array=0-${c.count - 1}`);
+    const index = parseIndex(
+      "SLURM_ARRAY_TASK_ID",
+      slurmId,
+      c.count,
+      `${c.source}; use sbatch --array=0-${c.count - 1}`,
+    );
     return { index, count: c.count, source: `SLURM_ARRAY_TASK_ID = ${index}, ${c.source}` };
   }
 
   const k8sIndex = set(env, "JOB_COMPLETION_INDEX");
   if (k8sIndex !== undefined) {
     const c = countFrom();
-    if (!c) throw new RangeError(`JOB_COMPLETION_INDEX = ${k8sIndex} is set but the shard count is unknown: pass --shards N or set NEURALRG_SHARDS to the Job's spec.completions`);
+    if (!c)
+      throw new RangeError(
+        `JOB_COMPLETION_INDEX = ${k8sIndex} is set but the shard count is unknown: pass --shards N or set NEURALRG_SHARDS to the Job's spec.completions`,
+      );
     const index = parseIndex("JOB_COMPLETION_INDEX", k8sIndex, c.count, c.source);
     return { index, count: c.count, source: `JOB_COMPLETION_INDEX = ${index}, ${c.source}` };
   }
 
   if (opts.shards !== undefined) {
-    throw new RangeError(`--shards = ${opts.shards} needs a shard index: --shard I/N, SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX`);
+    throw new RangeError(
+      `--shards = ${opts.shards} needs a shard index: --shard I/N, SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX`,
+    );
   }
   return null;
 }

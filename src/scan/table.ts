@@ -8,9 +8,30 @@ import type { ScanPoint } from "./plan.ts";
 
 export const SCAN_CSV_COLUMNS = ["T", "depth", "epochs", "F", "F_stderr", "exact", "rel_err", "seconds"] as const;
 /** scan.csv of a scan over several seeds: one row per run. */
-export const SCAN_SEEDS_CSV_COLUMNS = ["T", "depth", "seed", "epochs", "F", "F_stderr", "exact", "rel_err", "seconds"] as const;
+export const SCAN_SEEDS_CSV_COLUMNS = [
+  "T",
+  "depth",
+  "seed",
+  "epochs",
+  "F",
+  "F_stderr",
+  "exact",
+  "rel_err",
+  "seconds",
+] as const;
 /** scan-mean.csv: per (T, depth), statistics over the seeds (aggregate.ts). */
-export const SCAN_MEAN_CSV_COLUMNS = ["T", "depth", "seeds", "stopped", "rel_err_mean", "rel_err_sem", "rel_err_sd", "best_seed", "best_rel_err", "exact"] as const;
+export const SCAN_MEAN_CSV_COLUMNS = [
+  "T",
+  "depth",
+  "seeds",
+  "stopped",
+  "rel_err_mean",
+  "rel_err_sem",
+  "rel_err_sd",
+  "best_seed",
+  "best_rel_err",
+  "exact",
+] as const;
 
 export type PointStatus = "done" | "partial" | "new" | "failed";
 
@@ -38,7 +59,11 @@ export function formatScanCsv(rows: ScanRow[], seeded = hasSeeds(rows)): string 
   let out = (seeded ? SCAN_SEEDS_CSV_COLUMNS : SCAN_CSV_COLUMNS).join(",") + "\n";
   for (const r of rows) {
     if (!Number.isFinite(r.epochs)) continue;
-    const key = [r.point.label, String(r.point.depth), ...(seeded ? [String(r.point.seed ?? r.point.config.seed)] : [])];
+    const key = [
+      r.point.label,
+      String(r.point.depth),
+      ...(seeded ? [String(r.point.seed ?? r.point.config.seed)] : []),
+    ];
     out += [...key, ...[r.epochs, r.F, r.F_stderr, r.exact, r.rel_err, r.seconds].map(formatNumber)].join(",") + "\n";
   }
   return out;
@@ -69,10 +94,22 @@ export function aggregateSeeds(rows: readonly ScanRow[]): SeedAggregate[] {
   }
   return [...groups.values()].map((list) => {
     const p = list[0].point;
-    const runs = list.map((r) => ({ seed: r.point.seed ?? r.point.config.seed, relErr: r.rel_err, relErrStdErr: r.F_stderr / Math.abs(r.exact) }));
+    const runs = list.map((r) => ({
+      seed: r.point.seed ?? r.point.config.seed,
+      relErr: r.rel_err,
+      relErrStdErr: r.F_stderr / Math.abs(r.exact),
+    }));
     const exact = list.find((r) => Number.isFinite(r.exact))?.exact ?? Number.NaN;
     const stopped = list.filter((r) => r.status !== "done" && Number.isFinite(r.rel_err)).length;
-    return { label: p.label, T: p.T, depth: p.depth, seeds: runs.map((r) => r.seed), stats: seedStats(runs), stopped, exact };
+    return {
+      label: p.label,
+      T: p.T,
+      depth: p.depth,
+      seeds: runs.map((r) => r.seed),
+      stats: seedStats(runs),
+      stopped,
+      exact,
+    };
   });
 }
 
@@ -82,7 +119,17 @@ export function formatMeanCsv(rows: ScanRow[]): string {
   for (const a of aggregateSeeds(rows)) {
     if (a.stats.n === 0) continue;
     const s = a.stats;
-    out += [a.label, String(a.depth), String(s.n), String(a.stopped), ...[s.mean, s.sem, s.sd].map(formatNumber), String(s.best!.seed), formatNumber(s.best!.relErr), formatNumber(a.exact)].join(",") + "\n";
+    out +=
+      [
+        a.label,
+        String(a.depth),
+        String(s.n),
+        String(a.stopped),
+        ...[s.mean, s.sem, s.sd].map(formatNumber),
+        String(s.best!.seed),
+        formatNumber(s.best!.relErr),
+        formatNumber(a.exact),
+      ].join(",") + "\n";
   }
   return out;
 }
@@ -105,7 +152,15 @@ export function bestMeanDepths(agg: readonly SeedAggregate[]): BestDepth[] {
   for (const a of agg) {
     if (a.stats.n === 0) continue;
     const prev = out.get(a.label);
-    if (!prev || a.stats.mean < prev.relErr) out.set(a.label, { label: a.label, T: a.T, depth: a.depth, relErr: a.stats.mean, relErrStdErr: a.stats.sem, seeds: a.stats.n });
+    if (!prev || a.stats.mean < prev.relErr)
+      out.set(a.label, {
+        label: a.label,
+        T: a.T,
+        depth: a.depth,
+        relErr: a.stats.mean,
+        relErrStdErr: a.stats.sem,
+        seeds: a.stats.n,
+      });
   }
   return [...out.values()].sort((a, b) => a.T - b.T);
 }
@@ -126,7 +181,13 @@ export function bestDepths(rows: ScanRow[]): BestDepth[] {
   const out = [];
   for (const [label, list] of byT) {
     const best = list.reduce((a, b) => (b.rel_err < a.rel_err ? b : a));
-    out.push({ label, T: best.point.T, depth: best.point.depth, relErr: best.rel_err, relErrStdErr: best.F_stderr / Math.abs(best.exact) });
+    out.push({
+      label,
+      T: best.point.T,
+      depth: best.point.depth,
+      relErr: best.rel_err,
+      relErrStdErr: best.F_stderr / Math.abs(best.exact),
+    });
   }
   return out.sort((a, b) => a.T - b.T);
 }

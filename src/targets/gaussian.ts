@@ -63,7 +63,9 @@ export class GaussianTarget implements Target {
     checkLatticeSize(L, MAX_GAUSSIAN_L);
     const precision = opts.precision ?? "circulant";
     if (!GAUSSIAN_PRECISIONS.includes(precision)) {
-      throw new RangeError(`precision = ${String(precision)} is invalid: expected one of ${GAUSSIAN_PRECISIONS.join(", ")}`);
+      throw new RangeError(
+        `precision = ${String(precision)} is invalid: expected one of ${GAUSSIAN_PRECISIONS.join(", ")}`,
+      );
     }
     const scale = opts.scale ?? 1;
     if (typeof scale !== "number" || !Number.isFinite(scale) || scale <= 0) {
@@ -165,7 +167,8 @@ export class GaussianTarget implements Target {
   /** log π(x) = −½ xᵀAx; gradient −Ax. */
   logProb(x: Real, batch: number, out: Float64Array, grad?: Real): void {
     const N = this.nvars;
-    if (x.length < batch * N) throw new RangeError(`x has length ${x.length}, expected ≥ ${batch * N} (batch ${batch} × N ${N})`);
+    if (x.length < batch * N)
+      throw new RangeError(`x has length ${x.length}, expected ≥ ${batch * N} (batch ${batch} × N ${N})`);
     const y = new Float64Array(batch * N);
     this.applyPrecision(x, batch, y);
     for (let b = 0; b < batch; b++) {
@@ -194,7 +197,10 @@ export class GaussianTarget implements Target {
     }
     if (this.precision === "circulant") {
       if (!this.sqrtCov) {
-        this.sqrtCov = new Circulant2D(this.L, Float64Array.from(this.eig as Float64Array, (v) => 1 / Math.sqrt(v)));
+        this.sqrtCov = new Circulant2D(
+          this.L,
+          Float64Array.from(this.eig as Float64Array, (v) => 1 / Math.sqrt(v)),
+        );
       }
       const out = new Float64Array(batch * N);
       this.sqrtCov.apply(xi, batch, out);

@@ -136,13 +136,20 @@ export class RelaxedIsing implements Target {
   /** Dense (K + αI)⁻¹ (row-major N×N), built from the analytic spectrum; for tests and small L. */
   inverseMatrix(): Float64Array {
     if (this.dense) return this.dense.slice();
-    return circulantDense(this.L, circulantKernel(this.L, Float64Array.from(this.eigenvalues, (v) => 1 / v)));
+    return circulantDense(
+      this.L,
+      circulantKernel(
+        this.L,
+        Float64Array.from(this.eigenvalues, (v) => 1 / v),
+      ),
+    );
   }
 
   /** log π(x) = −½ xᵀ(K+αI)⁻¹x + Σ ln cosh x_i;  ∂/∂x = −(K+αI)⁻¹x + tanh x. */
   logProb(x: Real, batch: number, out: Float64Array, grad?: Real): void {
     const N = this.nvars;
-    if (x.length < batch * N) throw new RangeError(`x has length ${x.length}, expected ≥ ${batch * N} (batch ${batch} × N ${N})`);
+    if (x.length < batch * N)
+      throw new RangeError(`x has length ${x.length}, expected ≥ ${batch * N} (batch ${batch} × N ${N})`);
     // work in chunks of ≤ 64 rows to bound the scratch memory
     const chunk = Math.min(batch, 64);
     if (this.scratch.length < chunk * N) this.scratch = new Float64Array(chunk * N);

@@ -79,7 +79,10 @@ export function kaufmanLogZ(L: number, T: number): number {
   const K = 1 / T;
   const N = L * L;
   const g = kaufmanGammas(L, K);
-  let l1 = 0, l2 = 0, l3 = 0, l4 = 0;
+  let l1 = 0,
+    l2 = 0,
+    l3 = 0,
+    l4 = 0;
   let sign4 = 1;
   for (let r = 0; r < L; r++) {
     const yo = (L * g[2 * r + 1]) / 2;
@@ -88,7 +91,8 @@ export function kaufmanLogZ(L: number, T: number): number {
     l2 += logAbs2sinh(yo);
     l3 += log2cosh(ye);
     l4 += logAbs2sinh(ye);
-    if (ye < 0) sign4 = -sign4; // only γ_0 can be negative (above T_c)
+    if (ye < 0)
+      sign4 = -sign4; // only γ_0 can be negative (above T_c)
     else if (ye === 0) sign4 = 0; // exactly at T_c: Z4 = 0
   }
   // ln[(2 sinh 2K)^{N/2}] with ln sinh 2K = 2K + ln(1 − e^{−4K}) − ln 2
@@ -196,7 +200,10 @@ export function isingExactObservables(L: number, T: number): IsingObservables {
   const { N, counts } = isingDensityOfStates(L);
   const beta = 1 / T;
   const W = 2 * N + 1;
-  let z = 0, zE = 0, zAbsM = 0, zM2 = 0;
+  let z = 0,
+    zE = 0,
+    zAbsM = 0,
+    zM2 = 0;
   for (let e = 0; e <= 4 * N; e++) {
     const w = Math.exp(-beta * e);
     const H = e - 2 * N;

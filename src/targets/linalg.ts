@@ -39,7 +39,13 @@ export function solveLowerTransposeInPlace(C: ArrayLike<number>, n: number, b: F
 }
 
 /** y = A x for a dense row-major n×n matrix, over `batch` rows of x. */
-export function matVecBatch(A: ArrayLike<number>, n: number, x: ArrayLike<number>, batch: number, y: Float64Array): void {
+export function matVecBatch(
+  A: ArrayLike<number>,
+  n: number,
+  x: ArrayLike<number>,
+  batch: number,
+  y: Float64Array,
+): void {
   for (let b = 0; b < batch; b++) {
     const o = b * n;
     for (let i = 0; i < n; i++) {

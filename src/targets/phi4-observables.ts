@@ -180,7 +180,9 @@ export function phi4Estimates(series: Phi4Series, opts: Phi4EstimateOptions = {}
   const discard = opts.discard ?? 0;
   const minBins = opts.minBins ?? 20;
   if (!Number.isInteger(nchains) || nchains < 1 || series.count % nchains !== 0) {
-    throw new RangeError(`nchains = ${nchains} is invalid: it must be a positive integer dividing the ${series.count} configurations`);
+    throw new RangeError(
+      `nchains = ${nchains} is invalid: it must be a positive integer dividing the ${series.count} configurations`,
+    );
   }
   const nstepsAll = series.count / nchains;
   if (!Number.isInteger(discard) || discard < 0 || discard >= nstepsAll) {
@@ -206,14 +208,16 @@ export function phi4Estimates(series: Phi4Series, opts: Phi4EstimateOptions = {}
     else plateauBin = Math.max(plateauBin, bin.levels[bin.plateauLevel].binSize);
   }
   let binSize = opts.binSize ?? Math.max(plateauBin, 2 ** Math.ceil(Math.log2(Math.max(1, 2 * tauMax))));
-  if (!Number.isInteger(binSize) || binSize < 1) throw new RangeError(`binSize = ${binSize} is invalid: it must be an integer ≥ 1`);
+  if (!Number.isInteger(binSize) || binSize < 1)
+    throw new RangeError(`binSize = ${binSize} is invalid: it must be an integer ≥ 1`);
   // keep at least minBins bins in total
   const maxBin = Math.max(1, Math.floor(nsteps / Math.ceil(minBins / nchains)));
   if (opts.binSize === undefined) binSize = Math.min(binSize, maxBin);
   binSize = Math.min(binSize, nsteps);
   const perChain = Math.floor(nsteps / binSize);
   const nbins = perChain * nchains;
-  if (nbins < 2) throw new RangeError(`only ${nbins} bin(s) of ${binSize} steps: too few configurations for error bars`);
+  if (nbins < 2)
+    throw new RangeError(`only ${nbins} bin(s) of ${binSize} steps: too few configurations for error bars`);
   const off = nsteps - perChain * binSize; // bins aligned to the end of each chain (as in stats.binning)
   const binMeans = (c: Chains): Float64Array => {
     const out = new Float64Array(nbins);

@@ -75,20 +75,25 @@ export interface Phi4Config {
 
 /** (m², λ₀) → hopping form (κ, λ). Throws a RangeError when no κ > 0 exists. */
 export function phi4FromContinuum(m2: number, lambda0: number): { kappa: number; lambda: number } {
-  if (typeof m2 !== "number" || !Number.isFinite(m2)) throw new RangeError(`m2 = ${m2} is invalid: m2 must be a finite number`);
+  if (typeof m2 !== "number" || !Number.isFinite(m2))
+    throw new RangeError(`m2 = ${m2} is invalid: m2 must be a finite number`);
   if (typeof lambda0 !== "number" || !Number.isFinite(lambda0) || lambda0 < 0) {
     throw new RangeError(`lambda0 = ${lambda0} is invalid: lambda0 must be a finite number ≥ 0`);
   }
   const b = m2 + 4;
   const den = b + Math.sqrt(b * b + (4 * lambda0) / 3);
-  if (!(den > 0)) throw new RangeError(`m2 = ${m2} with lambda0 = 0 is invalid: the free field needs m2 > -4 for a positive hopping parameter`);
+  if (!(den > 0))
+    throw new RangeError(
+      `m2 = ${m2} with lambda0 = 0 is invalid: the free field needs m2 > -4 for a positive hopping parameter`,
+    );
   const kappa = 2 / den;
   return { kappa, lambda: (lambda0 * kappa * kappa) / 6 };
 }
 
 /** Hopping form (κ > 0, λ) → continuum-style (m², λ₀). */
 export function phi4ToContinuum(kappa: number, lambda: number): { m2: number; lambda0: number } {
-  if (!(kappa > 0) || !Number.isFinite(kappa)) throw new RangeError(`kappa = ${kappa} is invalid: the continuum parameters need kappa > 0`);
+  if (!(kappa > 0) || !Number.isFinite(kappa))
+    throw new RangeError(`kappa = ${kappa} is invalid: the continuum parameters need kappa > 0`);
   return { m2: (1 - 2 * lambda) / kappa - 4, lambda0: (6 * lambda) / (kappa * kappa) };
 }
 
@@ -163,7 +168,8 @@ export function phi4FreeField(L: number, kappa: number): Phi4FreeField {
 }
 
 function finite(name: string, v: unknown): number {
-  if (typeof v !== "number" || !Number.isFinite(v)) throw new RangeError(`${name} = ${String(v)} is invalid: ${name} must be a finite number`);
+  if (typeof v !== "number" || !Number.isFinite(v))
+    throw new RangeError(`${name} = ${String(v)} is invalid: ${name} must be a finite number`);
   return v;
 }
 
@@ -196,15 +202,23 @@ export class Phi4Target implements Target {
     let lambda: number;
     if (continuum) {
       if (opts.m2 === undefined) throw new RangeError("m2 is missing: the continuum form needs both m2 and lambda0");
-      if (opts.lambda0 === undefined) throw new RangeError("lambda0 is missing: the continuum form needs both m2 and lambda0");
+      if (opts.lambda0 === undefined)
+        throw new RangeError("lambda0 is missing: the continuum form needs both m2 and lambda0");
       ({ kappa, lambda } = phi4FromContinuum(finite("m2", opts.m2), finite("lambda0", opts.lambda0)));
     } else {
-      if (opts.kappa === undefined) throw new RangeError("kappa is missing: the phi4 target needs kappa and lambda (or m2 and lambda0)");
-      if (opts.lambda === undefined) throw new RangeError("lambda is missing: the phi4 target needs kappa and lambda (lambda = 0 is the free field)");
+      if (opts.kappa === undefined)
+        throw new RangeError("kappa is missing: the phi4 target needs kappa and lambda (or m2 and lambda0)");
+      if (opts.lambda === undefined)
+        throw new RangeError(
+          "lambda is missing: the phi4 target needs kappa and lambda (lambda = 0 is the free field)",
+        );
       kappa = finite("kappa", opts.kappa);
       lambda = finite("lambda", opts.lambda);
     }
-    if (lambda < 0) throw new RangeError(`lambda = ${lambda} is invalid: lambda must be >= 0 (for lambda < 0 the action is unbounded below)`);
+    if (lambda < 0)
+      throw new RangeError(
+        `lambda = ${lambda} is invalid: lambda must be >= 0 (for lambda < 0 the action is unbounded below)`,
+      );
     this.L = L;
     this.nvars = L * L;
     this.kappa = kappa;
@@ -218,14 +232,19 @@ export class Phi4Target implements Target {
   action(x: ArrayLike<number>, row = 0): number {
     const out = new Float64Array(1);
     const N = this.nvars;
-    this.logProb(Float64Array.from({ length: N }, (_, i) => x[row * N + i]), 1, out);
+    this.logProb(
+      Float64Array.from({ length: N }, (_, i) => x[row * N + i]),
+      1,
+      out,
+    );
     return -out[0];
   }
 
   /** log π(φ) = −S(φ) per row; gradient 2κΣ_{±μ}φ_{x±μ} − 2φₓ − 4λφₓ(φₓ² − 1). */
   logProb(x: Real, batch: number, out: Float64Array, grad?: Real): void {
     const N = this.nvars;
-    if (x.length < batch * N) throw new RangeError(`x has length ${x.length}, expected ≥ ${batch * N} (batch ${batch} × N ${N})`);
+    if (x.length < batch * N)
+      throw new RangeError(`x has length ${x.length}, expected ≥ ${batch * N} (batch ${batch} × N ${N})`);
     const nb = this.nb;
     const k2 = 2 * this.kappa;
     const lam = this.lambda;
@@ -248,16 +267,23 @@ export class Phi4Target implements Target {
 
   /** The free-field exact values (λ = 0 only; throws otherwise). */
   freeField(): Phi4FreeField {
-    if (this.lambda !== 0) throw new RangeError(`the phi4 target has lambda = ${this.lambda}: exact free-field values exist only for lambda = 0`);
+    if (this.lambda !== 0)
+      throw new RangeError(
+        `the phi4 target has lambda = ${this.lambda}: exact free-field values exist only for lambda = 0`,
+      );
     return phi4FreeField(this.L, this.kappa);
   }
 
   /** Exact draws φ ∼ N(0, A⁻¹) of the free field (λ = 0 only), `batch` rows, applied spectrally. */
   sample(batch: number, rng: Rng): Float64Array {
-    if (this.lambda !== 0) throw new RangeError(`exact sampling needs lambda = 0 (the free field); this target has lambda = ${this.lambda}`);
+    if (this.lambda !== 0)
+      throw new RangeError(`exact sampling needs lambda = 0 (the free field); this target has lambda = ${this.lambda}`);
     if (!this.sqrtCov) {
       const a = phi4QuadraticEigenvalues(this.L, this.kappa);
-      this.sqrtCov = new Circulant2D(this.L, Float64Array.from(a, (v) => 1 / Math.sqrt(v)));
+      this.sqrtCov = new Circulant2D(
+        this.L,
+        Float64Array.from(a, (v) => 1 / Math.sqrt(v)),
+      );
     }
     const xi = new Float64Array(batch * this.nvars);
     rng.fillNormal(xi);

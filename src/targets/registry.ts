@@ -6,7 +6,14 @@
  * Bad input throws a RangeError naming the offending value and the accepted range.
  * `makeTarget(t.config)` rebuilds t (also in worker threads: user modules load synchronously).
  */
-import { GAUSSIAN_PRECISIONS, MAX_GAUSSIAN_L, MAX_KAPPA, MAX_RANDOM_GAUSSIAN_L, gaussianTarget, type GaussianPrecision } from "./gaussian.ts";
+import {
+  GAUSSIAN_PRECISIONS,
+  MAX_GAUSSIAN_L,
+  MAX_KAPPA,
+  MAX_RANDOM_GAUSSIAN_L,
+  gaussianTarget,
+  type GaussianPrecision,
+} from "./gaussian.ts";
 import { MAX_DENSE_L, MAX_ISING_L, relaxedIsing, type InverseMethod } from "./ising.ts";
 import { MAX_PHI4_L, phi4Target } from "./phi4.ts";
 import type { Target } from "./target.ts";
@@ -31,7 +38,10 @@ function show(v: unknown): string {
 function checkKeys(config: TargetConfig, kind: TargetKind): void {
   const ok = ACCEPTED_KEYS[kind];
   for (const k of Object.keys(config)) {
-    if (!ok.includes(k)) throw new RangeError(`target option ${k} = ${show(config[k])} is not accepted for kind "${kind}": accepted options are ${ok.join(", ")}`);
+    if (!ok.includes(k))
+      throw new RangeError(
+        `target option ${k} = ${show(config[k])} is not accepted for kind "${kind}": accepted options are ${ok.join(", ")}`,
+      );
   }
 }
 
@@ -57,14 +67,17 @@ function oneOf<T extends string>(config: TargetConfig, key: string, allowed: rea
   const v = config[key];
   if (v === undefined) return dflt;
   if (typeof v !== "string" || !(allowed as readonly string[]).includes(v)) {
-    throw new RangeError(`${key} = ${show(v)} is invalid: ${key} must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}`);
+    throw new RangeError(
+      `${key} = ${show(v)} is invalid: ${key} must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}`,
+    );
   }
   return v as T;
 }
 
 /** Build a target from its config. */
 export function makeTarget(config: TargetConfig): Target {
-  if (config === null || typeof config !== "object") throw new RangeError(`target config ${show(config)} is invalid: expected an object with a kind`);
+  if (config === null || typeof config !== "object")
+    throw new RangeError(`target config ${show(config)} is invalid: expected an object with a kind`);
   const kind = config.kind;
   if (kind === "ising") {
     checkKeys(config, kind);
@@ -82,7 +95,10 @@ export function makeTarget(config: TargetConfig): Target {
     const L = integerIn(config, "L", 2, precision === "random" ? MAX_RANDOM_GAUSSIAN_L : MAX_GAUSSIAN_L);
     const scale = positiveFinite(config, "scale", 1);
     const kappa = config.kappa;
-    if (kappa !== undefined && (typeof kappa !== "number" || !Number.isFinite(kappa) || kappa < 0 || kappa > MAX_KAPPA)) {
+    if (
+      kappa !== undefined &&
+      (typeof kappa !== "number" || !Number.isFinite(kappa) || kappa < 0 || kappa > MAX_KAPPA)
+    ) {
       throw new RangeError(`kappa = ${show(kappa)} is invalid: kappa must be a number in [0, ${MAX_KAPPA}]`);
     }
     const seed = integerIn(config, "seed", 0, 0xffffffff, 0);
@@ -94,7 +110,8 @@ export function makeTarget(config: TargetConfig): Target {
     const num = (key: string): number | undefined => {
       const v = config[key];
       if (v === undefined) return undefined;
-      if (typeof v !== "number" || !Number.isFinite(v)) throw new RangeError(`${key} = ${show(v)} is invalid: ${key} must be a finite number`);
+      if (typeof v !== "number" || !Number.isFinite(v))
+        throw new RangeError(`${key} = ${show(v)} is invalid: ${key} must be a finite number`);
       return v;
     };
     return phi4Target({ L, kappa: num("kappa"), lambda: num("lambda"), m2: num("m2"), lambda0: num("lambda0") });
@@ -102,13 +119,18 @@ export function makeTarget(config: TargetConfig): Target {
   if (kind === "user") {
     const module = config.module;
     if (typeof module !== "string" || module === "") {
-      throw new RangeError(`module = ${show(module)} is invalid: a user target config needs the module's path (a user target defined in code cannot be rebuilt from its config: put it in a module file)`);
+      throw new RangeError(
+        `module = ${show(module)} is invalid: a user target config needs the module's path (a user target defined in code cannot be rebuilt from its config: put it in a module file)`,
+      );
     }
     checkKeys(config, kind);
     const L = config.L === undefined ? undefined : integerIn(config, "L", 2, 1024);
     const sha256 = config.sha256;
-    if (sha256 !== undefined && typeof sha256 !== "string") throw new RangeError(`sha256 = ${show(sha256)} is invalid: it must be a hex string`);
+    if (sha256 !== undefined && typeof sha256 !== "string")
+      throw new RangeError(`sha256 = ${show(sha256)} is invalid: it must be a hex string`);
     return loadUserTarget(module, { L, sha256 });
   }
-  throw new RangeError(`kind = ${show(kind)} is invalid: the target kind must be one of ${TARGET_KINDS.map((k) => JSON.stringify(k)).join(", ")}`);
+  throw new RangeError(
+    `kind = ${show(kind)} is invalid: the target kind must be one of ${TARGET_KINDS.map((k) => JSON.stringify(k)).join(", ")}`,
+  );
 }

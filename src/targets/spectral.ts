@@ -94,8 +94,12 @@ export class Circulant2D {
       for (let k = 0; k < L; k++) {
         const r = rev[k];
         if (r > k) {
-          let t = re[o + k]; re[o + k] = re[o + r]; re[o + r] = t;
-          t = im[o + k]; im[o + k] = im[o + r]; im[o + r] = t;
+          let t = re[o + k];
+          re[o + k] = re[o + r];
+          re[o + r] = t;
+          t = im[o + k];
+          im[o + k] = im[o + r];
+          im[o + r] = t;
         }
       }
       for (let size = 2; size <= L; size <<= 1) {
@@ -125,10 +129,15 @@ export class Circulant2D {
     for (let k = 0; k < L; k++) {
       const r = rev[k];
       if (r > k) {
-        const ok = k * L, or = r * L;
+        const ok = k * L,
+          or = r * L;
         for (let j = 0; j < L; j++) {
-          let t = re[ok + j]; re[ok + j] = re[or + j]; re[or + j] = t;
-          t = im[ok + j]; im[ok + j] = im[or + j]; im[or + j] = t;
+          let t = re[ok + j];
+          re[ok + j] = re[or + j];
+          re[or + j] = t;
+          t = im[ok + j];
+          im[ok + j] = im[or + j];
+          im[or + j] = t;
         }
       }
     }
@@ -160,7 +169,8 @@ export class Circulant2D {
   private dftLine(offset: number, stride: number, sign: number): void {
     const { L, re, im, tr, ti, cosT, sinT } = this;
     for (let k = 0; k < L; k++) {
-      let sr = 0, si = 0;
+      let sr = 0,
+        si = 0;
       for (let n = 0; n < L; n++) {
         const t = (k * n) % L;
         const c = cosT[t];

@@ -35,14 +35,15 @@ function loader(): TsxRequire {
   return tsxRequire;
 }
 
-
 /** The absolute path of a module, checked to exist with an accepted extension. */
 export function resolveUserModule(path: string, cwd = process.cwd()): string {
   if (typeof path !== "string" || path === "") throw new UserTargetError("user target module path is empty");
   const abs = isAbsolute(path) ? path : resolve(cwd, path);
   const ext = extname(abs);
   if (!(USER_MODULE_EXTENSIONS as readonly string[]).includes(ext)) {
-    throw new UserTargetError(`user target module ${path} is invalid: the file must end in ${USER_MODULE_EXTENSIONS.join(", ")}`);
+    throw new UserTargetError(
+      `user target module ${path} is invalid: the file must end in ${USER_MODULE_EXTENSIONS.join(", ")}`,
+    );
   }
   let st;
   try {
@@ -62,7 +63,8 @@ export function loadUserTargetModule(path: string): { module: string; sha256: st
   const abs = resolveUserModule(path);
   const st = statSync(abs);
   const hit = moduleCache.get(abs);
-  if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return { module: abs, sha256: hit.sha256, spec: hit.spec };
+  if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size)
+    return { module: abs, sha256: hit.sha256, spec: hit.spec };
   const source = readFileSync(abs);
   const sha256 = createHash("sha256").update(source).digest("hex");
   let mod: unknown;
@@ -75,9 +77,12 @@ export function loadUserTargetModule(path: string): { module: string; sha256: st
   // ESM default export, a named export `target`, or a CommonJS module.exports = spec
   let spec = ns.default !== undefined ? ns.default : ns.target !== undefined ? ns.target : "L" in ns ? ns : undefined;
   // CommonJS interop may wrap a default export once more
-  if (spec && typeof spec === "object" && "default" in (spec as object) && !("L" in (spec as object))) spec = (spec as { default: unknown }).default;
+  if (spec && typeof spec === "object" && "default" in (spec as object) && !("L" in (spec as object)))
+    spec = (spec as { default: unknown }).default;
   if (spec === undefined) {
-    throw new UserTargetError(`user target module ${abs} exports no target: default-export defineTarget({...}) or export it as \`target\``);
+    throw new UserTargetError(
+      `user target module ${abs} exports no target: default-export defineTarget({...}) or export it as \`target\``,
+    );
   }
   moduleCache.set(abs, { mtimeMs: st.mtimeMs, size: st.size, sha256, spec: spec as UserTargetSpec });
   return { module: abs, sha256, spec: spec as UserTargetSpec };
@@ -96,7 +101,9 @@ export function loadUserTarget(path: string, expect: { L?: number; sha256?: stri
   }
   const t = new UserTarget(spec, { module, sha256 });
   if (expect.L !== undefined && expect.L !== t.L) {
-    throw new UserTargetError(`user target ${module}: the config asks for L = ${expect.L} but the module declares L = ${t.L}`);
+    throw new UserTargetError(
+      `user target ${module}: the config asks for L = ${expect.L} but the module declares L = ${t.L}`,
+    );
   }
   return t;
 }

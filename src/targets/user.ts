@@ -137,7 +137,17 @@ export class UserTargetError extends RangeError {
   override readonly name = "UserTargetError";
 }
 
-const SPEC_KEYS = ["L", "name", "logProb", "grad", "logProbBatch", "logProbJax", "jaxDevice", "z2Symmetric", "exactNegLogZ"];
+const SPEC_KEYS = [
+  "L",
+  "name",
+  "logProb",
+  "grad",
+  "logProbBatch",
+  "logProbJax",
+  "jaxDevice",
+  "z2Symmetric",
+  "exactNegLogZ",
+];
 
 type BatchEval = (x: Float64Array, batch: number, out: Float64Array, grad?: Float64Array) => void;
 
@@ -185,28 +195,42 @@ export class UserTarget implements Target {
     const fail = (problem: string): never => {
       throw new UserTargetError(`${label}: ${problem}`);
     };
-    if (spec === null || typeof spec !== "object") fail(`expected an object from defineTarget({...}), got ${describe(spec)}`);
+    if (spec === null || typeof spec !== "object")
+      fail(`expected an object from defineTarget({...}), got ${describe(spec)}`);
     for (const k of Object.keys(spec)) {
       if (!SPEC_KEYS.includes(k)) fail(`unknown property "${k}": accepted properties are ${SPEC_KEYS.join(", ")}`);
     }
     const L = spec.L;
     if (typeof L !== "number" || !Number.isInteger(L) || L < 2 || L > MAX_USER_L || !isPowerOfTwo(L)) {
-      fail(`wrong shape: L = ${describe(L)} is invalid: L must be a power of two in 2..${MAX_USER_L} (the hierarchical flow halves the lattice at every level)`);
+      fail(
+        `wrong shape: L = ${describe(L)} is invalid: L must be a power of two in 2..${MAX_USER_L} (the hierarchical flow halves the lattice at every level)`,
+      );
     }
     const forms = (["logProb", "logProbBatch", "logProbJax"] as const).filter((k) => spec[k] !== undefined);
-    if (forms.length === 0) fail("no log-density: give one of logProb(x) (with grad), logProbBatch(x, batch, out, grad) or logProbJax(phi, np)");
+    if (forms.length === 0)
+      fail(
+        "no log-density: give one of logProb(x) (with grad), logProbBatch(x, batch, out, grad) or logProbJax(phi, np)",
+      );
     if (forms.length > 1) fail(`give exactly one of logProb, logProbBatch, logProbJax (got ${forms.join(" and ")})`);
     const form = forms[0];
     if (typeof spec[form] !== "function") fail(`${form} must be a function, got ${describe(spec[form])}`);
-    if (spec.grad !== undefined && form !== "logProb") fail(`grad goes with logProb only (${form} provides its own gradient)`);
-    if (spec.grad !== undefined && typeof spec.grad !== "function") fail(`grad must be a function, got ${describe(spec.grad)}`);
+    if (spec.grad !== undefined && form !== "logProb")
+      fail(`grad goes with logProb only (${form} provides its own gradient)`);
+    if (spec.grad !== undefined && typeof spec.grad !== "function")
+      fail(`grad must be a function, got ${describe(spec.grad)}`);
     if (spec.jaxDevice !== undefined && form !== "logProbJax") fail("jaxDevice applies to logProbJax only");
-    if (spec.jaxDevice !== undefined && spec.jaxDevice !== "wasm" && spec.jaxDevice !== "cpu") fail(`jaxDevice = ${String(spec.jaxDevice)} is invalid: use "wasm" or "cpu"`);
-    if (spec.z2Symmetric !== undefined && typeof spec.z2Symmetric !== "boolean") fail(`z2Symmetric must be true or false, got ${describe(spec.z2Symmetric)}`);
-    if (spec.exactNegLogZ !== undefined && (typeof spec.exactNegLogZ !== "number" || !Number.isFinite(spec.exactNegLogZ))) {
+    if (spec.jaxDevice !== undefined && spec.jaxDevice !== "wasm" && spec.jaxDevice !== "cpu")
+      fail(`jaxDevice = ${String(spec.jaxDevice)} is invalid: use "wasm" or "cpu"`);
+    if (spec.z2Symmetric !== undefined && typeof spec.z2Symmetric !== "boolean")
+      fail(`z2Symmetric must be true or false, got ${describe(spec.z2Symmetric)}`);
+    if (
+      spec.exactNegLogZ !== undefined &&
+      (typeof spec.exactNegLogZ !== "number" || !Number.isFinite(spec.exactNegLogZ))
+    ) {
       fail(`exactNegLogZ = ${describe(spec.exactNegLogZ)} is invalid: it must be a finite number (or omitted)`);
     }
-    if (spec.name !== undefined && (typeof spec.name !== "string" || spec.name === "")) fail("name must be a non-empty string");
+    if (spec.name !== undefined && (typeof spec.name !== "string" || spec.name === ""))
+      fail("name must be a non-empty string");
     if (form === "logProb" && spec.grad === undefined) {
       fail(
         "no gradient: training needs ∂ log π/∂x; give grad(x, out), use logProbBatch(x, batch, out, grad), or write the log-density in jax-js ops as logProbJax(phi, np) for autodiff (finite differences are not used: too slow and too inaccurate for training)",
@@ -235,7 +259,8 @@ export class UserTarget implements Target {
         for (let b = 0; b < batch; b++) {
           row.set(x.subarray(b * N, (b + 1) * N));
           const v = f(row);
-          if (typeof v !== "number") fail(`logProb returned ${describe(v)}, expected a number (one log-density per configuration)`);
+          if (typeof v !== "number")
+            fail(`logProb returned ${describe(v)}, expected a number (one log-density per configuration)`);
           out[b] = v;
           if (grad) {
             row.set(x.subarray(b * N, (b + 1) * N));
@@ -249,15 +274,21 @@ export class UserTarget implements Target {
       const f = spec.logProbBatch as BatchEval;
       this.evaluate = (x, batch, out, grad) => f(x, batch, out, grad);
     } else {
-      this.evaluate = jaxEvaluator(spec.logProbJax as (phi: JaxArray, np: JaxNumpy) => JaxArray, L, spec.jaxDevice ?? "wasm", fail);
+      this.evaluate = jaxEvaluator(
+        spec.logProbJax as (phi: JaxArray, np: JaxNumpy) => JaxArray,
+        L,
+        spec.jaxDevice ?? "wasm",
+        fail,
+      );
     }
     try {
       validate(this, form, fail);
     } catch (err) {
       if (err instanceof UserTargetError) throw err;
-      const jaxHint = form === "logProbJax" && /freed|\.ref|move semantics|reference/i.test(firstLine(err))
-        ? " (every jax-js op consumes its operands: write phi.ref for each use of phi but the last)"
-        : "";
+      const jaxHint =
+        form === "logProbJax" && /freed|\.ref|move semantics|reference/i.test(firstLine(err))
+          ? " (every jax-js op consumes its operands: write phi.ref for each use of phi but the last)"
+          : "";
       fail(`${form} threw on a random configuration: ${firstLine(err)}${jaxHint}`);
     }
   }
@@ -265,7 +296,8 @@ export class UserTarget implements Target {
   /** log π(x) per row into out; ∂ log π/∂x into grad when given. */
   logProb(x: Real, batch: number, out: Float64Array, grad?: Real): void {
     const n = batch * this.nvars;
-    if (x.length < n) throw new RangeError(`x has length ${x.length}, expected ≥ ${n} (batch ${batch} × N ${this.nvars})`);
+    if (x.length < n)
+      throw new RangeError(`x has length ${x.length}, expected ≥ ${n} (batch ${batch} × N ${this.nvars})`);
     let xs: Float64Array;
     if (x instanceof Float64Array) xs = x.length === n ? x : x.subarray(0, n);
     else {
@@ -289,14 +321,21 @@ export class UserTarget implements Target {
 }
 
 /** jax-js evaluation of log π and its gradient (reverse mode: one vjp with cotangent ones). */
-function jaxEvaluator(fn: (phi: JaxArray, np: JaxNumpy) => JaxArray, L: number, device: "wasm" | "cpu", fail: (p: string) => never): BatchEval {
+function jaxEvaluator(
+  fn: (phi: JaxArray, np: JaxNumpy) => JaxArray,
+  L: number,
+  device: "wasm" | "cpu",
+  fail: (p: string) => never,
+): BatchEval {
   const { numpy: jnp, vjp: jaxVjp } = jax();
   const checkShape = (y: JaxArray, batch: number): void => {
     const s = y.shape;
     if (s.length !== 1 || s[0] !== batch) {
       const shown = `[${s.join(", ")}]`;
       y.dispose();
-      fail(`wrong shape: logProbJax returned shape ${shown} for input shape [${batch}, ${L}, ${L}], expected [${batch}] (one log-density per configuration)`);
+      fail(
+        `wrong shape: logProbJax returned shape ${shown} for input shape [${batch}, ${L}, ${L}], expected [${batch}] (one log-density per configuration)`,
+      );
     }
   };
   return (x, batch, out, grad) => {
@@ -308,7 +347,10 @@ function jaxEvaluator(fn: (phi: JaxArray, np: JaxNumpy) => JaxArray, L: number, 
       for (let b = 0; b < batch; b++) out[b] = d[b];
       return;
     }
-    const [y, vjpFn] = jaxVjp((v: JaxArray) => fn(v, jnp), [xa]) as unknown as [JaxArray, ((ct: JaxArray) => JaxArray[]) & { dispose(): void }];
+    const [y, vjpFn] = jaxVjp((v: JaxArray) => fn(v, jnp), [xa]) as unknown as [
+      JaxArray,
+      ((ct: JaxArray) => JaxArray[]) & { dispose(): void },
+    ];
     try {
       checkShape(y, batch);
     } catch (err) {
@@ -355,19 +397,26 @@ function validate(t: UserTarget, form: string, fail: (p: string) => never): void
   const hint = form === "logProb" ? ` (x has length L*L = ${N}: does the code read outside it?)` : "";
   t.logProb(x, B, out);
   for (let b = 0; b < B; b++) {
-    if (!Number.isFinite(out[b])) fail(`${form} is not finite (${out[b]}) on a random configuration with ${kinds[b]} entries${hint}`);
+    if (!Number.isFinite(out[b]))
+      fail(`${form} is not finite (${out[b]}) on a random configuration with ${kinds[b]} entries${hint}`);
   }
   const out2 = new Float64Array(B).fill(NaN);
   t.logProb(x, B, out2, grad);
   for (let b = 0; b < B; b++) {
-    if (!Number.isFinite(out2[b])) fail(`${form} is not finite (${out2[b]}) when the gradient is requested, on a configuration with ${kinds[b]} entries`);
+    if (!Number.isFinite(out2[b]))
+      fail(
+        `${form} is not finite (${out2[b]}) when the gradient is requested, on a configuration with ${kinds[b]} entries`,
+      );
     const tol = 1e-9 * (1 + Math.abs(out[b]));
-    if (Math.abs(out2[b] - out[b]) > tol) fail(`${form} is not deterministic: ${fmt(out[b])} and then ${fmt(out2[b])} for the same configuration`);
+    if (Math.abs(out2[b] - out[b]) > tol)
+      fail(`${form} is not deterministic: ${fmt(out[b])} and then ${fmt(out2[b])} for the same configuration`);
   }
   const gname = form === "logProb" ? "grad" : `the gradient of ${form}`;
   for (let k = 0; k < B * N; k++) {
     if (!Number.isFinite(grad[k])) {
-      fail(`${gname} is not finite (${grad[k]}) at site ${k % N} of a random configuration with ${kinds[Math.floor(k / N)]} entries${form === "logProbJax" ? "" : " (unset entries are NaN)"}`);
+      fail(
+        `${gname} is not finite (${grad[k]}) at site ${k % N} of a random configuration with ${kinds[Math.floor(k / N)]} entries${form === "logProbJax" ? "" : " (unset entries are NaN)"}`,
+      );
     }
   }
   if (t.z2Symmetric) {
@@ -385,7 +434,14 @@ function validate(t: UserTarget, form: string, fail: (p: string) => never): void
 }
 
 /** Central finite differences of log π against the given gradient. */
-function checkGradient(t: UserTarget, x: Float64Array, f0: Float64Array, grad: Float64Array, gname: string, fail: (p: string) => never): void {
+function checkGradient(
+  t: UserTarget,
+  x: Float64Array,
+  f0: Float64Array,
+  grad: Float64Array,
+  gname: string,
+  fail: (p: string) => never,
+): void {
   const N = t.nvars;
   const rng = Rng.fromSeed(7);
   const h = 1e-4;
@@ -399,10 +455,16 @@ function checkGradient(t: UserTarget, x: Float64Array, f0: Float64Array, grad: F
     t.logProb(pair, 2, one);
     return (one[0] - one[1]) / (2 * h);
   };
-  const tolFor = (b: number, an: number, gnorm: number): number => 1e-4 * (1 + Math.abs(an) + gnorm / Math.sqrt(N)) + 1e-10 * Math.abs(f0[b]);
+  const tolFor = (b: number, an: number, gnorm: number): number =>
+    1e-4 * (1 + Math.abs(an) + gnorm / Math.sqrt(N)) + 1e-10 * Math.abs(f0[b]);
   const wrong = (what: string, an: number, num: number): never => {
-    const sign = Math.abs(an + num) < 1e-3 * (Math.abs(an) + Math.abs(num)) ? "; it has the wrong sign: grad must be ∂ log π/∂x = −∂S/∂x" : "";
-    return fail(`${gname} disagrees with central finite differences of log π ${what}: gradient ${fmt(an)}, finite difference ${fmt(num)}${sign}`);
+    const sign =
+      Math.abs(an + num) < 1e-3 * (Math.abs(an) + Math.abs(num))
+        ? "; it has the wrong sign: grad must be ∂ log π/∂x = −∂S/∂x"
+        : "";
+    return fail(
+      `${gname} disagrees with central finite differences of log π ${what}: gradient ${fmt(an)}, finite difference ${fmt(num)}${sign}`,
+    );
   };
   const dir = new Float64Array(N);
   for (let b = 0; b < 3; b++) {
@@ -444,5 +506,10 @@ export function userTarget(spec: UserTargetSpec, opts: UserTargetOptions = {}): 
 /** The first line of an error's message (one-line errors). */
 export function firstLine(err: unknown): string {
   const m = err instanceof Error ? err.message : String(err);
-  return m.split("\n").find((l) => l.trim() !== "")?.trim() ?? m;
+  return (
+    m
+      .split("\n")
+      .find((l) => l.trim() !== "")
+      ?.trim() ?? m
+  );
 }

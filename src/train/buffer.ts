@@ -54,9 +54,12 @@ export interface BufferConfig {
 export const BUFFER_SIZE_BATCHES = 10;
 
 export function validateBufferConfig(b: BufferConfig): void {
-  if (typeof b !== "object" || b === null) throw new RangeError(`buffer = ${JSON.stringify(b)} is invalid: expected {size, batch, nllWeight}`);
-  if (!Number.isInteger(b.size) || b.size < 1 || b.size > 1e9) throw new RangeError(`buffer-size = ${b.size} is invalid: it must be an integer in 1..1000000000`);
-  if (!Number.isInteger(b.batch) || b.batch < 1 || b.batch > 1 << 20) throw new RangeError(`buffer-batch = ${b.batch} is invalid: it must be an integer in 1..${1 << 20}`);
+  if (typeof b !== "object" || b === null)
+    throw new RangeError(`buffer = ${JSON.stringify(b)} is invalid: expected {size, batch, nllWeight}`);
+  if (!Number.isInteger(b.size) || b.size < 1 || b.size > 1e9)
+    throw new RangeError(`buffer-size = ${b.size} is invalid: it must be an integer in 1..1000000000`);
+  if (!Number.isInteger(b.batch) || b.batch < 1 || b.batch > 1 << 20)
+    throw new RangeError(`buffer-batch = ${b.batch} is invalid: it must be an integer in 1..${1 << 20}`);
   if (typeof b.nllWeight !== "number" || !Number.isFinite(b.nllWeight) || b.nllWeight < 0) {
     throw new RangeError(`nll-weight = ${b.nllWeight} is invalid: it must be a finite number >= 0`);
   }
@@ -77,7 +80,8 @@ export interface ExperienceBuffer {
 }
 
 export function createBuffer(capacity: number, nvars: number, dtype: "float32" | "float64"): ExperienceBuffer {
-  if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`buffer capacity = ${capacity} is invalid: it must be an integer >= 1`);
+  if (!Number.isInteger(capacity) || capacity < 1)
+    throw new RangeError(`buffer capacity = ${capacity} is invalid: it must be an integer >= 1`);
   return { capacity, nvars, data: alloc(dtype, capacity * nvars), fill: 0, head: 0 };
 }
 
@@ -170,7 +174,11 @@ export function createChains(n: number, nvars: number, dtype: "float32" | "float
 }
 
 /** The chains after a step: accepted proposals replace their chain's state (new arrays). */
-export function advanceChains(chains: ChainState, prop: { x: Real; logPi: Float64Array }, accepted: Uint8Array | null): ChainState {
+export function advanceChains(
+  chains: ChainState,
+  prop: { x: Real; logPi: Float64Array },
+  accepted: Uint8Array | null,
+): ChainState {
   const n = chains.logPi.length;
   const N = chains.x.length / n;
   const x = chains.x.slice();
@@ -199,9 +207,19 @@ export function replayRngFromSeed(seed: number): Rng {
   return Rng.fromSeed(seed).fork(0x5eb);
 }
 
-export function createReplay(cfg: BufferConfig, batch: number, nvars: number, dtype: "float32" | "float64", seed: number): ReplayState {
+export function createReplay(
+  cfg: BufferConfig,
+  batch: number,
+  nvars: number,
+  dtype: "float32" | "float64",
+  seed: number,
+): ReplayState {
   validateBufferConfig(cfg);
-  return { buffer: createBuffer(cfg.size, nvars, dtype), chains: createChains(batch, nvars, dtype), rng: replayRngFromSeed(seed) };
+  return {
+    buffer: createBuffer(cfg.size, nvars, dtype),
+    chains: createChains(batch, nvars, dtype),
+    rng: replayRngFromSeed(seed),
+  };
 }
 
 /** One combined epoch computed without changing any state; `commitReplay` applies it. */
@@ -233,8 +251,14 @@ export interface CombinedEpoch {
  * with `replay` left untouched: the result says what to push and the new chains and generator.
  */
 export function combinedLossAndGrad(
-  model: FlowModel, params: Real, target: Target, z: Real, batch: number,
-  opts: ObjectiveOptions, cfg: BufferConfig, replay: ReplayState,
+  model: FlowModel,
+  params: Real,
+  target: Target,
+  z: Real,
+  batch: number,
+  opts: ObjectiveOptions,
+  cfg: BufferConfig,
+  replay: ReplayState,
 ): CombinedEpoch {
   const pdd = pddLossAndGrad(model, params, target, z, batch, opts);
   const rng = Rng.fromState(replay.rng.state());
@@ -303,21 +327,36 @@ export function saveReplay(r: ReplayState): SavedReplay {
 
 /** Rebuild a replay state from its saved form; throws Error describing the first inconsistency. */
 export function restoreReplay(
-  cfg: BufferConfig, batch: number, nvars: number, dtype: "float32" | "float64",
-  arrays: Record<string, Real> | undefined, extra: unknown,
+  cfg: BufferConfig,
+  batch: number,
+  nvars: number,
+  dtype: "float32" | "float64",
+  arrays: Record<string, Real> | undefined,
+  extra: unknown,
 ): ReplayState {
-  if (arrays === undefined || typeof extra !== "object" || extra === null) throw new Error("holds no experience buffer (saved by a run without --buffer-size / --nll-weight?)");
+  if (arrays === undefined || typeof extra !== "object" || extra === null)
+    throw new Error("holds no experience buffer (saved by a run without --buffer-size / --nll-weight?)");
   const ex = extra as Record<string, unknown>;
   const { replay_buffer: data, replay_chain_x: cx, replay_chain_logpi: clp } = arrays;
   if (!data || !cx || !clp) throw new Error("lacks the experience-buffer arrays");
   const { fill, head, initialised, rng } = ex;
-  if (typeof fill !== "number" || !Number.isInteger(fill) || fill < 0 || fill > cfg.size) throw new Error(`has buffer fill ${String(fill)} outside 0..${cfg.size}`);
-  const headOk = typeof head === "number" && Number.isInteger(head) && head >= 0 && head < cfg.size && (fill === cfg.size || head === fill);
+  if (typeof fill !== "number" || !Number.isInteger(fill) || fill < 0 || fill > cfg.size)
+    throw new Error(`has buffer fill ${String(fill)} outside 0..${cfg.size}`);
+  const headOk =
+    typeof head === "number" &&
+    Number.isInteger(head) &&
+    head >= 0 &&
+    head < cfg.size &&
+    (fill === cfg.size || head === fill);
   if (!headOk) throw new Error(`has an inconsistent buffer head ${String(head)} for fill ${fill}`);
   if (typeof initialised !== "boolean") throw new Error("lacks the chain-initialised flag");
-  if (data.length !== fill * nvars) throw new Error(`has ${data.length} buffer values, expected fill × N = ${fill} × ${nvars}`);
-  if (cx.length !== batch * nvars || clp.length !== batch) throw new Error(`has chain arrays for ${clp.length} chains, the batch is ${batch}`);
-  for (const a of [data, cx]) for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) throw new Error("holds non-finite buffer or chain values");
+  if (data.length !== fill * nvars)
+    throw new Error(`has ${data.length} buffer values, expected fill × N = ${fill} × ${nvars}`);
+  if (cx.length !== batch * nvars || clp.length !== batch)
+    throw new Error(`has chain arrays for ${clp.length} chains, the batch is ${batch}`);
+  for (const a of [data, cx])
+    for (let i = 0; i < a.length; i++)
+      if (!Number.isFinite(a[i])) throw new Error("holds non-finite buffer or chain values");
   const r = createReplay(cfg, batch, nvars, dtype, 0);
   r.buffer.data.set(data);
   r.buffer.fill = fill;

@@ -32,7 +32,15 @@ import { generate } from "../flow/flow.ts";
 import { makeTarget } from "../targets/registry.ts";
 import type { Target } from "../targets/target.ts";
 import type { FitConfig, FitState } from "./fit.ts";
-import { NonFiniteNllError, createFit, evaluateNll, evaluationSeed, fitStep, stepsPerEpoch, validateFitConfig } from "./fit.ts";
+import {
+  NonFiniteNllError,
+  createFit,
+  evaluateNll,
+  evaluationSeed,
+  fitStep,
+  stepsPerEpoch,
+  validateFitConfig,
+} from "./fit.ts";
 import { pddLoss } from "./objectives.ts";
 import { writeJsonAtomic } from "../io/atomic.ts";
 import { CheckpointError, saveCheckpoint } from "../io/checkpoint.ts";
@@ -42,7 +50,14 @@ import { heatmapGrid, linePlot, writePlot } from "../present/plot.ts";
 import type { ProgressMode } from "../present/progress.ts";
 import { createProgress, sig } from "../present/progress.ts";
 import { provenance } from "../io/provenance.ts";
-import { configJson, optimiserState, restoreOptimiserAndRng, StepTimes, timeBudget, writeRunProvenance } from "./run-loop.ts";
+import {
+  configJson,
+  optimiserState,
+  restoreOptimiserAndRng,
+  StepTimes,
+  timeBudget,
+  writeRunProvenance,
+} from "./run-loop.ts";
 import type { RunPaths } from "../io/rundir.ts";
 import { loadResumableCheckpoint, withRunDir } from "../io/run-session.ts";
 import { plotPath } from "../io/rundir.ts";
@@ -51,7 +66,16 @@ import { plotPath } from "../io/rundir.ts";
 type TestNll = ReturnType<typeof evaluateNll>;
 
 const FIT_METRIC_COLUMNS = [
-  "step", "epoch", "train_nll", "train_nll_stderr", "test_nll", "test_nll_stderr", "test_nats_per_dim", "test_bits_per_dim", "grad_norm", "seconds",
+  "step",
+  "epoch",
+  "train_nll",
+  "train_nll_stderr",
+  "test_nll",
+  "test_nll_stderr",
+  "test_nats_per_dim",
+  "test_bits_per_dim",
+  "grad_norm",
+  "seconds",
 ] as const;
 
 export interface FitRunOptions {
@@ -92,10 +116,16 @@ export interface FitRunSummary extends JsonObject {
 }
 
 function unitsText(p: Preprocess, N: number): string {
-  const pre = p.dequantize === "uniform"
-    ? `uniform dequantisation y = (k + u)/256 of 0..255 data${p.logit !== undefined ? `, logit transform α = ${p.logit}` : ""}`
-    : p.logit !== undefined ? `logit transform α = ${p.logit}` : "no preprocessing";
-  const bpd = p.dequantize === "uniform" ? "bits/dim = (NLL + N ln 256)/(N ln 2) (the [0, 256) pixel scale)" : "bits/dim = NLL/(N ln 2)";
+  const pre =
+    p.dequantize === "uniform"
+      ? `uniform dequantisation y = (k + u)/256 of 0..255 data${p.logit !== undefined ? `, logit transform α = ${p.logit}` : ""}`
+      : p.logit !== undefined
+        ? `logit transform α = ${p.logit}`
+        : "no preprocessing";
+  const bpd =
+    p.dequantize === "uniform"
+      ? "bits/dim = (NLL + N ln 256)/(N ln 2) (the [0, 256) pixel scale)"
+      : "bits/dim = NLL/(N ln 2)";
   return `NLL = −ln q(y) in nats per ${N}-variable configuration in the data space y (${pre}); nats/dim = NLL/N; ${bpd}`;
 }
 
@@ -112,102 +142,148 @@ function saveState(paths: RunPaths, s: FitState): void {
 
 function restore(paths: RunPaths, s: FitState): void {
   const ck = loadResumableCheckpoint(paths, configJson(s.config));
-  if (ck.params.length !== s.params.length) throw new CheckpointError(paths.checkpoint, "invalid", `has ${ck.params.length} parameters, the config needs ${s.params.length}`);
+  if (ck.params.length !== s.params.length)
+    throw new CheckpointError(
+      paths.checkpoint,
+      "invalid",
+      `has ${ck.params.length} parameters, the config needs ${s.params.length}`,
+    );
   restoreOptimiserAndRng(s, ck);
   s.step = ck.epoch;
 }
 
 /** Train by maximum likelihood into a run directory (refused runs write nothing). */
-export async function runFit(opts: FitRunOptions): Promise<{ state: FitState; summary: FitRunSummary; paths: RunPaths }> {
+export async function runFit(
+  opts: FitRunOptions,
+): Promise<{ state: FitState; summary: FitRunSummary; paths: RunPaths }> {
   const { config } = opts;
   validateFitConfig(config);
   const spe = stepsPerEpoch(config);
   const evalPeriod = opts.evalPeriod ?? spe;
-  if (!Number.isInteger(evalPeriod) || evalPeriod < 1) throw new RangeError(`eval-period = ${evalPeriod} is invalid: it must be an integer ≥ 1`);
+  if (!Number.isInteger(evalPeriod) || evalPeriod < 1)
+    throw new RangeError(`eval-period = ${evalPeriod} is invalid: it must be an integer ≥ 1`);
   const log = opts.log ?? (() => {});
   const target: Target | null = config.target ? makeTarget(config.target) : null;
-  if (target && target.nvars !== config.flow.L * config.flow.L) throw new RangeError(`the data's target has ${target.nvars} variables, the flow ${config.flow.L * config.flow.L}`);
+  if (target && target.nvars !== config.flow.L * config.flow.L)
+    throw new RangeError(`the data's target has ${target.nvars} variables, the flow ${config.flow.L * config.flow.L}`);
   const state = createFit(config, opts.train, opts.test);
   if (opts.resume && opts.overwrite) throw new RangeError("resume and overwrite cannot be used together");
   const setup = (paths: RunPaths): ReturnType<typeof openMetrics> => {
     if (opts.resume && existsSync(paths.checkpoint)) restore(paths, state);
-    const metrics = openMetrics(paths.metrics, FIT_METRIC_COLUMNS, { truncateAfter: { column: "step", value: state.step } });
+    const metrics = openMetrics(paths.metrics, FIT_METRIC_COLUMNS, {
+      truncateAfter: { column: "step", value: state.step },
+    });
     writeJsonAtomic(paths.config, configJson(config));
     writeRunProvenance(paths, config.seed, configJson(config));
     return metrics;
   };
-  return withRunDir({ dir: opts.dir, config: configJson(config), resume: opts.resume, overwrite: opts.overwrite }, setup, async (paths, metrics) => {
-    if (opts.resume) log(`resuming ${paths.dir} at step ${state.step} (epoch ${(state.step / spe).toFixed(2)})`);
+  return withRunDir(
+    { dir: opts.dir, config: configJson(config), resume: opts.resume, overwrite: opts.overwrite },
+    setup,
+    async (paths, metrics) => {
+      if (opts.resume) log(`resuming ${paths.dir} at step ${state.step} (epoch ${(state.step / spe).toFixed(2)})`);
 
-    const N = state.model.nvars;
-    const totalSteps = config.epochs * spe;
-    const evalSeed = evaluationSeed(config.seed);
-    const progress = createProgress({
-      total: totalSteps, start: state.step, unit: "step", mode: opts.progress ?? "auto",
-      fields: [{ key: "train", label: "train NLL", format: sig(6) }, { key: "test", label: "test NLL", format: sig(6) }, { key: "bpd", label: "bits/dim", format: sig(4) }],
-    });
-    const budget = timeBudget(opts.maxSeconds);
-    const t0 = budget.t0;
-    const times = new StepTimes();
-    let window: number[] = [];
-    let lastGrad = NaN;
-    let lastSaved: number | null = existsSync(paths.checkpoint) ? state.step : null;
-    let lastTest = NaN, lastBpd = NaN;
-    let lastEval: { step: number; ev: TestNll } | null = null;
-    const evaluate = (): void => {
-      const ev = evaluateNll(state, opts.test, evalSeed, opts.evalSamples);
-      lastEval = { step: state.step, ev };
-      const u = nllUnits(ev.mean, N, config.preprocess);
-      const tr = window.length > 0 ? meanStdErr(window) : { mean: NaN, stdErr: NaN };
-      metrics.append({
-        step: state.step, epoch: state.step / spe, train_nll: tr.mean, train_nll_stderr: tr.stdErr,
-        test_nll: ev.mean, test_nll_stderr: ev.stdErr, test_nats_per_dim: u.natsPerDim, test_bits_per_dim: u.bitsPerDim,
-        grad_norm: lastGrad, seconds: (performance.now() - t0) / 1000,
+      const N = state.model.nvars;
+      const totalSteps = config.epochs * spe;
+      const evalSeed = evaluationSeed(config.seed);
+      const progress = createProgress({
+        total: totalSteps,
+        start: state.step,
+        unit: "step",
+        mode: opts.progress ?? "auto",
+        fields: [
+          { key: "train", label: "train NLL", format: sig(6) },
+          { key: "test", label: "test NLL", format: sig(6) },
+          { key: "bpd", label: "bits/dim", format: sig(4) },
+        ],
       });
-      lastTest = ev.mean;
-      lastBpd = u.bitsPerDim;
-      window = [];
-      saveState(paths, state);
-      lastSaved = state.step;
-    };
-    if (state.step === 0 && !existsSync(paths.checkpoint)) evaluate(); // the untrained flow: the curve's first point
-    try {
-      while (state.step < totalSteps) {
-        let r;
-        try {
-          r = fitStep(state);
-        } catch (err) {
-          if (err instanceof NonFiniteNllError) {
-            const where = lastSaved !== null ? `last good checkpoint: ${paths.checkpoint} (step ${lastSaved})` : "no checkpoint was written yet";
-            throw new RangeError(`${err.message}; ${where}`);
+      const budget = timeBudget(opts.maxSeconds);
+      const t0 = budget.t0;
+      const times = new StepTimes();
+      let window: number[] = [];
+      let lastGrad = NaN;
+      let lastSaved: number | null = existsSync(paths.checkpoint) ? state.step : null;
+      let lastTest = NaN,
+        lastBpd = NaN;
+      let lastEval: { step: number; ev: TestNll } | null = null;
+      const evaluate = (): void => {
+        const ev = evaluateNll(state, opts.test, evalSeed, opts.evalSamples);
+        lastEval = { step: state.step, ev };
+        const u = nllUnits(ev.mean, N, config.preprocess);
+        const tr = window.length > 0 ? meanStdErr(window) : { mean: NaN, stdErr: NaN };
+        metrics.append({
+          step: state.step,
+          epoch: state.step / spe,
+          train_nll: tr.mean,
+          train_nll_stderr: tr.stdErr,
+          test_nll: ev.mean,
+          test_nll_stderr: ev.stdErr,
+          test_nats_per_dim: u.natsPerDim,
+          test_bits_per_dim: u.bitsPerDim,
+          grad_norm: lastGrad,
+          seconds: (performance.now() - t0) / 1000,
+        });
+        lastTest = ev.mean;
+        lastBpd = u.bitsPerDim;
+        window = [];
+        saveState(paths, state);
+        lastSaved = state.step;
+      };
+      if (state.step === 0 && !existsSync(paths.checkpoint)) evaluate(); // the untrained flow: the curve's first point
+      try {
+        while (state.step < totalSteps) {
+          let r;
+          try {
+            r = fitStep(state);
+          } catch (err) {
+            if (err instanceof NonFiniteNllError) {
+              const where =
+                lastSaved !== null
+                  ? `last good checkpoint: ${paths.checkpoint} (step ${lastSaved})`
+                  : "no checkpoint was written yet";
+              throw new RangeError(`${err.message}; ${where}`);
+            }
+            throw err;
           }
-          throw err;
+          times.push(r.seconds);
+          for (const v of r.perSample) window.push(v);
+          lastGrad = r.gradNorm;
+          const timeUp = budget.up();
+          if (state.step % evalPeriod === 0 || state.step === totalSteps || timeUp) evaluate();
+          progress.update(state.step, { train: r.loss, test: lastTest, bpd: lastBpd });
+          if (timeUp) {
+            log(
+              `time budget of ${opts.maxSeconds} s reached at step ${state.step} (epoch ${(state.step / spe).toFixed(2)})`,
+            );
+            break;
+          }
         }
-        times.push(r.seconds);
-        for (const v of r.perSample) window.push(v);
-        lastGrad = r.gradNorm;
-        const timeUp = budget.up();
-        if (state.step % evalPeriod === 0 || state.step === totalSteps || timeUp) evaluate();
-        progress.update(state.step, { train: r.loss, test: lastTest, bpd: lastBpd });
-        if (timeUp) {
-          log(`time budget of ${opts.maxSeconds} s reached at step ${state.step} (epoch ${(state.step / spe).toFixed(2)})`);
-          break;
-        }
+      } finally {
+        progress.stop();
       }
-    } finally {
-      progress.stop();
-    }
-    const trainSeconds = (performance.now() - t0) / 1000;
-    if (!existsSync(paths.checkpoint)) saveState(paths, state);
-    // the final evaluation is the whole test set at the last step: reuse the periodic one when it was exactly that
-    const done = lastEval as { step: number; ev: TestNll } | null;
-    const final = done !== null && done.step === state.step && done.ev.n === opts.test.n ? done.ev : evaluateNll(state, opts.test, evalSeed);
-    const summary = await finish(paths, state, opts, target, trainSeconds, times, final);
-    return { state, summary, paths };
-  });
+      const trainSeconds = (performance.now() - t0) / 1000;
+      if (!existsSync(paths.checkpoint)) saveState(paths, state);
+      // the final evaluation is the whole test set at the last step: reuse the periodic one when it was exactly that
+      const done = lastEval as { step: number; ev: TestNll } | null;
+      const final =
+        done !== null && done.step === state.step && done.ev.n === opts.test.n
+          ? done.ev
+          : evaluateNll(state, opts.test, evalSeed);
+      const summary = await finish(paths, state, opts, target, trainSeconds, times, final);
+      return { state, summary, paths };
+    },
+  );
 }
 
-async function finish(paths: RunPaths, state: FitState, opts: FitRunOptions, target: Target | null, trainSeconds: number, times: StepTimes, ev: TestNll): Promise<FitRunSummary> {
+async function finish(
+  paths: RunPaths,
+  state: FitState,
+  opts: FitRunOptions,
+  target: Target | null,
+  trainSeconds: number,
+  times: StepTimes,
+  ev: TestNll,
+): Promise<FitRunSummary> {
   const { config, model } = state;
   const N = model.nvars;
   const u = nllUnits(ev.mean, N, config.preprocess);
@@ -225,7 +301,12 @@ async function finish(paths: RunPaths, state: FitState, opts: FitRunOptions, tar
     units: unitsText(config.preprocess, N),
     seed: config.seed,
   };
-  if (target && config.preprocess.dequantize === "none" && config.preprocess.logit === undefined && target.exactNegLogZ !== undefined) {
+  if (
+    target &&
+    config.preprocess.dequantize === "none" &&
+    config.preprocess.logit === undefined &&
+    target.exactNegLogZ !== undefined
+  ) {
     // the data are draws from π: KL(π‖q) = E_π[ln π − ln q] paired on the test set; entropy H(π) = −E_π[ln π]
     const n = ev.n;
     const lp = new Float64Array(n);
@@ -240,13 +321,18 @@ async function finish(paths: RunPaths, state: FitState, opts: FitRunOptions, tar
       const b = Math.min(256, ns - done);
       const z = alloc(config.dtype, b * N);
       rng.fillNormal(z);
-      for (const v of pddLoss(model, state.params, target, z, b, { symmetrize: config.symmetrize }).perSample) Fs.push(v);
+      for (const v of pddLoss(model, state.params, target, z, b, { symmetrize: config.symmetrize }).perSample)
+        Fs.push(v);
     }
     const F = meanStdErr(Fs);
     Object.assign(summary, {
-      forward_kl: kl.mean, forward_kl_stderr: kl.stdErr,
-      data_entropy: H.mean, data_entropy_stderr: H.stdErr,
-      F: F.mean, F_stderr: F.stdErr, exact: target.exactNegLogZ,
+      forward_kl: kl.mean,
+      forward_kl_stderr: kl.stdErr,
+      data_entropy: H.mean,
+      data_entropy_stderr: H.stdErr,
+      F: F.mean,
+      F_stderr: F.stdErr,
+      exact: target.exactNegLogZ,
       rel_err: (F.mean - target.exactNegLogZ) / Math.abs(target.exactNegLogZ),
     });
   }
@@ -259,7 +345,8 @@ async function finish(paths: RunPaths, state: FitState, opts: FitRunOptions, tar
 /** NLL curve, samples, scale-resolved samples and collective variables (see the module comment). */
 async function writeFigures(paths: RunPaths, state: FitState, count: number): Promise<string[]> {
   const { config, model } = state;
-  const L = config.flow.L, N = model.nvars;
+  const L = config.flow.L,
+    N = model.nvars;
   const written: string[] = [];
   const table = readMetrics(paths.metrics);
   if (table.rows.length > 0) {
@@ -270,7 +357,8 @@ async function writeFigures(paths: RunPaths, state: FitState, count: number): Pr
         { name: "test", x: ep, y: table.rows.map((r) => r.test_nll), yErr: table.rows.map((r) => r.test_nll_stderr) },
       ],
       title: `NLL −ln q(y) per configuration (${config.data.source}, L = ${L})`,
-      xTitle: "epoch (passes over the training set)", yTitle: "NLL (nats per configuration)",
+      xTitle: "epoch (passes over the training set)",
+      yTitle: "NLL (nats per configuration)",
     });
     written.push(...writePlot(plotPath(paths, "nll", "svg").replace(/\.svg$/, ""), svg, { png: true }));
   }
@@ -280,7 +368,9 @@ async function writeFigures(paths: RunPaths, state: FitState, count: number): Pr
     if (images) for (let i = 0; i < y.length; i++) y[i] = Math.min(1, Math.max(0, y[i]));
     return y;
   };
-  const figOpts = images ? { display: show, scheme: "gray" as const, domain: [0, 1] as [number, number] } : { scheme: "diverging" as const };
+  const figOpts = images
+    ? { display: show, scheme: "gray" as const, domain: [0, 1] as [number, number] }
+    : { scheme: "diverging" as const };
   const rng = Rng.fromSeed(evaluationSeed(config.seed + 2));
   const many = 4 * count;
   const z = alloc(config.dtype, many * N);
@@ -288,14 +378,28 @@ async function writeFigures(paths: RunPaths, state: FitState, count: number): Pr
   const { x } = generate(model, state.params, z, many);
   const grid = heatmapGrid({
     images: Array.from({ length: many }, (_, b) => show(Float64Array.from(x.subarray(b * N, (b + 1) * N)))),
-    L, cols: count, scheme: figOpts.scheme, domain: images ? [0, 1] : undefined, title: `Samples x = g(z), z ∼ N(0, 1) (step ${state.step})`,
+    L,
+    cols: count,
+    scheme: figOpts.scheme,
+    domain: images ? [0, 1] : undefined,
+    title: `Samples x = g(z), z ∼ N(0, 1) (step ${state.step})`,
   });
   written.push(...writePlot(plotPath(paths, "samples", "svg").replace(/\.svg$/, ""), grid, { png: true }));
   const zs = z.subarray(0, count * N) as typeof z;
-  written.push(...writePlot(plotPath(paths, "scales", "svg").replace(/\.svg$/, ""), scaleFigure(scaleResolvedSamples(model, state.params, zs, count), L, count, figOpts), { png: true }));
+  written.push(
+    ...writePlot(
+      plotPath(paths, "scales", "svg").replace(/\.svg$/, ""),
+      scaleFigure(scaleResolvedSamples(model, state.params, zs, count), L, count, figOpts),
+      { png: true },
+    ),
+  );
   if (model.layers.some((l) => l.role === "decimator")) {
     const cv = collectiveFromLatent(model, state.params, zs, count);
-    written.push(...writePlot(plotPath(paths, "collective", "svg").replace(/\.svg$/, ""), collectiveSampleFigure(cv, figOpts), { png: true }));
+    written.push(
+      ...writePlot(plotPath(paths, "collective", "svg").replace(/\.svg$/, ""), collectiveSampleFigure(cv, figOpts), {
+        png: true,
+      }),
+    );
   }
   return written;
 }

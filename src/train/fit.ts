@@ -52,13 +52,20 @@ export interface FitConfig extends OptimSettings {
 export function validateFitConfig(c: FitConfig): void {
   validateFlowConfig(c.flow);
   checkPreprocess(c.preprocess);
-  for (const [name, v, lo, hi] of [["batch", c.batch, 1, 1 << 20], ["epochs", c.epochs, 0, 1e9]] as const) {
-    if (!Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`${name} = ${v} is invalid: ${name} must be an integer in ${lo}..${hi}`);
+  for (const [name, v, lo, hi] of [
+    ["batch", c.batch, 1, 1 << 20],
+    ["epochs", c.epochs, 0, 1e9],
+  ] as const) {
+    if (!Number.isInteger(v) || v < lo || v > hi)
+      throw new RangeError(`${name} = ${v} is invalid: ${name} must be an integer in ${lo}..${hi}`);
   }
   if (!(c.lr > 0) || !Number.isFinite(c.lr)) throw new RangeError(`lr = ${c.lr} is invalid: lr must be a number > 0`);
-  if (!(c.weightDecay >= 0) || !Number.isFinite(c.weightDecay)) throw new RangeError(`weight-decay = ${c.weightDecay} is invalid: it must be a number ≥ 0`);
+  if (!(c.weightDecay >= 0) || !Number.isFinite(c.weightDecay))
+    throw new RangeError(`weight-decay = ${c.weightDecay} is invalid: it must be a number ≥ 0`);
   if (c.batch > c.data.nTrain) {
-    throw new RangeError(`batch = ${c.batch} is larger than the ${c.data.nTrain} training configurations: lower --batch (or --test-fraction)`);
+    throw new RangeError(
+      `batch = ${c.batch} is larger than the ${c.data.nTrain} training configurations: lower --batch (or --test-fraction)`,
+    );
   }
   if (c.data.nTest < 1) throw new RangeError(`the test set is empty: use --test-fraction > 0 (e.g. 0.1)`);
 }
@@ -82,8 +89,12 @@ export function stepsPerEpoch(c: FitConfig): number {
 
 export function createFit(config: FitConfig, train: Dataset, test: Dataset): FitState {
   validateFitConfig(config);
-  if (train.L !== config.flow.L || test.L !== config.flow.L) throw new RangeError(`data are ${train.L}×${train.L}, the flow is ${config.flow.L}×${config.flow.L}`);
-  if (train.n !== config.data.nTrain || test.n !== config.data.nTest) throw new RangeError(`data sizes ${train.n}/${test.n} differ from the config's ${config.data.nTrain}/${config.data.nTest}`);
+  if (train.L !== config.flow.L || test.L !== config.flow.L)
+    throw new RangeError(`data are ${train.L}×${train.L}, the flow is ${config.flow.L}×${config.flow.L}`);
+  if (train.n !== config.data.nTrain || test.n !== config.data.nTest)
+    throw new RangeError(
+      `data sizes ${train.n}/${test.n} differ from the config's ${config.data.nTrain}/${config.data.nTest}`,
+    );
   const model = createFlow(config.flow, config.kernel);
   const root = Rng.fromSeed(config.seed);
   const initRng = root.fork(1);
@@ -93,7 +104,9 @@ export function createFit(config: FitConfig, train: Dataset, test: Dataset): Fit
 
 /** The order of the training set in epoch e: a Fisher–Yates permutation from (seed, e) only. */
 export function epochOrder(seed: number, epoch: number, n: number): Int32Array {
-  return Rng.fromSeed(seed).fork(1000 + epoch).permutation(n);
+  return Rng.fromSeed(seed)
+    .fork(1000 + epoch)
+    .permutation(n);
 }
 
 const orderCache = new WeakMap<FitState, { epoch: number; order: Int32Array }>();
@@ -109,7 +122,12 @@ function gatherRows(ds: Dataset, rows: ArrayLike<number>): Float64Array {
 }
 
 /** Model-space rows x and ln|det ∂x/∂y| for the given raw rows. */
-function prepareRows(state: Pick<FitState, "config" | "model">, raw: ArrayLike<number>, batch: number, noise: Rng | null): { x: Real; logDet: Float64Array } {
+function prepareRows(
+  state: Pick<FitState, "config" | "model">,
+  raw: ArrayLike<number>,
+  batch: number,
+  noise: Rng | null,
+): { x: Real; logDet: Float64Array } {
   const x = alloc(state.config.dtype, raw.length);
   const logDet = toModelSpace(raw, batch, state.model.nvars, state.config.preprocess, noise, x as Float64Array);
   return { x, logDet };
@@ -126,7 +144,10 @@ export interface FitStepResult {
 
 export class NonFiniteNllError extends Error {
   override readonly name = "NonFiniteNllError";
-  constructor(readonly step: number, readonly what: string) {
+  constructor(
+    readonly step: number,
+    readonly what: string,
+  ) {
     super(`training diverged at step ${step}: ${what} is not finite (lower --lr, or resume from the last checkpoint)`);
   }
 }
@@ -144,7 +165,12 @@ export function fitStep(state: FitState): FitStepResult {
   }
   const p = state.step % spe;
   const rows = cached.order.subarray(p * config.batch, (p + 1) * config.batch);
-  const { x, logDet } = prepareRows(state, gatherRows(state.train, rows), config.batch, config.preprocess.dequantize === "uniform" ? state.rng : null);
+  const { x, logDet } = prepareRows(
+    state,
+    gatherRows(state.train, rows),
+    config.batch,
+    config.preprocess.dequantize === "uniform" ? state.rng : null,
+  );
   const r = nllLossAndGrad(state.model, state.params, x, config.batch, { symmetrize: config.symmetrize });
   const perSample = new Float64Array(config.batch);
   for (let b = 0; b < config.batch; b++) perSample[b] = r.perSample[b] - logDet[b];
@@ -155,7 +181,13 @@ export function fitStep(state: FitState): FitStepResult {
   if (!Number.isFinite(g2)) throw new NonFiniteNllError(step, "the gradient");
   adamStep(state.params, r.grad, state.adam, { ...ADAM_DEFAULTS, lr: config.lr, weightDecay: config.weightDecay });
   state.step = step;
-  return { step, loss: meanStdErr(perSample).mean, perSample, gradNorm: Math.sqrt(g2), seconds: (performance.now() - t0) / 1000 };
+  return {
+    step,
+    loss: meanStdErr(perSample).mean,
+    perSample,
+    gradNorm: Math.sqrt(g2),
+    seconds: (performance.now() - t0) / 1000,
+  };
 }
 
 /** Seed of the fixed dequantisation noise of evaluations. */
@@ -168,7 +200,11 @@ export function evaluationSeed(seed: number): number {
  * fixed dequantisation noise (`noiseSeed`): per-sample values, mean and standard error.
  */
 export function evaluateNll(
-  state: Pick<FitState, "config" | "model" | "params">, ds: Dataset, noiseSeed: number, count = ds.n, chunk = 256,
+  state: Pick<FitState, "config" | "model" | "params">,
+  ds: Dataset,
+  noiseSeed: number,
+  count = ds.n,
+  chunk = 256,
 ): { mean: number; stdErr: number; n: number; perSample: Float64Array } {
   const n = Math.min(count, ds.n);
   const noise = state.config.preprocess.dequantize === "uniform" ? Rng.fromSeed(noiseSeed >>> 0) : null;

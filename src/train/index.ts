@@ -24,20 +24,54 @@
 export { ADAM_DEFAULTS, adamInit, adamStep, type AdamOptions, type AdamState } from "./adam.ts";
 export { pddLoss, pddLossAndGrad, symmetryKL, type LossAndGrad, type ObjectiveOptions } from "./objectives.ts";
 export {
-  BUFFER_SIZE_BATCHES, type BufferConfig, type ChainState, type CombinedEpoch, type ExperienceBuffer, type PendingRows, type ReplayState,
+  BUFFER_SIZE_BATCHES,
+  type BufferConfig,
+  type ChainState,
+  type CombinedEpoch,
+  type ExperienceBuffer,
+  type PendingRows,
+  type ReplayState,
 } from "./buffer.ts";
 export {
-  NonFiniteLossError, ORIGINAL_DEFAULTS, TRAIN_DEFAULTS, createTrainer, evaluateF, restoreTrainer, trainEpoch, trainEpochParallel, validateTrainConfig,
-  type AsyncObjective, type EpochMetrics, type OptimSettings, type PreparedEpoch, type TrainConfig, type TrainerState,
+  NonFiniteLossError,
+  ORIGINAL_DEFAULTS,
+  TRAIN_DEFAULTS,
+  createTrainer,
+  evaluateF,
+  restoreTrainer,
+  trainEpoch,
+  trainEpochParallel,
+  validateTrainConfig,
+  type AsyncObjective,
+  type EpochMetrics,
+  type OptimSettings,
+  type PreparedEpoch,
+  type TrainConfig,
+  type TrainerState,
 } from "./trainer.ts";
 export { trainConfig, type TrainConfigOptions } from "./config.ts";
 export {
-  ON_NAN_MODES, TrainingDivergedError, estimateTrainingBytes, loadTrainedRun, runTraining, type OnNan, type TrainRunOptions,
-  type TrainRunSummary, type TrainedRun,
+  ON_NAN_MODES,
+  TrainingDivergedError,
+  estimateTrainingBytes,
+  loadTrainedRun,
+  runTraining,
+  type OnNan,
+  type TrainRunOptions,
+  type TrainRunSummary,
+  type TrainedRun,
 } from "./run.ts";
 export { ParallelObjective } from "./parallel.ts";
 export { nllLoss, nllLossAndGrad, type NllLossAndGrad, type NllOptions } from "./nll.ts";
-export { createFit, epochOrder, evaluateNll, fitStep, type FitConfig, type FitState, type FitStepResult } from "./fit.ts";
+export {
+  createFit,
+  epochOrder,
+  evaluateNll,
+  fitStep,
+  type FitConfig,
+  type FitState,
+  type FitStepResult,
+} from "./fit.ts";
 export { runFit, type FitRunOptions, type FitRunSummary } from "./fit-run.ts";
 export type { RunPaths } from "../io/rundir.ts";
 export type { ProgressMode, ProgressStream } from "../present/progress.ts";

@@ -16,7 +16,6 @@
 import { BYTES_PER_NUMBER, type DType } from "../engine/real.ts";
 import type { LayoutKind } from "../flow/config.ts";
 
-
 /** Resident memory of a `neuralrg train` process before its first epoch (measured: 155–170 MB). */
 export const PROCESS_BASE_BYTES = 170 * 2 ** 20;
 
@@ -28,7 +27,8 @@ export function tapeSitesPerRow(L: number, layout: LayoutKind, depth: number): n
   const N = L * L;
   let sites = 0;
   for (let level = 0; level < depth; level++) {
-    if (layout === "tebd") sites += 2 * N; // two brick-wall layers on the whole lattice
+    if (layout === "tebd")
+      sites += 2 * N; // two brick-wall layers on the whole lattice
     else sites += (layout === "mera" ? 2 : 1) * (N / 4 ** level); // disentangler and/or decimator at spacing 2^level
   }
   return sites;

@@ -32,7 +32,8 @@ export interface NllLossAndGrad {
 }
 
 function checkData(model: FlowModel, params: Real, x: Real, batch: number): void {
-  if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batch = ${batch} is invalid: it must be an integer >= 1`);
+  if (!Number.isInteger(batch) || batch < 1)
+    throw new RangeError(`batch = ${batch} is invalid: it must be an integer >= 1`);
   if (x.length !== batch * model.nvars) {
     throw new RangeError(`data has length ${x.length}, expected batch × N = ${batch} × ${model.nvars}`);
   }
@@ -53,7 +54,14 @@ function taped(model: FlowModel, params: Real, x: Real, batch: number) {
  * Accumulates Σ_b w_b/B · ∂(−ln q(x_b))/∂θ into grad for a taped pass
  * (adjoints: ∂(−ln p)/∂z = z, ∂(−ln q)/∂ logDet = −1).
  */
-function backpropagate(model: FlowModel, params: Real, pass: ReturnType<typeof taped>, batch: number, weight: Float64Array | null, grad: Float64Array): void {
+function backpropagate(
+  model: FlowModel,
+  params: Real,
+  pass: ReturnType<typeof taped>,
+  batch: number,
+  weight: Float64Array | null,
+  grad: Float64Array,
+): void {
   const N = model.nvars;
   const gz = alloc(dtypeOf(params), batch * N);
   const gLd = new Float64Array(batch);
@@ -66,7 +74,13 @@ function backpropagate(model: FlowModel, params: Real, pass: ReturnType<typeof t
 }
 
 /** Loss −mean ln q(x) and its gradient on a batch of data rows x (batch × N). */
-export function nllLossAndGrad(model: FlowModel, params: Real, x: Real, batch: number, opts: NllOptions = {}): NllLossAndGrad {
+export function nllLossAndGrad(
+  model: FlowModel,
+  params: Real,
+  x: Real,
+  batch: number,
+  opts: NllOptions = {},
+): NllLossAndGrad {
   checkData(model, params, x, batch);
   const grad = new Float64Array(params.length);
   const perSample = new Float64Array(batch);
@@ -94,7 +108,13 @@ export function nllLossAndGrad(model: FlowModel, params: Real, x: Real, batch: n
 }
 
 /** −ln q(x) of each row without gradient (symmetrised when asked); mean and standard error. */
-export function nllLoss(model: FlowModel, params: Real, x: Real, batch: number, opts: NllOptions = {}): { loss: number; stdErr: number; perSample: Float64Array } {
+export function nllLoss(
+  model: FlowModel,
+  params: Real,
+  x: Real,
+  batch: number,
+  opts: NllOptions = {},
+): { loss: number; stdErr: number; perSample: Float64Array } {
   checkData(model, params, x, batch);
   const perSample = modelLogProb(model, params, x, batch, opts.symmetrize === true);
   for (let b = 0; b < batch; b++) perSample[b] = -perSample[b];

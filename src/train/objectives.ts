@@ -59,10 +59,14 @@ export function checkObjectiveOptions(opts: ObjectiveOptions, target: Target): v
     );
   }
   if (opts.gradient !== undefined && !(GRADIENT_KINDS as readonly string[]).includes(opts.gradient)) {
-    throw new RangeError(`gradient = ${String(opts.gradient)} is invalid: accepted values are ${GRADIENT_KINDS.join(", ")}`);
+    throw new RangeError(
+      `gradient = ${String(opts.gradient)} is invalid: accepted values are ${GRADIENT_KINDS.join(", ")}`,
+    );
   }
   if (w > 0 && opts.gradient === "path") {
-    throw new RangeError(`symmetry-weight = ${w} cannot be combined with gradient = path: use the reparametrised gradient with the regulariser`);
+    throw new RangeError(
+      `symmetry-weight = ${w} cannot be combined with gradient = path: use the reparametrised gradient with the regulariser`,
+    );
   }
   if (w > 0 && !target.z2Symmetric) {
     throw new RangeError(`symmetry-weight = ${w} needs a Z2-symmetric target; target '${target.kind}' is not`);
@@ -98,7 +102,12 @@ export interface LossAndGrad {
  * The randomness is explicit: the caller draws z.
  */
 export function pddLossAndGrad(
-  model: FlowModel, params: Real, target: Target, z: Real, batch: number, opts: ObjectiveOptions,
+  model: FlowModel,
+  params: Real,
+  target: Target,
+  z: Real,
+  batch: number,
+  opts: ObjectiveOptions,
 ): LossAndGrad {
   if (target.nvars !== model.nvars) {
     throw new RangeError(`target has ${target.nvars} variables but the flow has ${model.nvars}`);
@@ -182,7 +191,10 @@ export function pddLossAndGrad(
  * Z2-symmetric flow. Per-sample values can be negative.
  */
 export function symmetryKL(
-  model: FlowModel, params: Real, z: Real, batch: number,
+  model: FlowModel,
+  params: Real,
+  z: Real,
+  batch: number,
 ): { mean: number; stdErr: number; perSample: Float64Array } {
   const N = model.nvars;
   const { x, logDet } = generate(model, params, z, batch);
@@ -201,7 +213,12 @@ export function symmetryKL(
  * asked). Used to evaluate the final variational free energy on fresh samples.
  */
 export function pddLoss(
-  model: FlowModel, params: Real, target: Target, z: Real, batch: number, opts: ObjectiveOptions,
+  model: FlowModel,
+  params: Real,
+  target: Target,
+  z: Real,
+  batch: number,
+  opts: ObjectiveOptions,
 ): { loss: number; stdErr: number; perSample: Float64Array; x: Real; logQ: Float64Array; logPi: Float64Array } {
   const N = model.nvars;
   const { x, logDet } = generate(model, params, z, batch);

@@ -96,7 +96,8 @@ class ShardWorker {
 export class ParallelObjective {
   /** true once every worker has loaded; until then (background start) this thread evaluates */
   private started = false;
-  private local: ((params: Real, z: Real, batch: number) => { perSample: Float64Array; grad: Float64Array }) | null = null;
+  private local: ((params: Real, z: Real, batch: number) => { perSample: Float64Array; grad: Float64Array }) | null =
+    null;
   private readonly allReady: Promise<void>;
 
   private constructor(
@@ -114,7 +115,11 @@ export class ParallelObjective {
    * they are ready (the same numbers up to rounding), so that starting them costs no wall time.
    * A worker that fails to load then leaves the evaluation in this thread.
    */
-  static async create(config: TrainConfig, nworkers: number, opts: { background?: boolean } = {}): Promise<ParallelObjective> {
+  static async create(
+    config: TrainConfig,
+    nworkers: number,
+    opts: { background?: boolean } = {},
+  ): Promise<ParallelObjective> {
     if (!Number.isInteger(nworkers) || nworkers < 1 || nworkers > 64) {
       throw new RangeError(`workers = ${nworkers} is invalid: workers must be an integer in 1..64`);
     }
@@ -143,7 +148,12 @@ export class ParallelObjective {
   }
 
   /** Per-sample losses and the batch-mean gradient, computed shard by shard in parallel. */
-  async lossAndGrad(params: Real, z: Real, batch: number, nvars: number): Promise<{ perSample: Float64Array; grad: Float64Array }> {
+  async lossAndGrad(
+    params: Real,
+    z: Real,
+    batch: number,
+    nvars: number,
+  ): Promise<{ perSample: Float64Array; grad: Float64Array }> {
     if (!this.started) return this.evaluateHere(params, z, batch);
     const k = Math.min(this.workers.length, batch);
     const bounds = Array.from({ length: k + 1 }, (_, i) => Math.round((i * batch) / k));

@@ -28,7 +28,11 @@ import type { LossAndGrad, ObjectiveOptions } from "./objectives.ts";
  * ln q(x) = ln p(f(x)) + ln|det ∂f/∂x| with f = g⁻¹ (Eq. 1).
  */
 export function modelScoreX(
-  model: FlowModel, params: Real, x: Real, batch: number, symmetrize: boolean,
+  model: FlowModel,
+  params: Real,
+  x: Real,
+  batch: number,
+  symmetrize: boolean,
 ): { gradX: Real; logQ: Float64Array; logQNeg?: Float64Array } {
   const N = model.nvars;
   const dtype = dtypeOf(params);
@@ -67,9 +71,17 @@ export function modelScoreX(
  * differs (same expectation). The App. E regulariser is not supported here.
  */
 export function pathLossAndGrad(
-  model: FlowModel, params: Real, target: Target, z: Real, batch: number, opts: ObjectiveOptions,
+  model: FlowModel,
+  params: Real,
+  target: Target,
+  z: Real,
+  batch: number,
+  opts: ObjectiveOptions,
 ): LossAndGrad {
-  if ((opts.symmetryWeight ?? 0) > 0) throw new RangeError("the path gradient does not support the symmetry regulariser (symmetry-weight > 0): use the reparametrised gradient");
+  if ((opts.symmetryWeight ?? 0) > 0)
+    throw new RangeError(
+      "the path gradient does not support the symmetry regulariser (symmetry-weight > 0): use the reparametrised gradient",
+    );
   const N = model.nvars;
   const dtype = dtypeOf(params);
   const gen = generateWithTape(model, params, z, batch);

@@ -47,7 +47,12 @@ export function configJson(c: object): JsonObject {
 
 /** provenance.json: package version, git commit, time and host, with the seed and the config. */
 export function writeRunProvenance(paths: RunPaths, seed: number, config: JsonObject, device: JsonObject = {}): void {
-  writeJsonAtomic(`${paths.dir}/provenance.json`, { ...provenance(), ...device, seed, config } as unknown as JsonObject);
+  writeJsonAtomic(`${paths.dir}/provenance.json`, {
+    ...provenance(),
+    ...device,
+    seed,
+    config,
+  } as unknown as JsonObject);
 }
 
 /** True once `maxSeconds` (if given) have passed since the call. */

@@ -32,8 +32,17 @@ import type { ReplayState } from "./buffer.ts";
 import { restoreReplay, saveReplay } from "./buffer.ts";
 import type { PreparedEpoch } from "./trainer.ts";
 import {
-  NonFiniteLossError, createTrainer, evaluateF, objectiveOptions, prepareEpoch, prepareEpochParallel, preparedNonFinite, restoreTrainer,
-  trainEpoch, trainEpochParallel, validateTrainConfig,
+  NonFiniteLossError,
+  createTrainer,
+  evaluateF,
+  objectiveOptions,
+  prepareEpoch,
+  prepareEpochParallel,
+  preparedNonFinite,
+  restoreTrainer,
+  trainEpoch,
+  trainEpochParallel,
+  validateTrainConfig,
 } from "./trainer.ts";
 import { writeJsonAtomic } from "../io/atomic.ts";
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from "../io/checkpoint.ts";
@@ -43,7 +52,15 @@ import { linePlot, metricsCurve, trainingCurvePlot, writePlot } from "../present
 import type { ProgressMode } from "../present/progress.ts";
 import { createProgress, exp, sig } from "../present/progress.ts";
 import { provenance } from "../io/provenance.ts";
-import { adamState, configJson, optimiserState, restoreOptimiserAndRng, StepTimes, timeBudget, writeRunProvenance } from "./run-loop.ts";
+import {
+  adamState,
+  configJson,
+  optimiserState,
+  restoreOptimiserAndRng,
+  StepTimes,
+  timeBudget,
+  writeRunProvenance,
+} from "./run-loop.ts";
 import type { RunPaths } from "../io/rundir.ts";
 import { loadResumableCheckpoint, withRunDir } from "../io/run-session.ts";
 import { plotPath, runPaths, RunDirError } from "../io/rundir.ts";
@@ -165,14 +182,23 @@ function saveState(paths: RunPaths, state: TrainerState, guard: GuardState): voi
  * Load the checkpoint for resuming or rolling back, refusing one that is well-formed but unusable
  * (different config, wrong sizes, non-finite numbers, a degenerate RNG state).
  */
-function loadUsableCheckpoint(paths: RunPaths, config: TrainConfig): { ck: ReturnType<typeof loadCheckpoint>; guard: GuardState; replay?: ReplayState } {
+function loadUsableCheckpoint(
+  paths: RunPaths,
+  config: TrainConfig,
+): { ck: ReturnType<typeof loadCheckpoint>; guard: GuardState; replay?: ReplayState } {
   const ck = loadResumableCheckpoint(paths, configJson(config));
   const bad = (detail: string): CheckpointError => new CheckpointError(paths.checkpoint, "invalid", detail);
   let guard: GuardState = { lrScale: 1, rollbacks: 0 };
   const ex = ck.extra;
   if (ex !== undefined && (ex.lrScale !== undefined || ex.rollbacks !== undefined)) {
     const { lrScale, rollbacks } = ex;
-    if (typeof lrScale !== "number" || !(lrScale > 0 && lrScale <= 1) || typeof rollbacks !== "number" || !Number.isInteger(rollbacks) || rollbacks < 0) {
+    if (
+      typeof lrScale !== "number" ||
+      !(lrScale > 0 && lrScale <= 1) ||
+      typeof rollbacks !== "number" ||
+      !Number.isInteger(rollbacks) ||
+      rollbacks < 0
+    ) {
       throw bad(`holds invalid numerical-guard extras ${JSON.stringify({ lrScale, rollbacks })}`);
     }
     guard = { lrScale, rollbacks };
@@ -186,7 +212,11 @@ function loadUsableCheckpoint(paths: RunPaths, config: TrainConfig): { ck: Retur
   }
 }
 
-function restoreFromCheckpoint(paths: RunPaths, config: TrainConfig, target: Target): { state: TrainerState; guard: GuardState } {
+function restoreFromCheckpoint(
+  paths: RunPaths,
+  config: TrainConfig,
+  target: Target,
+): { state: TrainerState; guard: GuardState } {
   const { ck, guard, replay } = loadUsableCheckpoint(paths, config);
   const state = restoreTrainer(config, target, {
     params: ck.params,
@@ -212,7 +242,10 @@ export function estimateTrainingBytes(config: TrainConfig, workers = 1): number 
   // experience buffer (buffer.ts): its rows and chains, plus the NLL passes on its minibatch (taped like PDD passes)
   const b = config.buffer;
   const N = config.flow.L * config.flow.L;
-  const replay = b ? (b.size + 3 * config.batch) * N * BYTES_PER_NUMBER[config.dtype] + (b.nllWeight > 0 ? estimateEpochBytes({ ...config.flow, batch: b.batch, dtype: config.dtype, passes }) : 0) : 0;
+  const replay = b
+    ? (b.size + 3 * config.batch) * N * BYTES_PER_NUMBER[config.dtype] +
+      (b.nllWeight > 0 ? estimateEpochBytes({ ...config.flow, batch: b.batch, dtype: config.dtype, passes }) : 0)
+    : 0;
   return PROCESS_BASE_BYTES + GC_SLACK_BYTES + epoch * (workers > 1 ? 1 + 0.75 * workers : 1) + replay;
 }
 
@@ -245,7 +278,9 @@ function buildTarget(config: TrainConfig): Target {
     return makeTarget(config.target);
   } catch (err) {
     if (err instanceof RangeError) throw err;
-    throw new RangeError(`the target ${JSON.stringify(config.target)} cannot be built: ${(err as Error).message.split("\n")[0]}`);
+    throw new RangeError(
+      `the target ${JSON.stringify(config.target)} cannot be built: ${(err as Error).message.split("\n")[0]}`,
+    );
   }
 }
 
@@ -259,33 +294,42 @@ function buildTarget(config: TrainConfig): Target {
  * run's files). Checkpoints are written only for parameters whose loss on the next batch is
  * finite, so the last checkpoint is always a good state to roll back to (`onNan`).
  */
-export async function runTraining(opts: TrainRunOptions): Promise<{ state: TrainerState; summary: TrainRunSummary; paths: RunPaths }> {
+export async function runTraining(
+  opts: TrainRunOptions,
+): Promise<{ state: TrainerState; summary: TrainRunSummary; paths: RunPaths }> {
   const { config } = opts;
   validateTrainConfig(config);
   if (!Number.isInteger(opts.savePeriod) || opts.savePeriod < 1) {
     throw new RangeError(`save-period = ${opts.savePeriod} is invalid: it must be an integer ≥ 1`);
   }
   const onNan = opts.onNan ?? "stop";
-  if (!ON_NAN_MODES.includes(onNan)) throw new RangeError(`on-nan = ${String(onNan)} is invalid: accepted values are ${ON_NAN_MODES.join(", ")}`);
+  if (!ON_NAN_MODES.includes(onNan))
+    throw new RangeError(`on-nan = ${String(onNan)} is invalid: accepted values are ${ON_NAN_MODES.join(", ")}`);
   const maxRollbacks = opts.maxRollbacks ?? 10;
-  if (!Number.isInteger(maxRollbacks) || maxRollbacks < 0) throw new RangeError(`max-rollbacks = ${maxRollbacks} is invalid: it must be an integer ≥ 0`);
+  if (!Number.isInteger(maxRollbacks) || maxRollbacks < 0)
+    throw new RangeError(`max-rollbacks = ${maxRollbacks} is invalid: it must be an integer ≥ 0`);
   const log = opts.log ?? (() => {});
   checkMemory(config, Number.isInteger(opts.workers) ? Math.max(1, opts.workers ?? 1) : 1);
   if (config.buffer && (opts.workers ?? 1) > 1) {
-    throw new RangeError(`workers = ${opts.workers} cannot be combined with the experience buffer (--buffer-size / --nll-weight): it runs in one thread only (use --workers 1)`);
+    throw new RangeError(
+      `workers = ${opts.workers} cannot be combined with the experience buffer (--buffer-size / --nll-weight): it runs in one thread only (use --workers 1)`,
+    );
   }
   const target = buildTarget(config);
   if (target.L !== config.flow.L) throw new RangeError(`target L = ${target.L} differs from flow L = ${config.flow.L}`);
   checkObjectiveOptions(objectiveOptions(config), target);
   // the device is opened before the run directory is touched: without one nothing is written
   const backend = opts.backend ?? "cpu";
-  if (backend !== "cpu" && backend !== "webgpu") throw new RangeError(`backend = ${String(backend)} is invalid: accepted values are cpu, webgpu`);
+  if (backend !== "cpu" && backend !== "webgpu")
+    throw new RangeError(`backend = ${String(backend)} is invalid: accepted values are cpu, webgpu`);
   const unsupported = backend === "webgpu" ? webgpuUnsupported(config, opts.workers ?? 1) : null;
   if (unsupported !== null) throw new RangeError(unsupported);
   const gpu = backend === "webgpu" ? await openNodeWebGpu() : null;
   if (gpu) log(`WebGPU adapter: ${gpu.adapter}`);
 
-  const setup = (paths: RunPaths): { state: TrainerState; guard: GuardState; metrics: ReturnType<typeof openMetrics> } => {
+  const setup = (
+    paths: RunPaths,
+  ): { state: TrainerState; guard: GuardState; metrics: ReturnType<typeof openMetrics> } => {
     let state: TrainerState;
     let guard: GuardState = { lrScale: 1, rollbacks: 0 };
     if (opts.resume && existsSync(paths.checkpoint)) {
@@ -294,122 +338,168 @@ export async function runTraining(opts: TrainRunOptions): Promise<{ state: Train
       state = createTrainer(config, target);
     }
     // metrics beyond the checkpoint (and a partial last line left by a crash) are dropped
-    const metrics = openMetrics(paths.metrics, metricColumns(config), { truncateAfter: { column: "epoch", value: state.epoch } });
+    const metrics = openMetrics(paths.metrics, metricColumns(config), {
+      truncateAfter: { column: "epoch", value: state.epoch },
+    });
     if (opts.resume) writeJsonAtomic(paths.config, configJson(config));
     writeRunProvenance(paths, config.seed, configJson(config), gpu ? { backend: "webgpu", adapter: gpu.adapter } : {});
     return { state, guard, metrics };
   };
-  const run = withRunDir({ dir: opts.dir, config: configJson(config), resume: opts.resume, overwrite: opts.overwrite }, setup, async (paths, started) => {
-    const { state, metrics } = started;
-    let { guard } = started;
-    let lastSaved: number | null = existsSync(paths.checkpoint) ? state.epoch : null;
-    if (opts.resume) log(lastSaved !== null ? `resuming ${paths.dir} at epoch ${state.epoch}` : `resuming ${paths.dir}: no checkpoint yet, starting at epoch 0`);
+  const run = withRunDir(
+    { dir: opts.dir, config: configJson(config), resume: opts.resume, overwrite: opts.overwrite },
+    setup,
+    async (paths, started) => {
+      const { state, metrics } = started;
+      let { guard } = started;
+      let lastSaved: number | null = existsSync(paths.checkpoint) ? state.epoch : null;
+      if (opts.resume)
+        log(
+          lastSaved !== null
+            ? `resuming ${paths.dir} at epoch ${state.epoch}`
+            : `resuming ${paths.dir}: no checkpoint yet, starting at epoch 0`,
+        );
 
-    const exact = target.exactNegLogZ;
-    const progress = createProgress({
-      total: config.epochs,
-      start: state.epoch,
-      mode: opts.progress ?? "auto",
-      fields: [
-        { key: "F", format: sig(8) },
-        { key: "err", label: "±", format: sig(2) },
-        ...(exact !== undefined ? [{ key: "exact", format: sig(8) }, { key: "rel", label: "rel.err", format: exp(2) }] : []),
-      ],
-    });
-    const budget = timeBudget(opts.maxSeconds);
-    const times = new StepTimes();
+      const exact = target.exactNegLogZ;
+      const progress = createProgress({
+        total: config.epochs,
+        start: state.epoch,
+        mode: opts.progress ?? "auto",
+        fields: [
+          { key: "F", format: sig(8) },
+          { key: "err", label: "±", format: sig(2) },
+          ...(exact !== undefined
+            ? [
+                { key: "exact", format: sig(8) },
+                { key: "rel", label: "rel.err", format: exp(2) },
+              ]
+            : []),
+        ],
+      });
+      const budget = timeBudget(opts.maxSeconds);
+      const times = new StepTimes();
 
-    /** A non-finite loss/gradient at `epoch`: stop with a clear error, or roll back (see onNan). */
-    const nonFinite = (epoch: number, what: string): void => {
-      const where = lastSaved !== null ? `last good checkpoint: ${paths.checkpoint} (epoch ${lastSaved})` : "no checkpoint was written yet";
-      const back = lastSaved ?? 0;
-      const fail = (why: string): never => {
-        throw new TrainingDivergedError(`training diverged at epoch ${epoch}: ${what} is not finite${why}; ${where}`, epoch, lastSaved);
+      /** A non-finite loss/gradient at `epoch`: stop with a clear error, or roll back (see onNan). */
+      const nonFinite = (epoch: number, what: string): void => {
+        const where =
+          lastSaved !== null
+            ? `last good checkpoint: ${paths.checkpoint} (epoch ${lastSaved})`
+            : "no checkpoint was written yet";
+        const back = lastSaved ?? 0;
+        const fail = (why: string): never => {
+          throw new TrainingDivergedError(
+            `training diverged at epoch ${epoch}: ${what} is not finite${why}; ${where}`,
+            epoch,
+            lastSaved,
+          );
+        };
+        if (onNan === "stop")
+          fail(" (use --on-nan rollback to roll back to the last checkpoint with a halved learning rate)");
+        if (epoch <= back + 1)
+          fail(` at the parameters it would roll back to (epoch ${back}), so a lower learning rate cannot help`);
+        if (guard.rollbacks >= maxRollbacks)
+          fail(` after ${guard.rollbacks} rollbacks (learning rate down to ${sig(3)(config.lr * guard.lrScale)})`);
+        if (lastSaved !== null) {
+          const { ck, replay } = loadUsableCheckpoint(paths, config);
+          if (replay) state.replay = replay;
+          restoreOptimiserAndRng(state, ck);
+          state.epoch = ck.epoch;
+        } else {
+          const fresh = createTrainer(config, target);
+          state.params.set(fresh.params);
+          state.adam = fresh.adam;
+          state.rng = fresh.rng;
+          state.replay = fresh.replay;
+          state.epoch = 0;
+        }
+        guard = { lrScale: guard.lrScale / 2, rollbacks: guard.rollbacks + 1 };
+        state.lrScale = guard.lrScale;
+        truncateMetrics(paths.metrics, { column: "epoch", value: state.epoch });
+        saveState(paths, state, guard);
+        lastSaved = state.epoch;
+        log(
+          `epoch ${epoch}: ${what} is not finite; rolled back to epoch ${state.epoch} and halved the learning rate to ${sig(3)(config.lr * guard.lrScale)} (rollback ${guard.rollbacks} of at most ${maxRollbacks})`,
+        );
       };
-      if (onNan === "stop") fail(" (use --on-nan rollback to roll back to the last checkpoint with a halved learning rate)");
-      if (epoch <= back + 1) fail(` at the parameters it would roll back to (epoch ${back}), so a lower learning rate cannot help`);
-      if (guard.rollbacks >= maxRollbacks) fail(` after ${guard.rollbacks} rollbacks (learning rate down to ${sig(3)(config.lr * guard.lrScale)})`);
-      if (lastSaved !== null) {
-        const { ck, replay } = loadUsableCheckpoint(paths, config);
-        if (replay) state.replay = replay;
-        restoreOptimiserAndRng(state, ck);
-        state.epoch = ck.epoch;
-      } else {
-        const fresh = createTrainer(config, target);
-        state.params.set(fresh.params);
-        state.adam = fresh.adam;
-        state.rng = fresh.rng;
-        state.replay = fresh.replay;
-        state.epoch = 0;
-      }
-      guard = { lrScale: guard.lrScale / 2, rollbacks: guard.rollbacks + 1 };
-      state.lrScale = guard.lrScale;
-      truncateMetrics(paths.metrics, { column: "epoch", value: state.epoch });
-      saveState(paths, state, guard);
-      lastSaved = state.epoch;
-      log(
-        `epoch ${epoch}: ${what} is not finite; rolled back to epoch ${state.epoch} and halved the learning rate to ${sig(3)(config.lr * guard.lrScale)} (rollback ${guard.rollbacks} of at most ${maxRollbacks})`,
-      );
-    };
 
-    // workers load in the background (≈ 0.5 s each) while the first epochs run in this thread
-    const pool = gpu
-      ? await createGpuTrainObjective(gpu, state)
-      : (opts.workers ?? 1) > 1 ? await ParallelObjective.create(config, opts.workers ?? 1, { background: true }) : null;
-    // the next epoch's loss and gradient, computed ahead to check a checkpoint (see PreparedEpoch)
-    let ahead: PreparedEpoch | undefined;
-    try {
-      while (state.epoch < config.epochs) {
-        let m: EpochMetrics;
-        try {
-          m = pool ? await trainEpochParallel(state, pool, ahead) : trainEpoch(state, ahead);
-        } catch (err) {
-          if (!(err instanceof NonFiniteLossError)) throw err;
-          ahead = undefined;
-          nonFinite(err.epoch, err.what);
-          continue;
-        }
-        ahead = undefined;
-        times.push(m.seconds);
-        metrics.append({
-          epoch: m.epoch, F: m.F, F_stderr: m.FstdErr, exact: m.exact, rel_err: m.relErr, grad_norm: m.gradNorm, seconds: m.seconds,
-          ...(config.buffer ? { mis_acceptance: m.acceptance ?? NaN, buffer_fill: m.bufferFill ?? NaN, nll: m.nll ?? NaN } : {}),
-        });
-        progress.update(m.epoch, { F: m.F, err: m.FstdErr, exact: m.exact, rel: m.relErr });
-        opts.onEpoch?.(m);
-        const timeUp = budget.up();
-        const stop = timeUp || opts.shouldStop?.() === true;
-        if (m.epoch % opts.savePeriod === 0 || m.epoch === config.epochs || stop) {
-          // only parameters whose next epoch is finite are checkpointed; that epoch is then reused
-          const next = pool ? await prepareEpochParallel(state, pool) : prepareEpoch(state);
-          const bad = preparedNonFinite(next);
-          if (bad !== null) {
-            nonFinite(m.epoch + 1, `${bad} (checked before writing the checkpoint of epoch ${m.epoch})`);
-            if (!stop) continue;
-          } else {
-            ahead = next;
+      // workers load in the background (≈ 0.5 s each) while the first epochs run in this thread
+      const pool = gpu
+        ? await createGpuTrainObjective(gpu, state)
+        : (opts.workers ?? 1) > 1
+          ? await ParallelObjective.create(config, opts.workers ?? 1, { background: true })
+          : null;
+      // the next epoch's loss and gradient, computed ahead to check a checkpoint (see PreparedEpoch)
+      let ahead: PreparedEpoch | undefined;
+      try {
+        while (state.epoch < config.epochs) {
+          let m: EpochMetrics;
+          try {
+            m = pool ? await trainEpochParallel(state, pool, ahead) : trainEpoch(state, ahead);
+          } catch (err) {
+            if (!(err instanceof NonFiniteLossError)) throw err;
+            ahead = undefined;
+            nonFinite(err.epoch, err.what);
+            continue;
           }
-          saveState(paths, state, guard);
-          lastSaved = state.epoch;
+          ahead = undefined;
+          times.push(m.seconds);
+          metrics.append({
+            epoch: m.epoch,
+            F: m.F,
+            F_stderr: m.FstdErr,
+            exact: m.exact,
+            rel_err: m.relErr,
+            grad_norm: m.gradNorm,
+            seconds: m.seconds,
+            ...(config.buffer
+              ? { mis_acceptance: m.acceptance ?? NaN, buffer_fill: m.bufferFill ?? NaN, nll: m.nll ?? NaN }
+              : {}),
+          });
+          progress.update(m.epoch, { F: m.F, err: m.FstdErr, exact: m.exact, rel: m.relErr });
+          opts.onEpoch?.(m);
+          const timeUp = budget.up();
+          const stop = timeUp || opts.shouldStop?.() === true;
+          if (m.epoch % opts.savePeriod === 0 || m.epoch === config.epochs || stop) {
+            // only parameters whose next epoch is finite are checkpointed; that epoch is then reused
+            const next = pool ? await prepareEpochParallel(state, pool) : prepareEpoch(state);
+            const bad = preparedNonFinite(next);
+            if (bad !== null) {
+              nonFinite(m.epoch + 1, `${bad} (checked before writing the checkpoint of epoch ${m.epoch})`);
+              if (!stop) continue;
+            } else {
+              ahead = next;
+            }
+            saveState(paths, state, guard);
+            lastSaved = state.epoch;
+          }
+          if (stop) {
+            log(
+              timeUp
+                ? `time budget of ${opts.maxSeconds} s reached at epoch ${state.epoch}`
+                : `stopped at epoch ${state.epoch}`,
+            );
+            break;
+          }
         }
-        if (stop) {
-          log(timeUp ? `time budget of ${opts.maxSeconds} s reached at epoch ${state.epoch}` : `stopped at epoch ${state.epoch}`);
-          break;
-        }
+      } finally {
+        progress.stop();
+        await pool?.close();
       }
-    } finally {
-      progress.stop();
-      await pool?.close();
-    }
-    if (!existsSync(paths.checkpoint)) saveState(paths, state, guard);
+      if (!existsSync(paths.checkpoint)) saveState(paths, state, guard);
 
-    const summary = await finishRun(paths, state, opts.evalSamples ?? 4 * config.batch, times, guard);
-    return { state, summary, paths };
-  });
+      const summary = await finishRun(paths, state, opts.evalSamples ?? 4 * config.batch, times, guard);
+      return { state, summary, paths };
+    },
+  );
   return gpu ? run.finally(() => gpu.destroy()) : run;
 }
 
-async function finishRun(paths: RunPaths, state: TrainerState, evalSamples: number, times: StepTimes, guard: GuardState): Promise<TrainRunSummary> {
+async function finishRun(
+  paths: RunPaths,
+  state: TrainerState,
+  evalSamples: number,
+  times: StepTimes,
+  guard: GuardState,
+): Promise<TrainRunSummary> {
   const exact = state.target.exactNegLogZ;
   // Fresh samples, a generator derived from the seed and the epoch: reproducible, independent of training.
   const ev = evaluateF(state, evalSamples, (state.config.seed * 7919 + state.epoch) >>> 0);
@@ -432,9 +522,15 @@ async function finishRun(paths: RunPaths, state: TrainerState, evalSamples: numb
   const b = state.config.buffer;
   if (b && state.replay) {
     // v1 Fig. 3b: mean MIS acceptance over the last (up to) 100 epochs of training
-    const acc = table.rows.slice(-100).map((r) => r.mis_acceptance).filter((v) => Number.isFinite(v));
+    const acc = table.rows
+      .slice(-100)
+      .map((r) => r.mis_acceptance)
+      .filter((v) => Number.isFinite(v));
     summary.buffer = {
-      size: b.size, batch: b.batch, nll_weight: b.nllWeight, fill: state.replay.buffer.fill,
+      size: b.size,
+      batch: b.batch,
+      nll_weight: b.nllWeight,
+      fill: state.replay.buffer.fill,
       mis_acceptance_last100: acc.length > 0 ? acc.reduce((x, y) => x + y, 0) / acc.length : null,
     };
   }
@@ -478,7 +574,12 @@ export interface TrainedRun {
 export function loadTrainedRun(dir: string): TrainedRun {
   const paths = runPaths(dir);
   if (!existsSync(paths.dir)) throw new RunDirError(`run directory ${paths.dir} does not exist`);
-  if (!existsSync(paths.checkpoint)) throw new CheckpointError(paths.checkpoint, "missing", `run directory ${paths.dir} has no checkpoint.json (train first)`);
+  if (!existsSync(paths.checkpoint))
+    throw new CheckpointError(
+      paths.checkpoint,
+      "missing",
+      `run directory ${paths.dir} has no checkpoint.json (train first)`,
+    );
   const ck = loadCheckpoint(paths.checkpoint);
   const config = ck.config as unknown as TrainConfig;
   try {
@@ -488,7 +589,9 @@ export function loadTrainedRun(dir: string): TrainedRun {
   }
   const model = createFlow(config.flow, config.kernel);
   if (ck.params.length !== model.nparams) {
-    throw new RunDirError(`checkpoint ${paths.checkpoint} has ${ck.params.length} parameters, its config needs ${model.nparams}`);
+    throw new RunDirError(
+      `checkpoint ${paths.checkpoint} has ${ck.params.length} parameters, its config needs ${model.nparams}`,
+    );
   }
   const target = makeTarget(config.target);
   // samplers and analyses write here; a run copied from the browser playground may lack them

@@ -19,9 +19,12 @@ export const LR_DECAYS = ["cosine", "constant"] as const;
 
 /** The schedule's settings, or a RangeError naming the bad value. */
 export function validateLrSchedule(s: LrSchedule): void {
-  if (!(s.warmup >= 0 && s.warmup < 1)) throw new RangeError(`warmup = ${s.warmup} is invalid: it must be a fraction of the epochs in [0, 1)`);
-  if (!(LR_DECAYS as readonly string[]).includes(s.decay)) throw new RangeError(`lr-decay = ${s.decay} is invalid: accepted values are ${LR_DECAYS.join(", ")}`);
-  if (!(s.final >= 0 && s.final <= 1)) throw new RangeError(`lr-final = ${s.final} is invalid: it must be a fraction of lr in [0, 1]`);
+  if (!(s.warmup >= 0 && s.warmup < 1))
+    throw new RangeError(`warmup = ${s.warmup} is invalid: it must be a fraction of the epochs in [0, 1)`);
+  if (!(LR_DECAYS as readonly string[]).includes(s.decay))
+    throw new RangeError(`lr-decay = ${s.decay} is invalid: accepted values are ${LR_DECAYS.join(", ")}`);
+  if (!(s.final >= 0 && s.final <= 1))
+    throw new RangeError(`lr-final = ${s.final} is invalid: it must be a fraction of lr in [0, 1]`);
 }
 
 /** Learning-rate factor (multiplying lr) of the epoch with 0-based index `epoch` out of `epochs`. */

@@ -159,7 +159,11 @@ export interface EpochMetrics {
 
 /** The objective options of a run configuration (shared by the trainer and its worker threads). */
 export function objectiveOptions(c: TrainConfig): ObjectiveOptions {
-  return { symmetrize: c.symmetrize, symmetryWeight: c.symmetryWeight ?? 0, ...(c.gradient ? { gradient: c.gradient } : {}) };
+  return {
+    symmetrize: c.symmetrize,
+    symmetryWeight: c.symmetryWeight ?? 0,
+    ...(c.gradient ? { gradient: c.gradient } : {}),
+  };
 }
 
 export function validateTrainConfig(c: TrainConfig): void {
@@ -169,12 +173,16 @@ export function validateTrainConfig(c: TrainConfig): void {
     ["epochs", c.epochs, 0, 1e9],
   ];
   for (const [name, v, lo, hi] of checks) {
-    if (!Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`${name} = ${v} is invalid: ${name} must be an integer in ${lo}..${hi}`);
+    if (!Number.isInteger(v) || v < lo || v > hi)
+      throw new RangeError(`${name} = ${v} is invalid: ${name} must be an integer in ${lo}..${hi}`);
   }
   if (!(c.lr > 0) || !Number.isFinite(c.lr)) throw new RangeError(`lr = ${c.lr} is invalid: lr must be a number > 0`);
-  if (!(c.weightDecay >= 0) || !Number.isFinite(c.weightDecay)) throw new RangeError(`weight-decay = ${c.weightDecay} is invalid: it must be a number ≥ 0`);
-  if (c.dtype !== "float32" && c.dtype !== "float64") throw new RangeError(`dtype = ${c.dtype} is invalid: accepted values are float32, float64`);
-  if (c.kernel !== undefined && c.kernel !== "js" && c.kernel !== "wasm") throw new RangeError(`kernel = ${c.kernel} is invalid: accepted values are js, wasm`);
+  if (!(c.weightDecay >= 0) || !Number.isFinite(c.weightDecay))
+    throw new RangeError(`weight-decay = ${c.weightDecay} is invalid: it must be a number ≥ 0`);
+  if (c.dtype !== "float32" && c.dtype !== "float64")
+    throw new RangeError(`dtype = ${c.dtype} is invalid: accepted values are float32, float64`);
+  if (c.kernel !== undefined && c.kernel !== "js" && c.kernel !== "wasm")
+    throw new RangeError(`kernel = ${c.kernel} is invalid: accepted values are js, wasm`);
   const w = c.symmetryWeight;
   if (w !== undefined && (typeof w !== "number" || !Number.isFinite(w) || w < 0)) {
     throw new RangeError(`symmetry-weight = ${w} is invalid: it must be a finite number >= 0`);
@@ -186,17 +194,29 @@ export function validateTrainConfig(c: TrainConfig): void {
   }
   if (c.buffer !== undefined) validateBufferConfig(c.buffer);
   if (c.gradient !== undefined && !(GRADIENT_KINDS as readonly string[]).includes(c.gradient)) {
-    throw new RangeError(`gradient = ${String(c.gradient)} is invalid: accepted values are ${GRADIENT_KINDS.join(", ")}`);
+    throw new RangeError(
+      `gradient = ${String(c.gradient)} is invalid: accepted values are ${GRADIENT_KINDS.join(", ")}`,
+    );
   }
-  if (c.gradient === "path" && (c.symmetryWeight ?? 0) > 0) throw new RangeError(`gradient = path cannot be combined with symmetry-weight = ${c.symmetryWeight}: use the reparametrised gradient with the regulariser`);
+  if (c.gradient === "path" && (c.symmetryWeight ?? 0) > 0)
+    throw new RangeError(
+      `gradient = path cannot be combined with symmetry-weight = ${c.symmetryWeight}: use the reparametrised gradient with the regulariser`,
+    );
   if (c.lrSchedule !== undefined) validateLrSchedule(c.lrSchedule);
   if (c.batchFinal !== undefined) {
-    if (!Number.isInteger(c.batchFinal) || c.batchFinal < 1 || c.batchFinal > 1 << 20) throw new RangeError(`batch-final = ${c.batchFinal} is invalid: it must be an integer in 1..${1 << 20}`);
-    if (c.buffer !== undefined) throw new RangeError(`batch-final = ${c.batchFinal} cannot be combined with the experience buffer (its chains have one batch size)`);
+    if (!Number.isInteger(c.batchFinal) || c.batchFinal < 1 || c.batchFinal > 1 << 20)
+      throw new RangeError(`batch-final = ${c.batchFinal} is invalid: it must be an integer in 1..${1 << 20}`);
+    if (c.buffer !== undefined)
+      throw new RangeError(
+        `batch-final = ${c.batchFinal} cannot be combined with the experience buffer (its chains have one batch size)`,
+      );
   }
-  if (c.beta2 !== undefined && !(c.beta2 > 0 && c.beta2 < 1)) throw new RangeError(`beta2 = ${c.beta2} is invalid: it must be a number in (0, 1)`);
-  if (c.clipNorm !== undefined && !(c.clipNorm > 0 && Number.isFinite(c.clipNorm))) throw new RangeError(`clip-norm = ${c.clipNorm} is invalid: it must be a finite number > 0`);
-  if (c.init !== "identity" && c.init !== "torch") throw new RangeError(`init = ${c.init} is invalid: accepted values are identity, torch`);
+  if (c.beta2 !== undefined && !(c.beta2 > 0 && c.beta2 < 1))
+    throw new RangeError(`beta2 = ${c.beta2} is invalid: it must be a number in (0, 1)`);
+  if (c.clipNorm !== undefined && !(c.clipNorm > 0 && Number.isFinite(c.clipNorm)))
+    throw new RangeError(`clip-norm = ${c.clipNorm} is invalid: it must be a finite number > 0`);
+  if (c.init !== "identity" && c.init !== "torch")
+    throw new RangeError(`init = ${c.init} is invalid: accepted values are identity, torch`);
 }
 
 /** A fresh trainer: parameters drawn from the seed, Adam moments zero, epoch 0. */
@@ -214,19 +234,23 @@ export function createTrainer(config: TrainConfig, target: Target): TrainerState
 
 /** Restore a trainer from saved plain data (a checkpoint). */
 export function restoreTrainer(
-  config: TrainConfig, target: Target,
+  config: TrainConfig,
+  target: Target,
   saved: { params: Real; adam: AdamState; rng: RngState; epoch: number; replay?: ReplayState },
 ): TrainerState {
   const t = createTrainer(config, target);
   if (saved.params.length !== t.params.length) {
-    throw new RangeError(`checkpoint has ${saved.params.length} parameters, the configuration needs ${t.params.length}`);
+    throw new RangeError(
+      `checkpoint has ${saved.params.length} parameters, the configuration needs ${t.params.length}`,
+    );
   }
   t.params.set(saved.params);
   t.adam = { step: saved.adam.step, m: Float64Array.from(saved.adam.m), v: Float64Array.from(saved.adam.v) };
   t.rng = Rng.fromState(saved.rng);
   t.epoch = saved.epoch;
   if (config.buffer) {
-    if (!saved.replay) throw new RangeError("the configuration uses an experience buffer but the saved state holds none");
+    if (!saved.replay)
+      throw new RangeError("the configuration uses an experience buffer but the saved state holds none");
     t.replay = saved.replay;
   }
   return t;
@@ -234,7 +258,10 @@ export function restoreTrainer(
 
 export class NonFiniteLossError extends Error {
   override readonly name = "NonFiniteLossError";
-  constructor(readonly epoch: number, readonly what: string) {
+  constructor(
+    readonly epoch: number,
+    readonly what: string,
+  ) {
     super(`training diverged at epoch ${epoch}: ${what} is not finite (lower --lr or resume from the last checkpoint)`);
   }
 }
@@ -267,7 +294,12 @@ function finishEpoch(state: TrainerState, perSample: Float64Array, grad: Float64
     for (let i = 0; i < grad.length; i++) grad[i] *= f;
   }
   const lr = c.lr * (state.lrScale ?? 1) * lrFactor(c.lrSchedule, state.epoch, c.epochs);
-  adamStep(state.params, grad, state.adam, { ...ADAM_DEFAULTS, lr, beta2: c.beta2 ?? ADAM_DEFAULTS.beta2, weightDecay: c.weightDecay });
+  adamStep(state.params, grad, state.adam, {
+    ...ADAM_DEFAULTS,
+    lr,
+    beta2: c.beta2 ?? ADAM_DEFAULTS.beta2,
+    weightDecay: c.weightDecay,
+  });
   state.epoch = epoch;
   const exact = state.target.exactNegLogZ ?? NaN;
   return {
@@ -302,8 +334,20 @@ export interface PreparedEpoch {
   readonly combined?: CombinedEpoch;
 }
 
-function prepared(state: TrainerState, rng: Rng, r: { perSample: Float64Array; grad: Float64Array; symKL?: number }, t0: number): PreparedEpoch {
-  return { epoch: state.epoch, rng, perSample: r.perSample, grad: r.grad, symKL: r.symKL ?? NaN, seconds: (performance.now() - t0) / 1000 };
+function prepared(
+  state: TrainerState,
+  rng: Rng,
+  r: { perSample: Float64Array; grad: Float64Array; symKL?: number },
+  t0: number,
+): PreparedEpoch {
+  return {
+    epoch: state.epoch,
+    rng,
+    perSample: r.perSample,
+    grad: r.grad,
+    symKL: r.symKL ?? NaN,
+    seconds: (performance.now() - t0) / 1000,
+  };
 }
 
 export function prepareEpoch(state: TrainerState): PreparedEpoch {
@@ -311,10 +355,27 @@ export function prepareEpoch(state: TrainerState): PreparedEpoch {
   const { z, rng } = drawBatch(state);
   const { config } = state;
   if (config.buffer && state.replay) {
-    const c = combinedLossAndGrad(state.model, state.params, state.target, z, config.batch, objectiveOptions(config), config.buffer, state.replay);
-    return { ...prepared(state, rng, { perSample: c.pdd.perSample, grad: c.grad, symKL: c.pdd.symKL }, t0), combined: c };
+    const c = combinedLossAndGrad(
+      state.model,
+      state.params,
+      state.target,
+      z,
+      config.batch,
+      objectiveOptions(config),
+      config.buffer,
+      state.replay,
+    );
+    return {
+      ...prepared(state, rng, { perSample: c.pdd.perSample, grad: c.grad, symKL: c.pdd.symKL }, t0),
+      combined: c,
+    };
   }
-  return prepared(state, rng, pddLossAndGrad(state.model, state.params, state.target, z, epochBatch(state), objectiveOptions(state.config)), t0);
+  return prepared(
+    state,
+    rng,
+    pddLossAndGrad(state.model, state.params, state.target, z, epochBatch(state), objectiveOptions(state.config)),
+    t0,
+  );
 }
 
 /**
@@ -322,11 +383,19 @@ export function prepareEpoch(state: TrainerState): PreparedEpoch {
  * GPU (the playground's WebGPU kernel). Per-sample losses and the batch-mean gradient.
  */
 export interface AsyncObjective {
-  lossAndGrad(params: Real, z: Real, batch: number, nvars: number): Promise<{ perSample: Float64Array; grad: Float64Array }>;
+  lossAndGrad(
+    params: Real,
+    z: Real,
+    batch: number,
+    nvars: number,
+  ): Promise<{ perSample: Float64Array; grad: Float64Array }>;
 }
 
 export async function prepareEpochParallel(state: TrainerState, pool: AsyncObjective): Promise<PreparedEpoch> {
-  if (state.config.buffer) throw new RangeError("the experience buffer (--buffer-size / --nll-weight) runs in one thread only: use --workers 1");
+  if (state.config.buffer)
+    throw new RangeError(
+      "the experience buffer (--buffer-size / --nll-weight) runs in one thread only: use --workers 1",
+    );
   const t0 = performance.now();
   const { z, rng } = drawBatch(state);
   return prepared(state, rng, await pool.lossAndGrad(state.params, z, epochBatch(state), state.model.nvars), t0);
@@ -362,7 +431,11 @@ export function trainEpoch(state: TrainerState, ahead?: PreparedEpoch): EpochMet
 }
 
 /** The same epoch with the batch split over worker threads (parallel.ts). */
-export async function trainEpochParallel(state: TrainerState, pool: AsyncObjective, ahead?: PreparedEpoch): Promise<EpochMetrics> {
+export async function trainEpochParallel(
+  state: TrainerState,
+  pool: AsyncObjective,
+  ahead?: PreparedEpoch,
+): Promise<EpochMetrics> {
   return usePrepared(state, ahead && ahead.epoch === state.epoch ? ahead : await prepareEpochParallel(state, pool));
 }
 
@@ -370,7 +443,11 @@ export async function trainEpochParallel(state: TrainerState, pool: AsyncObjecti
  * Variational free energy F = E_q[ln q − ln π] on `nsamples` fresh samples (no gradient), with
  * its standard error (the symmetry regulariser is not part of F). Uses its own generator, so evaluating does not disturb training.
  */
-export function evaluateF(state: TrainerState, nsamples: number, seed: number): { F: number; stdErr: number; n: number } {
+export function evaluateF(
+  state: TrainerState,
+  nsamples: number,
+  seed: number,
+): { F: number; stdErr: number; n: number } {
   const { config, model, target } = state;
   const rng = Rng.fromSeed(seed);
   const chunk = Math.min(config.batch, nsamples);

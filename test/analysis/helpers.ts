@@ -38,8 +38,14 @@ export function linearFlow(config: FlowConfig, seed = 3): { model: FlowModel; pa
 
 // Coupling groups of a 2×2 block (positions (0,0),(0,1),(1,0),(1,1) = 0..3, kernels/block.ts):
 // even couplings condition on A = (0, 3) and update B = (1, 2); odd ones the reverse.
-const COND = [[0, 3], [1, 2]];
-const UPD = [[1, 2], [0, 3]];
+const COND = [
+  [0, 3],
+  [1, 2],
+];
+const UPD = [
+  [1, 2],
+  [0, 3],
+];
 
 /**
  * The dense N × N Jacobian ∂z/∂x of a linear flow built from the definition (S1) alone:
@@ -82,9 +88,10 @@ export function linearFlowJacobian(model: FlowModel, params: Float64Array): Floa
 
 function matmul(a: Float64Array, b: Float64Array, n: number): Float64Array {
   const out = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let k = 0; k < n; k++) {
-    const v = a[i * n + k];
-    if (v !== 0) for (let j = 0; j < n; j++) out[i * n + j] += v * b[k * n + j];
-  }
+  for (let i = 0; i < n; i++)
+    for (let k = 0; k < n; k++) {
+      const v = a[i * n + k];
+      if (v !== 0) for (let j = 0; j < n; j++) out[i * n + j] += v * b[k * n + j];
+    }
   return out;
 }

@@ -1,16 +1,25 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/engine/rng.ts";
 import {
-  countStrictlyWithin, digamma, digammaTable, gaussianMutualInformation, KdTree2, ksgMutualInformation, miMatrixStats, mutualInformationMatrix,
+  countStrictlyWithin,
+  digamma,
+  digammaTable,
+  gaussianMutualInformation,
+  KdTree2,
+  ksgMutualInformation,
+  miMatrixStats,
+  mutualInformationMatrix,
 } from "../../src/analysis/mi.ts";
 
 /** n samples of a bivariate standard Gaussian with correlation rho. */
 function gaussianPairs(n: number, rho: number, seed: number): { x: Float64Array; y: Float64Array } {
   const rng = Rng.fromSeed(seed);
-  const x = new Float64Array(n), y = new Float64Array(n);
+  const x = new Float64Array(n),
+    y = new Float64Array(n);
   const c = Math.sqrt(1 - rho * rho);
   for (let i = 0; i < n; i++) {
-    const a = rng.normal(), b = rng.normal();
+    const a = rng.normal(),
+      b = rng.normal();
     x[i] = a;
     y[i] = rho * a + c * b;
   }
@@ -30,7 +39,8 @@ function bruteKsg(x: ArrayLike<number>, y: ArrayLike<number>, k: number): number
   let acc = 0;
   for (let i = 0; i < n; i++) {
     const e = bruteKth(x, y, i, k);
-    let nx = 0, ny = 0;
+    let nx = 0,
+      ny = 0;
     for (let j = 0; j < n; j++) {
       if (j === i) continue;
       if (Math.abs(x[j] - x[i]) < e) nx++;
@@ -62,8 +72,15 @@ describe("digamma", () => {
 describe("KdTree2 (max-norm)", () => {
   it("k-th neighbour distances and neighbour sets equal brute force", () => {
     const rng = Rng.fromSeed(5);
-    for (const [n, leaf] of [[1, 8], [7, 2], [300, 8], [1000, 1], [500, 16]] as const) {
-      const xs = new Float64Array(n), ys = new Float64Array(n);
+    for (const [n, leaf] of [
+      [1, 8],
+      [7, 2],
+      [300, 8],
+      [1000, 1],
+      [500, 16],
+    ] as const) {
+      const xs = new Float64Array(n),
+        ys = new Float64Array(n);
       for (let i = 0; i < n; i++) {
         // a clustered, correlated cloud with some duplicated coordinates
         xs[i] = Math.round(rng.normal() * 20) / 4;
@@ -78,7 +95,8 @@ describe("KdTree2 (max-norm)", () => {
       }
       // arbitrary query points, no exclusion: the returned set is a valid k-NN set
       for (let q = 0; q < 20; q++) {
-        const qx = rng.normal() * 5, qy = rng.normal() * 5;
+        const qx = rng.normal() * 5,
+          qy = rng.normal() * 5;
         const { dist, idx } = tree.knn(qx, qy, 4);
         const all = Array.from(xs, (x, j) => Math.max(Math.abs(x - qx), Math.abs(ys[j] - qy))).sort((a, b) => a - b);
         expect(Array.from(dist)).toEqual(all.slice(0, Math.min(4, n)));
@@ -138,7 +156,9 @@ describe("KSG mutual information", () => {
 
   it("matrix: symmetric, NaN diagonal, equals pairwise estimates; lattice stats", () => {
     const rng = Rng.fromSeed(4);
-    const n = 600, L = 2, d = 4;
+    const n = 600,
+      L = 2,
+      d = 4;
     const data = new Float64Array(n * d);
     for (let s = 0; s < n; s++) {
       const a = rng.normal();
@@ -168,7 +188,8 @@ describe("MI matrix on worker threads", () => {
   it("equals the serial matrix exactly", async () => {
     const { mutualInformationMatrixParallel } = await import("../../src/analysis/mi.ts");
     const rng = Rng.fromSeed(12);
-    const n = 300, d = 7;
+    const n = 300,
+      d = 7;
     const data = new Float64Array(n * d);
     for (let s = 0; s < n; s++) {
       const a = rng.normal();
@@ -176,9 +197,15 @@ describe("MI matrix on worker threads", () => {
     }
     const serial = mutualInformationMatrix(data, n, d, { k: 4 });
     let last = 0;
-    const par = await mutualInformationMatrixParallel(data, n, d, { k: 4, workers: 2, onProgress: (done) => void (last = done) });
+    const par = await mutualInformationMatrixParallel(data, n, d, {
+      k: 4,
+      workers: 2,
+      onProgress: (done) => void (last = done),
+    });
     expect(last).toBe((d * (d - 1)) / 2);
     expect(Array.from(par)).toEqual(Array.from(serial));
-    await expect(mutualInformationMatrixParallel(data, 3, d * 100, { k: 3, workers: 2 })).rejects.toThrow(/needs more than k samples/);
+    await expect(mutualInformationMatrixParallel(data, 3, d * 100, { k: 3, workers: 2 })).rejects.toThrow(
+      /needs more than k samples/,
+    );
   });
 });

@@ -15,7 +15,12 @@ describe("sign posterior (Eq. S5)", () => {
     const x = normals(4 * N, 32);
     const post = signPosterior(model, params, x, 4);
     const qp = logProb(model, params, x, 4);
-    const qm = logProb(model, params, x.map((v) => -v), 4);
+    const qm = logProb(
+      model,
+      params,
+      x.map((v) => -v),
+      4,
+    );
     for (let b = 0; b < 4; b++) {
       expect(post.pPlus[b]).toBeCloseTo(Math.exp(qp[b]) / (Math.exp(qp[b]) + Math.exp(qm[b])), 12);
       expect(post.logQPlus[b]).toBeCloseTo(qp[b], 12);

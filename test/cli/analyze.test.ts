@@ -12,7 +12,19 @@ describe("neuralrg analyze", () => {
   afterAll(() => run?.cleanup());
 
   it("writes JSON and figures into DIR/analysis and prints the summary", async () => {
-    const r = await runCli(["analyze", "--run", run.dir, "--samples", "150", "--k", "3", "--seed", "2", "--progress", "plain"]);
+    const r = await runCli([
+      "analyze",
+      "--run",
+      run.dir,
+      "--samples",
+      "150",
+      "--k",
+      "3",
+      "--seed",
+      "2",
+      "--progress",
+      "plain",
+    ]);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/gradient response over 150 samples/);
     expect(r.out).toMatch(/mean off-diagonal latent -?\d/);
@@ -21,7 +33,8 @@ describe("neuralrg analyze", () => {
     const index = JSON.parse(readFileSync(join(dir, "index.json"), "utf8"));
     expect(index.samples.n).toBe(150);
     expect(index.samples.sign_mode).toBe("sample"); // symmetrised run of the Z2-symmetric Ising target
-    for (const f of index.figures) for (const ext of ["svg", "png"]) expect(existsSync(join(dir, `${f.name}.${ext}`))).toBe(true);
+    for (const f of index.figures)
+      for (const ext of ["svg", "png"]) expect(existsSync(join(dir, `${f.name}.${ext}`))).toBe(true);
     const resp = JSON.parse(readFileSync(join(dir, "response.json"), "utf8"));
     expect(resp.responses.map((q: { site: number }) => q.site)).toEqual([0, 2, 8, 10]);
     expect(resp.responses[0].mean).toHaveLength(16);
@@ -33,25 +46,67 @@ describe("neuralrg analyze", () => {
   });
 
   it("--what, --source flow, --sign map, --wander-sites; a partial re-run keeps the other results", async () => {
-    const r = await runCli(["analyze", "--run", run.dir, "--what", "wander,response", "--samples", "40", "--source", "flow", "--sign", "map", "--wander-sites", "0,1:1", "--json", "--progress", "off"]);
+    const r = await runCli([
+      "analyze",
+      "--run",
+      run.dir,
+      "--what",
+      "wander,response",
+      "--samples",
+      "40",
+      "--source",
+      "flow",
+      "--sign",
+      "map",
+      "--wander-sites",
+      "0,1:1",
+      "--json",
+      "--progress",
+      "off",
+    ]);
     expect(r.code).toBe(0);
     const res = JSON.parse(r.out);
     expect(res.wander.flips).toBe(2);
     expect(res.mi).toBeDefined(); // kept from the first run
     const index = JSON.parse(readFileSync(join(run.dir, "analysis", "index.json"), "utf8"));
     expect(index.samples.sign_mode).toBe("map");
-    expect(new Set(index.figures.map((f: { analysis: string }) => f.analysis))).toEqual(new Set(["collective", "response", "mi", "wander"]));
+    expect(new Set(index.figures.map((f: { analysis: string }) => f.analysis))).toEqual(
+      new Set(["collective", "response", "mi", "wander"]),
+    );
   });
 
   it("reads configurations from a file", async () => {
     const rows = Array.from({ length: 12 }, (_, b) => Array.from({ length: 16 }, (_, j) => Math.sin(b * 16 + j)));
     const file = join(run.dir, "samples", "test-states.json");
     writeFileSync(file, JSON.stringify({ L: 4, x: rows }));
-    const r = await runCli(["analyze", "--run", run.dir, "--what", "response", "--source", file, "--samples", "50", "--json", "--progress", "off"]);
+    const r = await runCli([
+      "analyze",
+      "--run",
+      run.dir,
+      "--what",
+      "response",
+      "--source",
+      file,
+      "--samples",
+      "50",
+      "--json",
+      "--progress",
+      "off",
+    ]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out).response.samples).toBe(12);
     writeFileSync(file, JSON.stringify({ L: 8, x: rows }));
-    const bad = await runCli(["analyze", "--run", run.dir, "--what", "response", "--source", file, "--progress", "off"]);
+    const bad = await runCli([
+      "analyze",
+      "--run",
+      run.dir,
+      "--what",
+      "response",
+      "--source",
+      file,
+      "--progress",
+      "off",
+    ]);
     expect(bad.code).toBe(2);
     expect(expectOneLine(bad.err)).toHaveLength(1);
     expect(bad.err).toMatch(/holds L = 8 configurations/);
@@ -78,7 +133,10 @@ describe("neuralrg analyze", () => {
     const corrupt = join(run.dir, "..", "corrupt-run");
     const { mkdirSync } = await import("node:fs");
     mkdirSync(corrupt, { recursive: true });
-    writeFileSync(join(corrupt, "checkpoint.json"), JSON.stringify({ format: "neuralrg-checkpoint/1", sha256: "00", payload: {} }));
+    writeFileSync(
+      join(corrupt, "checkpoint.json"),
+      JSON.stringify({ format: "neuralrg-checkpoint/1", sha256: "00", payload: {} }),
+    );
     const r = await runCli(["analyze", "--run", corrupt, "--progress", "off"]);
     expect(r.code).toBe(2);
     expect(expectOneLine(r.err)).toHaveLength(1);

@@ -30,8 +30,12 @@ describe("option parsers", () => {
     expect(message(() => parseTemperature("0"))).toBe("--T = 0 is invalid: T must be a number > 0");
     expect(message(() => parseTemperature("abc"))).toBe("--T = abc is invalid: T must be a number > 0");
     expect(message(() => parseTemperature("Infinity"))).toMatch(/^--T = Infinity is invalid/);
-    expect(message(() => parseIntOption("epochs", "1.5", 1))).toBe("--epochs = 1.5 is invalid: epochs must be an integer >= 1");
-    expect(message(() => parseIntOption("batch", "0", 1, 65536))).toBe("--batch = 0 is invalid: batch must be an integer in 1..65536");
+    expect(message(() => parseIntOption("epochs", "1.5", 1))).toBe(
+      "--epochs = 1.5 is invalid: epochs must be an integer >= 1",
+    );
+    expect(message(() => parseIntOption("batch", "0", 1, 65536))).toBe(
+      "--batch = 0 is invalid: batch must be an integer in 1..65536",
+    );
     expect(message(() => parseFloatOption("p", "2", { min: 0, max: 1, exclusiveMax: true }))).toBe(
       "--p = 2 is invalid: p must be a number in [0, 1)",
     );

@@ -5,8 +5,6 @@ import { expectOneLineError, run } from "./helpers.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 
-
-
 describe("neuralrg exact", () => {
   it("prints ln Z_Ising, −ln Z of the relaxed model and α", async () => {
     const r = await run(["exact", "--L", "4", "--T", "2.269"]);
@@ -109,7 +107,10 @@ describe("bin/neuralrg.mjs (spawned)", () => {
   const env = { ...process.env, NEURALRG_DEBUG: "" };
 
   it("exact --json exits 0 with JSON on stdout", () => {
-    const p = spawnSync(process.execPath, [bin, "exact", "--L", "4", "--T", "2.269", "--json"], { encoding: "utf8", env });
+    const p = spawnSync(process.execPath, [bin, "exact", "--L", "4", "--T", "2.269", "--json"], {
+      encoding: "utf8",
+      env,
+    });
     expect(p.stderr).toBe("");
     expect(p.status).toBe(0);
     expect(JSON.parse(p.stdout).L).toBe(4);

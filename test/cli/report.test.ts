@@ -5,7 +5,9 @@ import { expectOneLine, runCli, smallTrainedRun } from "./analyze-helpers.ts";
 
 /** Every src/href of the page (data: URIs and in-page anchors excluded). */
 function references(html: string): string[] {
-  return [...html.matchAll(/\s(?:src|href)="([^"]*)"/g)].map((m) => m[1]).filter((r) => !r.startsWith("data:") && !r.startsWith("#"));
+  return [...html.matchAll(/\s(?:src|href)="([^"]*)"/g)]
+    .map((m) => m[1])
+    .filter((r) => !r.startsWith("data:") && !r.startsWith("#"));
 }
 
 describe("neuralrg report", () => {
@@ -17,7 +19,10 @@ describe("neuralrg report", () => {
 
   it("writes one HTML page that references every figure, with no broken reference and no network resource", async () => {
     // a sampler result, as `neuralrg sample` would leave it, must show up too
-    writeFileSync(join(run.dir, "samples", "mis.json"), JSON.stringify({ method: "mis", acceptance: 0.31, observables: { S: { mean: 0.6, error: 0.01 } } }));
+    writeFileSync(
+      join(run.dir, "samples", "mis.json"),
+      JSON.stringify({ method: "mis", acceptance: 0.31, observables: { S: { mean: 0.6, error: 0.01 } } }),
+    );
     // and a missing training plot is regenerated from metrics.csv
     rmSync(join(run.dir, "plots", "training.svg"));
     const r = await runCli(["report", "--run", run.dir, "--samples", "120", "--seed", "3", "--progress", "off"]);
@@ -36,17 +41,36 @@ describe("neuralrg report", () => {
     expect(html).not.toMatch(/<(script|link|iframe)\b/); // nothing to fetch: no scripts, stylesheets or frames
     // every figure written into plots/ and analysis/ is on the page
     const svgs = [
-      ...readdirSync(join(run.dir, "plots")).filter((f) => f.endsWith(".svg")).map((f) => `plots/${f}`),
-      ...readdirSync(join(run.dir, "analysis")).filter((f) => f.endsWith(".svg")).map((f) => `analysis/${f}`),
+      ...readdirSync(join(run.dir, "plots"))
+        .filter((f) => f.endsWith(".svg"))
+        .map((f) => `plots/${f}`),
+      ...readdirSync(join(run.dir, "analysis"))
+        .filter((f) => f.endsWith(".svg"))
+        .map((f) => `analysis/${f}`),
     ];
-    for (const f of ["plots/training.svg", "plots/samples.svg", "analysis/response.svg", "analysis/mi-latent.svg", "analysis/mi-physical.svg", "analysis/collective.svg", "analysis/wander-physical.svg"]) {
+    for (const f of [
+      "plots/training.svg",
+      "plots/samples.svg",
+      "analysis/response.svg",
+      "analysis/mi-latent.svg",
+      "analysis/mi-physical.svg",
+      "analysis/collective.svg",
+      "analysis/wander-physical.svg",
+    ]) {
       expect(svgs).toContain(f);
     }
     for (const f of svgs) {
       expect(refs, `${f} is referenced`).toContain(f);
       expect(existsSync(join(run.dir, f.replace(/\.svg$/, ".png"))), `${f} has a PNG`).toBe(true);
     }
-    for (const section of ["Configuration", "Training", "Samples from the flow", "Sampler results", "Renormalisation-group analysis"]) expect(html).toContain(`<h2>${section}</h2>`);
+    for (const section of [
+      "Configuration",
+      "Training",
+      "Samples from the flow",
+      "Sampler results",
+      "Renormalisation-group analysis",
+    ])
+      expect(html).toContain(`<h2>${section}</h2>`);
     expect(html).toContain("mis.json");
     expect(html).toContain("latent / physical");
     // the analysis was computed because it was missing

@@ -8,19 +8,45 @@ const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-const tiny = ["--L", "4", "--nlayers", "2", "--nmlp", "1", "--nhidden", "4", "--batch", "16", "--kernel", "js", "--eval-samples", "32", "--progress", "off"];
+const tiny = [
+  "--L",
+  "4",
+  "--nlayers",
+  "2",
+  "--nmlp",
+  "1",
+  "--nhidden",
+  "4",
+  "--batch",
+  "16",
+  "--kernel",
+  "js",
+  "--eval-samples",
+  "32",
+  "--progress",
+  "off",
+];
 const never = join(tmpdir(), "neuralrg-never-created-recipe");
 
 describe("neuralrg train: schedule and gradient options", () => {
   it.each([
-    [["--gradient", "score"], ["--gradient = score is invalid", "path", "reparam"]],
-    [["--lr-decay", "step"], ["--lr-decay = step is invalid", "cosine"]],
+    [
+      ["--gradient", "score"],
+      ["--gradient = score is invalid", "path", "reparam"],
+    ],
+    [
+      ["--lr-decay", "step"],
+      ["--lr-decay = step is invalid", "cosine"],
+    ],
     [["--warmup", "1"], ["--warmup = 1 is invalid"]],
     [["--lr-final", "2"], ["--lr-final = 2 is invalid"]],
     [["--batch-final", "0"], ["--batch-final = 0 is invalid"]],
     [["--beta2", "1"], ["--beta2 = 1 is invalid"]],
     [["--clip-norm", "0"], ["--clip-norm = 0 is invalid"]],
-    [["--gradient", "path", "--no-symmetrize", "--symmetry-weight", "0.5"], ["--symmetry-weight = 0.5 needs --gradient reparam"]],
+    [
+      ["--gradient", "path", "--no-symmetrize", "--symmetry-weight", "0.5"],
+      ["--symmetry-weight = 0.5 needs --gradient reparam"],
+    ],
   ] as [string[], string[]][])("%j exits 2 with one line and writes nothing", async (args, fragments) => {
     const r = await run(["train", ...tiny, "--epochs", "1", "--out", never, ...args]);
     expect(r.code).toBe(2);
@@ -32,11 +58,48 @@ describe("neuralrg train: schedule and gradient options", () => {
   it("the options reach the stored config; --symmetry-weight alone falls back to the reparametrised gradient", async () => {
     const dir = mkdtempSync(join(tmpdir(), "neuralrg-recipe-"));
     dirs.push(dir);
-    const a = await run(["train", ...tiny, "--epochs", "4", "--out", join(dir, "a"), "--gradient", "path", "--lr-decay", "cosine", "--warmup", "0.25", "--lr-final", "0.1", "--batch-final", "32", "--beta2", "0.99", "--clip-norm", "5"]);
+    const a = await run([
+      "train",
+      ...tiny,
+      "--epochs",
+      "4",
+      "--out",
+      join(dir, "a"),
+      "--gradient",
+      "path",
+      "--lr-decay",
+      "cosine",
+      "--warmup",
+      "0.25",
+      "--lr-final",
+      "0.1",
+      "--batch-final",
+      "32",
+      "--beta2",
+      "0.99",
+      "--clip-norm",
+      "5",
+    ]);
     expect(a.code).toBe(0);
     const ca = JSON.parse(readFileSync(join(dir, "a", "config.json"), "utf8"));
-    expect(ca).toMatchObject({ gradient: "path", lrSchedule: { warmup: 0.25, decay: "cosine", final: 0.1 }, batchFinal: 32, beta2: 0.99, clipNorm: 5 });
-    const b = await run(["train", ...tiny, "--epochs", "2", "--out", join(dir, "b"), "--no-symmetrize", "--symmetry-weight", "0.5"]);
+    expect(ca).toMatchObject({
+      gradient: "path",
+      lrSchedule: { warmup: 0.25, decay: "cosine", final: 0.1 },
+      batchFinal: 32,
+      beta2: 0.99,
+      clipNorm: 5,
+    });
+    const b = await run([
+      "train",
+      ...tiny,
+      "--epochs",
+      "2",
+      "--out",
+      join(dir, "b"),
+      "--no-symmetrize",
+      "--symmetry-weight",
+      "0.5",
+    ]);
     expect(b.code).toBe(0);
     const cb = JSON.parse(readFileSync(join(dir, "b", "config.json"), "utf8"));
     expect(cb.gradient).toBeUndefined();
@@ -46,7 +109,22 @@ describe("neuralrg train: schedule and gradient options", () => {
   it("demo: without --epochs it trains as many epochs as fit into 80 % of --max-seconds (at least 200); --epochs is kept as given", async () => {
     const dir = mkdtempSync(join(tmpdir(), "neuralrg-demo-"));
     dirs.push(dir);
-    const small = ["--L", "4", "--nlayers", "1", "--nmlp", "1", "--nhidden", "4", "--batch", "8", "--eval-samples", "16", "--progress", "off"];
+    const small = [
+      "--L",
+      "4",
+      "--nlayers",
+      "1",
+      "--nmlp",
+      "1",
+      "--nhidden",
+      "4",
+      "--batch",
+      "8",
+      "--eval-samples",
+      "16",
+      "--progress",
+      "off",
+    ];
     const a = await run(["demo", ...small, "--max-seconds", "0.01", "--out", join(dir, "a")]);
     expect(a.code).toBe(0);
     expect(a.out).toContain("200 epochs (at most 0.01 s)");

@@ -43,7 +43,9 @@ describe("engine/jax", () => {
     const m = fromReal(new Float64Array([1, 2, 3, 4, 5, 6]), { shape: [2, 3] });
     expect(m.shape).toEqual([2, 3]);
     expect(Array.from(toFloat64(np.take(m, fromInt32(new Int32Array([2, 0])), 1)))).toEqual([3, 1, 6, 4]);
-    expect(() => fromReal(new Float64Array(5), { shape: [2, 3] })).toThrow(/shape \[2, 3\] has 6 entries but the data has 5/);
+    expect(() => fromReal(new Float64Array(5), { shape: [2, 3] })).toThrow(
+      /shape \[2, 3\] has 6 entries but the data has 5/,
+    );
   });
 
   it("valueAndGrad of a tiny function matches the analytic gradient on both devices", () => {

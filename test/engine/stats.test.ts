@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/engine/rng.ts";
 import {
-  autocovariance, binning, chainsFromSteps, estimateMean, gelmanRubin, halvesDrift, importanceEss, tauInt,
+  autocovariance,
+  binning,
+  chainsFromSteps,
+  estimateMean,
+  gelmanRubin,
+  halvesDrift,
+  importanceEss,
+  tauInt,
 } from "../../src/engine/stats.ts";
 
 /** Stationary AR(1): x_t = ρ x_{t−1} + √(1−ρ²) ε_t, unit variance, τ_int = (1+ρ)/(1−ρ). */
@@ -29,7 +36,8 @@ describe("autocovariance", () => {
     m /= data.length;
     for (let t = 0; t < n; t++) {
       let s = 0;
-      for (let c = 0; c < nchains; c++) for (let k = 0; k + t < n; k++) s += (data[c * n + k] - m) * (data[c * n + k + t] - m);
+      for (let c = 0; c < nchains; c++)
+        for (let k = 0; k + t < n; k++) s += (data[c * n + k] - m) * (data[c * n + k + t] - m);
       expect(got[t]).toBeCloseTo(s / (nchains * (n - t)), 10);
     }
   });

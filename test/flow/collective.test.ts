@@ -16,9 +16,14 @@ describe("collective variables per scale", () => {
     const { model, params } = identityFlow(flowConfig(8));
     const x = normals(2 * 64, 3);
     const cv = collectiveVariables(model, params, x, 2);
-    expect(cv.levels.map((l) => [l.level, l.size, l.spacing])).toEqual([[0, 4, 2], [1, 2, 4], [2, 1, 8]]);
+    expect(cv.levels.map((l) => [l.level, l.size, l.spacing])).toEqual([
+      [0, 4, 2],
+      [1, 2, 4],
+      [2, 1, 8],
+    ]);
     for (const lv of cv.levels) {
-      for (let b = 0; b < 2; b++) lv.sites.forEach((s, p) => expect(lv.values[b * lv.sites.length + p]).toBe(x[b * 64 + s]));
+      for (let b = 0; b < 2; b++)
+        lv.sites.forEach((s, p) => expect(lv.values[b * lv.sites.length + p]).toBe(x[b * 64 + s]));
     }
     expect(Array.from(cv.physical)).toEqual(Array.from(x));
   });
@@ -47,7 +52,12 @@ describe("collective variables per scale", () => {
   });
 
   it("partial depth and the TEBD layout", () => {
-    const cv = collectiveVariables(createFlow(flowConfig(8, { depth: 2 })), identityFlow(flowConfig(8, { depth: 2 })).params, normals(64), 1);
+    const cv = collectiveVariables(
+      createFlow(flowConfig(8, { depth: 2 })),
+      identityFlow(flowConfig(8, { depth: 2 })).params,
+      normals(64),
+      1,
+    );
     expect(cv.levels.map((l) => l.size)).toEqual([4, 2]);
     const tebd = flowConfig(4, { layout: "tebd", depth: 1 });
     expect(collectiveVariables(createFlow(tebd), identityFlow(tebd).params, normals(16), 1).levels).toEqual([]);

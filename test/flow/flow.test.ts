@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import type { FlowConfig } from "../../src/flow/config.ts";
-import { backward, createFlow, generate, generateWithTape, infer, inferWithTape, logProb } from "../../src/flow/flow.ts";
+import {
+  backward,
+  createFlow,
+  generate,
+  generateWithTape,
+  infer,
+  inferWithTape,
+  logProb,
+} from "../../src/flow/flow.ts";
 import { logAbsDet, normals, randomParams } from "./helpers.ts";
 
 const base: FlowConfig = { L: 4, layout: "mera", depth: 2, nlayers: 3, nmlp: 2, nhidden: 5 };
@@ -44,8 +52,10 @@ describe.each(configs)("flow %o", (config) => {
     const J = new Float64Array(N * N);
     const h = 1e-6;
     for (let j = 0; j < N; j++) {
-      const zp = z.slice(); zp[j] += h;
-      const zm = z.slice(); zm[j] -= h;
+      const zp = z.slice();
+      zp[j] += h;
+      const zm = z.slice();
+      zm[j] -= h;
       const xp = generate(model, params, zp, 1).x;
       const xm = generate(model, params, zm, 1).x;
       for (let i = 0; i < N; i++) J[i * N + j] = (xp[i] - xm[i]) / (2 * h);
@@ -66,7 +76,8 @@ describe.each(configs)("flow %o", (config) => {
       for (let b = 0; b < batch; b++) s += c[b] * r.logDet[b];
       return s;
     };
-    const taped = dir === "generate" ? generateWithTape(model, params, input, batch) : inferWithTape(model, params, input, batch);
+    const taped =
+      dir === "generate" ? generateWithTape(model, params, input, batch) : inferWithTape(model, params, input, batch);
     const gP = new Float64Array(params.length);
     const gIn = backward(model, params, taped.tape, w.slice(), c.slice(), gP);
     const h = 1e-6;
@@ -74,8 +85,10 @@ describe.each(configs)("flow %o", (config) => {
     let maxErr = 0;
     let maxG = 0;
     for (let k = 0; k < params.length; k++) {
-      const pp = params.slice(); pp[k] += h;
-      const pm = params.slice(); pm[k] -= h;
+      const pp = params.slice();
+      pp[k] += h;
+      const pm = params.slice();
+      pm[k] -= h;
       const fd = (f(pp, input) - f(pm, input)) / (2 * h);
       maxErr = Math.max(maxErr, Math.abs(fd - gP[k]) / (1 + Math.abs(fd)));
       maxG = Math.max(maxG, Math.abs(gP[k]));
@@ -83,8 +96,10 @@ describe.each(configs)("flow %o", (config) => {
     expect(maxErr).toBeLessThan(1e-6);
     expect(maxG).toBeGreaterThan(1e-3);
     for (let k = 0; k < input.length; k++) {
-      const xp = input.slice(); xp[k] += h;
-      const xm = input.slice(); xm[k] -= h;
+      const xp = input.slice();
+      xp[k] += h;
+      const xm = input.slice();
+      xm[k] -= h;
       const fd = (f(params, xp) - f(params, xm)) / (2 * h);
       expect(Math.abs(fd - gIn[k])).toBeLessThan(1e-6 * (1 + Math.abs(fd)));
     }

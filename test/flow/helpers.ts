@@ -6,7 +6,8 @@ import { initParams } from "../../src/flow/params.ts";
 export function randomParams(config: FlowConfig, seed = 1, scaleSpread = 0.5): Float64Array {
   const rng = Rng.fromSeed(seed);
   const p = initParams(config, "float64", () => rng.uniform(), "torch");
-  for (const layer of p.layers) for (const c of layer) for (let i = 0; i < 2; i++) c.sScale[i] = (2 * rng.uniform() - 1) * scaleSpread;
+  for (const layer of p.layers)
+    for (const c of layer) for (let i = 0; i < 2; i++) c.sScale[i] = (2 * rng.uniform() - 1) * scaleSpread;
   return p.data as Float64Array;
 }
 
@@ -23,7 +24,12 @@ export function logAbsDet(a: Float64Array, n: number): number {
   for (let k = 0; k < n; k++) {
     let p = k;
     for (let i = k + 1; i < n; i++) if (Math.abs(m[i * n + k]) > Math.abs(m[p * n + k])) p = i;
-    if (p !== k) for (let j = 0; j < n; j++) { const t = m[k * n + j]; m[k * n + j] = m[p * n + j]; m[p * n + j] = t; }
+    if (p !== k)
+      for (let j = 0; j < n; j++) {
+        const t = m[k * n + j];
+        m[k * n + j] = m[p * n + j];
+        m[p * n + j] = t;
+      }
     const piv = m[k * n + k];
     s += Math.log(Math.abs(piv));
     for (let i = k + 1; i < n; i++) {

@@ -30,8 +30,10 @@ describe.each(["js", "wasm"] as const)("%s kernel vs jax-js autodiff", (kernel) 
     const z = normals(batch * 16, 8);
     const ours = generate(model, params, z, batch);
     const ref = referenceGenerate(config, params, z, batch);
-    for (let k = 0; k < z.length; k++) expect(Math.abs(ours.x[k] - ref.x[k])).toBeLessThan(1e-10 * (1 + Math.abs(ref.x[k])));
-    for (let b = 0; b < batch; b++) expect(Math.abs(ours.logDet[b] - ref.logDet[b])).toBeLessThan(1e-10 * (1 + Math.abs(ref.logDet[b])));
+    for (let k = 0; k < z.length; k++)
+      expect(Math.abs(ours.x[k] - ref.x[k])).toBeLessThan(1e-10 * (1 + Math.abs(ref.x[k])));
+    for (let b = 0; b < batch; b++)
+      expect(Math.abs(ours.logDet[b] - ref.logDet[b])).toBeLessThan(1e-10 * (1 + Math.abs(ref.logDet[b])));
   });
 
   it.each([false, true])("PDD loss and every gradient component agree (symmetrize=%s)", (symmetrize) => {
@@ -42,13 +44,21 @@ describe.each(["js", "wasm"] as const)("%s kernel vs jax-js autodiff", (kernel) 
     const batch = 4;
     const z = normals(batch * 16, 9);
     const ours = pddLossAndGrad(model, params, target, z, batch, { symmetrize });
-    const ref = referenceLossAndGrad(config, params, z, batch, { kind: "relaxedIsing", Kinv: target.inverseMatrix() }, { symmetrize });
+    const ref = referenceLossAndGrad(
+      config,
+      params,
+      z,
+      batch,
+      { kind: "relaxedIsing", Kinv: target.inverseMatrix() },
+      { symmetrize },
+    );
     expect(Math.abs(ours.loss - ref.loss)).toBeLessThan(1e-6 * Math.abs(ref.loss));
     let scale = 0;
     for (const g of ref.grad) scale = Math.max(scale, Math.abs(g));
     expect(scale).toBeGreaterThan(1e-3);
     let worst = 0;
-    for (let i = 0; i < params.length; i++) worst = Math.max(worst, Math.abs(ours.grad[i] - ref.grad[i]) / (Math.abs(ref.grad[i]) + 1e-6 * scale));
+    for (let i = 0; i < params.length; i++)
+      worst = Math.max(worst, Math.abs(ours.grad[i] - ref.grad[i]) / (Math.abs(ref.grad[i]) + 1e-6 * scale));
     expect(worst).toBeLessThan(1e-6);
   });
 });

@@ -8,7 +8,14 @@ import { createFlow } from "../../src/flow/flow.ts";
 import { buildLayers, latentScale } from "../../src/flow/layout.ts";
 
 const LAYOUTS: LayoutKind[] = ["mera", "tebd", "tree"];
-const cfg = (L: number, layout: LayoutKind, depth: number): FlowConfig => ({ L, layout, depth, nlayers: 2, nmlp: 1, nhidden: 3 });
+const cfg = (L: number, layout: LayoutKind, depth: number): FlowConfig => ({
+  L,
+  layout,
+  depth,
+  nlayers: 2,
+  nmlp: 1,
+  nhidden: 3,
+});
 
 describe.each([4, 8, 16])("layouts at L = %i", (L) => {
   const maxDepth = Math.log2(L);
@@ -33,25 +40,30 @@ describe.each([4, 8, 16])("layouts at L = %i", (L) => {
     }
   });
 
-  it.each(LAYOUTS)("%s: layer count per depth, and a shallower flow is the full one with its top levels removed", (layout) => {
-    const full = buildLayers(cfg(L, layout, maxDepth));
-    for (const depth of depths) {
-      const layers = buildLayers(cfg(L, layout, depth));
-      expect(layers.length).toBe(layout === "tree" ? depth : 2 * depth);
-      if (layout !== "tebd") {
-        // inference order runs from the physical level up: dropping top levels keeps a prefix
-        layers.forEach((layer, k) => {
-          expect(layer.level).toBe(full[k].level);
-          expect(layer.role).toBe(full[k].role);
-          expect(Array.from(layer.blocks)).toEqual(Array.from(full[k].blocks));
-        });
-        expect(Math.max(...layers.map((l) => l.level))).toBe(depth - 1);
+  it.each(LAYOUTS)(
+    "%s: layer count per depth, and a shallower flow is the full one with its top levels removed",
+    (layout) => {
+      const full = buildLayers(cfg(L, layout, maxDepth));
+      for (const depth of depths) {
+        const layers = buildLayers(cfg(L, layout, depth));
+        expect(layers.length).toBe(layout === "tree" ? depth : 2 * depth);
+        if (layout !== "tebd") {
+          // inference order runs from the physical level up: dropping top levels keeps a prefix
+          layers.forEach((layer, k) => {
+            expect(layer.level).toBe(full[k].level);
+            expect(layer.role).toBe(full[k].role);
+            expect(Array.from(layer.blocks)).toEqual(Array.from(full[k].blocks));
+          });
+          expect(Math.max(...layers.map((l) => l.level))).toBe(depth - 1);
+        }
       }
-    }
-  });
+    },
+  );
 
   it("mera alternates disentangler and decimator; tree has decimators only; tebd disentanglers only", () => {
-    expect(buildLayers(cfg(L, "mera", maxDepth)).map((l) => l.role)).toEqual(depths.flatMap(() => ["disentangler", "decimator"]));
+    expect(buildLayers(cfg(L, "mera", maxDepth)).map((l) => l.role)).toEqual(
+      depths.flatMap(() => ["disentangler", "decimator"]),
+    );
     expect(buildLayers(cfg(L, "tree", maxDepth)).every((l) => l.role === "decimator")).toBe(true);
     expect(buildLayers(cfg(L, "tebd", maxDepth)).every((l) => l.role === "disentangler" && l.level === 0)).toBe(true);
   });

@@ -18,7 +18,14 @@ interface Stat {
   maxAbs: number;
 }
 
-function measure(device: EngineDevice, f: (x: JaxArray) => JaxArray, g: (x: number) => number, lo: number, hi: number, n = 200_001): Stat {
+function measure(
+  device: EngineDevice,
+  f: (x: JaxArray) => JaxArray,
+  g: (x: number) => number,
+  lo: number,
+  hi: number,
+  n = 200_001,
+): Stat {
   const xs = new Float64Array(n);
   for (let i = 0; i < n; i++) xs[i] = lo + ((hi - lo) * i) / (n - 1);
   const y = withDevice(device, () => toFloat64(f(fromReal(xs))));
@@ -67,6 +74,8 @@ describe("jax-js float64 precision (wasm: float32 transcendentals; cpu: Math.*)"
     expect(tanh.maxAbs).toBeLessThan(4.5e-16);
     expect(measure("cpu", np.tanh, Math.tanh, 1e-3, 10, 20_001).maxRel).toBeLessThan(5e-14);
     const lncosh = (x: JaxArray) => np.logaddexp(x.ref, x.neg());
-    expect(measure("cpu", lncosh, (x) => Math.abs(x) + Math.log1p(Math.exp(-2 * Math.abs(x))), -10, 10).maxAbs).toBeLessThan(4e-15);
+    expect(
+      measure("cpu", lncosh, (x) => Math.abs(x) + Math.log1p(Math.exp(-2 * Math.abs(x))), -10, 10).maxAbs,
+    ).toBeLessThan(4e-15);
   });
 });

@@ -69,7 +69,16 @@ function plainRun(config: FlowConfig, params: Float64Array, input: Float64Array,
         const v = [0, 1, 2, 3].map((c) => row[blocks[4 * k + c]]);
         for (let step = 0; step < cs.length; step++) {
           const c = generate ? step : cs.length - 1 - step;
-          const [cond, upd] = c % 2 === 0 ? [[0, 3], [1, 2]] : [[1, 2], [0, 3]];
+          const [cond, upd] =
+            c % 2 === 0
+              ? [
+                  [0, 3],
+                  [1, 2],
+                ]
+              : [
+                  [1, 2],
+                  [0, 3],
+                ];
           const h = [v[cond[0]], v[cond[1]]];
           const so = plainNet(cs[c].s, h);
           const t = plainNet(cs[c].t, h);
@@ -105,15 +114,27 @@ function isingKinv(L: number, beta: number): Float64Array {
   for (let i = 0; i < L; i++) {
     for (let j = 0; j < L; j++) {
       const s = i * L + j;
-      for (const [di, dj] of [[1, 0], [-1, 0], [0, 1], [0, -1]]) K[s * N + ((i + di + L) % L) * L + ((j + dj + L) % L)] += beta;
+      for (const [di, dj] of [
+        [1, 0],
+        [-1, 0],
+        [0, 1],
+        [0, -1],
+      ])
+        K[s * N + ((i + di + L) % L) * L + ((j + dj + L) % L)] += beta;
       K[s * N + s] += 0.1 + 4 * beta; // adjacency spectrum min is −4 for even L
     }
   }
   return invert(K, N);
 }
 
-
-function plainLoss(config: FlowConfig, params: Float64Array, z: Float64Array, batch: number, Kinv: Float64Array, symmetrize: boolean): number {
+function plainLoss(
+  config: FlowConfig,
+  params: Float64Array,
+  z: Float64Array,
+  batch: number,
+  Kinv: Float64Array,
+  symmetrize: boolean,
+): number {
   const N = config.L * config.L;
   const { out: x, logDet: ldg } = plainRun(config, params, z, batch, true);
   const lnp = (v: Float64Array, b: number) => {
@@ -122,7 +143,14 @@ function plainLoss(config: FlowConfig, params: Float64Array, z: Float64Array, ba
     return -0.5 * s - (N / 2) * LN_2PI;
   };
   let flip: { out: Float64Array; logDet: Float64Array } | null = null;
-  if (symmetrize) flip = plainRun(config, params, x.map((v) => -v), batch, false);
+  if (symmetrize)
+    flip = plainRun(
+      config,
+      params,
+      x.map((v) => -v),
+      batch,
+      false,
+    );
   let total = 0;
   for (let b = 0; b < batch; b++) {
     let lnq = lnp(z, b) - ldg[b];
@@ -156,7 +184,9 @@ describe("reference flow (jax-js, cpu device, float64)", () => {
     expect(plan.layers.length).toBe(4);
     const p = randomParams(C4);
     expect(() => referenceGenerate(C4, p.subarray(1), new Float64Array(16), 1)).toThrow(/parameter array has/);
-    expect(() => referenceGenerate(C4, p, new Float64Array(15), 1)).toThrow(/z has length 15, expected batch × N = 1 × 16/);
+    expect(() => referenceGenerate(C4, p, new Float64Array(15), 1)).toThrow(
+      /z has length 15, expected batch × N = 1 × 16/,
+    );
   });
 
   it("matches a naive plain-JS evaluation of the same conventions (generate and infer)", () => {
@@ -182,7 +212,12 @@ describe("reference flow (jax-js, cpu device, float64)", () => {
     const g = referenceGenerate(C4, p, z, B);
     const i = referenceInfer(C4, p, g.x, B);
     expect(maxAbsDiff(i.z, z)).toBeLessThan(1e-13);
-    expect(maxAbsDiff(i.logDet, g.logDet.map((v) => -v))).toBeLessThan(1e-13);
+    expect(
+      maxAbsDiff(
+        i.logDet,
+        g.logDet.map((v) => -v),
+      ),
+    ).toBeLessThan(1e-13);
     const lq = referenceLogProb(C4, p, g.x, B);
     for (let b = 0; b < B; b++) {
       let s = 0;
@@ -250,7 +285,9 @@ describe("reference flow (jax-js, cpu device, float64)", () => {
         const pm = p.slice();
         pp[k] += h;
         pm[k] -= h;
-        const fd = (referenceLoss(C4, pp, z, B, target, { symmetrize }) - referenceLoss(C4, pm, z, B, target, { symmetrize })) / (2 * h);
+        const fd =
+          (referenceLoss(C4, pp, z, B, target, { symmetrize }) - referenceLoss(C4, pm, z, B, target, { symmetrize })) /
+          (2 * h);
         expect(Math.abs(grad[k] - fd)).toBeLessThan(1e-7 * (1 + Math.abs(fd)));
         expect(Math.abs(grad[k])).toBeGreaterThan(1e-6); // the probe actually moves the loss
       }
@@ -317,7 +354,12 @@ describe("reference flow (jax-js, cpu device, float64)", () => {
       const g = referenceGenerate(c, p, z, B);
       const i = referenceInfer(c, p, g.x, B);
       expect(maxAbsDiff(i.z, z), JSON.stringify(c)).toBeLessThan(1e-12);
-      expect(maxAbsDiff(i.logDet, g.logDet.map((v) => -v))).toBeLessThan(1e-12);
+      expect(
+        maxAbsDiff(
+          i.logDet,
+          g.logDet.map((v) => -v),
+        ),
+      ).toBeLessThan(1e-12);
       expect(maxAbsDiff(g.x, z)).toBeGreaterThan(1e-3);
       const pg = plainRun(c, p, z, B, true);
       expect(maxAbsDiff(g.x, pg.out)).toBeLessThan(1e-12);

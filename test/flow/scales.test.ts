@@ -15,10 +15,12 @@ describe("scale-resolved samples (v1 Fig. S5)", () => {
     expect(s.ks).toEqual([0, 1, 2, 3]);
     expect(Array.from(s.x[0])).toEqual(Array.from(generate(model, params, z, 2).x));
     // the number of latents left random at scale ≥ k on 8×8: 64, 16, 4, 1
-    expect([0, 1, 2, 3].map((k) => Array.from(coarseLatent(model, z.subarray(0, 64), 1, k)).filter((v) => v !== 0).length)).toEqual([64, 16, 4, 1]);
+    expect(
+      [0, 1, 2, 3].map((k) => Array.from(coarseLatent(model, z.subarray(0, 64), 1, k)).filter((v) => v !== 0).length),
+    ).toEqual([64, 16, 4, 1]);
     expect(Array.from(s.x[3])).toEqual(Array.from(generate(model, params, coarseLatent(model, z, 2, 3), 2).x));
     // and the kept latents are the sites at even coordinates of spacing 2^k
     const c = coarseLatent(model, z.subarray(0, 64), 1, 2);
-    for (let i = 0; i < 64; i++) expect(c[i] !== 0).toBe((Math.floor(i / 8) % 4 === 0 && (i % 8) % 4 === 0));
+    for (let i = 0; i < 64; i++) expect(c[i] !== 0).toBe(Math.floor(i / 8) % 4 === 0 && (i % 8) % 4 === 0);
   });
 });

@@ -16,7 +16,15 @@ import type { Direction } from "../../src/kernels/block.ts";
 import { normals, randomParams } from "./helpers.ts";
 
 /** Forward with a full copy of the state before every layer, then the kernels' backward on full rows. */
-function fullTapeReference(model: FlowModel, params: Real, input: Real, gOut: Real, gLd: Float64Array, batch: number, dir: Direction) {
+function fullTapeReference(
+  model: FlowModel,
+  params: Real,
+  input: Real,
+  gOut: Real,
+  gLd: Float64Array,
+  batch: number,
+  dir: Direction,
+) {
   const N = model.nvars;
   const order = model.layers.map((_, i) => i);
   if (dir === "generate") order.reverse();
@@ -30,7 +38,19 @@ function fullTapeReference(model: FlowModel, params: Real, input: Real, gOut: Re
   const g = gOut.slice() as Real;
   const gParams = new Float64Array(params.length);
   for (let q = order.length - 1; q >= 0; q--) {
-    model.kernel.layerBackward(model.specs[order[q]], params, gParams, dir, inputs[q], g, N, model.layers[order[q]], gLd, 0, batch);
+    model.kernel.layerBackward(
+      model.specs[order[q]],
+      params,
+      gParams,
+      dir,
+      inputs[q],
+      g,
+      N,
+      model.layers[order[q]],
+      gLd,
+      0,
+      batch,
+    );
   }
   return { out: state, logDet, gIn: g, gParams, tapeNumbers: inputs.length * batch * N };
 }
@@ -65,7 +85,8 @@ describe.each(configs)("compact tape, flow %o", (config) => {
       const gOut = cast(normals(batch * N, 22), dtype);
       const gLd = normals(batch, 23);
       const ref = fullTapeReference(model, params, input, gOut, gLd, batch, dir);
-      const run = dir === "generate" ? generateWithTape(model, params, input, batch) : inferWithTape(model, params, input, batch);
+      const run =
+        dir === "generate" ? generateWithTape(model, params, input, batch) : inferWithTape(model, params, input, batch);
       const out = "x" in run ? run.x : run.z;
       expect(Array.from(out)).toEqual(Array.from(ref.out));
       expect(Array.from(run.logDet)).toEqual(Array.from(ref.logDet));
@@ -114,7 +135,8 @@ describe("passStates", () => {
     order.forEach((l, q) => {
       const layer = model.layers[l];
       const M = 4 * layer.nblocks;
-      for (let b = 0; b < 2; b++) for (let i = 0; i < M; i++) expect(g.tape.inputs[q][b * M + i]).toBe(p.states[q][b * 64 + layer.blocks[i]]);
+      for (let b = 0; b < 2; b++)
+        for (let i = 0; i < M; i++) expect(g.tape.inputs[q][b * M + i]).toBe(p.states[q][b * 64 + layer.blocks[i]]);
     });
   });
 });

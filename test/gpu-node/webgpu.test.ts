@@ -26,7 +26,10 @@ const ROOT = join(import.meta.dirname, "..", "..");
 const BIN = join(ROOT, "bin", "neuralrg.mjs");
 const probe = webGpuAdapterOrSwiftShader();
 const required = process.env.NEURALRG_WEBGPU_REQUIRED === "1";
-if (probe.available) console.log(`WebGPU adapter: ${probe.adapter}${probe.swiftshader ? ` (VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES})` : ""}`);
+if (probe.available)
+  console.log(
+    `WebGPU adapter: ${probe.adapter}${probe.swiftshader ? ` (VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES})` : ""}`,
+  );
 else console.log(`WebGPU adapter tests skipped: ${probe.reason}`);
 
 function cli(args: string[], env: NodeJS.ProcessEnv = process.env): { code: number | null; out: string; err: string } {
@@ -52,17 +55,26 @@ beforeAll(() => {
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe("--backend webgpu without an adapter or without the package", () => {
-  it.runIf(process.platform === "linux")("no adapter (VK_ICD_FILENAMES naming no driver): one-line error, exit 2, nothing written", () => {
-    const out = join(tmp, "no-adapter");
-    const r = cli(["train", "--backend", "webgpu", "--L", "4", "--epochs", "1", "--out", out], { ...process.env, VK_ICD_FILENAMES: join(tmp, "no-such-icd.json") });
-    expect(r.code).toBe(2);
-    expectOneLineError(r.err, "no WebGPU adapter", "VK_ICD_FILENAMES");
-    expect(existsSync(out)).toBe(false);
-  });
+  it.runIf(process.platform === "linux")(
+    "no adapter (VK_ICD_FILENAMES naming no driver): one-line error, exit 2, nothing written",
+    () => {
+      const out = join(tmp, "no-adapter");
+      const r = cli(["train", "--backend", "webgpu", "--L", "4", "--epochs", "1", "--out", out], {
+        ...process.env,
+        VK_ICD_FILENAMES: join(tmp, "no-such-icd.json"),
+      });
+      expect(r.code).toBe(2);
+      expectOneLineError(r.err, "no WebGPU adapter", "VK_ICD_FILENAMES");
+      expect(existsSync(out)).toBe(false);
+    },
+  );
 
   it("package missing: one-line error saying npm i webgpu, exit 2, nothing written; version says so too", () => {
     const out = join(tmp, "no-package");
-    const env = { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${join(import.meta.dirname, "blocker.cjs")}` };
+    const env = {
+      ...process.env,
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${join(import.meta.dirname, "blocker.cjs")}`,
+    };
     const r = cli(["train", "--backend", "webgpu", "--L", "4", "--epochs", "1", "--out", out], env);
     expect(r.code).toBe(2);
     expectOneLineError(r.err, "npm i webgpu");
@@ -72,13 +84,19 @@ describe("--backend webgpu without an adapter or without the package", () => {
     expect(v.out).toMatch(/webgpu: unavailable: .*npm i webgpu/);
   });
 
-  it.runIf(process.platform === "linux")("scan --backend webgpu without an adapter: one-line error, exit 2, no scan directory", () => {
-    const out = join(tmp, "scan-no-adapter");
-    const r = cli(["scan", "--backend", "webgpu", "--L", "4", "--T", "2.0,2.5", "--depth", "2", "--epochs", "1", "--out", out], { ...process.env, VK_ICD_FILENAMES: join(tmp, "no-such-icd.json") });
-    expect(r.code).toBe(2);
-    expectOneLineError(r.err, "no WebGPU adapter");
-    expect(existsSync(out)).toBe(false);
-  });
+  it.runIf(process.platform === "linux")(
+    "scan --backend webgpu without an adapter: one-line error, exit 2, no scan directory",
+    () => {
+      const out = join(tmp, "scan-no-adapter");
+      const r = cli(
+        ["scan", "--backend", "webgpu", "--L", "4", "--T", "2.0,2.5", "--depth", "2", "--epochs", "1", "--out", out],
+        { ...process.env, VK_ICD_FILENAMES: join(tmp, "no-such-icd.json") },
+      );
+      expect(r.code).toBe(2);
+      expectOneLineError(r.err, "no WebGPU adapter");
+      expect(existsSync(out)).toBe(false);
+    },
+  );
 
   it("settings the WebGPU objective does not have: one-line errors, exit 2, nothing written", () => {
     for (const [args, fragment] of [
@@ -129,13 +147,21 @@ describe.runIf(probe.available || required)("WebGPU kernel on the Node adapter",
         it(`L = ${c.flow.L}, nlayers ${c.flow.nlayers}, init ${c.init}, ${symmetrize ? "q_sym (Eq. S4)" : "plain q (Eq. 5)"}: ≤ 1e-5 relative`, async () => {
           const rng = Rng.fromSeed(11);
           const p64 = initParams(c.flow, "float64", () => rng.uniform(), c.init).data as Float64Array;
-          for (const layer of viewParams(c.flow, p64).layers) for (const cp of layer) for (let i = 0; i < 2; i++) cp.sScale[i] = (2 * rng.uniform() - 1) * 0.5;
+          for (const layer of viewParams(c.flow, p64).layers)
+            for (const cp of layer) for (let i = 0; i < 2; i++) cp.sScale[i] = (2 * rng.uniform() - 1) * 0.5;
           const p32 = Float32Array.from(p64);
           const N = c.flow.L * c.flow.L;
           const z32 = alloc("float32", c.batch * N) as Float32Array;
           rng.fillNormal(z32);
           const target = relaxedIsing({ L: c.flow.L, T: 2.269 });
-          const ref = pddLossAndGrad(createFlow(c.flow, "js"), Float64Array.from(p32), target, Float64Array.from(z32), c.batch, { symmetrize });
+          const ref = pddLossAndGrad(
+            createFlow(c.flow, "js"),
+            Float64Array.from(p32),
+            target,
+            Float64Array.from(z32),
+            c.batch,
+            { symmetrize },
+          );
           const o = await GpuObjective.create(gpu.device, createFlow(c.flow, "js"), target, { symmetrize }, c.batch);
           const g = await o.lossAndGrad(p32 as Real, z32 as Real, c.batch, N);
           o.destroy();
@@ -150,14 +176,49 @@ describe.runIf(probe.available || required)("WebGPU kernel on the Node adapter",
 
   it("neuralrg train --backend webgpu --L 16: the float32 wasm kernel's F sequence to ≤ 1e-5 relative over 30 epochs", () => {
     // a small batch and network keep the emulated GPU's time short; npm run check:webgpu runs the full-size run
-    const r = spawnSync(process.execPath, [join(ROOT, "bin", "run-ts.mjs"), join(ROOT, "scripts", "webgpu-check.ts"), "--L", "16", "--epochs", "30", "--batch", "8", "--nlayers", "2"], { encoding: "utf8", cwd: ROOT });
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(ROOT, "bin", "run-ts.mjs"),
+        join(ROOT, "scripts", "webgpu-check.ts"),
+        "--L",
+        "16",
+        "--epochs",
+        "30",
+        "--batch",
+        "8",
+        "--nlayers",
+        "2",
+      ],
+      { encoding: "utf8", cwd: ROOT },
+    );
     console.log(r.stdout.trim());
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/largest \|F_webgpu − F_wasm\| \/ \|F_wasm\| = \S+ \(epoch \d+\), bound 0.00001/);
   });
 
   it("scan --backend webgpu: every point follows the float32 wasm kernel's F sequence (≤ 1e-5 relative)", () => {
-    const args = ["scan", "--L", "4", "--T", "2.0,2.5", "--depth", "2", "--epochs", "5", "--batch", "16", "--nlayers", "2", "--jobs", "2", "--eval-samples", "16", "--progress", "off"];
+    const args = [
+      "scan",
+      "--L",
+      "4",
+      "--T",
+      "2.0,2.5",
+      "--depth",
+      "2",
+      "--epochs",
+      "5",
+      "--batch",
+      "16",
+      "--nlayers",
+      "2",
+      "--jobs",
+      "2",
+      "--eval-samples",
+      "16",
+      "--progress",
+      "off",
+    ];
     const gpuDir = join(tmp, "scan-gpu");
     const cpuDir = join(tmp, "scan-cpu");
     const g = cli([...args, "--backend", "webgpu", "--out", gpuDir]);
@@ -174,7 +235,25 @@ describe.runIf(probe.available || required)("WebGPU kernel on the Node adapter",
   });
 
   it("a resumed run is bit-identical to an uninterrupted one on the same adapter", () => {
-    const common = ["train", "--backend", "webgpu", "--L", "4", "--batch", "16", "--nlayers", "2", "--nhidden", "6", "--save-period", "3", "--eval-samples", "16", "--progress", "off"];
+    const common = [
+      "train",
+      "--backend",
+      "webgpu",
+      "--L",
+      "4",
+      "--batch",
+      "16",
+      "--nlayers",
+      "2",
+      "--nhidden",
+      "6",
+      "--save-period",
+      "3",
+      "--eval-samples",
+      "16",
+      "--progress",
+      "off",
+    ];
     const whole = join(tmp, "whole");
     const parts = join(tmp, "parts");
     expect(cli([...common, "--epochs", "6", "--out", whole]).code).toBe(0);

@@ -36,7 +36,13 @@ describe("writeFileAtomic", () => {
   it("leaves no file at all when a first write fails", () => {
     const d = tempDir();
     const p = join(d, "new.json");
-    expect(() => writeFileAtomic(p, "data", { beforeRename: () => { throw new Error("boom"); } })).toThrow("boom");
+    expect(() =>
+      writeFileAtomic(p, "data", {
+        beforeRename: () => {
+          throw new Error("boom");
+        },
+      }),
+    ).toThrow("boom");
     expect(readdirSync(d)).toEqual([]);
   });
 

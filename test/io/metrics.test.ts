@@ -7,7 +7,13 @@ import { tempDir } from "./helpers.ts";
 const columns = ["epoch", "F", "Ferr", "relerr", "seconds"];
 
 function row(epoch: number) {
-  return { epoch, F: -310.1234567890123 + 1 / (epoch + 3), Ferr: 0.1 / 3 ** epoch, relerr: epoch === 2 ? NaN : 1e-3 * Math.PI, seconds: -0 };
+  return {
+    epoch,
+    F: -310.1234567890123 + 1 / (epoch + 3),
+    Ferr: 0.1 / 3 ** epoch,
+    relerr: epoch === 2 ? NaN : 1e-3 * Math.PI,
+    seconds: -0,
+  };
 }
 
 describe("metrics CSV", () => {

@@ -26,7 +26,9 @@ describe("run directory", () => {
     const dir = join(tempDir(), "run");
     const { paths } = openRunDir(dir, config);
     expect(() => openRunDir(dir, { ...config, target: { ...config.target, L: 8 } })).toThrow(RunDirError);
-    expect(() => openRunDir(dir, { ...config, target: { ...config.target, L: 8 } })).toThrow(/different config \(differs in target\.L\)/);
+    expect(() => openRunDir(dir, { ...config, target: { ...config.target, L: 8 } })).toThrow(
+      /different config \(differs in target\.L\)/,
+    );
     writeFileSync(paths.checkpoint, "{}");
     expect(() => openRunDir(dir, config)).toThrow(/already holds results/);
     const r = openRunDir(dir, { ...config, epochs: 20 }, "resume");

@@ -14,7 +14,14 @@ import { Rng } from "../../src/engine/rng.ts";
 import type { Real } from "../../src/engine/real.ts";
 import type { BlockIndex, Direction, LayerSpec } from "../../src/kernels/block.ts";
 import { layerBackward, layerForward } from "../../src/kernels/block.ts";
-import { getKernel, jsKernel, wasmKernel, wasmLayerBackward, wasmLayerForward, wasmMemoryBytes } from "../../src/kernels/wasm.ts";
+import {
+  getKernel,
+  jsKernel,
+  wasmKernel,
+  wasmLayerBackward,
+  wasmLayerForward,
+  wasmMemoryBytes,
+} from "../../src/kernels/wasm.ts";
 
 interface Case {
   nlayers: number;
@@ -93,9 +100,7 @@ function normErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 type Fwd = typeof layerForward;
 type Bwd = typeof layerBackward;
 
-function runPair(
-  fwd: Fwd, bwd: Bwd, c: Case, dir: Direction, f32: boolean, b0: number, b1: number,
-) {
+function runPair(fwd: Fwd, bwd: Bwd, c: Case, dir: Direction, f32: boolean, b0: number, b1: number) {
   const { spec, P, idx, N, x, gOut, gLd } = problem(c);
   const cast = (a: Float64Array): Real => (f32 ? Float32Array.from(a) : a.slice());
   const Pk = cast(P);
@@ -256,7 +261,9 @@ describe("wasm kernel housekeeping", () => {
     const c: Case = { nlayers: 1, nmlp: 1, nhidden: 2, batch: 2, seed: 6 };
     const { spec, P, N, x } = problem(c);
     const bad: BlockIndex = { blocks: Int32Array.from([0, 1, 2, N]), nblocks: 1 };
-    expect(() => wasmLayerForward(spec, P, "generate", x.slice(), N, bad, new Float64Array(2), 0, 2)).toThrow(RangeError);
+    expect(() => wasmLayerForward(spec, P, "generate", x.slice(), N, bad, new Float64Array(2), 0, 2)).toThrow(
+      RangeError,
+    );
   });
 
   it("reports the errors reached", () => {

@@ -21,7 +21,8 @@ vi.mock("../../src/targets/registry.ts", async (importOriginal) => {
     ...mod,
     makeTarget: (c: Parameters<typeof mod.makeTarget>[0]) => {
       const t = mod.makeTarget(c);
-      if (shift.value !== 0 && t.exactNegLogZ !== undefined) Object.defineProperty(t, "exactNegLogZ", { value: t.exactNegLogZ + shift.value });
+      if (shift.value !== 0 && t.exactNegLogZ !== undefined)
+        Object.defineProperty(t, "exactNegLogZ", { value: t.exactNegLogZ + shift.value });
       return t;
     },
   };
@@ -30,7 +31,27 @@ vi.mock("../../src/targets/registry.ts", async (importOriginal) => {
 const root = mkdtempSync(join(tmpdir(), "neuralrg-bound-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-const TRAIN = ["train", "--L", "4", "--nlayers", "1", "--nmlp", "0", "--nhidden", "2", "--batch", "16", "--epochs", "5", "--eval-samples", "64", "--kernel", "js", "--progress", "off"];
+const TRAIN = [
+  "train",
+  "--L",
+  "4",
+  "--nlayers",
+  "1",
+  "--nmlp",
+  "0",
+  "--nhidden",
+  "2",
+  "--batch",
+  "16",
+  "--epochs",
+  "5",
+  "--eval-samples",
+  "64",
+  "--kernel",
+  "js",
+  "--progress",
+  "off",
+];
 
 describe("F below the exact −ln Z by more than 3σ", () => {
   it("is an error (exit 1, one line: it signals a bug), with summary.bound_violated set", async () => {
@@ -40,7 +61,9 @@ describe("F below the exact −ln Z by more than 3σ", () => {
       const r = await runInProcess([...TRAIN, "--out", dir]);
       expect(contractViolations(r, { allowFailure: ALLOWED_FAILURES })).toEqual([]);
       expect(r.code).toBe(1);
-      expect(r.err).toMatch(/^error: variational bound violated: F = \S+ ± \S+ lies \S+ standard errors below the exact -ln Z = \S+; F ≥ -ln Z holds for every flow, so this signals a bug \(results kept in .*\)\n$/);
+      expect(r.err).toMatch(
+        /^error: variational bound violated: F = \S+ ± \S+ lies \S+ standard errors below the exact -ln Z = \S+; F ≥ -ln Z holds for every flow, so this signals a bug \(results kept in .*\)\n$/,
+      );
       const s = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8"));
       expect(s.bound_violated).toBe(true);
       expect(s.F).toBeLessThan(s.exact - 3 * s.F_stderr);

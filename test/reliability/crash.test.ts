@@ -7,7 +7,12 @@ import { killResumeSuite } from "./harness/crash.ts";
 
 describe("SIGKILL at a random moment, then --resume", () => {
   it("ends bit-identical to the uninterrupted run, loses at most one save period, and clears the stale lock", async () => {
-    const r = await killResumeSuite({ seeds: [101, 202], epochs: 150, savePeriod: (s) => (s === 101 ? 7 : 20), kills: 1 });
+    const r = await killResumeSuite({
+      seeds: [101, 202],
+      epochs: 150,
+      savePeriod: (s) => (s === 101 ? 7 : 20),
+      kills: 1,
+    });
     expect(r.failures).toEqual([]);
     expect(r.trials).toBe(2);
     // every kill landed on a running process and left its lock behind, which the resume cleared

@@ -9,7 +9,11 @@ const SEED = 20_260_611;
 
 describe("CLI fuzzing: exit 0 or a one-line exit-2 error, no stack trace, no hang, no partial output", () => {
   it("train, demo and exact (plus a few cases through the real process)", async () => {
-    const s = await fuzzCli({ runs: { train: 40, demo: 8, exact: 40, version: 8, top: 20 }, seed: SEED, processCases: { train: 1, exact: 1 } });
+    const s = await fuzzCli({
+      runs: { train: 40, demo: 8, exact: 40, version: 8, top: 20 },
+      seed: SEED,
+      processCases: { train: 1, exact: 1 },
+    });
     expect(s.failures).toEqual([]);
     expect(s.tried).toBe(40 + 8 + 40 + 8 + 20 + 2);
     // both outcomes are exercised
@@ -18,7 +22,10 @@ describe("CLI fuzzing: exit 0 or a one-line exit-2 error, no stack trace, no han
   });
 
   it("commands reading a run directory (sample, hmc, analyze, report), scan, fit and data", async () => {
-    const s = await fuzzCli({ runs: { sample: 15, hmc: 10, analyze: 10, report: 10, scan: 4, fit: 6, data: 10 }, seed: SEED + 1 });
+    const s = await fuzzCli({
+      runs: { sample: 15, hmc: 10, analyze: 10, report: 10, scan: 4, fit: 6, data: 10 },
+      seed: SEED + 1,
+    });
     expect(s.failures).toEqual([]);
     expect(s.tried).toBe(15 + 10 + 10 + 10 + 4 + 6 + 10);
     expect(s.byExit["2"]).toBeGreaterThan(15);

@@ -33,38 +33,66 @@ describe("named damage cases", () => {
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   const cases: [string, (dir: string) => void, RegExp][] = [
-    ["a truncated checkpoint", (d) => {
-      const t = readFileSync(join(d, "checkpoint.json"));
-      writeFileSync(join(d, "checkpoint.json"), t.subarray(0, t.length >> 1));
-    }, /checkpoint .*checkpoint\.json: is truncated/],
-    ["a bit flip in the parameters", (d) => {
-      const t = readFileSync(join(d, "checkpoint.json"), "utf8");
-      const i = t.indexOf('"base64":"') + 20;
-      writeFileSync(join(d, "checkpoint.json"), t.slice(0, i) + (t[i] === "A" ? "B" : "A") + t.slice(i + 1));
-    }, /checksum mismatch \(file corrupted or edited\)/],
-    ["a checkpoint of another format version", (d) => {
-      const t = readFileSync(join(d, "checkpoint.json"), "utf8");
-      writeFileSync(join(d, "checkpoint.json"), t.replace(CHECKPOINT_FORMAT, "neuralrg-checkpoint/2"));
-    }, /has format "neuralrg-checkpoint\/2", expected "neuralrg-checkpoint\/1"/],
-    ["a config.json with a NaN literal", (d) => {
-      const t = readFileSync(join(d, "config.json"), "utf8");
-      writeFileSync(join(d, "config.json"), t.replace(/"lr": [^,\n]+/, '"lr": NaN'));
-    }, /run config .*config\.json cannot be read/],
-    ["a config.json with a wrong type", (d) => {
-      const c = JSON.parse(readFileSync(join(d, "config.json"), "utf8"));
-      c.batch = "8";
-      writeFileSync(join(d, "config.json"), JSON.stringify(c));
-    }, /its config differs in batch/],
-    ["a config.json with an unknown key", (d) => {
-      const c = JSON.parse(readFileSync(join(d, "config.json"), "utf8"));
-      c.flow.extra = 1;
-      writeFileSync(join(d, "config.json"), JSON.stringify(c));
-    }, /its config differs in flow\.extra/],
-    ["metrics.csv with a garbage cell", (d) => {
-      const ls = readFileSync(join(d, "metrics.csv"), "utf8").split("\n");
-      ls[2] = ls[2].replace(/^2,[^,]+/, "2,zzz");
-      writeFileSync(join(d, "metrics.csv"), ls.join("\n"));
-    }, /metrics .*metrics\.csv:3: column F holds "zzz", not a number/],
+    [
+      "a truncated checkpoint",
+      (d) => {
+        const t = readFileSync(join(d, "checkpoint.json"));
+        writeFileSync(join(d, "checkpoint.json"), t.subarray(0, t.length >> 1));
+      },
+      /checkpoint .*checkpoint\.json: is truncated/,
+    ],
+    [
+      "a bit flip in the parameters",
+      (d) => {
+        const t = readFileSync(join(d, "checkpoint.json"), "utf8");
+        const i = t.indexOf('"base64":"') + 20;
+        writeFileSync(join(d, "checkpoint.json"), t.slice(0, i) + (t[i] === "A" ? "B" : "A") + t.slice(i + 1));
+      },
+      /checksum mismatch \(file corrupted or edited\)/,
+    ],
+    [
+      "a checkpoint of another format version",
+      (d) => {
+        const t = readFileSync(join(d, "checkpoint.json"), "utf8");
+        writeFileSync(join(d, "checkpoint.json"), t.replace(CHECKPOINT_FORMAT, "neuralrg-checkpoint/2"));
+      },
+      /has format "neuralrg-checkpoint\/2", expected "neuralrg-checkpoint\/1"/,
+    ],
+    [
+      "a config.json with a NaN literal",
+      (d) => {
+        const t = readFileSync(join(d, "config.json"), "utf8");
+        writeFileSync(join(d, "config.json"), t.replace(/"lr": [^,\n]+/, '"lr": NaN'));
+      },
+      /run config .*config\.json cannot be read/,
+    ],
+    [
+      "a config.json with a wrong type",
+      (d) => {
+        const c = JSON.parse(readFileSync(join(d, "config.json"), "utf8"));
+        c.batch = "8";
+        writeFileSync(join(d, "config.json"), JSON.stringify(c));
+      },
+      /its config differs in batch/,
+    ],
+    [
+      "a config.json with an unknown key",
+      (d) => {
+        const c = JSON.parse(readFileSync(join(d, "config.json"), "utf8"));
+        c.flow.extra = 1;
+        writeFileSync(join(d, "config.json"), JSON.stringify(c));
+      },
+      /its config differs in flow\.extra/,
+    ],
+    [
+      "metrics.csv with a garbage cell",
+      (d) => {
+        const ls = readFileSync(join(d, "metrics.csv"), "utf8").split("\n");
+        ls[2] = ls[2].replace(/^2,[^,]+/, "2,zzz");
+        writeFileSync(join(d, "metrics.csv"), ls.join("\n"));
+      },
+      /metrics .*metrics\.csv:3: column F holds "zzz", not a number/,
+    ],
   ];
   for (const [what, damage, message] of cases) {
     it(`refuses ${what} with one line naming the problem, touching nothing`, async () => {

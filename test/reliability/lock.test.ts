@@ -12,7 +12,27 @@ import { loadCheckpoint } from "../../src/io/checkpoint.ts";
 import { readMetrics } from "../../src/io/metrics.ts";
 import { contractViolations, runInProcess, snapshot, snapshotDiff, startProcess } from "./harness/cli.ts";
 
-const TRAIN = ["train", "--L", "4", "--nlayers", "1", "--nmlp", "0", "--nhidden", "2", "--batch", "8", "--eval-samples", "8", "--kernel", "js", "--progress", "off", "--seed", "3"];
+const TRAIN = [
+  "train",
+  "--L",
+  "4",
+  "--nlayers",
+  "1",
+  "--nmlp",
+  "0",
+  "--nhidden",
+  "2",
+  "--batch",
+  "8",
+  "--eval-samples",
+  "8",
+  "--kernel",
+  "js",
+  "--progress",
+  "off",
+  "--seed",
+  "3",
+];
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -41,7 +61,17 @@ describe("two writers, one run directory", () => {
   it("a second train, --resume or --overwrite while another process trains is refused and touches nothing", async () => {
     const dir = join(root, "busy");
     // process A: trains until its time budget ends (then checkpoints and exits 0)
-    const a = startProcess([...TRAIN, "--epochs", "1000000", "--save-period", "50", "--max-seconds", "2", "--out", dir]);
+    const a = startProcess([
+      ...TRAIN,
+      "--epochs",
+      "1000000",
+      "--save-period",
+      "50",
+      "--max-seconds",
+      "2",
+      "--out",
+      dir,
+    ]);
     await waitFor(() => existsSync(join(dir, "metrics.csv")) && existsSync(join(dir, "checkpoint.json")));
     const lock = JSON.parse(readFileSync(join(dir, ".lock"), "utf8")) as { pid: number };
     expect(lock.pid).toBe(a.pid);
@@ -74,7 +104,10 @@ describe("two writers, one run directory", () => {
     // the winner's numbers are those of an undisturbed run
     const ref = join(root, "race-ref");
     expect((await runInProcess([...argv.slice(0, -1), ref])).code).toBe(0);
-    const cut = (d: string) => readFileSync(join(d, "metrics.csv"), "utf8").split("\n").map((l) => l.split(",").slice(0, 6).join(","));
+    const cut = (d: string) =>
+      readFileSync(join(d, "metrics.csv"), "utf8")
+        .split("\n")
+        .map((l) => l.split(",").slice(0, 6).join(","));
     expect(cut(dir)).toEqual(cut(ref));
   });
 });
@@ -90,7 +123,16 @@ describe("stale locks", () => {
     const lock = JSON.parse(readFileSync(join(dir, ".lock"), "utf8")) as { pid: number; hostname: string };
     expect(lock).toMatchObject({ pid: a.pid, hostname: hostname() });
     const K = loadCheckpoint(join(dir, "checkpoint.json")).epoch;
-    const r = await runInProcess([...TRAIN, "--epochs", String(K + 5), "--save-period", "10", "--resume", "--out", dir]);
+    const r = await runInProcess([
+      ...TRAIN,
+      "--epochs",
+      String(K + 5),
+      "--save-period",
+      "10",
+      "--resume",
+      "--out",
+      dir,
+    ]);
     expect(r.code).toBe(0);
     expect(r.err).toContain(`at epoch ${K}`);
     expect(expectIntactRun(dir)).toBe(K + 5);
@@ -100,7 +142,15 @@ describe("stale locks", () => {
     const dir = join(root, "stale-race");
     expect((await runInProcess([...TRAIN, "--epochs", "20", "--save-period", "10", "--out", dir])).code).toBe(0);
     // the lock of a process that no longer exists on this host
-    writeFileSync(join(dir, ".lock"), JSON.stringify({ pid: 4_194_303, hostname: hostname(), startedAt: new Date().toISOString(), token: "00000000deadbeef" }) + "\n");
+    writeFileSync(
+      join(dir, ".lock"),
+      JSON.stringify({
+        pid: 4_194_303,
+        hostname: hostname(),
+        startedAt: new Date().toISOString(),
+        token: "00000000deadbeef",
+      }) + "\n",
+    );
     const argv = [...TRAIN, "--epochs", "800", "--save-period", "10", "--resume", "--out", dir];
     const [r1, r2] = await Promise.all([startProcess(argv).done, startProcess(argv).done]);
     for (const r of [r1, r2]) expect(contractViolations(r)).toEqual([]);
@@ -112,7 +162,8 @@ describe("stale locks", () => {
   it("a live lock, another host's lock and an unreadable lock are refused with advice, the directory untouched", async () => {
     const dir = join(root, "locked");
     expect((await runInProcess([...TRAIN, "--epochs", "2", "--save-period", "1", "--out", dir])).code).toBe(0);
-    const info = (pid: number, host: string) => JSON.stringify({ pid, hostname: host, startedAt: "2026-01-01T00:00:00.000Z", token: "0123456789abcdef" });
+    const info = (pid: number, host: string) =>
+      JSON.stringify({ pid, hostname: host, startedAt: "2026-01-01T00:00:00.000Z", token: "0123456789abcdef" });
     for (const [text, message] of [
       [info(process.pid, hostname()), `is in use by pid ${process.pid}`],
       [info(1234, "other-host.example"), "(another host: cannot check it; delete"],

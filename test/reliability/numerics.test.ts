@@ -22,13 +22,40 @@ import { pddLossAndGrad } from "../../src/train/objectives.ts";
 import { contractViolations, runInProcess } from "./harness/cli.ts";
 import { ALLOWED_FAILURES } from "./harness/fuzz-cli.ts";
 
-const TRAIN = ["train", "--L", "4", "--T", "2.5", "--nlayers", "1", "--nmlp", "0", "--nhidden", "2", "--batch", "8", "--eval-samples", "8", "--kernel", "js", "--progress", "off", "--seed", "42", "--save-period", "10"];
+const TRAIN = [
+  "train",
+  "--L",
+  "4",
+  "--T",
+  "2.5",
+  "--nlayers",
+  "1",
+  "--nmlp",
+  "0",
+  "--nhidden",
+  "2",
+  "--batch",
+  "8",
+  "--eval-samples",
+  "8",
+  "--kernel",
+  "js",
+  "--progress",
+  "off",
+  "--seed",
+  "42",
+  "--save-period",
+  "10",
+];
 
 let root: string;
 beforeAll(() => void (root = mkdtempSync(join(tmpdir(), "neuralrg-nan-"))));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-const withoutSeconds = (dir: string) => readFileSync(join(dir, "metrics.csv"), "utf8").split("\n").map((l) => l.split(",").slice(0, 6).join(","));
+const withoutSeconds = (dir: string) =>
+  readFileSync(join(dir, "metrics.csv"), "utf8")
+    .split("\n")
+    .map((l) => l.split(",").slice(0, 6).join(","));
 
 describe("non-finite loss or gradient", () => {
   it("stops with one line naming the epoch and the last good checkpoint (exit 1), which holds finite numbers", async () => {
@@ -48,22 +75,48 @@ describe("non-finite loss or gradient", () => {
 
   it("--on-nan rollback halves the learning rate until training passes, then finishes; resuming the stopped run does the same", async () => {
     const dir = join(root, "rollback");
-    const r = await runInProcess([...TRAIN, "--lr", "30", "--epochs", "100", "--on-nan", "rollback", "--json", "--out", dir]);
+    const r = await runInProcess([
+      ...TRAIN,
+      "--lr",
+      "30",
+      "--epochs",
+      "100",
+      "--on-nan",
+      "rollback",
+      "--json",
+      "--out",
+      dir,
+    ]);
     expect(contractViolations(r)).toEqual([]);
     expect(r.code).toBe(0);
     const lines = r.err.trim().split("\n");
-    expect(lines[0]).toBe("epoch 44: the gradient is not finite; rolled back to epoch 40 and halved the learning rate to 15.0 (rollback 1 of at most 10)");
+    expect(lines[0]).toBe(
+      "epoch 44: the gradient is not finite; rolled back to epoch 40 and halved the learning rate to 15.0 (rollback 1 of at most 10)",
+    );
     const s = JSON.parse(r.out);
     expect(s.nan_rollbacks).toBe(lines.length);
     expect(s.lr_final).toBe(30 / 2 ** lines.length);
     expect(s.epochs).toBe(100);
     // metrics are contiguous: the rows of the abandoned attempts were dropped
-    expect(readMetrics(join(dir, "metrics.csv")).rows.map((x) => x.epoch)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    expect(readMetrics(join(dir, "metrics.csv")).rows.map((x) => x.epoch)).toEqual(
+      Array.from({ length: 100 }, (_, i) => i + 1),
+    );
     const ck = loadCheckpoint(join(dir, "checkpoint.json"));
     expect(ck.extra).toEqual({ lrScale: 2 ** -lines.length, rollbacks: lines.length });
     // the run that stopped at epoch 44 (previous test), resumed with rollback, ends identical
     const stopped = join(root, "stop");
-    const r2 = await runInProcess([...TRAIN, "--lr", "30", "--epochs", "100", "--on-nan", "rollback", "--resume", "--out", stopped]);
+    const r2 = await runInProcess([
+      ...TRAIN,
+      "--lr",
+      "30",
+      "--epochs",
+      "100",
+      "--on-nan",
+      "rollback",
+      "--resume",
+      "--out",
+      stopped,
+    ]);
     expect(r2.code).toBe(0);
     expect(withoutSeconds(stopped)).toEqual(withoutSeconds(dir));
     expect(Array.from(loadCheckpoint(join(stopped, "checkpoint.json")).params)).toEqual(Array.from(ck.params));
@@ -79,17 +132,43 @@ describe("non-finite loss or gradient", () => {
     );
     expect(existsSync(join(dir, "checkpoint.json"))).toBe(false);
     // rollback: back to the initial parameters (the only good state), half the learning rate
-    const r2 = await runInProcess([...TRAIN, "--save-period", "43", "--lr", "30", "--epochs", "100", "--on-nan", "rollback", "--out", join(root, "unsaved-rb")]);
+    const r2 = await runInProcess([
+      ...TRAIN,
+      "--save-period",
+      "43",
+      "--lr",
+      "30",
+      "--epochs",
+      "100",
+      "--on-nan",
+      "rollback",
+      "--out",
+      join(root, "unsaved-rb"),
+    ]);
     expect(r2.code).toBe(0);
-    expect(r2.err).toMatch(/^epoch 44: the gradient \(checked before writing the checkpoint of epoch 43\) is not finite; rolled back to epoch 0 and halved the learning rate to 15\.0/);
+    expect(r2.err).toMatch(
+      /^epoch 44: the gradient \(checked before writing the checkpoint of epoch 43\) is not finite; rolled back to epoch 0 and halved the learning rate to 15\.0/,
+    );
   });
 
   it("gives up after 10 rollbacks, and at once when the parameters it would roll back to are themselves the problem", async () => {
-    const r = await runInProcess([...TRAIN, "--lr", "1e6", "--epochs", "20", "--on-nan", "rollback", "--out", join(root, "hopeless")]);
+    const r = await runInProcess([
+      ...TRAIN,
+      "--lr",
+      "1e6",
+      "--epochs",
+      "20",
+      "--on-nan",
+      "rollback",
+      "--out",
+      join(root, "hopeless"),
+    ]);
     expect(contractViolations(r, { allowFailure: ALLOWED_FAILURES })).toEqual([]);
     expect(r.code).toBe(1);
     expect(r.err.trim().split("\n")).toHaveLength(11);
-    expect(r.err).toMatch(/error: training diverged at epoch 2: the loss is not finite after 10 rollbacks \(learning rate down to 977\); last good checkpoint: .* \(epoch 0\)\n$/);
+    expect(r.err).toMatch(
+      /error: training diverged at epoch 2: the loss is not finite after 10 rollbacks \(learning rate down to 977\); last good checkpoint: .* \(epoch 0\)\n$/,
+    );
   });
 });
 
@@ -100,7 +179,11 @@ describe("float32 and float64 paths", () => {
   //   batch mean F:                |ΔF| ≤ 1e-6 · max(1, |F|)       (measured ≤ 1e-7)
   //   gradient:                    ‖Δg‖ / ‖g‖ ≤ 1e-6               (measured ≤ 7e-8)
   for (const kernel of ["js", "wasm"] as const) {
-    for (const [L, kind, symmetrize] of [[4, "ising", true], [8, "ising", true], [8, "gaussian", false]] as const) {
+    for (const [L, kind, symmetrize] of [
+      [4, "ising", true],
+      [8, "ising", true],
+      [8, "gaussian", false],
+    ] as const) {
       it(`agree within tolerance: ${kernel} kernel, ${kind} L = ${L}${symmetrize ? ", symmetrised" : ""}`, () => {
         const flow = { L, layout: "mera" as const, depth: Math.log2(L), nlayers: 2, nmlp: 1, nhidden: 8 };
         const model = createFlow(flow, kernel);
@@ -112,9 +195,13 @@ describe("float32 and float64 paths", () => {
         rng.fillNormal(z64);
         const target = makeTarget(kind === "ising" ? { kind, L, T: 2.5 } : { kind, L });
         const a = pddLossAndGrad(model, p64, target, z64, batch, { symmetrize });
-        const b = pddLossAndGrad(model, toDType(p64, "float32"), target, toDType(z64, "float32"), batch, { symmetrize });
+        const b = pddLossAndGrad(model, toDType(p64, "float32"), target, toDType(z64, "float32"), batch, {
+          symmetrize,
+        });
         for (let i = 0; i < batch; i++) {
-          expect(Math.abs(a.perSample[i] - b.perSample[i])).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(a.perSample[i])));
+          expect(Math.abs(a.perSample[i] - b.perSample[i])).toBeLessThanOrEqual(
+            1e-4 * Math.max(1, Math.abs(a.perSample[i])),
+          );
         }
         expect(Math.abs(a.loss - b.loss)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(a.loss)));
         let d2 = 0;

@@ -10,10 +10,19 @@ import type { Target } from "../../src/targets/target.ts";
 import { exactMoments, identityFlow, invert, MOMENTS, moments, randomFlow } from "./helpers.ts";
 
 /** Run MIS and return the moments' estimates (τ_int-corrected) and the acceptance. */
-function misMoments(proposal: ProposalDensity, target: Target, L: number, nchains: number, nsteps: number, seed: number) {
+function misMoments(
+  proposal: ProposalDensity,
+  target: Target,
+  L: number,
+  nchains: number,
+  nsteps: number,
+  seed: number,
+) {
   const trace = new ObservableTrace(MOMENTS, nchains);
   const res = runMis(proposal, target, {
-    nchains, nsteps, rng: Rng.fromSeed(seed),
+    nchains,
+    nsteps,
+    rng: Rng.fromSeed(seed),
     onStep: (s) => trace.push(moments(s.x, L, nchains)),
   });
   return { res, est: trace.summary() };
@@ -44,7 +53,10 @@ describe("exactly matching flow: identity flow on the standard normal target", (
     expect(iw.ess).toBeCloseTo(4096, 6);
     expect(Math.abs(iw.variationalF - (target.exactNegLogZ as number))).toBeLessThan(1e-12);
     // and the symmetrised model is the same density here
-    const iws = importanceSample(flowDensity(model, params, { symmetrize: true }), target, { n: 512, rng: Rng.fromSeed(3) });
+    const iws = importanceSample(flowDensity(model, params, { symmetrize: true }), target, {
+      n: 512,
+      rng: Rng.fromSeed(3),
+    });
     expect(Math.abs(iws.negLogZ - (target.exactNegLogZ as number))).toBeLessThan(1e-12);
   });
 });
@@ -63,7 +75,7 @@ describe("mismatched flow: identity flow on A = c·I", () => {
     expect(iw.error).toBeGreaterThan(1e-3); // not trivially exact
     expect(Math.abs(iw.binError / iw.error - 1)).toBeLessThan(0.35);
     // F − (−ln Z) = KL(q ‖ π/Z) = (N/2)(c − 1 − ln c) > 0
-    const kl = (L * L / 2) * (c - 1 - Math.log(c));
+    const kl = ((L * L) / 2) * (c - 1 - Math.log(c));
     expect(iw.variationalF - exact).toBeGreaterThan(10 * iw.variationalFError);
     expect(Math.abs(iw.variationalF - exact - kl)).toBeLessThan(4 * iw.variationalFError);
     expect(iw.essFraction).toBeGreaterThan(0.2);
@@ -121,7 +133,8 @@ describe("symmetrised proposal from a strongly asymmetric flow (shifted: q(x) �
   const ex = exactMoments(invert(target.matrix(), L * L), L);
   const { model, params } = identityFlow(L);
   // t-network output biases shift x away from 0: q is far from even, q_sym is even
-  for (const layer of viewParams(model.config, params).layers) for (const cp of layer) cp.t[cp.t.length - 1].b.fill(0.1);
+  for (const layer of viewParams(model.config, params).layers)
+    for (const cp of layer) cp.t[cp.t.length - 1].b.fill(0.1);
 
   it("ln q and ln q(−x) differ by nats on q_sym's samples; MIS and IW with q_sym are still exact", () => {
     const q = flowDensity(model, params, { symmetrize: true });

@@ -2,7 +2,14 @@ import type { FlowConfig } from "../../src/flow/config.ts";
 import { createFlow, type FlowModel } from "../../src/flow/flow.ts";
 import { randomParams } from "../flow/helpers.ts";
 
-export const smallFlowConfig = (L: number): FlowConfig => ({ L, layout: "mera", depth: Math.round(Math.log2(L)), nlayers: 2, nmlp: 1, nhidden: 4 });
+export const smallFlowConfig = (L: number): FlowConfig => ({
+  L,
+  layout: "mera",
+  depth: Math.round(Math.log2(L)),
+  nlayers: 2,
+  nmlp: 1,
+  nhidden: 4,
+});
 
 /** The identity flow: all parameters zero (s = 0·tanh(…) = 0, t = 0), so x = g(z) = z and q = N(0, 1). */
 export function identityFlow(L: number): { model: FlowModel; params: Float64Array } {
@@ -41,12 +48,18 @@ export function invert(A: ArrayLike<number>, n: number): Float64Array {
       [inv[k * n + j], inv[p * n + j]] = [inv[p * n + j], inv[k * n + j]];
     }
     const d = m[k * n + k];
-    for (let j = 0; j < n; j++) { m[k * n + j] /= d; inv[k * n + j] /= d; }
+    for (let j = 0; j < n; j++) {
+      m[k * n + j] /= d;
+      inv[k * n + j] /= d;
+    }
     for (let i = 0; i < n; i++) {
       if (i === k) continue;
       const f = m[i * n + k];
       if (f === 0) continue;
-      for (let j = 0; j < n; j++) { m[i * n + j] -= f * m[k * n + j]; inv[i * n + j] -= f * inv[k * n + j]; }
+      for (let j = 0; j < n; j++) {
+        m[i * n + j] -= f * m[k * n + j];
+        inv[i * n + j] -= f * inv[k * n + j];
+      }
     }
   }
   return inv;
@@ -63,7 +76,9 @@ export function moments(x: ArrayLike<number>, L: number, batch: number): Record<
   const N = L * L;
   const out = { m1: new Float64Array(batch), m2: new Float64Array(batch), c1: new Float64Array(batch) };
   for (let b = 0; b < batch; b++) {
-    let s1 = 0, s2 = 0, sc = 0;
+    let s1 = 0,
+      s2 = 0,
+      sc = 0;
     for (let i = 0; i < L; i++) {
       for (let j = 0; j < L; j++) {
         const v = x[b * N + i * L + j];
@@ -81,7 +96,8 @@ export function moments(x: ArrayLike<number>, L: number, batch: number): Record<
 
 export function exactMoments(cov: Float64Array, L: number): Record<Moment, number> {
   const N = L * L;
-  let m2 = 0, c1 = 0;
+  let m2 = 0,
+    c1 = 0;
   for (let i = 0; i < L; i++) {
     for (let j = 0; j < L; j++) {
       const k = i * L + j;

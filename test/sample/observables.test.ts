@@ -2,7 +2,12 @@ import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/engine/rng.ts";
 import { physicalPotential, runHmc } from "../../src/sample/hmc.ts";
 import {
-  absMagnetisationFromMeans, fieldMoments, gaussianExactMoments, ISING_OBSERVABLES, isingObservables, ObservableTrace,
+  absMagnetisationFromMeans,
+  fieldMoments,
+  gaussianExactMoments,
+  ISING_OBSERVABLES,
+  isingObservables,
+  ObservableTrace,
 } from "../../src/sample/observables.ts";
 import { gaussianTarget } from "../../src/targets/gaussian.ts";
 import { relaxedIsing } from "../../src/targets/ising.ts";
@@ -70,8 +75,13 @@ describe("physical HMC + tanh estimator on the relaxed Ising model reproduces ex
     Rng.fromSeed(3).fillNormal(init);
     const trace = new ObservableTrace(ISING_OBSERVABLES, nchains);
     const res = runHmc(physicalPotential(target), init, nchains, {
-      ntraj: 800, warmup: 200, stepJitter: 0.2, rng: Rng.fromSeed(L * 100 + Math.round(T * 10)),
-      onStep: (s) => { if (!s.warmup) trace.push(isingObservables(s.x, L, nchains)); },
+      ntraj: 800,
+      warmup: 200,
+      stepJitter: 0.2,
+      rng: Rng.fromSeed(L * 100 + Math.round(T * 10)),
+      onStep: (s) => {
+        if (!s.warmup) trace.push(isingObservables(s.x, L, nchains));
+      },
     });
     expect(res.acceptance).toBeGreaterThan(0.9);
     const est = trace.summary();
@@ -88,7 +98,10 @@ describe("physical HMC + tanh estimator on the relaxed Ising model reproduces ex
 
 describe("field moments", () => {
   it("gaussianExactMoments equals the moments of the explicit inverse, and fieldMoments matches a direct sum", () => {
-    for (const t of [gaussianTarget({ L: 4, precision: "circulant", kappa: 0.3 }), gaussianTarget({ L: 4, precision: "random", seed: 3 })]) {
+    for (const t of [
+      gaussianTarget({ L: 4, precision: "circulant", kappa: 0.3 }),
+      gaussianTarget({ L: 4, precision: "random", seed: 3 }),
+    ]) {
       const A = t.matrix();
       const ref = exactMoments(invert(A, 16), 4);
       const got = gaussianExactMoments(A, 4);

@@ -11,15 +11,49 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { expectOneLineError, run } from "../cli/helpers.ts";
-import { csvWithoutSeconds, expectRefusedWithoutOutput, neuralrg, SCAN_FIGURES as FIGURES, tempDirs } from "./process-helpers.ts";
+import {
+  csvWithoutSeconds,
+  expectRefusedWithoutOutput,
+  neuralrg,
+  SCAN_FIGURES as FIGURES,
+  tempDirs,
+} from "./process-helpers.ts";
 
 const tmp = tempDirs("neuralrg-merge-");
 
 const SCAN = [
-  "scan", "--L", "4", "--T", "2.0,2.5", "--depth", "1..2", "--epochs", "6", "--nlayers", "2", "--nmlp", "1", "--nhidden", "4",
-  "--batch", "16", "--lr", "1e-2", "--kernel", "js", "--eval-samples", "32", "--save-period", "2", "--seed", "7", "--jobs", "1", "--progress", "off",
+  "scan",
+  "--L",
+  "4",
+  "--T",
+  "2.0,2.5",
+  "--depth",
+  "1..2",
+  "--epochs",
+  "6",
+  "--nlayers",
+  "2",
+  "--nmlp",
+  "1",
+  "--nhidden",
+  "4",
+  "--batch",
+  "16",
+  "--lr",
+  "1e-2",
+  "--kernel",
+  "js",
+  "--eval-samples",
+  "32",
+  "--save-period",
+  "2",
+  "--seed",
+  "7",
+  "--jobs",
+  "1",
+  "--progress",
+  "off",
 ];
-
 
 let local: string; // unsharded
 let sepA: string; // shard 0 in its own directory
@@ -33,9 +67,16 @@ beforeAll(async () => {
   sepB = join(base, "b");
   shared = join(base, "shared");
   // two processes at a time (two cores)
-  const [u, a] = await Promise.all([neuralrg([...SCAN, "--out", local]), neuralrg([...SCAN, "--out", sepA, "--shard", "0/2"])]);
+  const [u, a] = await Promise.all([
+    neuralrg([...SCAN, "--out", local]),
+    neuralrg([...SCAN, "--out", sepA, "--shard", "0/2"]),
+  ]);
   const [b, s1] = await Promise.all([
-    neuralrg([...SCAN, "--out", sepB], { SLURM_ARRAY_TASK_ID: "1", SLURM_ARRAY_TASK_COUNT: "2", SLURM_ARRAY_TASK_MIN: "0" }),
+    neuralrg([...SCAN, "--out", sepB], {
+      SLURM_ARRAY_TASK_ID: "1",
+      SLURM_ARRAY_TASK_COUNT: "2",
+      SLURM_ARRAY_TASK_MIN: "0",
+    }),
     neuralrg([...SCAN, "--out", shared], { JOB_COMPLETION_INDEX: "1", NEURALRG_SHARDS: "2" }),
   ]);
   const s0 = await neuralrg([...SCAN, "--out", shared, "--shard", "0/2"]);
@@ -77,7 +118,9 @@ describe("sharded scan: 2 shards in separate processes, merged", () => {
     expect(merged).toHaveLength(5);
     expect(merged).toEqual(csvWithoutSeconds(join(local, "scan.csv")));
     for (const f of FIGURES) expect(readFileSync(join(out, f)).equals(readFileSync(join(local, f))), f).toBe(true);
-    expect(JSON.parse(readFileSync(join(out, "scan.json"), "utf8"))).toEqual(JSON.parse(readFileSync(join(local, "scan.json"), "utf8")));
+    expect(JSON.parse(readFileSync(join(out, "scan.json"), "utf8"))).toEqual(
+      JSON.parse(readFileSync(join(local, "scan.json"), "utf8")),
+    );
     const where = JSON.parse(readFileSync(join(out, "merge.json"), "utf8")).points;
     expect(where["T2.0-d1"].dir.startsWith(sepA) || where["T2.0-d1"].dir.startsWith(sepB)).toBe(true);
   });
@@ -94,7 +137,9 @@ describe("sharded scan: 2 shards in separate processes, merged", () => {
   });
 
   it("the numbers are the trained ones: rel_err = (F − exact)/|exact|, the variational bound holds", () => {
-    const rows = csvWithoutSeconds(join(local, "scan.csv")).slice(1).map((r) => r.map(Number));
+    const rows = csvWithoutSeconds(join(local, "scan.csv"))
+      .slice(1)
+      .map((r) => r.map(Number));
     for (const [, , epochs, F, Ferr, exact, rel] of rows) {
       expect(epochs).toBe(6);
       expect(rel).toBeCloseTo((F - exact) / Math.abs(exact), 12);
@@ -108,7 +153,13 @@ describe("scan merge: refusals", () => {
     const out = join(tmp(), "partial");
     const r = await run(["scan", "merge", sepA, "--out", out]);
     expect(r.code).toBe(1);
-    expectOneLineError(r.err, "cannot merge: 1 of 2 shards missing: 1/2 (no shard-1-of-2.json)", "2 of 4 points unfinished", "no run directory (shard 1/2 missing)", "--partial");
+    expectOneLineError(
+      r.err,
+      "cannot merge: 1 of 2 shards missing: 1/2 (no shard-1-of-2.json)",
+      "2 of 4 points unfinished",
+      "no run directory (shard 1/2 missing)",
+      "--partial",
+    );
     expect(existsSync(join(out, "scan.csv"))).toBe(false);
 
     const p = await run(["scan", "merge", sepA, "--out", out, "--partial"]);
@@ -126,7 +177,11 @@ describe("scan merge: refusals", () => {
     rmSync(join(d, "a", m.assigned[0], "summary.json"));
     const r = await run(["scan", "merge", join(d, "a"), sepB, "--out", join(d, "out")]);
     expect(r.code).toBe(1);
-    expectOneLineError(r.err, "1 of 4 points unfinished", `${m.assigned[0]}: 6 of 6 epochs in ${join(d, "a", m.assigned[0])} (shard 0/2)`);
+    expectOneLineError(
+      r.err,
+      "1 of 4 points unfinished",
+      `${m.assigned[0]}: 6 of 6 epochs in ${join(d, "a", m.assigned[0])} (shard 0/2)`,
+    );
   });
 
   it("shards of different scans: the differing key and both values are named", async () => {
@@ -138,7 +193,11 @@ describe("scan merge: refusals", () => {
     writeFileSync(path, JSON.stringify(m));
     const r = await run(["scan", "merge", sepA, d, "--out", join(tmp(), "x")]);
     expect(r.code).toBe(1);
-    expectOneLineError(r.err, `shard 1/2 (${path}) belongs to a different scan than shard 0/2`, "differ in config.lr (0.01 vs 0.02)");
+    expectOneLineError(
+      r.err,
+      `shard 1/2 (${path}) belongs to a different scan than shard 0/2`,
+      "differ in config.lr (0.01 vs 0.02)",
+    );
   });
 
   it("a different shard count, a shard twice, a directory without shards, several directories without --out", async () => {
@@ -174,7 +233,10 @@ describe("scan merge: refusals", () => {
     writeFileSync(cfgPath, JSON.stringify({ ...cfg, batch: 32 }));
     const r = await run(["scan", "merge", sepA, join(d, "b"), "--out", join(d, "out")]);
     expect(r.code).toBe(1);
-    expectOneLineError(r.err, `${join(d, "b", m.assigned[0])} holds a run with another configuration than the scan's point ${m.assigned[0]} (differs in batch)`);
+    expectOneLineError(
+      r.err,
+      `${join(d, "b", m.assigned[0])} holds a run with another configuration than the scan's point ${m.assigned[0]} (differs in batch)`,
+    );
   });
 });
 

@@ -10,12 +10,21 @@ const ROOT = join(import.meta.dirname, "..", "..");
 const BIN = join(ROOT, "bin", "neuralrg.mjs");
 
 /** Run bin/neuralrg.mjs in its own process, without inherited scheduler variables. */
-export function neuralrg(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
+export function neuralrg(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; out: string; err: string }> {
   const clean = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith("SLURM_") && k !== "JOB_COMPLETION_INDEX" && k !== "NEURALRG_SHARDS"),
+    Object.entries(process.env).filter(
+      ([k]) => !k.startsWith("SLURM_") && k !== "JOB_COMPLETION_INDEX" && k !== "NEURALRG_SHARDS",
+    ),
   );
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...clean, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: ROOT,
+      env: { ...clean, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     let err = "";
     child.stdout.on("data", (b: Buffer) => (out += b.toString()));
@@ -27,7 +36,10 @@ export function neuralrg(args: string[], env: Record<string, string> = {}): Prom
 
 /** A scan CSV without its wall-time column. */
 export function csvWithoutSeconds(path: string): string[][] {
-  const lines = readFileSync(path, "utf8").trim().split("\n").map((l) => l.split(","));
+  const lines = readFileSync(path, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => l.split(","));
   const col = lines[0].indexOf("seconds");
   expect(col).toBeGreaterThan(0);
   return lines.map((l) => l.filter((_, i) => i !== col));

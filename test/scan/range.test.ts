@@ -11,7 +11,10 @@ describe("temperature ranges", () => {
   });
 
   it("lists and single values", () => {
-    expect(parseTemperatureRange("2.5, 2.0,2.269")).toEqual({ values: [2.0, 2.269, 2.5], labels: ["2.000", "2.269", "2.500"] });
+    expect(parseTemperatureRange("2.5, 2.0,2.269")).toEqual({
+      values: [2.0, 2.269, 2.5],
+      labels: ["2.000", "2.269", "2.500"],
+    });
     expect(parseTemperatureRange("2.269")).toEqual({ values: [2.269], labels: ["2.269"] });
   });
 

@@ -30,16 +30,34 @@ afterAll(() => {
 const configFor = (T: number, depth: number, epochs = 6): TrainConfig => ({
   target: { kind: "ising", L: 4, T },
   flow: { L: 4, layout: "mera", depth, nlayers: 2, nmlp: 1, nhidden: 4 },
-  batch: 16, epochs, lr: 1e-2, weightDecay: 0, seed: 1, dtype: "float64",
-  symmetrize: false, symmetryWeight: 0.5, init: "identity", kernel: "js",
+  batch: 16,
+  epochs,
+  lr: 1e-2,
+  weightDecay: 0,
+  seed: 1,
+  dtype: "float64",
+  symmetrize: false,
+  symmetryWeight: 0.5,
+  init: "identity",
+  kernel: "js",
 });
 
 const temperatures = parseTemperatureRange("2.0:2.5:0.5");
 const depths = parseDepthRange("1..2", 2);
-const base = { temperatures, depths, configFor: (T: number, d: number) => configFor(T, d), savePeriod: 2, evalSamples: 64, progress: "off" as const };
+const base = {
+  temperatures,
+  depths,
+  configFor: (T: number, d: number) => configFor(T, d),
+  savePeriod: 2,
+  evalSamples: 64,
+  progress: "off" as const,
+};
 
 function csvRows(path: string): string[][] {
-  return readFileSync(path, "utf8").trim().split("\n").map((l) => l.split(","));
+  return readFileSync(path, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => l.split(","));
 }
 
 describe("scan (App. E): miniature end to end", () => {
@@ -50,8 +68,14 @@ describe("scan (App. E): miniature end to end", () => {
     const controller = new AbortController();
     const ended: string[] = [];
     const first = await runScan({
-      ...base, dir, jobs: 1, signal: controller.signal,
-      onPointEnd: (p) => { ended.push(`${p.label}-d${p.depth}`); controller.abort(); },
+      ...base,
+      dir,
+      jobs: 1,
+      signal: controller.signal,
+      onPointEnd: (p) => {
+        ended.push(`${p.label}-d${p.depth}`);
+        controller.abort();
+      },
     });
     expect(ended).toEqual(["2.0-d1"]);
     expect(first.complete).toBe(false);
@@ -62,14 +86,28 @@ describe("scan (App. E): miniature end to end", () => {
     const doneMtime = statSync(join(dir, "T2.0-d1", "checkpoint.json")).mtimeMs;
 
     // 2) another point interrupted mid-training (3 of its 6 epochs, with a checkpoint)
-    await runTraining({ dir: join(dir, "T2.5-d1"), config: configFor(2.5, 1, 3), savePeriod: 2, progress: "off", evalSamples: 16 });
-    const partialBefore = readFileSync(join(dir, "T2.5-d1", "metrics.csv"), "utf8").trim().split("\n");
+    await runTraining({
+      dir: join(dir, "T2.5-d1"),
+      config: configFor(2.5, 1, 3),
+      savePeriod: 2,
+      progress: "off",
+      evalSamples: 16,
+    });
+    const partialBefore = readFileSync(join(dir, "T2.5-d1", "metrics.csv"), "utf8")
+      .trim()
+      .split("\n");
     expect(partialBefore).toHaveLength(4);
 
     // 3) re-run: the finished point is skipped, the interrupted one resumed, the rest trained
     const logs: string[] = [];
     const ends: string[] = [];
-    const second = await runScan({ ...base, dir, jobs: 2, log: (l) => logs.push(l), onPointEnd: (p) => ends.push(`${p.label}-d${p.depth}`) });
+    const second = await runScan({
+      ...base,
+      dir,
+      jobs: 2,
+      log: (l) => logs.push(l),
+      onPointEnd: (p) => ends.push(`${p.label}-d${p.depth}`),
+    });
     expect(second.complete).toBe(true);
     expect(second.skipped).toBe(1);
     expect(second.trained).toBe(3);
@@ -78,7 +116,9 @@ describe("scan (App. E): miniature end to end", () => {
     expect(logs.join("\n")).toMatch(/1 interrupted point\(s\) resume/);
     expect(readFileSync(join(dir, "T2.0-d1", "summary.json"), "utf8")).toBe(doneSummary);
     expect(statSync(join(dir, "T2.0-d1", "checkpoint.json")).mtimeMs).toBe(doneMtime);
-    const partialAfter = readFileSync(join(dir, "T2.5-d1", "metrics.csv"), "utf8").trim().split("\n");
+    const partialAfter = readFileSync(join(dir, "T2.5-d1", "metrics.csv"), "utf8")
+      .trim()
+      .split("\n");
     expect(partialAfter).toHaveLength(7);
     expect(partialAfter.slice(0, 4)).toEqual(partialBefore); // continued, not restarted
     expect(JSON.parse(readFileSync(join(dir, "T2.5-d1", "config.json"), "utf8")).epochs).toBe(6);
@@ -98,9 +138,18 @@ describe("scan (App. E): miniature end to end", () => {
     // both figures, SVG and PNG
     for (const f of ["relerr-vs-T", "samples"]) {
       expect(readFileSync(join(dir, `${f}.svg`), "utf8")).toMatch(/^<svg/);
-      expect(readFileSync(join(dir, `${f}.png`)).subarray(1, 4).toString()).toBe("PNG");
+      expect(
+        readFileSync(join(dir, `${f}.png`))
+          .subarray(1, 4)
+          .toString(),
+      ).toBe("PNG");
     }
-    expect(second.figures.map((f) => f.slice(dir.length + 1)).sort()).toEqual(["relerr-vs-T.png", "relerr-vs-T.svg", "samples.png", "samples.svg"]);
+    expect(second.figures.map((f) => f.slice(dir.length + 1)).sort()).toEqual([
+      "relerr-vs-T.png",
+      "relerr-vs-T.svg",
+      "samples.png",
+      "samples.svg",
+    ]);
     const grid = readFileSync(join(dir, "samples.svg"), "utf8");
     for (const label of ["depth 1", "depth 2", "T = 2.0", "T = 2.5"]) expect(grid).toContain(label);
     expect(grid).not.toContain("n/a");
@@ -122,9 +171,17 @@ describe("scan (App. E): miniature end to end", () => {
 
   it("refuses a scan directory whose point holds a run with a different configuration, before training anything", async () => {
     const dir = tmp();
-    await runTraining({ dir: join(dir, "T2.0-d1"), config: { ...configFor(2.0, 1, 2), lr: 0.5 }, savePeriod: 2, progress: "off", evalSamples: 16 });
+    await runTraining({
+      dir: join(dir, "T2.0-d1"),
+      config: { ...configFor(2.0, 1, 2), lr: 0.5 },
+      savePeriod: 2,
+      progress: "off",
+      evalSamples: 16,
+    });
     await expect(runScan({ ...base, dir, jobs: 2 })).rejects.toThrow(RunDirError);
-    await expect(runScan({ ...base, dir, jobs: 2 })).rejects.toThrow(/T2\.0-d1 holds a run with a different configuration \(differs in lr\)/);
+    await expect(runScan({ ...base, dir, jobs: 2 })).rejects.toThrow(
+      /T2\.0-d1 holds a run with a different configuration \(differs in lr\)/,
+    );
     expect(existsSync(join(dir, "T2.0-d2"))).toBe(false);
   });
 
@@ -134,8 +191,13 @@ describe("scan (App. E): miniature end to end", () => {
     try {
       const failed: string[] = [];
       const r = await runScan({
-        ...base, dir, jobs: 2, temperatures: parseTemperatureRange("2.0"),
-        onPointEnd: (p, out) => { if (out instanceof Error) failed.push(`${p.depth}: ${out.message}`); },
+        ...base,
+        dir,
+        jobs: 2,
+        temperatures: parseTemperatureRange("2.0"),
+        onPointEnd: (p, out) => {
+          if (out instanceof Error) failed.push(`${p.depth}: ${out.message}`);
+        },
       });
       expect(r.rows.map((x) => x.status)).toEqual(["done", "failed"]);
       expect(r.rows[1].error).toMatch(/in use/);

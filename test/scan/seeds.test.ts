@@ -11,7 +11,14 @@ import { formatScanTable } from "../../src/cli/scan.ts";
 import { seedStats } from "../../src/scan/aggregate.ts";
 import { MAX_SEEDS, parseDepthRange, parseSeedList, parseTemperatureRange } from "../../src/scan/range.ts";
 import { runScan } from "../../src/scan/scan.ts";
-import { bestDepths, formatMeanCsv, SCAN_CSV_COLUMNS, SCAN_MEAN_CSV_COLUMNS, SCAN_SEEDS_CSV_COLUMNS, type ScanRow } from "../../src/scan/table.ts";
+import {
+  bestDepths,
+  formatMeanCsv,
+  SCAN_CSV_COLUMNS,
+  SCAN_MEAN_CSV_COLUMNS,
+  SCAN_SEEDS_CSV_COLUMNS,
+  type ScanRow,
+} from "../../src/scan/table.ts";
 import { shardPositions } from "../../src/scan/shard.ts";
 import type { TrainConfig } from "../../src/train/trainer.ts";
 import { tempDirs } from "./process-helpers.ts";
@@ -39,8 +46,14 @@ describe("parseSeedList", () => {
     ["1:2:3", "--seeds = 1:2:3 is invalid: a range must be written a:b"],
     ["1:", `--seeds = 1: is invalid: "" is not an integer`],
     ["", `--seeds = "" is invalid: expected a:b, a list a,b,c or one seed`],
-    [`1:${MAX_SEEDS + 1}`, `--seeds = 1:${MAX_SEEDS + 1} is invalid: it expands to ${MAX_SEEDS + 1} seeds (at most ${MAX_SEEDS})`],
-    [Array.from({ length: MAX_SEEDS + 1 }, (_, i) => i).join(","), `it lists ${MAX_SEEDS + 1} seeds (at most ${MAX_SEEDS})`],
+    [
+      `1:${MAX_SEEDS + 1}`,
+      `--seeds = 1:${MAX_SEEDS + 1} is invalid: it expands to ${MAX_SEEDS + 1} seeds (at most ${MAX_SEEDS})`,
+    ],
+    [
+      Array.from({ length: MAX_SEEDS + 1 }, (_, i) => i).join(","),
+      `it lists ${MAX_SEEDS + 1} seeds (at most ${MAX_SEEDS})`,
+    ],
   ])("%j is refused", (spec, message) => {
     expect(() => parseSeedList(spec)).toThrow(RangeError);
     expect(() => parseSeedList(spec)).toThrow(message);
@@ -70,7 +83,12 @@ describe("seedStats: mean over seeds, standard error across seeds, best seed", (
     expect(none.n).toBe(0);
     expect(Number.isNaN(none.mean)).toBe(true);
     expect(none.best).toBeNull();
-    expect(seedStats([{ seed: 9, relErr: 0.1, relErrStdErr: 0 }, { seed: 2, relErr: 0.1, relErrStdErr: 0 }]).best?.seed).toBe(2);
+    expect(
+      seedStats([
+        { seed: 9, relErr: 0.1, relErrStdErr: 0 },
+        { seed: 2, relErr: 0.1, relErrStdErr: 0 },
+      ]).best?.seed,
+    ).toBe(2);
   });
 });
 
@@ -86,13 +104,19 @@ describe("shardPositions over (T, depth, seed)", () => {
       expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
       const reversed = [...points].reverse();
       for (let i = 0; i < N; i++) {
-        expect(shardPositions(reversed, { index: i, count: N }).map((k) => name(reversed[k])).sort()).toEqual(shares[i].map((k) => name(points[k])).sort());
+        expect(
+          shardPositions(reversed, { index: i, count: N })
+            .map((k) => name(reversed[k]))
+            .sort(),
+        ).toEqual(shares[i].map((k) => name(points[k])).sort());
       }
     }
     // order: (2.0,d2,s1) (2.0,d2,s2) (2.0,d2,s3) (2.5,d2,s1) … dealt 0,1,0,1,…
-    expect(shardPositions(points, { index: 0, count: 2 }).map((k) => name(points[k])).sort()).toEqual(
-      ["2-d1-s1", "2-d1-s3", "2-d2-s1", "2-d2-s3", "2.5-d1-s2", "2.5-d2-s2"],
-    );
+    expect(
+      shardPositions(points, { index: 0, count: 2 })
+        .map((k) => name(points[k]))
+        .sort(),
+    ).toEqual(["2-d1-s1", "2-d1-s3", "2-d2-s1", "2-d2-s3", "2.5-d1-s2", "2.5-d2-s2"]);
   });
 });
 
@@ -100,16 +124,36 @@ describe("shardPositions over (T, depth, seed)", () => {
 
 const tmp = tempDirs("neuralrg-seeds-");
 
-const configFor = (seed: number) => (T: number, depth: number): TrainConfig => ({
-  target: { kind: "ising", L: 4, T },
-  flow: { L: 4, layout: "mera", depth, nlayers: 2, nmlp: 1, nhidden: 4 },
-  batch: 16, epochs: 6, lr: 1e-2, weightDecay: 0, seed, dtype: "float64",
-  symmetrize: false, symmetryWeight: 0.5, init: "identity", kernel: "js",
-});
-const base = { temperatures: parseTemperatureRange("2.0"), depths: parseDepthRange("1", 2), savePeriod: 2, evalSamples: 64, progress: "off" as const, jobs: 2 };
+const configFor =
+  (seed: number) =>
+  (T: number, depth: number): TrainConfig => ({
+    target: { kind: "ising", L: 4, T },
+    flow: { L: 4, layout: "mera", depth, nlayers: 2, nmlp: 1, nhidden: 4 },
+    batch: 16,
+    epochs: 6,
+    lr: 1e-2,
+    weightDecay: 0,
+    seed,
+    dtype: "float64",
+    symmetrize: false,
+    symmetryWeight: 0.5,
+    init: "identity",
+    kernel: "js",
+  });
+const base = {
+  temperatures: parseTemperatureRange("2.0"),
+  depths: parseDepthRange("1", 2),
+  savePeriod: 2,
+  evalSamples: 64,
+  progress: "off" as const,
+  jobs: 2,
+};
 
 function csv(path: string): string[][] {
-  return readFileSync(path, "utf8").trim().split("\n").map((l) => l.split(","));
+  return readFileSync(path, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => l.split(","));
 }
 
 /** The numbers of a row, without the wall time. */
@@ -126,11 +170,18 @@ describe("scan over 2 seeds (L = 4, one T, one depth)", () => {
     for (const r of [seeded, single1, single2]) expect(r.complete).toBe(true);
 
     // run directories: -s<seed> only with several seeds
-    expect(readdirSync(join(dir, "seeds")).filter((f) => f.startsWith("T")).sort()).toEqual(["T2.0-d1-s1", "T2.0-d1-s2"]);
+    expect(
+      readdirSync(join(dir, "seeds"))
+        .filter((f) => f.startsWith("T"))
+        .sort(),
+    ).toEqual(["T2.0-d1-s1", "T2.0-d1-s2"]);
     expect(existsSync(join(dir, "s1", "T2.0-d1"))).toBe(true);
     expect(existsSync(join(dir, "s2", "T2.0-d1"))).toBe(true);
     expect(JSON.parse(readFileSync(join(dir, "s2", "T2.0-d1", "config.json"), "utf8")).seed).toBe(2);
-    expect(seeded.rows.map((r) => [r.point.seed, r.point.config.seed])).toEqual([[1, 1], [2, 2]]);
+    expect(seeded.rows.map((r) => [r.point.seed, r.point.config.seed])).toEqual([
+      [1, 1],
+      [2, 2],
+    ]);
 
     // same numbers, seed by seed
     expect(numbers(seeded.rows[0])).toEqual(numbers(single1.rows[0]));
@@ -140,10 +191,16 @@ describe("scan over 2 seeds (L = 4, one T, one depth)", () => {
     // scan.csv: a seed column, one row per run; the single-seed scans keep today's columns
     const rows = csv(join(dir, "seeds", "scan.csv"));
     expect(rows[0]).toEqual([...SCAN_SEEDS_CSV_COLUMNS]);
-    expect(rows.slice(1).map((r) => r.slice(0, 3))).toEqual([["2.0", "1", "1"], ["2.0", "1", "2"]]);
+    expect(rows.slice(1).map((r) => r.slice(0, 3))).toEqual([
+      ["2.0", "1", "1"],
+      ["2.0", "1", "2"],
+    ]);
     const drop = (r: string[], i: number): string[] => r.filter((_, k) => k !== i);
     const seconds = SCAN_SEEDS_CSV_COLUMNS.indexOf("seconds");
-    for (const [i, single] of [[1, "s1"], [2, "s2"]] as const) {
+    for (const [i, single] of [
+      [1, "s1"],
+      [2, "s2"],
+    ] as const) {
       const s = csv(join(dir, single, "scan.csv"));
       expect(s[0]).toEqual([...SCAN_CSV_COLUMNS]);
       expect(drop(drop(rows[i], seconds), 2)).toEqual(drop(s[1], seconds - 1));
@@ -164,7 +221,9 @@ describe("scan over 2 seeds (L = 4, one T, one depth)", () => {
     expect(oneStopped.split("\n")[1].split(",")[SCAN_MEAN_CSV_COLUMNS.indexOf("stopped")]).toBe("1");
     // … and marked in the report's table
     const stoppedRows = seeded.rows.map((r, i) => (i === 0 ? { ...r, status: "partial" as const } : r));
-    expect(formatScanTable(stoppedRows).join("\n")).toMatch(/\[2\/2\]\*[\s\S]*\(\* = a seed stopped before the requested epochs\)/);
+    expect(formatScanTable(stoppedRows).join("\n")).toMatch(
+      /\[2\/2\]\*[\s\S]*\(\* = a seed stopped before the requested epochs\)/,
+    );
     expect(formatScanTable(seeded.rows).join("\n")).not.toContain("*");
     expect(Number(m.rel_err_mean)).toBeCloseTo((a + b) / 2, 14);
     expect(Number(m.rel_err_sem)).toBeCloseTo(Math.abs(a - b) / 2, 14);

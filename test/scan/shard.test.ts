@@ -41,7 +41,10 @@ describe("resolveShard: --shard, Slurm job arrays, Kubernetes Indexed Jobs", () 
   });
 
   it("--shard wins over the environment, and says so", () => {
-    const r = resolveShard({ shard: "1/3", env: { SLURM_ARRAY_TASK_ID: "0", SLURM_ARRAY_TASK_COUNT: "2", JOB_COMPLETION_INDEX: "2" } });
+    const r = resolveShard({
+      shard: "1/3",
+      env: { SLURM_ARRAY_TASK_ID: "0", SLURM_ARRAY_TASK_COUNT: "2", JOB_COMPLETION_INDEX: "2" },
+    });
     expect(r).toEqual({ index: 1, count: 3, source: "--shard 1/3" });
     expect(resolveShard({ shard: "1/3", shards: 3 })).toMatchObject({ index: 1, count: 3 });
     expect(() => resolveShard({ shard: "1/3", shards: 4 })).toThrow("--shards = 4 contradicts --shard = 1/3 (N = 3)");
@@ -49,9 +52,21 @@ describe("resolveShard: --shard, Slurm job arrays, Kubernetes Indexed Jobs", () 
 
   it("Slurm: SLURM_ARRAY_TASK_ID with the count from --shards, NEURALRG_SHARDS or SLURM_ARRAY_TASK_COUNT (in that order)", () => {
     const env = { SLURM_ARRAY_TASK_ID: "2", SLURM_ARRAY_TASK_COUNT: "4", SLURM_ARRAY_TASK_MIN: "0" };
-    expect(resolveShard({ env })).toEqual({ index: 2, count: 4, source: "SLURM_ARRAY_TASK_ID = 2, SLURM_ARRAY_TASK_COUNT = 4" });
-    expect(resolveShard({ env: { ...env, NEURALRG_SHARDS: "5" } })).toEqual({ index: 2, count: 5, source: "SLURM_ARRAY_TASK_ID = 2, NEURALRG_SHARDS = 5" });
-    expect(resolveShard({ shards: 3, env: { ...env, NEURALRG_SHARDS: "5" } })).toEqual({ index: 2, count: 3, source: "SLURM_ARRAY_TASK_ID = 2, --shards 3" });
+    expect(resolveShard({ env })).toEqual({
+      index: 2,
+      count: 4,
+      source: "SLURM_ARRAY_TASK_ID = 2, SLURM_ARRAY_TASK_COUNT = 4",
+    });
+    expect(resolveShard({ env: { ...env, NEURALRG_SHARDS: "5" } })).toEqual({
+      index: 2,
+      count: 5,
+      source: "SLURM_ARRAY_TASK_ID = 2, NEURALRG_SHARDS = 5",
+    });
+    expect(resolveShard({ shards: 3, env: { ...env, NEURALRG_SHARDS: "5" } })).toEqual({
+      index: 2,
+      count: 3,
+      source: "SLURM_ARRAY_TASK_ID = 2, --shards 3",
+    });
   });
 
   it("Slurm: bad values name the variable, the value and the accepted range", () => {
@@ -59,20 +74,46 @@ describe("resolveShard: --shard, Slurm job arrays, Kubernetes Indexed Jobs", () 
       "SLURM_ARRAY_TASK_ID = 4 is invalid: the shard index must be an integer in 0..3 (SLURM_ARRAY_TASK_COUNT = 4; use sbatch --array=0-3)",
     );
     // a single task re-submitted (sbatch --array=3) sees a task count of 1: the count must be given
-    expect(() => resolveShard({ env: { SLURM_ARRAY_TASK_ID: "3", SLURM_ARRAY_TASK_COUNT: "1", SLURM_ARRAY_TASK_MIN: "3" } })).toThrow(/SLURM_ARRAY_TASK_MIN = 3 is invalid: .*--array=0-0.*--shards N/);
-    expect(resolveShard({ shards: 4, env: { SLURM_ARRAY_TASK_ID: "3", SLURM_ARRAY_TASK_COUNT: "1", SLURM_ARRAY_TASK_MIN: "3" } })).toMatchObject({ index: 3, count: 4 });
-    expect(() => resolveShard({ env: { SLURM_ARRAY_TASK_ID: "x", SLURM_ARRAY_TASK_COUNT: "2" } })).toThrow("SLURM_ARRAY_TASK_ID = x is invalid");
-    expect(() => resolveShard({ env: { SLURM_ARRAY_TASK_ID: "0", SLURM_ARRAY_TASK_COUNT: "0" } })).toThrow("SLURM_ARRAY_TASK_COUNT = 0 is invalid: the shard count must be an integer in 1..100000");
-    expect(() => resolveShard({ env: { SLURM_ARRAY_TASK_ID: "0" } })).toThrow("SLURM_ARRAY_TASK_ID = 0 is set but the shard count is unknown: pass --shards N or set NEURALRG_SHARDS");
-    expect(() => resolveShard({ env: { SLURM_ARRAY_TASK_ID: "1", NEURALRG_SHARDS: "two" } })).toThrow("NEURALRG_SHARDS = two is invalid");
+    expect(() =>
+      resolveShard({ env: { SLURM_ARRAY_TASK_ID: "3", SLURM_ARRAY_TASK_COUNT: "1", SLURM_ARRAY_TASK_MIN: "3" } }),
+    ).toThrow(/SLURM_ARRAY_TASK_MIN = 3 is invalid: .*--array=0-0.*--shards N/);
+    expect(
+      resolveShard({
+        shards: 4,
+        env: { SLURM_ARRAY_TASK_ID: "3", SLURM_ARRAY_TASK_COUNT: "1", SLURM_ARRAY_TASK_MIN: "3" },
+      }),
+    ).toMatchObject({ index: 3, count: 4 });
+    expect(() => resolveShard({ env: { SLURM_ARRAY_TASK_ID: "x", SLURM_ARRAY_TASK_COUNT: "2" } })).toThrow(
+      "SLURM_ARRAY_TASK_ID = x is invalid",
+    );
+    expect(() => resolveShard({ env: { SLURM_ARRAY_TASK_ID: "0", SLURM_ARRAY_TASK_COUNT: "0" } })).toThrow(
+      "SLURM_ARRAY_TASK_COUNT = 0 is invalid: the shard count must be an integer in 1..100000",
+    );
+    expect(() => resolveShard({ env: { SLURM_ARRAY_TASK_ID: "0" } })).toThrow(
+      "SLURM_ARRAY_TASK_ID = 0 is set but the shard count is unknown: pass --shards N or set NEURALRG_SHARDS",
+    );
+    expect(() => resolveShard({ env: { SLURM_ARRAY_TASK_ID: "1", NEURALRG_SHARDS: "two" } })).toThrow(
+      "NEURALRG_SHARDS = two is invalid",
+    );
   });
 
   it("Slurm: a stepped or non-contiguous array (IDs not 0..COUNT−1) is refused when N comes from SLURM_ARRAY_TASK_COUNT", () => {
     // sbatch --array=0,3 (a re-submission of two tasks): task 0 would otherwise run shard 0 of a 2-way split
-    const gap = { SLURM_ARRAY_TASK_ID: "0", SLURM_ARRAY_TASK_COUNT: "2", SLURM_ARRAY_TASK_MIN: "0", SLURM_ARRAY_TASK_MAX: "3" };
+    const gap = {
+      SLURM_ARRAY_TASK_ID: "0",
+      SLURM_ARRAY_TASK_COUNT: "2",
+      SLURM_ARRAY_TASK_MIN: "0",
+      SLURM_ARRAY_TASK_MAX: "3",
+    };
     expect(() => resolveShard({ env: gap })).toThrow(/SLURM_ARRAY_TASK_MAX = 3 is invalid: .*--array=0-1.*--shards N/);
     // sbatch --array=0-6:2: task 2 would otherwise run shard 2 of 4
-    const step = { SLURM_ARRAY_TASK_ID: "2", SLURM_ARRAY_TASK_COUNT: "4", SLURM_ARRAY_TASK_MIN: "0", SLURM_ARRAY_TASK_MAX: "6", SLURM_ARRAY_TASK_STEP: "2" };
+    const step = {
+      SLURM_ARRAY_TASK_ID: "2",
+      SLURM_ARRAY_TASK_COUNT: "4",
+      SLURM_ARRAY_TASK_MIN: "0",
+      SLURM_ARRAY_TASK_MAX: "6",
+      SLURM_ARRAY_TASK_STEP: "2",
+    };
     expect(() => resolveShard({ env: step })).toThrow(/SLURM_ARRAY_TASK_MAX = 6 is invalid/);
     // with an explicit count the IDs are the shard indices as they are (a re-submission, or a split array)
     expect(resolveShard({ shards: 4, env: gap })).toMatchObject({ index: 0, count: 4 });
@@ -81,16 +122,32 @@ describe("resolveShard: --shard, Slurm job arrays, Kubernetes Indexed Jobs", () 
   });
 
   it("Kubernetes: JOB_COMPLETION_INDEX with the count from --shards or NEURALRG_SHARDS", () => {
-    expect(resolveShard({ env: { JOB_COMPLETION_INDEX: "0", NEURALRG_SHARDS: "2" } })).toEqual({ index: 0, count: 2, source: "JOB_COMPLETION_INDEX = 0, NEURALRG_SHARDS = 2" });
-    expect(resolveShard({ shards: 8, env: { JOB_COMPLETION_INDEX: "7" } })).toEqual({ index: 7, count: 8, source: "JOB_COMPLETION_INDEX = 7, --shards 8" });
-    expect(() => resolveShard({ env: { JOB_COMPLETION_INDEX: "1" } })).toThrow("JOB_COMPLETION_INDEX = 1 is set but the shard count is unknown: pass --shards N or set NEURALRG_SHARDS to the Job's spec.completions");
-    expect(() => resolveShard({ env: { JOB_COMPLETION_INDEX: "2", NEURALRG_SHARDS: "2" } })).toThrow("JOB_COMPLETION_INDEX = 2 is invalid: the shard index must be an integer in 0..1 (NEURALRG_SHARDS = 2)");
+    expect(resolveShard({ env: { JOB_COMPLETION_INDEX: "0", NEURALRG_SHARDS: "2" } })).toEqual({
+      index: 0,
+      count: 2,
+      source: "JOB_COMPLETION_INDEX = 0, NEURALRG_SHARDS = 2",
+    });
+    expect(resolveShard({ shards: 8, env: { JOB_COMPLETION_INDEX: "7" } })).toEqual({
+      index: 7,
+      count: 8,
+      source: "JOB_COMPLETION_INDEX = 7, --shards 8",
+    });
+    expect(() => resolveShard({ env: { JOB_COMPLETION_INDEX: "1" } })).toThrow(
+      "JOB_COMPLETION_INDEX = 1 is set but the shard count is unknown: pass --shards N or set NEURALRG_SHARDS to the Job's spec.completions",
+    );
+    expect(() => resolveShard({ env: { JOB_COMPLETION_INDEX: "2", NEURALRG_SHARDS: "2" } })).toThrow(
+      "JOB_COMPLETION_INDEX = 2 is invalid: the shard index must be an integer in 0..1 (NEURALRG_SHARDS = 2)",
+    );
     // Slurm first when both are set
-    expect(resolveShard({ env: { JOB_COMPLETION_INDEX: "1", SLURM_ARRAY_TASK_ID: "0", NEURALRG_SHARDS: "2" } })?.source).toMatch(/^SLURM_ARRAY_TASK_ID = 0/);
+    expect(
+      resolveShard({ env: { JOB_COMPLETION_INDEX: "1", SLURM_ARRAY_TASK_ID: "0", NEURALRG_SHARDS: "2" } })?.source,
+    ).toMatch(/^SLURM_ARRAY_TASK_ID = 0/);
   });
 
   it("--shards without an index is refused", () => {
-    expect(() => resolveShard({ shards: 2, env: {} })).toThrow("--shards = 2 needs a shard index: --shard I/N, SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX");
+    expect(() => resolveShard({ shards: 2, env: {} })).toThrow(
+      "--shards = 2 needs a shard index: --shard I/N, SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX",
+    );
   });
 });
 
@@ -100,7 +157,12 @@ describe("shardPositions: the split of the points", () => {
     Array.from({ length: nT }, (_, i) => 2 + 0.1 * i).flatMap((T) => depths.map((depth) => ({ T, depth })));
 
   it("the shares partition the points, are in list order, and differ in size by at most one", () => {
-    for (const [nT, depths] of [[8, [1, 2, 3, 4, 5]], [2, [1, 2]], [3, [5]], [1, [1]]] as [number, number[]][]) {
+    for (const [nT, depths] of [
+      [8, [1, 2, 3, 4, 5]],
+      [2, [1, 2]],
+      [3, [5]],
+      [1, [1]],
+    ] as [number, number[]][]) {
       const points = grid(nT, depths);
       for (let N = 1; N <= 9; N++) {
         const shares = Array.from({ length: N }, (_, i) => shardPositions(points, { index: i, count: N }));
@@ -122,7 +184,10 @@ describe("shardPositions: the split of the points", () => {
 
   it("is deterministic and independent of the list order", () => {
     const points = grid(3, [1, 2]);
-    const names = (ps: { T: number; depth: number }[], i: number): string[] => shardPositions(ps, { index: i, count: 2 }).map((k) => `${ps[k].T}-${ps[k].depth}`).sort();
+    const names = (ps: { T: number; depth: number }[], i: number): string[] =>
+      shardPositions(ps, { index: i, count: 2 })
+        .map((k) => `${ps[k].T}-${ps[k].depth}`)
+        .sort();
     const reversed = [...points].reverse();
     for (const i of [0, 1]) expect(names(reversed, i)).toEqual(names(points, i));
     // deepest first, then T: (2.0,2) (2.1,2) (2.2,2) (2.0,1) (2.1,1) (2.2,1) dealt 0,1,0,1,0,1

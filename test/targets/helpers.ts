@@ -8,11 +8,15 @@
 export function torusAdjacency(L: number): Float64Array {
   const N = L * L;
   const A = new Float64Array(N * N);
-  const add = (a: number, b: number) => { A[a * N + b] += 1; A[b * N + a] += 1; };
-  for (let i = 0; i < L; i++) for (let j = 0; j < L; j++) {
-    add(i * L + j, i * L + ((j + 1) % L));
-    add(i * L + j, ((i + 1) % L) * L + j);
-  }
+  const add = (a: number, b: number) => {
+    A[a * N + b] += 1;
+    A[b * N + a] += 1;
+  };
+  for (let i = 0; i < L; i++)
+    for (let j = 0; j < L; j++) {
+      add(i * L + j, i * L + ((j + 1) % L));
+      add(i * L + j, ((i + 1) % L) * L + j);
+    }
   return A;
 }
 
@@ -31,13 +35,17 @@ export function jacobiEigenvalues(M: ArrayLike<number>, n: number): number[] {
         const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
         const c = 1 / Math.sqrt(t * t + 1);
         const s = t * c;
-        for (let k = 0; k < n; k++) { // columns p, q
-          const akp = a[k * n + p], akq = a[k * n + q];
+        for (let k = 0; k < n; k++) {
+          // columns p, q
+          const akp = a[k * n + p],
+            akq = a[k * n + q];
           a[k * n + p] = c * akp - s * akq;
           a[k * n + q] = s * akp + c * akq;
         }
-        for (let k = 0; k < n; k++) { // rows p, q
-          const apk = a[p * n + k], aqk = a[q * n + k];
+        for (let k = 0; k < n; k++) {
+          // rows p, q
+          const apk = a[p * n + k],
+            aqk = a[q * n + k];
           a[p * n + k] = c * apk - s * aqk;
           a[q * n + k] = s * apk + c * aqk;
         }
@@ -52,13 +60,18 @@ export function jacobiEigenvalues(M: ArrayLike<number>, n: number): number[] {
 /** ln|det M| and its sign by LU with partial pivoting. */
 export function luLogDet(M: ArrayLike<number>, n: number): { logAbs: number; sign: number } {
   const a = Float64Array.from(M);
-  let logAbs = 0, sign = 1;
+  let logAbs = 0,
+    sign = 1;
   for (let k = 0; k < n; k++) {
     let piv = k;
     for (let i = k + 1; i < n; i++) if (Math.abs(a[i * n + k]) > Math.abs(a[piv * n + k])) piv = i;
     if (a[piv * n + k] === 0) return { logAbs: -Infinity, sign: 0 };
     if (piv !== k) {
-      for (let j = 0; j < n; j++) { const t = a[k * n + j]; a[k * n + j] = a[piv * n + j]; a[piv * n + j] = t; }
+      for (let j = 0; j < n; j++) {
+        const t = a[k * n + j];
+        a[k * n + j] = a[piv * n + j];
+        a[piv * n + j] = t;
+      }
       sign = -sign;
     }
     const d = a[k * n + k];
@@ -81,16 +94,26 @@ export function gaussJordanInverse(M: ArrayLike<number>, n: number): Float64Arra
     let piv = k;
     for (let i = k + 1; i < n; i++) if (Math.abs(a[i * n + k]) > Math.abs(a[piv * n + k])) piv = i;
     for (let j = 0; j < n; j++) {
-      let t = a[k * n + j]; a[k * n + j] = a[piv * n + j]; a[piv * n + j] = t;
-      t = inv[k * n + j]; inv[k * n + j] = inv[piv * n + j]; inv[piv * n + j] = t;
+      let t = a[k * n + j];
+      a[k * n + j] = a[piv * n + j];
+      a[piv * n + j] = t;
+      t = inv[k * n + j];
+      inv[k * n + j] = inv[piv * n + j];
+      inv[piv * n + j] = t;
     }
     const d = a[k * n + k];
-    for (let j = 0; j < n; j++) { a[k * n + j] /= d; inv[k * n + j] /= d; }
+    for (let j = 0; j < n; j++) {
+      a[k * n + j] /= d;
+      inv[k * n + j] /= d;
+    }
     for (let i = 0; i < n; i++) {
       if (i === k) continue;
       const f = a[i * n + k];
       if (f === 0) continue;
-      for (let j = 0; j < n; j++) { a[i * n + j] -= f * a[k * n + j]; inv[i * n + j] -= f * inv[k * n + j]; }
+      for (let j = 0; j < n; j++) {
+        a[i * n + j] -= f * a[k * n + j];
+        inv[i * n + j] -= f * inv[k * n + j];
+      }
     }
   }
   return inv;
@@ -126,10 +149,11 @@ export function spinsOf(k: number, N: number, out = new Float64Array(N)): Float6
 /** H(s) = −Σ_i (s_i s_{i+x} + s_i s_{i+y}), written out independently of src/. */
 export function hamiltonian(s: ArrayLike<number>, L: number): number {
   let e = 0;
-  for (let i = 0; i < L; i++) for (let j = 0; j < L; j++) {
-    const v = s[i * L + j];
-    e -= v * s[i * L + ((j + 1) % L)] + v * s[((i + 1) % L) * L + j];
-  }
+  for (let i = 0; i < L; i++)
+    for (let j = 0; j < L; j++) {
+      const v = s[i * L + j];
+      e -= v * s[i * L + ((j + 1) % L)] + v * s[((i + 1) % L) * L + j];
+    }
   return e;
 }
 

@@ -2,10 +2,25 @@ import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/engine/rng.ts";
 import { criticalTemperature, isingExactObservables, isingLogZEnumerate } from "../../src/targets/kaufman.ts";
 import {
-  absMagnetisation, energyPerSite, logCosh, meanSpins, relaxedIsing, sampleSpins, structureFactor, structureFactorFromMeans,
+  absMagnetisation,
+  energyPerSite,
+  logCosh,
+  meanSpins,
+  relaxedIsing,
+  sampleSpins,
+  structureFactor,
+  structureFactorFromMeans,
 } from "../../src/targets/ising.ts";
 import {
-  choleskyLower, gaussJordanInverse, hamiltonian, jacobiEigenvalues, logSumExpArr, luLogDet, normalsSeeded, spinsOf, torusAdjacency,
+  choleskyLower,
+  gaussJordanInverse,
+  hamiltonian,
+  jacobiEigenvalues,
+  logSumExpArr,
+  luLogDet,
+  normalsSeeded,
+  spinsOf,
+  torusAdjacency,
 } from "./helpers.ts";
 
 const Tc = criticalTemperature();
@@ -19,18 +34,21 @@ function denseM(L: number, T: number, alpha: number): Float64Array {
 }
 
 describe("relaxed Ising: the shift α", () => {
-  it.each([2, 3, 4, 5, 6, 8])("λ_min(K + αI) = 0.1 and the analytic spectrum matches a Jacobi eigen-solve (L = %i)", (L) => {
-    for (const T of [1.0, Tc, 5.0]) {
-      const t = relaxedIsing({ L, T });
-      const ev = jacobiEigenvalues(denseM(L, T, t.alpha), L * L);
-      expect(ev[0]).toBeCloseTo(0.1, 10);
-      const analytic = Array.from(t.eigenvalues).sort((a, b) => a - b);
-      for (let k = 0; k < ev.length; k++) expect(analytic[k]).toBeCloseTo(ev[k], 10);
-      let ld = 0;
-      for (const v of ev) ld += Math.log(v);
-      expect(t.logDet).toBeCloseTo(ld, 9);
-    }
-  });
+  it.each([2, 3, 4, 5, 6, 8])(
+    "λ_min(K + αI) = 0.1 and the analytic spectrum matches a Jacobi eigen-solve (L = %i)",
+    (L) => {
+      for (const T of [1.0, Tc, 5.0]) {
+        const t = relaxedIsing({ L, T });
+        const ev = jacobiEigenvalues(denseM(L, T, t.alpha), L * L);
+        expect(ev[0]).toBeCloseTo(0.1, 10);
+        const analytic = Array.from(t.eigenvalues).sort((a, b) => a - b);
+        for (let k = 0; k < ev.length; k++) expect(analytic[k]).toBeCloseTo(ev[k], 10);
+        let ld = 0;
+        for (const v of ev) ld += Math.log(v);
+        expect(t.logDet).toBeCloseTo(ld, 9);
+      }
+    },
+  );
 
   it("L = 2 bond doubling: adjacency eigenvalues 4, 0, 0, −4, so α = 0.1 + 4β", () => {
     const t = relaxedIsing({ L: 2, T: 2 });
@@ -78,14 +96,25 @@ describe("relaxed Ising: exact −ln Z (text after Eq. 7)", () => {
     const R = Math.sqrt(4 * mu) + 8.5;
     const n = Math.ceil(R / h);
     let sum = 0;
-    for (let a = -n; a <= n; a++) for (let b = -n; b <= n; b++) for (let c = -n; c <= n; c++) for (let d = -n; d <= n; d++) {
-      const y0 = a * h, y1 = b * h, y2 = c * h, y3 = d * h;
-      const x0 = C[0] * y0;
-      const x1 = C[4] * y0 + C[5] * y1;
-      const x2 = C[8] * y0 + C[9] * y1 + C[10] * y2;
-      const x3 = C[12] * y0 + C[13] * y1 + C[14] * y2 + C[15] * y3;
-      sum += Math.exp(-0.5 * (y0 * y0 + y1 * y1 + y2 * y2 + y3 * y3)) * Math.cosh(x0) * Math.cosh(x1) * Math.cosh(x2) * Math.cosh(x3);
-    }
+    for (let a = -n; a <= n; a++)
+      for (let b = -n; b <= n; b++)
+        for (let c = -n; c <= n; c++)
+          for (let d = -n; d <= n; d++) {
+            const y0 = a * h,
+              y1 = b * h,
+              y2 = c * h,
+              y3 = d * h;
+            const x0 = C[0] * y0;
+            const x1 = C[4] * y0 + C[5] * y1;
+            const x2 = C[8] * y0 + C[9] * y1 + C[10] * y2;
+            const x3 = C[12] * y0 + C[13] * y1 + C[14] * y2 + C[15] * y3;
+            sum +=
+              Math.exp(-0.5 * (y0 * y0 + y1 * y1 + y2 * y2 + y3 * y3)) *
+              Math.cosh(x0) *
+              Math.cosh(x1) *
+              Math.cosh(x2) *
+              Math.cosh(x3);
+          }
     const lnZ = logDetC + Math.log(sum) + 4 * Math.log(h);
     expect(Math.abs(t.exactNegLogZ + lnZ)).toBeLessThan(1e-9);
   });
@@ -148,7 +177,8 @@ describe("relaxed Ising: log π and its gradient", () => {
       const Minv = gaussJordanInverse(denseM(L, T, relaxedIsing({ L, T }).alpha), N);
       const ref = new Float64Array(batch);
       for (let b = 0; b < batch; b++) {
-        let q = 0, lc = 0;
+        let q = 0,
+          lc = 0;
         for (let i = 0; i < N; i++) {
           lc += Math.log(Math.cosh(x[b * N + i]));
           for (let j = 0; j < N; j++) q += x[b * N + i] * Minv[i * N + j] * x[b * N + j];
@@ -162,11 +192,12 @@ describe("relaxed Ising: log π and its gradient", () => {
         for (let b = 0; b < batch; b++) expect(Math.abs(out[b] - ref[b])).toBeLessThan(1e-10 * (1 + Math.abs(ref[b])));
         const y = new Float64Array(batch * N);
         t.applyInverse(x, batch, y);
-        for (let b = 0; b < batch; b++) for (let i = 0; i < N; i++) {
-          let r = 0;
-          for (let j = 0; j < N; j++) r += Minv[i * N + j] * x[b * N + j];
-          expect(y[b * N + i]).toBeCloseTo(r, 11);
-        }
+        for (let b = 0; b < batch; b++)
+          for (let i = 0; i < N; i++) {
+            let r = 0;
+            for (let j = 0; j < N; j++) r += Minv[i * N + j] * x[b * N + j];
+            expect(y[b * N + i]).toBeCloseTo(r, 11);
+          }
       }
     }
   });
@@ -180,11 +211,14 @@ describe("relaxed Ising: log π and its gradient", () => {
     const g = new Float64Array(batch * N);
     t.logProb(x, batch, out, g);
     const h = 1e-5;
-    const a = new Float64Array(batch), c = new Float64Array(batch);
+    const a = new Float64Array(batch),
+      c = new Float64Array(batch);
     let worst = 0;
     for (let k = 0; k < batch * N; k++) {
-      const xp = x.slice(); xp[k] += h;
-      const xm = x.slice(); xm[k] -= h;
+      const xp = x.slice();
+      xp[k] += h;
+      const xm = x.slice();
+      xm[k] -= h;
       t.logProb(xp, batch, a);
       t.logProb(xm, batch, c);
       const b = Math.floor(k / N);
@@ -195,12 +229,15 @@ describe("relaxed Ising: log π and its gradient", () => {
   });
 
   it("spectral and dense paths agree on values and gradients at L = 16, odd batch", () => {
-    const L = 16, N = 256, batch = 7;
+    const L = 16,
+      N = 256,
+      batch = 7;
     const x = normalsSeeded(batch * N, 5);
     const r: Float64Array[] = [];
     for (const method of ["spectral", "dense"] as const) {
       const t = relaxedIsing({ L, T: 2.5, method });
-      const out = new Float64Array(batch), g = new Float64Array(batch * N);
+      const out = new Float64Array(batch),
+        g = new Float64Array(batch * N);
       t.logProb(x, batch, out, g);
       r.push(out, g);
     }
@@ -209,12 +246,16 @@ describe("relaxed Ising: log π and its gradient", () => {
   });
 
   it("accepts float32 input and gradient buffers; more than one chunk of rows", () => {
-    const L = 8, N = 64, batch = 130;
+    const L = 8,
+      N = 64,
+      batch = 130;
     const t = relaxedIsing({ L, T: Tc });
     const x64 = normalsSeeded(batch * N, 9);
     const x32 = Float32Array.from(x64);
-    const o64 = new Float64Array(batch), o32 = new Float64Array(batch);
-    const g64 = new Float64Array(batch * N), g32 = new Float32Array(batch * N);
+    const o64 = new Float64Array(batch),
+      o32 = new Float64Array(batch);
+    const g64 = new Float64Array(batch * N),
+      g32 = new Float32Array(batch * N);
     t.logProb(Float64Array.from(x32), batch, o64, g64);
     t.logProb(x32, batch, o32, g32);
     for (let b = 0; b < batch; b++) expect(o32[b]).toBeCloseTo(o64[b], 10);
@@ -222,10 +263,13 @@ describe("relaxed Ising: log π and its gradient", () => {
   });
 
   it("is fast at L = 32, batch 512 (spectral path)", () => {
-    const L = 32, N = 1024, batch = 512;
+    const L = 32,
+      N = 1024,
+      batch = 512;
     const t = relaxedIsing({ L, T: Tc });
     const x = normalsSeeded(batch * N, 3);
-    const out = new Float64Array(batch), g = new Float64Array(batch * N);
+    const out = new Float64Array(batch),
+      g = new Float64Array(batch * N);
     t.logProb(x, batch, out, g);
     const t0 = performance.now();
     t.logProb(x, batch, out, g);
@@ -238,7 +282,8 @@ describe("relaxed Ising: spins and observables", () => {
     const up4 = new Float64Array(16).fill(1);
     const checker = Float64Array.from({ length: 16 }, (_, k) => ((Math.floor(k / 4) + (k % 4)) % 2 ? -1 : 1));
     const both = new Float64Array(32);
-    both.set(up4); both.set(checker, 16);
+    both.set(up4);
+    both.set(checker, 16);
     expect(Array.from(energyPerSite(both, 4, 2))).toEqual([-2, 2]);
     expect(Array.from(absMagnetisation(both, 4, 2))).toEqual([1, 0]);
     expect(Array.from(structureFactor(both, 4, 2))).toEqual([1, 0]);
@@ -265,7 +310,10 @@ describe("relaxed Ising: spins and observables", () => {
 
   it("exact samples of the relaxed model reproduce the exact Ising observables (L = 3, T = T_c)", () => {
     // s ~ e^{−βH}/Z_Ising by enumeration, then x | s ~ N(Ms, M): x is an exact draw of π (see the mixture test).
-    const L = 3, N = 9, T = Tc, n = 20000;
+    const L = 3,
+      N = 9,
+      T = Tc,
+      n = 20000;
     const t = relaxedIsing({ L, T });
     const M = denseM(L, T, t.alpha);
     const C = choleskyLower(M, N);
@@ -275,16 +323,26 @@ describe("relaxed Ising: spins and observables", () => {
     for (let k = 0; k < 2 ** N; k++) cdf[k] = acc += Math.exp(-hamiltonian(spinsOf(k, N), L) / T - lnZ);
     const rng = Rng.fromSeed(2024);
     const x = new Float64Array(n * N);
-    const s = new Float64Array(N), xi = new Float64Array(N);
+    const s = new Float64Array(N),
+      xi = new Float64Array(N);
     for (let b = 0; b < n; b++) {
       const u = rng.uniform() * acc;
-      let lo = 0, hi = cdf.length - 1;
-      while (lo < hi) { const mid = (lo + hi) >> 1; if (cdf[mid] < u) lo = mid + 1; else hi = mid; }
+      let lo = 0,
+        hi = cdf.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (cdf[mid] < u) lo = mid + 1;
+        else hi = mid;
+      }
       spinsOf(lo, N, s);
       rng.fillNormal(xi);
       for (let i = 0; i < N; i++) {
-        let m = 0, c = 0;
-        for (let j = 0; j < N; j++) { m += M[i * N + j] * s[j]; c += C[i * N + j] * xi[j]; }
+        let m = 0,
+          c = 0;
+        for (let j = 0; j < N; j++) {
+          m += M[i * N + j] * s[j];
+          c += C[i * N + j] * xi[j];
+        }
         x[b * N + i] = m + c;
       }
     }
@@ -292,8 +350,12 @@ describe("relaxed Ising: spins and observables", () => {
     const spins = t.sampleSpins(x, n, rng);
     const tanh = t.meanSpins(x, n);
     const check = (v: Float64Array, ref: number) => {
-      let m = 0, m2 = 0;
-      for (const a of v) { m += a; m2 += a * a; }
+      let m = 0,
+        m2 = 0;
+      for (const a of v) {
+        m += a;
+        m2 += a * a;
+      }
       m /= n;
       const se = Math.sqrt((m2 / n - m * m) / n);
       expect(Math.abs(m - ref)).toBeLessThan(4.5 * se + 1e-12);
@@ -312,9 +374,14 @@ describe("relaxed Ising: spins and observables", () => {
     expect(t.nvars).toBe(64);
     expect(t.beta).toBe(1 / 2.5);
     const x = normalsSeeded(64, 4);
-    const a = new Float64Array(1), b = new Float64Array(1);
+    const a = new Float64Array(1),
+      b = new Float64Array(1);
     t.logProb(x, 1, a);
-    t.logProb(x.map((v) => -v), 1, b);
+    t.logProb(
+      x.map((v) => -v),
+      1,
+      b,
+    );
     expect(a[0]).toBeCloseTo(b[0], 12);
   });
 });

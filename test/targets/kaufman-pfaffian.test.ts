@@ -22,7 +22,12 @@ function pfaffianLogZ(L: number, T: number): number {
   const s2 = Math.sinh(2 * K);
   const logs: number[] = [];
   const signs: number[] = [];
-  for (const [a, b, sign] of [[0.5, 0.5, 1], [0.5, 0, 1], [0, 0.5, 1], [0, 0, -1]] as const) {
+  for (const [a, b, sign] of [
+    [0.5, 0.5, 1],
+    [0.5, 0, 1],
+    [0, 0.5, 1],
+    [0, 0, -1],
+  ] as const) {
     let sum = 0;
     let s: number = sign;
     for (let p = 0; p < L; p++) {
@@ -76,7 +81,10 @@ describe("Kaufman's ln Z against the Pfaffian double-product formula", () => {
     // ln det(K + αI) as a direct sum over the torus spectrum written here: β[2cos θ_p + 2cos θ_q] + α
     let logDet = 0;
     for (let p = 0; p < 64; p++) {
-      for (let q = 0; q < 64; q++) logDet += Math.log((2 * Math.cos((2 * Math.PI * p) / 64) + 2 * Math.cos((2 * Math.PI * q) / 64)) / Tc + t.alpha);
+      for (let q = 0; q < 64; q++)
+        logDet += Math.log(
+          (2 * Math.cos((2 * Math.PI * p) / 64) + 2 * Math.cos((2 * Math.PI * q) / 64)) / Tc + t.alpha,
+        );
     }
     expect(Math.abs(logDet - t.logDet)).toBeLessThan(1e-9 * Math.abs(logDet));
     // α makes the smallest eigenvalue 0.1: β·(−4) + α = 0.1

@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import {
-  criticalTemperature, isingExactObservables, isingLogZEnumerate, kaufmanEnergyPerSite, kaufmanLogZ,
+  criticalTemperature,
+  isingExactObservables,
+  isingLogZEnumerate,
+  kaufmanEnergyPerSite,
+  kaufmanLogZ,
 } from "../../src/targets/kaufman.ts";
 import { hamiltonian, logSumExpArr, spinsOf } from "./helpers.ts";
 
@@ -63,17 +67,19 @@ describe("Kaufman's exact finite-lattice ln Z", () => {
   });
 
   it("energy per site from Kaufman (β-derivative) equals enumeration for L = 3, 4", () => {
-    for (const L of [3, 4]) for (const T of [1.0, 2.0, Tc, 3.0, 6.0]) {
-      expect(Math.abs(kaufmanEnergyPerSite(L, T) - isingExactObservables(L, T).energyPerSite)).toBeLessThan(1e-8);
-    }
+    for (const L of [3, 4])
+      for (const T of [1.0, 2.0, Tc, 3.0, 6.0]) {
+        expect(Math.abs(kaufmanEnergyPerSite(L, T) - isingExactObservables(L, T).energyPerSite)).toBeLessThan(1e-8);
+      }
   });
 
   it("is finite at L = 64 and L = 1024 for T = 0.5, T_c, 10", () => {
-    for (const L of [64, 1024]) for (const T of [0.5, Tc, 10]) {
-      const v = kaufmanLogZ(L, T);
-      expect(Number.isFinite(v)).toBe(true);
-      expect(v / (L * L)).toBeGreaterThan(Math.LN2);
-    }
+    for (const L of [64, 1024])
+      for (const T of [0.5, Tc, 10]) {
+        const v = kaufmanLogZ(L, T);
+        expect(Number.isFinite(v)).toBe(true);
+        expect(v / (L * L)).toBeGreaterThan(Math.LN2);
+      }
     // T = 0.5: ln Z ≈ 2Nβ + ln 2 (two ground states) + N e^{−16} (single flips)
     const N = 64 * 64;
     expect(kaufmanLogZ(64, 0.5) - (4 * N + Math.LN2)).toBeCloseTo(N * Math.exp(-16), 6);
@@ -93,7 +99,9 @@ describe("Kaufman's exact finite-lattice ln Z", () => {
     expect(E[E.length - 1]).toBeCloseTo(-2 * t - (4 * t ** 3 + 12 * t ** 5) * (1 - t * t), 5);
     // continuity through T_c where γ_0 changes sign
     const eps = 1e-7;
-    const below = kaufmanLogZ(64, Tc - eps), at = kaufmanLogZ(64, Tc), above = kaufmanLogZ(64, Tc + eps);
+    const below = kaufmanLogZ(64, Tc - eps),
+      at = kaufmanLogZ(64, Tc),
+      above = kaufmanLogZ(64, Tc + eps);
     expect(Math.abs(above - below)).toBeLessThan(1e-6 * 4096);
     expect((at - below) * (above - at)).toBeGreaterThan(0);
   });

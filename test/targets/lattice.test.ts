@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { adjacencyEigenvalues, adjacencyMatrix, adjacencyMinEigenvalue, bonds, isingEnergy, neighbours, siteIndex } from "../../src/targets/lattice.ts";
+import {
+  adjacencyEigenvalues,
+  adjacencyMatrix,
+  adjacencyMinEigenvalue,
+  bonds,
+  isingEnergy,
+  neighbours,
+  siteIndex,
+} from "../../src/targets/lattice.ts";
 import { hamiltonian, jacobiEigenvalues, normalsSeeded, torusAdjacency } from "./helpers.ts";
 
 describe("periodic square lattice", () => {

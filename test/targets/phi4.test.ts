@@ -1,8 +1,20 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/engine/rng.ts";
 import { train, sample } from "../../src/index.ts";
-import { phi4FreeField, phi4FromContinuum, phi4Target, phi4ToContinuum, PHI4_NEAR_CRITICAL } from "../../src/targets/phi4.ts";
-import { concatPhi4Series, formatEstimate, phi4Estimates, phi4Series, twoPointFunction } from "../../src/targets/phi4-observables.ts";
+import {
+  phi4FreeField,
+  phi4FromContinuum,
+  phi4Target,
+  phi4ToContinuum,
+  PHI4_NEAR_CRITICAL,
+} from "../../src/targets/phi4.ts";
+import {
+  concatPhi4Series,
+  formatEstimate,
+  phi4Estimates,
+  phi4Series,
+  twoPointFunction,
+} from "../../src/targets/phi4-observables.ts";
 import { makeTarget } from "../../src/targets/registry.ts";
 import { gaussJordanInverse, luLogDet, normalsSeeded, torusAdjacency } from "./helpers.ts";
 
@@ -44,14 +56,22 @@ function denseQuadraticForm(L: number, kappa: number): Float64Array {
 
 describe("phi4 action and gradient", () => {
   it("log π = −S matches the definition (including L = 2 bond doubling) and is Z2 symmetric", () => {
-    for (const [L, kappa, lambda] of [[2, 0.3, 0.7], [4, 0.27, 0.02], [8, -0.1, 1.5]] as const) {
+    for (const [L, kappa, lambda] of [
+      [2, 0.3, 0.7],
+      [4, 0.27, 0.02],
+      [8, -0.1, 1.5],
+    ] as const) {
       const t = phi4Target({ L, kappa, lambda });
       const B = 3;
       const x = normalsSeeded(B * L * L, L);
       const out = new Float64Array(B);
       const outm = new Float64Array(B);
       t.logProb(x, B, out);
-      t.logProb(Float64Array.from(x, (v) => -v), B, outm);
+      t.logProb(
+        Float64Array.from(x, (v) => -v),
+        B,
+        outm,
+      );
       for (let b = 0; b < B; b++) {
         const S = actionByDefinition(x.subarray(b * L * L, (b + 1) * L * L), L, kappa, lambda);
         expect(out[b]).toBeCloseTo(-S, 10);
@@ -94,7 +114,12 @@ describe("phi4 action and gradient", () => {
   });
 
   it("continuum parameters (m², λ₀) map to the hopping form: S_hop(φ) = S_c(√(2κ)φ) + Nλ", () => {
-    for (const [m2, lambda0] of [[0.5, 0], [-1, 6], [-4, 8], [2, 0.3]] as const) {
+    for (const [m2, lambda0] of [
+      [0.5, 0],
+      [-1, 6],
+      [-4, 8],
+      [2, 0.3],
+    ] as const) {
       const { kappa, lambda } = phi4FromContinuum(m2, lambda0);
       expect(kappa).toBeGreaterThan(0);
       const back = phi4ToContinuum(kappa, lambda);
@@ -107,7 +132,12 @@ describe("phi4 action and gradient", () => {
       const out = new Float64Array(1);
       t.logProb(x, 1, out);
       const s = Math.sqrt(2 * kappa);
-      const Sc = continuumAction(Float64Array.from(x, (v) => s * v), L, m2, lambda0);
+      const Sc = continuumAction(
+        Float64Array.from(x, (v) => s * v),
+        L,
+        m2,
+        lambda0,
+      );
       expect(-out[0]).toBeCloseTo(Sc + L * L * lambda, 9);
     }
     expect(() => phi4FromContinuum(-5, 0)).toThrow(/m2 > -4/);
@@ -120,7 +150,9 @@ describe("phi4 action and gradient", () => {
     expect(() => makeTarget({ kind: "phi4", L: 4, kappa: 0.2 })).toThrow(/lambda is missing/);
     expect(() => makeTarget({ kind: "phi4", L: 4, lambda: 0.2 })).toThrow(/kappa is missing/);
     expect(() => makeTarget({ kind: "phi4", L: 4, kappa: 0.2, lambda: -1 })).toThrow(/lambda = -1 is invalid/);
-    expect(() => makeTarget({ kind: "phi4", L: 4, kappa: 0.2, lambda: 0, m2: 1 })).toThrow(/either \(kappa, lambda\) or \(m2, lambda0\)/);
+    expect(() => makeTarget({ kind: "phi4", L: 4, kappa: 0.2, lambda: 0, m2: 1 })).toThrow(
+      /either \(kappa, lambda\) or \(m2, lambda0\)/,
+    );
     expect(() => makeTarget({ kind: "phi4", L: 4, kappa: 0.2, lambda: 0, T: 1 })).toThrow(/target option T/);
     expect(() => makeTarget({ kind: "phi4", L: 4, kappa: "x", lambda: 0 })).toThrow(/kappa = "x" is invalid/);
     expect(PHI4_NEAR_CRITICAL.kappa).toBeGreaterThan(0.25);
@@ -129,7 +161,13 @@ describe("phi4 action and gradient", () => {
 
 describe("phi4 at λ = 0 is the Gaussian free field", () => {
   it("exact −ln Z equals ½ ln det A − (N/2) ln 2π with det A from a dense LU (independent)", () => {
-    for (const [L, kappa] of [[2, 0.2], [4, 0.2], [4, -0.24], [8, 0.1], [8, 0.249]] as const) {
+    for (const [L, kappa] of [
+      [2, 0.2],
+      [4, 0.2],
+      [4, -0.24],
+      [8, 0.1],
+      [8, 0.249],
+    ] as const) {
       const t = phi4Target({ L, kappa, lambda: 0 });
       const N = L * L;
       const A = denseQuadraticForm(L, kappa);
@@ -163,7 +201,9 @@ describe("phi4 at λ = 0 is the Gaussian free field", () => {
     const cov = gaussJordanInverse(denseQuadraticForm(L, kappa), N);
     for (let r = 0; r <= L / 2; r++) {
       let s = 0;
-      for (let i = 0; i < L; i++) for (let j = 0; j < L; j++) s += cov[(i * L + j) * N + i * L + ((j + r) % L)] + cov[(i * L + j) * N + ((i + r) % L) * L + j];
+      for (let i = 0; i < L; i++)
+        for (let j = 0; j < L; j++)
+          s += cov[(i * L + j) * N + i * L + ((j + r) % L)] + cov[(i * L + j) * N + ((i + r) % L) * L + j];
       expect(ff.G[r]).toBeCloseTo(s / (2 * N), 10);
     }
     let sumCov = 0;

@@ -41,27 +41,75 @@ export default {
 
 describe("user targets: validation names the problem", () => {
   const cases: [string, string, string, RegExp][] = [
-    ["wrong shape (L not a power of two)", "shape.ts", GOOD.replace("const L = 4", "const L = 6"), /wrong shape: L = 6 is invalid: L must be a power of two/],
     [
-      "wrong shape (jax output not [batch])", "jaxshape.ts",
+      "wrong shape (L not a power of two)",
+      "shape.ts",
+      GOOD.replace("const L = 4", "const L = 6"),
+      /wrong shape: L = 6 is invalid: L must be a power of two/,
+    ],
+    [
+      "wrong shape (jax output not [batch])",
+      "jaxshape.ts",
       "export default { L: 4, logProbJax: (phi: any, np: any) => phi.mul(-1) };",
       /wrong shape: logProbJax returned shape \[12, 4, 4\] for input shape \[12, 4, 4\], expected \[12\]/,
     ],
-    ["NaN output", "nan.ts", GOOD.replace("return s;", "return x[0] > 0.5 ? NaN : s;"), /logProb is not finite \(NaN\) on a random configuration/],
     [
-      "reads outside the lattice", "outside.ts", GOOD.replace("return s;", "return s + x[16];"),
+      "NaN output",
+      "nan.ts",
+      GOOD.replace("return s;", "return x[0] > 0.5 ? NaN : s;"),
+      /logProb is not finite \(NaN\) on a random configuration/,
+    ],
+    [
+      "reads outside the lattice",
+      "outside.ts",
+      GOOD.replace("return s;", "return s + x[16];"),
       /not finite \(NaN\).*x has length L\*L = 16: does the code read outside it\?/,
     ],
-    ["false symmetry claim", "asym.ts", GOOD.replace("-0.5 * v * v", "-0.5 * v * v + 0.3 * v").replace("out[i] = -x[i]", "out[i] = 0.3 - x[i]"), /false symmetry claim: z2Symmetric is true but log π\(−x\) ≠ log π\(x\)/],
-    ["no gradient", "nograd.ts", "export default { L: 4, logProb: (x: Float64Array) => -x[0] * x[0] };", /no gradient: training needs ∂ log π\/∂x; give grad\(x, out\).*finite differences are not used/],
-    ["wrong gradient", "badgrad.ts", GOOD.replace("0.4 * x[i] ** 3", "0.3 * x[i] ** 3"), /grad disagrees with central finite differences of log π/],
-    ["gradient of S instead of log π", "sign.ts", GOOD.replace("out[i] = -x[i] - 0.4 * x[i] ** 3", "out[i] = x[i] + 0.4 * x[i] ** 3"), /wrong sign: grad must be ∂ log π\/∂x/],
-    ["unset gradient entries", "unset.ts", GOOD.replace("i < x.length; i++", "i < 8; i++"), /grad is not finite \(NaN\) at site 8.*unset entries are NaN/],
+    [
+      "false symmetry claim",
+      "asym.ts",
+      GOOD.replace("-0.5 * v * v", "-0.5 * v * v + 0.3 * v").replace("out[i] = -x[i]", "out[i] = 0.3 - x[i]"),
+      /false symmetry claim: z2Symmetric is true but log π\(−x\) ≠ log π\(x\)/,
+    ],
+    [
+      "no gradient",
+      "nograd.ts",
+      "export default { L: 4, logProb: (x: Float64Array) => -x[0] * x[0] };",
+      /no gradient: training needs ∂ log π\/∂x; give grad\(x, out\).*finite differences are not used/,
+    ],
+    [
+      "wrong gradient",
+      "badgrad.ts",
+      GOOD.replace("0.4 * x[i] ** 3", "0.3 * x[i] ** 3"),
+      /grad disagrees with central finite differences of log π/,
+    ],
+    [
+      "gradient of S instead of log π",
+      "sign.ts",
+      GOOD.replace("out[i] = -x[i] - 0.4 * x[i] ** 3", "out[i] = x[i] + 0.4 * x[i] ** 3"),
+      /wrong sign: grad must be ∂ log π\/∂x/,
+    ],
+    [
+      "unset gradient entries",
+      "unset.ts",
+      GOOD.replace("i < x.length; i++", "i < 8; i++"),
+      /grad is not finite \(NaN\) at site 8.*unset entries are NaN/,
+    ],
     ["typo in a property", "typo.ts", GOOD.replace("z2Symmetric", "z2symmetric"), /unknown property "z2symmetric"/],
     ["no export", "noexport.ts", "export const energy = 1;", /exports no target: default-export defineTarget/],
     ["syntax error", "syntax.ts", "export default { L: 4,, };", /failed to load/],
-    ["jax ownership mistake", "jaxref.ts", "export default { L: 4, logProbJax: (phi: any) => phi.mul(phi).sum([1, 2]) };", /logProbJax threw.*write phi\.ref/],
-    ["two forms", "two.ts", GOOD.replace("L, z2Symmetric", "L, logProbJax: () => 0, z2Symmetric"), /give exactly one of logProb, logProbBatch, logProbJax/],
+    [
+      "jax ownership mistake",
+      "jaxref.ts",
+      "export default { L: 4, logProbJax: (phi: any) => phi.mul(phi).sum([1, 2]) };",
+      /logProbJax threw.*write phi\.ref/,
+    ],
+    [
+      "two forms",
+      "two.ts",
+      GOOD.replace("L, z2Symmetric", "L, logProbJax: () => 0, z2Symmetric"),
+      /give exactly one of logProb, logProbBatch, logProbJax/,
+    ],
   ];
   for (const [what, file, source, message] of cases) {
     it(`rejects: ${what}`, () => {
@@ -83,7 +131,9 @@ describe("user targets: validation names the problem", () => {
 
   it("rejects missing files and other extensions", () => {
     expect(() => loadUserTarget(join(dir, "missing.ts"))).toThrow(/does not exist/);
-    expect(() => loadUserTarget(mod("energy.py", "x = 1"))).toThrow(/must end in \.ts, \.mts, \.cts, \.js, \.mjs, \.cjs/);
+    expect(() => loadUserTarget(mod("energy.py", "x = 1"))).toThrow(
+      /must end in \.ts, \.mts, \.cts, \.js, \.mjs, \.cjs/,
+    );
   });
 
   it("the CLI exits with status 2 and one line naming the problem, writing no run", async () => {
@@ -96,8 +146,20 @@ describe("user targets: validation names the problem", () => {
     expect(existsSync(out)).toBe(false);
     const bad = await cli(["train", "--target", "energy.txt", "--epochs", "2"]);
     expect(bad.code).toBe(2);
-    expect(bad.err).toMatch(/--target = energy\.txt is invalid: target must be one of ising, gaussian, phi4, or the path of a module/);
-    const mismatch = await cli(["train", "--target", mod("cli-good.ts", GOOD), "--L", "8", "--epochs", "1", "--out", join(dir, "mm")]);
+    expect(bad.err).toMatch(
+      /--target = energy\.txt is invalid: target must be one of ising, gaussian, phi4, or the path of a module/,
+    );
+    const mismatch = await cli([
+      "train",
+      "--target",
+      mod("cli-good.ts", GOOD),
+      "--L",
+      "8",
+      "--epochs",
+      "1",
+      "--out",
+      join(dir, "mm"),
+    ]);
     expect(mismatch.code).toBe(2);
     expect(mismatch.err).toMatch(/--L = 8 differs from L = 4 declared by/);
   });
@@ -105,7 +167,23 @@ describe("user targets: validation names the problem", () => {
   it("a module without the symmetry claim trains the plain model q (the CLI says so)", async () => {
     const p = mod("plain.ts", GOOD.replace("z2Symmetric: true", "z2Symmetric: false"));
     const out = join(dir, "run-plain");
-    const r = await cli(["train", "--target", p, "--epochs", "1", "--batch", "8", "--nlayers", "1", "--eval-samples", "8", "--out", out, "--progress", "off"]);
+    const r = await cli([
+      "train",
+      "--target",
+      p,
+      "--epochs",
+      "1",
+      "--batch",
+      "8",
+      "--nlayers",
+      "1",
+      "--eval-samples",
+      "8",
+      "--out",
+      out,
+      "--progress",
+      "off",
+    ]);
     expect(r.code).toBe(0);
     expect(r.err).toMatch(/does not declare z2Symmetric: true; training the plain model q/);
     expect(JSON.parse(readFileSync(join(out, "config.json"), "utf8")).symmetrize).toBe(false);
@@ -114,13 +192,23 @@ describe("user targets: validation names the problem", () => {
 
 describe("user targets: correct modules", () => {
   it("the example module equals the built-in phi4 target when its diagonal coupling is 0", () => {
-    const p = mod("nnn0.ts", readFileSync(EXAMPLE, "utf8").replace("const KAPPA2 = 0.03;", "const KAPPA2 = 0;").replace("../src/index.ts", "neuralrg"));
+    const p = mod(
+      "nnn0.ts",
+      readFileSync(EXAMPLE, "utf8")
+        .replace("const KAPPA2 = 0.03;", "const KAPPA2 = 0;")
+        .replace("../src/index.ts", "neuralrg"),
+    );
     const u = loadUserTarget(p);
     const ref = phi4Target({ L: 8, kappa: 0.2, lambda: 0.02 });
     const B = 3;
     const x = new Float64Array(B * 64);
     Rng.fromSeed(4).fillNormal(x);
-    const [a, b, ga, gb] = [new Float64Array(B), new Float64Array(B), new Float64Array(B * 64), new Float64Array(B * 64)];
+    const [a, b, ga, gb] = [
+      new Float64Array(B),
+      new Float64Array(B),
+      new Float64Array(B * 64),
+      new Float64Array(B * 64),
+    ];
     u.logProb(x, B, a, ga);
     ref.logProb(x, B, b, gb);
     for (let i = 0; i < B; i++) expect(a[i]).toBeCloseTo(b[i], 10);
@@ -136,7 +224,12 @@ describe("user targets: correct modules", () => {
     const B = 4;
     const x = new Float32Array(B * 64); // float32 input is converted
     Rng.fromSeed(5).fillNormal(x);
-    const [va, vb, ga, gb] = [new Float64Array(B), new Float64Array(B), new Float32Array(B * 64), new Float32Array(B * 64)];
+    const [va, vb, ga, gb] = [
+      new Float64Array(B),
+      new Float64Array(B),
+      new Float32Array(B * 64),
+      new Float32Array(B * 64),
+    ];
     a.logProb(x, B, va, ga);
     b.logProb(x, B, vb, gb);
     for (let i = 0; i < B; i++) expect(vb[i]).toBeCloseTo(va[i], 9);
@@ -145,10 +238,30 @@ describe("user targets: correct modules", () => {
 
   it("trains from the CLI (module L used when --L is omitted) and reloads from the run directory", async () => {
     const out = join(dir, "run-example");
-    const r = await cli([
-      "train", "--target", "./examples/my-energy.ts", "--epochs", "3", "--batch", "16", "--nlayers", "2", "--nmlp", "1",
-      "--nhidden", "4", "--eval-samples", "32", "--out", out, "--progress", "off", "--json",
-    ].map((a) => (a === "./examples/my-energy.ts" ? EXAMPLE : a)));
+    const r = await cli(
+      [
+        "train",
+        "--target",
+        "./examples/my-energy.ts",
+        "--epochs",
+        "3",
+        "--batch",
+        "16",
+        "--nlayers",
+        "2",
+        "--nmlp",
+        "1",
+        "--nhidden",
+        "4",
+        "--eval-samples",
+        "32",
+        "--out",
+        out,
+        "--progress",
+        "off",
+        "--json",
+      ].map((a) => (a === "./examples/my-energy.ts" ? EXAMPLE : a)),
+    );
     expect(r.err).toBe("");
     expect(r.code).toBe(0);
     const s = JSON.parse(r.out);
@@ -165,11 +278,21 @@ describe("user targets: correct modules", () => {
   });
 
   it("trains with worker threads (the module is loaded in each worker); a changed module refuses to reload", async () => {
-    const p = mod("jax-copy.ts", readFileSync(EXAMPLE_JAX, "utf8").replace("../src/targets/user.ts", join(ROOT, "src", "targets", "user.ts")));
+    const p = mod(
+      "jax-copy.ts",
+      readFileSync(EXAMPLE_JAX, "utf8").replace("../src/targets/user.ts", join(ROOT, "src", "targets", "user.ts")),
+    );
     const target = makeTarget({ kind: "user", module: p });
     const config = train.trainConfig(target.config, { epochs: 2, batch: 16, nlayers: 1, nmlp: 1, nhidden: 4 });
     const out = join(dir, "run-workers");
-    const { summary } = await runTraining({ dir: out, config, savePeriod: 1, workers: 2, evalSamples: 32, progress: "off" });
+    const { summary } = await runTraining({
+      dir: out,
+      config,
+      savePeriod: 1,
+      workers: 2,
+      evalSamples: 32,
+      progress: "off",
+    });
     expect(summary.epochs).toBe(2);
     expect(Number.isFinite(summary.F)).toBe(true);
     expect(readdirSync(out)).toContain("checkpoint.json");

@@ -7,9 +7,7 @@ import { Rng } from "../../src/engine/rng.ts";
 import { loadCheckpoint } from "../../src/io/checkpoint.ts";
 import { runTraining } from "../../src/train/run.ts";
 import { makeTarget } from "../../src/targets/registry.ts";
-import {
-  augmentRows, createBuffer, drawMinibatch, pushRows,
-} from "../../src/train/buffer.ts";
+import { augmentRows, createBuffer, drawMinibatch, pushRows } from "../../src/train/buffer.ts";
 import { nllLoss, nllLossAndGrad } from "../../src/train/nll.ts";
 import { pddLoss, pddLossAndGrad } from "../../src/train/objectives.ts";
 import type { TrainConfig } from "../../src/train/trainer.ts";
@@ -21,10 +19,19 @@ const tmp = () => mkdtempSync(join(tmpdir(), "neuralrg-buffer-"));
 const BASE: TrainConfig = {
   target: { kind: "ising", L: 4, T: 2.269185314213022 },
   flow: { L: 4, layout: "mera", depth: 2, nlayers: 2, nmlp: 1, nhidden: 6 },
-  batch: 32, epochs: 12, lr: 1e-2, weightDecay: 0, seed: 11, dtype: "float64", symmetrize: true, init: "torch",
+  batch: 32,
+  epochs: 12,
+  lr: 1e-2,
+  weightDecay: 0,
+  seed: 11,
+  dtype: "float64",
+  symmetrize: true,
+  init: "torch",
 };
 const withBuffer = (nllWeight: number, extra: Partial<TrainConfig> = {}): TrainConfig => ({
-  ...BASE, ...extra, buffer: { size: 200, batch: 24, nllWeight },
+  ...BASE,
+  ...extra,
+  buffer: { size: 200, batch: 24, nllWeight },
 });
 
 function rowsOf(a: ArrayLike<number>, N: number): number[][] {
@@ -39,10 +46,18 @@ describe("experience buffer (FIFO) and symmetry augmentation", () => {
     const keep = Uint8Array.from([0, 1, 0, 1]);
     const p = augmentRows(x, 2, keep, true);
     expect(p.n).toBe(4);
-    expect(rowsOf(p.rows, 2)).toEqual([[3, 4], [-3, -4], [7, 8], [-7, -8]]);
+    expect(rowsOf(p.rows, 2)).toEqual([
+      [3, 4],
+      [-3, -4],
+      [7, 8],
+      [-7, -8],
+    ]);
     const q = augmentRows(x, 2, keep, false);
     expect(q.n).toBe(2);
-    expect(rowsOf(q.rows, 2)).toEqual([[3, 4], [7, 8]]);
+    expect(rowsOf(q.rows, 2)).toEqual([
+      [3, 4],
+      [7, 8],
+    ]);
   });
 
   it("overwrites the oldest rows first, and a minibatch drawn before a push equals one drawn after it", () => {
@@ -77,9 +92,15 @@ describe("Metropolised independence step (v1 Eq. 6)", () => {
     expect(misDecide(zero, zero, new Float64Array(n).fill(0.5), zero, rng).acceptance).toBe(1);
     expect(misDecide(zero, zero, new Float64Array(n).fill(-Infinity), zero, rng).acceptance).toBe(0);
     // ln π − ln q of the proposal is ln 0.3 below the chain's: A = 0.3
-    const d = misDecide(new Float64Array(n).fill(1), new Float64Array(n).fill(1), new Float64Array(n).fill(Math.log(0.3)), zero, rng);
+    const d = misDecide(
+      new Float64Array(n).fill(1),
+      new Float64Array(n).fill(1),
+      new Float64Array(n).fill(Math.log(0.3)),
+      zero,
+      rng,
+    );
     expect(d.acceptProb[0]).toBeCloseTo(0.3, 14);
-    expect(Math.abs(d.acceptance - 0.3)).toBeLessThan(4 * Math.sqrt(0.3 * 0.7 / n));
+    expect(Math.abs(d.acceptance - 0.3)).toBeLessThan(4 * Math.sqrt((0.3 * 0.7) / n));
   });
 
   it("only accepted samples enter the buffer, each with its Z2 copy (forced acceptances and rejections)", () => {
@@ -96,7 +117,12 @@ describe("Metropolised independence step (v1 Eq. 6)", () => {
     const x = rowsOf(p.combined!.pdd.x, 16);
     const m = trainEpoch(state, p);
     const want: number[][] = [];
-    for (let c = 0; c < config.batch; c++) if (acceptOn(c)) want.push(x[c], x[c].map((v) => -v));
+    for (let c = 0; c < config.batch; c++)
+      if (acceptOn(c))
+        want.push(
+          x[c],
+          x[c].map((v) => -v),
+        );
     expect(m.acceptance).toBeCloseTo(want.length / 2 / config.batch, 15);
     expect(m.bufferFill).toBe(want.length);
     expect(rowsOf(state.replay!.buffer.data.subarray(0, want.length * 16), 16)).toEqual(want);
@@ -122,13 +148,20 @@ describe("combined objective: PDD + λ · NLL on the buffer (v1 Algorithm 1)", (
       const one = await runTraining({ dir: dirs[2], config: withBuffer(1), ...opts });
       expect(Array.from(zero.state.params)).toEqual(Array.from(pure.state.params));
       expect(zero.summary.F).toBe(pure.summary.F);
-      const F = (d: string) => readFileSync(join(d, "metrics.csv"), "utf8").trim().split("\n").slice(1).map((l) => l.split(",").slice(0, 6).join(","));
+      const F = (d: string) =>
+        readFileSync(join(d, "metrics.csv"), "utf8")
+          .trim()
+          .split("\n")
+          .slice(1)
+          .map((l) => l.split(",").slice(0, 6).join(","));
       expect(F(dirs[1])).toEqual(F(dirs[0]));
       // the buffer did run (acceptance and fill recorded), and with λ = 1 the same seed trains differently
       expect(zero.state.replay!.buffer.fill).toBeGreaterThan(0);
       expect(one.state.replay!.buffer.fill).toBeGreaterThan(0);
       expect(Array.from(one.state.params)).not.toEqual(Array.from(pure.state.params));
-      expect(readFileSync(join(dirs[1], "metrics.csv"), "utf8").split("\n")[0]).toBe("epoch,F,F_stderr,exact,rel_err,grad_norm,seconds,mis_acceptance,buffer_fill,nll");
+      expect(readFileSync(join(dirs[1], "metrics.csv"), "utf8").split("\n")[0]).toBe(
+        "epoch,F,F_stderr,exact,rel_err,grad_norm,seconds,mis_acceptance,buffer_fill,nll",
+      );
       expect(readFileSync(join(dirs[1], "plots", "buffer.svg"), "utf8")).toContain("<svg");
     } finally {
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -152,7 +185,8 @@ describe("combined objective: PDD + λ · NLL on the buffer (v1 Algorithm 1)", (
     expect(c.nll).toBe(nll.loss);
     let scale = 0;
     for (let i = 0; i < p.grad.length; i++) scale = Math.max(scale, Math.abs(p.grad[i]));
-    for (let i = 0; i < p.grad.length; i++) expect(Math.abs(p.grad[i] - (pdd.grad[i] + lambda * nll.grad[i]))).toBeLessThanOrEqual(1e-12 * scale);
+    for (let i = 0; i < p.grad.length; i++)
+      expect(Math.abs(p.grad[i] - (pdd.grad[i] + lambda * nll.grad[i]))).toBeLessThanOrEqual(1e-12 * scale);
     // the NLL part is not negligible here, so the check above can fail
     let diff = 0;
     for (let i = 0; i < p.grad.length; i++) diff = Math.max(diff, Math.abs(p.grad[i] - pdd.grad[i]));
@@ -163,7 +197,10 @@ describe("combined objective: PDD + λ · NLL on the buffer (v1 Algorithm 1)", (
     const objective = (t: number) => {
       const th = state.params.slice();
       for (let i = 0; i < th.length; i++) th[i] += t * v[i];
-      return pddLoss(state.model, th, target, z, config.batch, { symmetrize: true }).loss + lambda * nllLoss(state.model, th, D, config.buffer!.batch, { symmetrize: true }).loss;
+      return (
+        pddLoss(state.model, th, target, z, config.batch, { symmetrize: true }).loss +
+        lambda * nllLoss(state.model, th, D, config.buffer!.batch, { symmetrize: true }).loss
+      );
     };
     const h = 1e-5;
     const fd = (objective(h) - objective(-h)) / (2 * h);
@@ -184,7 +221,14 @@ describe("combined objective: PDD + λ · NLL on the buffer (v1 Algorithm 1)", (
       expect(loadCheckpoint(join(b, "checkpoint.json")).arrays!.replay_buffer.length).toBeGreaterThan(0);
       await runTraining({ dir: b, config, ...opts, resume: true });
       const cols = (d: string) =>
-        readFileSync(join(d, "metrics.csv"), "utf8").split("\n").map((l) => l.split(",").filter((_, j) => j !== 6).join(","));
+        readFileSync(join(d, "metrics.csv"), "utf8")
+          .split("\n")
+          .map((l) =>
+            l
+              .split(",")
+              .filter((_, j) => j !== 6)
+              .join(","),
+          );
       const ma = cols(a);
       expect(ma.length).toBe(16); // header + 14 rows + trailing ""
       expect(cols(b)).toEqual(ma);
@@ -206,13 +250,42 @@ describe("combined objective: PDD + λ · NLL on the buffer (v1 Algorithm 1)", (
 });
 
 describe("neuralrg train buffer options", () => {
-  const small = ["train", "--L", "4", "--epochs", "1", "--batch", "8", "--nlayers", "1", "--nhidden", "2", "--progress", "off"];
+  const small = [
+    "train",
+    "--L",
+    "4",
+    "--epochs",
+    "1",
+    "--batch",
+    "8",
+    "--nlayers",
+    "1",
+    "--nhidden",
+    "2",
+    "--progress",
+    "off",
+  ];
   it.each([
-    [["--nll-weight", "-1"], ["nll-weight", "-1"]],
-    [["--buffer-size", "0"], ["buffer-size", "0"]],
-    [["--nll-weight", "1", "--buffer-batch", "0"], ["buffer-batch", "0"]],
-    [["--buffer-batch", "16"], ["--buffer-batch", "--nll-weight > 0"]],
-    [["--nll-weight", "1", "--workers", "2"], ["--workers", "one thread"]],
+    [
+      ["--nll-weight", "-1"],
+      ["nll-weight", "-1"],
+    ],
+    [
+      ["--buffer-size", "0"],
+      ["buffer-size", "0"],
+    ],
+    [
+      ["--nll-weight", "1", "--buffer-batch", "0"],
+      ["buffer-batch", "0"],
+    ],
+    [
+      ["--buffer-batch", "16"],
+      ["--buffer-batch", "--nll-weight > 0"],
+    ],
+    [
+      ["--nll-weight", "1", "--workers", "2"],
+      ["--workers", "one thread"],
+    ],
   ])("refuses %j with a one-line error", async (args, fragments) => {
     const dir = tmp();
     try {

@@ -10,7 +10,11 @@ import { drawGaussianData } from "../../src/data/sources.ts";
 import { gaussianTarget } from "../../src/targets/gaussian.ts";
 import { createFit, epochOrder, evaluateNll, fitStep, type FitConfig, type FitState } from "../../src/train/fit.ts";
 
-const L = 4, N = 16, n = 5000, nTest = 1000, kappa = 1;
+const L = 4,
+  N = 16,
+  n = 5000,
+  nTest = 1000,
+  kappa = 1;
 
 function setup(overrides: Partial<FitConfig> = {}): FitState {
   const { x } = drawGaussianData({ L, n, seed: 1, kappa });
@@ -21,7 +25,15 @@ function setup(overrides: Partial<FitConfig> = {}): FitState {
     data: { source: "memory", split: "seeded", testFraction: 0.2, nTrain: n - nTest, nTest, originalL: L },
     preprocess: { dequantize: "none" },
     flow: { L, layout: "mera", depth: 2, nlayers: 4, nmlp: 1, nhidden: 8 },
-    batch: 128, epochs: 10, lr: 0.01, weightDecay: 0, seed: 1, dtype: "float64", symmetrize: false, init: "identity", kernel: "js",
+    batch: 128,
+    epochs: 10,
+    lr: 0.01,
+    weightDecay: 0,
+    seed: 1,
+    dtype: "float64",
+    symmetrize: false,
+    init: "identity",
+    kernel: "js",
     ...overrides,
   };
   return createFit(config, train, test);
@@ -47,14 +59,17 @@ describe("maximum likelihood on the Gaussian target", () => {
   });
 
   it("each epoch visits every training configuration once, in a seed-determined order", () => {
-    const a = epochOrder(3, 0, 100), b = epochOrder(3, 0, 100), c = epochOrder(3, 1, 100);
+    const a = epochOrder(3, 0, 100),
+      b = epochOrder(3, 0, 100),
+      c = epochOrder(3, 1, 100);
     expect(Array.from(a)).toEqual(Array.from(b));
     expect(Array.from(a)).not.toEqual(Array.from(c));
     expect([...a].sort((u, v) => u - v)).toEqual(Array.from({ length: 100 }, (_, i) => i));
   });
 
   it("restoring parameters, optimiser, generator and step continues exactly like an uninterrupted run", () => {
-    const a = setup(), b = setup();
+    const a = setup(),
+      b = setup();
     for (let i = 0; i < 40; i++) fitStep(a);
     for (let i = 0; i < 25; i++) fitStep(b);
     const c = setup();

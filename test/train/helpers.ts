@@ -5,7 +5,11 @@ import type { Target } from "../../src/targets/target.ts";
 export function toyTarget(L: number): Target {
   const N = L * L;
   return {
-    kind: "toy", L, nvars: N, z2Symmetric: true, config: { kind: "toy", L },
+    kind: "toy",
+    L,
+    nvars: N,
+    z2Symmetric: true,
+    config: { kind: "toy", L },
     logProb(x: Real, batch: number, out: Float64Array, grad?: Real) {
       for (let b = 0; b < batch; b++) {
         let s = 0;

@@ -27,7 +27,14 @@ describe("training memory estimate", () => {
   });
 
   it("scales with batch and precision; symmetrised and worker-thread runs need more", () => {
-    const shape = { L: 64, layout: "mera" as const, depth: 6, batch: 256, dtype: "float64" as const, passes: 2 as const };
+    const shape = {
+      L: 64,
+      layout: "mera" as const,
+      depth: 6,
+      batch: 256,
+      dtype: "float64" as const,
+      passes: 2 as const,
+    };
     const b = estimateEpochBytes(shape);
     expect(estimateEpochBytes({ ...shape, batch: 512 })).toBe(2 * b);
     expect(estimateEpochBytes({ ...shape, dtype: "float32" })).toBe(b / 2);
@@ -36,8 +43,16 @@ describe("training memory estimate", () => {
     expect(b / 2 ** 20).toBeGreaterThan(100);
     expect(b / 2 ** 20).toBeLessThan(130);
     const config: TrainConfig = {
-      target: { kind: "ising", L: 64, T: 2.269 }, flow: { L: 64, layout: "mera", depth: 6, nlayers: 4, nmlp: 1, nhidden: 16 },
-      batch: 256, epochs: 1, lr: 1e-3, weightDecay: 0, seed: 1, dtype: "float64", symmetrize: TRAIN_DEFAULTS.symmetrize, init: "identity",
+      target: { kind: "ising", L: 64, T: 2.269 },
+      flow: { L: 64, layout: "mera", depth: 6, nlayers: 4, nmlp: 1, nhidden: 16 },
+      batch: 256,
+      epochs: 1,
+      lr: 1e-3,
+      weightDecay: 0,
+      seed: 1,
+      dtype: "float64",
+      symmetrize: TRAIN_DEFAULTS.symmetrize,
+      init: "identity",
     };
     expect(estimateTrainingBytes(config, 2)).toBeGreaterThan(estimateTrainingBytes(config, 1));
     expect(estimateTrainingBytes({ ...config, symmetrize: false })).toBeLessThan(estimateTrainingBytes(config));

@@ -29,9 +29,13 @@ describe("negative log-likelihood", () => {
     const h = 1e-6;
     let worst = 0;
     for (let k = 0; k < params.length; k++) {
-      const pp = params.slice(); pp[k] += h;
-      const pm = params.slice(); pm[k] -= h;
-      const fd = (nllLoss(model, pp, x, batch, { symmetrize }).loss - nllLoss(model, pm, x, batch, { symmetrize }).loss) / (2 * h);
+      const pp = params.slice();
+      pp[k] += h;
+      const pm = params.slice();
+      pm[k] -= h;
+      const fd =
+        (nllLoss(model, pp, x, batch, { symmetrize }).loss - nllLoss(model, pm, x, batch, { symmetrize }).loss) /
+        (2 * h);
       worst = Math.max(worst, Math.abs(fd - r.grad[k]) / (1e-4 + Math.abs(fd)));
     }
     expect(worst).toBeLessThan(1e-5);
@@ -42,7 +46,11 @@ describe("negative log-likelihood", () => {
   it("equals jax-js autodiff of −mean ln q(x) on the reference flow (loss and every gradient component)", () => {
     const plan = referencePlan(config);
     const { value, grad } = withDevice("cpu", () =>
-      valueAndGradFlat((theta) => np.mean(jaxLogProb(plan, theta, fromReal(x, { shape: [batch, 16] }))).mul(-1), params, { device: "cpu" }),
+      valueAndGradFlat(
+        (theta) => np.mean(jaxLogProb(plan, theta, fromReal(x, { shape: [batch, 16] }))).mul(-1),
+        params,
+        { device: "cpu" },
+      ),
     );
     const r = nllLossAndGrad(model, params, x, batch);
     expect(Math.abs(r.loss - value)).toBeLessThan(1e-10 * (1 + Math.abs(value)));
@@ -54,14 +62,18 @@ describe("negative log-likelihood", () => {
   it("−ln q(x) per row equals −ln p(z) + ln|det ∂x/∂z| with the determinant from a finite-difference Jacobian of g", () => {
     const r = nllLoss(model, params, x, batch);
     const { z } = infer(model, params, x, batch);
-    const N = 16, h = 1e-6;
+    const N = 16,
+      h = 1e-6;
     for (let b = 0; b < batch; b++) {
       const zb = z.slice(b * N, (b + 1) * N) as Float64Array;
       const J = new Float64Array(N * N); // J[i·N + j] = ∂x_i/∂z_j
       for (let j = 0; j < N; j++) {
-        const zp = zb.slice(); zp[j] += h;
-        const zm = zb.slice(); zm[j] -= h;
-        const xp = generate(model, params, zp, 1).x, xm = generate(model, params, zm, 1).x;
+        const zp = zb.slice();
+        zp[j] += h;
+        const zm = zb.slice();
+        zm[j] -= h;
+        const xp = generate(model, params, zp, 1).x,
+          xm = generate(model, params, zm, 1).x;
         for (let i = 0; i < N; i++) J[i * N + j] = (xp[i] - xm[i]) / (2 * h);
       }
       let ss = 0;
@@ -73,10 +85,16 @@ describe("negative log-likelihood", () => {
 
   it("the symmetrised NLL is ln 2 − logaddexp of the two plain values, and never exceeds plain NLL + ln 2", () => {
     const plain = nllLoss(model, params, x, batch);
-    const flip = nllLoss(model, params, x.map((v) => -v), batch);
+    const flip = nllLoss(
+      model,
+      params,
+      x.map((v) => -v),
+      batch,
+    );
     const sym = nllLoss(model, params, x, batch, { symmetrize: true });
     for (let b = 0; b < batch; b++) {
-      const a = -plain.perSample[b], c = -flip.perSample[b];
+      const a = -plain.perSample[b],
+        c = -flip.perSample[b];
       const m = Math.max(a, c);
       expect(sym.perSample[b]).toBeCloseTo(Math.LN2 - (m + Math.log(Math.exp(a - m) + Math.exp(c - m))), 12);
       expect(sym.perSample[b]).toBeLessThanOrEqual(plain.perSample[b] + Math.LN2 + 1e-12);
@@ -88,4 +106,3 @@ describe("negative log-likelihood", () => {
     expect(() => nllLossAndGrad(model, params, x, 0)).toThrow(/batch = 0/);
   });
 });
-

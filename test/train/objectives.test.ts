@@ -21,10 +21,14 @@ describe("probability density distillation gradient", () => {
     const o = new Float64Array(1);
     target.logProb(x, 1, o, g);
     for (let i = 0; i < 16; i++) {
-      const xp = x.slice(); xp[i] += 1e-6;
-      const xm = x.slice(); xm[i] -= 1e-6;
-      const a = new Float64Array(1), c = new Float64Array(1);
-      target.logProb(xp, 1, a); target.logProb(xm, 1, c);
+      const xp = x.slice();
+      xp[i] += 1e-6;
+      const xm = x.slice();
+      xm[i] -= 1e-6;
+      const a = new Float64Array(1),
+        c = new Float64Array(1);
+      target.logProb(xp, 1, a);
+      target.logProb(xm, 1, c);
       expect((a[0] - c[0]) / 2e-6).toBeCloseTo(g[i], 6);
     }
   });
@@ -34,9 +38,14 @@ describe("probability density distillation gradient", () => {
     const h = 1e-6;
     let worst = 0;
     for (let k = 0; k < params.length; k++) {
-      const pp = params.slice(); pp[k] += h;
-      const pm = params.slice(); pm[k] -= h;
-      const fd = (pddLossAndGrad(model, pp, target, z, batch, { symmetrize }).loss - pddLossAndGrad(model, pm, target, z, batch, { symmetrize }).loss) / (2 * h);
+      const pp = params.slice();
+      pp[k] += h;
+      const pm = params.slice();
+      pm[k] -= h;
+      const fd =
+        (pddLossAndGrad(model, pp, target, z, batch, { symmetrize }).loss -
+          pddLossAndGrad(model, pm, target, z, batch, { symmetrize }).loss) /
+        (2 * h);
       worst = Math.max(worst, Math.abs(fd - r.grad[k]) / (1e-4 + Math.abs(fd)));
     }
     expect(worst).toBeLessThan(1e-5);
@@ -45,21 +54,26 @@ describe("probability density distillation gradient", () => {
   it.each([
     ["toy", () => target],
     ["relaxed Ising 4×4 at T = 2.3", () => makeTarget({ kind: "ising", L: 4, T: 2.3 })],
-  ] as const)("the symmetrised loss is below the plain one on the same samples (they differ by KL(q‖q_sym) ≥ 0): %s target", (_, make) => {
-    const big = 2000;
-    const zz = normals(big * 16, 22);
-    const t = make();
-    const a = pddLossAndGrad(model, params, t, zz, big, { symmetrize: false });
-    const b = pddLossAndGrad(model, params, t, zz, big, { symmetrize: true });
-    // per sample: ln q_sym(x) ≥ ln q(x) − ln 2 always; on average the difference is a KL ≥ 0
-    for (let i = 0; i < big; i++) expect(b.perSample[i]).toBeGreaterThanOrEqual(a.perSample[i] - Math.LN2 - 1e-12);
-    let d = 0;
-    for (let i = 0; i < big; i++) d += a.perSample[i] - b.perSample[i];
-    expect(d / big).toBeGreaterThan(0);
-    expect(d / big).toBeLessThanOrEqual(Math.LN2);
-  });
+  ] as const)(
+    "the symmetrised loss is below the plain one on the same samples (they differ by KL(q‖q_sym) ≥ 0): %s target",
+    (_, make) => {
+      const big = 2000;
+      const zz = normals(big * 16, 22);
+      const t = make();
+      const a = pddLossAndGrad(model, params, t, zz, big, { symmetrize: false });
+      const b = pddLossAndGrad(model, params, t, zz, big, { symmetrize: true });
+      // per sample: ln q_sym(x) ≥ ln q(x) − ln 2 always; on average the difference is a KL ≥ 0
+      for (let i = 0; i < big; i++) expect(b.perSample[i]).toBeGreaterThanOrEqual(a.perSample[i] - Math.LN2 - 1e-12);
+      let d = 0;
+      for (let i = 0; i < big; i++) d += a.perSample[i] - b.perSample[i];
+      expect(d / big).toBeGreaterThan(0);
+      expect(d / big).toBeLessThanOrEqual(Math.LN2);
+    },
+  );
 
   it("refuses symmetrisation for a target without Z2 symmetry", () => {
-    expect(() => pddLossAndGrad(model, params, { ...target, z2Symmetric: false }, z, batch, { symmetrize: true })).toThrow(/Z2/);
+    expect(() =>
+      pddLossAndGrad(model, params, { ...target, z2Symmetric: false }, z, batch, { symmetrize: true }),
+    ).toThrow(/Z2/);
   });
 });

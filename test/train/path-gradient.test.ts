@@ -29,110 +29,129 @@ describe("path gradient (sticking the landing)", () => {
     const h = 1e-6;
     let worst = 0;
     for (let k = 0; k < x.length; k++) {
-      const xp = x.slice(); xp[k] += h;
-      const xm = x.slice(); xm[k] -= h;
-      const fd = (batch * (meanLogQ(params, xp, batch, symmetrize) - meanLogQ(params, xm, batch, symmetrize))) / (2 * h);
+      const xp = x.slice();
+      xp[k] += h;
+      const xm = x.slice();
+      xm[k] -= h;
+      const fd =
+        (batch * (meanLogQ(params, xp, batch, symmetrize) - meanLogQ(params, xm, batch, symmetrize))) / (2 * h);
       worst = Math.max(worst, Math.abs(fd - gradX[k]) / (1e-4 + Math.abs(fd)));
     }
     expect(worst).toBeLessThan(1e-6);
   });
 
   it.each([
-    [false, "toy"], [true, "toy"], [false, "ising"], [true, "ising"],
-  ] as const)("symmetrize=%s, %s target: reparametrised − path gradient = the score term ∂θ mean ln q_θ(x) at fixed x (central differences)", (symmetrize, which) => {
-    const target = which === "toy" ? toyTarget(4) : ising;
-    const batch = 5;
-    const z = normals(batch * 16, 31);
-    const a = pddLossAndGrad(model, params, target, z, batch, { symmetrize });
-    const b = pathLossAndGrad(model, params, target, z, batch, { symmetrize });
-    expect(b.loss).toBeCloseTo(a.loss, 12);
-    const x = Float64Array.from(a.x);
-    const h = 1e-6;
-    let worst = 0;
-    let scoreNorm = 0;
-    for (let k = 0; k < params.length; k++) {
-      const pp = params.slice(); pp[k] += h;
-      const pm = params.slice(); pm[k] -= h;
-      const fd = (meanLogQ(pp, x, batch, symmetrize) - meanLogQ(pm, x, batch, symmetrize)) / (2 * h);
-      scoreNorm += fd * fd;
-      worst = Math.max(worst, Math.abs(fd - (a.grad[k] - b.grad[k])) / (1e-3 + Math.abs(fd)));
-    }
-    expect(Math.sqrt(scoreNorm)).toBeGreaterThan(1e-3); // the two estimators differ on a batch
-    expect(worst).toBeLessThan(1e-5);
-  });
-
-  it.each([false, true])("symmetrize=%s: over many batches its mean equals the reparametrised gradient's (the score term has mean zero)", (symmetrize) => {
-    // same batches for both estimators; compare the mean of their difference with its standard error
-    const batch = 64;
-    const nb = 150;
-    const rng = Rng.fromSeed(5);
-    const n = params.length;
-    const sum = new Float64Array(n);
-    const sum2 = new Float64Array(n);
-    const sumR = new Float64Array(n);
-    // a deliberately biased estimator (0.8 × the path gradient) through the same statistic: the test's power
-    const sumB = new Float64Array(n);
-    const sumB2 = new Float64Array(n);
-    for (let i = 0; i < nb; i++) {
-      const z = new Float64Array(batch * 16);
-      rng.fillNormal(z);
-      const a = pddLossAndGrad(model, params, ising, z, batch, { symmetrize });
-      const b = pathLossAndGrad(model, params, ising, z, batch, { symmetrize });
-      for (let k = 0; k < n; k++) {
-        const d = a.grad[k] - b.grad[k];
-        sum[k] += d;
-        sum2[k] += d * d;
-        sumR[k] += a.grad[k];
-        const e = a.grad[k] - 0.8 * b.grad[k];
-        sumB[k] += e;
-        sumB2[k] += e * e;
+    [false, "toy"],
+    [true, "toy"],
+    [false, "ising"],
+    [true, "ising"],
+  ] as const)(
+    "symmetrize=%s, %s target: reparametrised − path gradient = the score term ∂θ mean ln q_θ(x) at fixed x (central differences)",
+    (symmetrize, which) => {
+      const target = which === "toy" ? toyTarget(4) : ising;
+      const batch = 5;
+      const z = normals(batch * 16, 31);
+      const a = pddLossAndGrad(model, params, target, z, batch, { symmetrize });
+      const b = pathLossAndGrad(model, params, target, z, batch, { symmetrize });
+      expect(b.loss).toBeCloseTo(a.loss, 12);
+      const x = Float64Array.from(a.x);
+      const h = 1e-6;
+      let worst = 0;
+      let scoreNorm = 0;
+      for (let k = 0; k < params.length; k++) {
+        const pp = params.slice();
+        pp[k] += h;
+        const pm = params.slice();
+        pm[k] -= h;
+        const fd = (meanLogQ(pp, x, batch, symmetrize) - meanLogQ(pm, x, batch, symmetrize)) / (2 * h);
+        scoreNorm += fd * fd;
+        worst = Math.max(worst, Math.abs(fd - (a.grad[k] - b.grad[k])) / (1e-3 + Math.abs(fd)));
       }
-    }
-    // z-scores of the mean difference per parameter: ≈ N(0, 1) if unbiased (mean square ≈ 1, somewhat
-    // above it at this sample size: correlated, heavy-tailed components); a biased estimator gives |z| ≫ 1
-    const zStats = (s1: Float64Array, s2: Float64Array) => {
-      let maxZ = 0;
-      let chi2 = 0;
-      let used = 0;
-      for (let k = 0; k < n; k++) {
-        const m = s1[k] / nb;
-        const se = Math.sqrt((s2[k] / nb - m * m) / (nb - 1));
-        if (!(se > 1e-12)) continue;
-        const zk = m / se;
-        maxZ = Math.max(maxZ, Math.abs(zk));
-        chi2 += zk * zk;
-        used++;
-      }
-      return { meanSq: chi2 / used, maxZ, used };
-    };
-    const good = zStats(sum, sum2);
-    expect(good.used).toBeGreaterThan(n / 2);
-    expect(good.meanSq).toBeLessThan(2.5);
-    expect(good.maxZ).toBeLessThan(6);
-    const biased = zStats(sumB, sumB2);
-    expect(biased.meanSq).toBeGreaterThan(10);
-    // and the expected gradient itself is not negligible against that noise (the test has power)
-    let g2 = 0;
-    for (let k = 0; k < n; k++) g2 += (sumR[k] / nb) ** 2;
-    expect(Math.sqrt(g2)).toBeGreaterThan(0.05);
-  });
+      expect(Math.sqrt(scoreNorm)).toBeGreaterThan(1e-3); // the two estimators differ on a batch
+      expect(worst).toBeLessThan(1e-5);
+    },
+  );
 
-  it.each([false, true])("symmetrize=%s: at the exact optimum (identity flow, standard normal target) the path gradient vanishes and the reparametrised one does not", (symmetrize) => {
-    const target = makeTarget({ kind: "gaussian", L: 4, precision: "identity" });
-    const p = initParams(config, "float64", () => 0.5, "identity").data as Float64Array;
-    const batch = 32;
-    const z = normals(batch * 16, 4);
-    const a = pddLossAndGrad(model, p, target, z, batch, { symmetrize });
-    const b = pathLossAndGrad(model, p, target, z, batch, { symmetrize });
-    const norm = (g: Float64Array) => Math.sqrt(g.reduce((s, v) => s + v * v, 0));
-    expect(Math.abs(a.loss - (target.exactNegLogZ as number))).toBeLessThan(1e-10);
-    expect(norm(b.grad)).toBeLessThan(1e-10);
-    // the plain model's score term is not zero there (for q_sym at the identity it cancels between x and −x)
-    if (!symmetrize) expect(norm(a.grad)).toBeGreaterThan(1e-2);
-  });
+  it.each([false, true])(
+    "symmetrize=%s: over many batches its mean equals the reparametrised gradient's (the score term has mean zero)",
+    (symmetrize) => {
+      // same batches for both estimators; compare the mean of their difference with its standard error
+      const batch = 64;
+      const nb = 150;
+      const rng = Rng.fromSeed(5);
+      const n = params.length;
+      const sum = new Float64Array(n);
+      const sum2 = new Float64Array(n);
+      const sumR = new Float64Array(n);
+      // a deliberately biased estimator (0.8 × the path gradient) through the same statistic: the test's power
+      const sumB = new Float64Array(n);
+      const sumB2 = new Float64Array(n);
+      for (let i = 0; i < nb; i++) {
+        const z = new Float64Array(batch * 16);
+        rng.fillNormal(z);
+        const a = pddLossAndGrad(model, params, ising, z, batch, { symmetrize });
+        const b = pathLossAndGrad(model, params, ising, z, batch, { symmetrize });
+        for (let k = 0; k < n; k++) {
+          const d = a.grad[k] - b.grad[k];
+          sum[k] += d;
+          sum2[k] += d * d;
+          sumR[k] += a.grad[k];
+          const e = a.grad[k] - 0.8 * b.grad[k];
+          sumB[k] += e;
+          sumB2[k] += e * e;
+        }
+      }
+      // z-scores of the mean difference per parameter: ≈ N(0, 1) if unbiased (mean square ≈ 1, somewhat
+      // above it at this sample size: correlated, heavy-tailed components); a biased estimator gives |z| ≫ 1
+      const zStats = (s1: Float64Array, s2: Float64Array) => {
+        let maxZ = 0;
+        let chi2 = 0;
+        let used = 0;
+        for (let k = 0; k < n; k++) {
+          const m = s1[k] / nb;
+          const se = Math.sqrt((s2[k] / nb - m * m) / (nb - 1));
+          if (!(se > 1e-12)) continue;
+          const zk = m / se;
+          maxZ = Math.max(maxZ, Math.abs(zk));
+          chi2 += zk * zk;
+          used++;
+        }
+        return { meanSq: chi2 / used, maxZ, used };
+      };
+      const good = zStats(sum, sum2);
+      expect(good.used).toBeGreaterThan(n / 2);
+      expect(good.meanSq).toBeLessThan(2.5);
+      expect(good.maxZ).toBeLessThan(6);
+      const biased = zStats(sumB, sumB2);
+      expect(biased.meanSq).toBeGreaterThan(10);
+      // and the expected gradient itself is not negligible against that noise (the test has power)
+      let g2 = 0;
+      for (let k = 0; k < n; k++) g2 += (sumR[k] / nb) ** 2;
+      expect(Math.sqrt(g2)).toBeGreaterThan(0.05);
+    },
+  );
+
+  it.each([false, true])(
+    "symmetrize=%s: at the exact optimum (identity flow, standard normal target) the path gradient vanishes and the reparametrised one does not",
+    (symmetrize) => {
+      const target = makeTarget({ kind: "gaussian", L: 4, precision: "identity" });
+      const p = initParams(config, "float64", () => 0.5, "identity").data as Float64Array;
+      const batch = 32;
+      const z = normals(batch * 16, 4);
+      const a = pddLossAndGrad(model, p, target, z, batch, { symmetrize });
+      const b = pathLossAndGrad(model, p, target, z, batch, { symmetrize });
+      const norm = (g: Float64Array) => Math.sqrt(g.reduce((s, v) => s + v * v, 0));
+      expect(Math.abs(a.loss - (target.exactNegLogZ as number))).toBeLessThan(1e-10);
+      expect(norm(b.grad)).toBeLessThan(1e-10);
+      // the plain model's score term is not zero there (for q_sym at the identity it cancels between x and −x)
+      if (!symmetrize) expect(norm(a.grad)).toBeGreaterThan(1e-2);
+    },
+  );
 
   it("refuses the symmetry regulariser", () => {
     const z = normals(2 * 16, 3);
-    expect(() => pddLossAndGrad(model, params, ising, z, 2, { symmetrize: false, symmetryWeight: 0.1, gradient: "path" })).toThrow(/path/);
+    expect(() =>
+      pddLossAndGrad(model, params, ising, z, 2, { symmetrize: false, symmetryWeight: 0.1, gradient: "path" }),
+    ).toThrow(/path/);
   });
 });

@@ -11,15 +11,28 @@ function configFrom(d: typeof TRAIN_DEFAULTS, epochs: number, batch: number, see
   return {
     target: { kind: "ising", L: 4, T: T_C },
     flow: { L: 4, layout: d.layout, depth: 2, nlayers: d.nlayers, nmlp: d.nmlp, nhidden: d.nhidden },
-    batch, epochs, lr: d.lr, weightDecay: d.weightDecay, seed, dtype: d.dtype, symmetrize: d.symmetrize, init: d.init, kernel: d.kernel,
+    batch,
+    epochs,
+    lr: d.lr,
+    weightDecay: d.weightDecay,
+    seed,
+    dtype: d.dtype,
+    symmetrize: d.symmetrize,
+    init: d.init,
+    kernel: d.kernel,
     ...(d.gradient !== "reparam" ? { gradient: d.gradient } : {}),
-    ...(d.lrDecay !== "constant" || d.warmup > 0 ? { lrSchedule: { warmup: d.warmup, decay: d.lrDecay, final: d.lrFinal } } : {}),
+    ...(d.lrDecay !== "constant" || d.warmup > 0
+      ? { lrSchedule: { warmup: d.warmup, decay: d.lrDecay, final: d.lrFinal } }
+      : {}),
   };
 }
 
 describe("training recipe", () => {
   it("the first Adam step follows the learning-rate warm-up (|Δθ| ≤ lr × factor, attained by some parameter)", () => {
-    const config: TrainConfig = { ...configFrom(TRAIN_DEFAULTS, 100, 16, 1), lrSchedule: { warmup: 0.5, decay: "cosine", final: 0 } };
+    const config: TrainConfig = {
+      ...configFrom(TRAIN_DEFAULTS, 100, 16, 1),
+      lrSchedule: { warmup: 0.5, decay: "cosine", final: 0 },
+    };
     const t = createTrainer(config, makeTarget(config.target));
     const before = Float64Array.from(t.params);
     trainEpoch(t);

@@ -28,7 +28,9 @@ describe("training schedules", () => {
 
   it("refuses settings out of range, naming the value", () => {
     expect(() => validateLrSchedule({ warmup: 1, decay: "cosine", final: 0 })).toThrow(/warmup = 1 is invalid/);
-    expect(() => validateLrSchedule({ warmup: 0, decay: "step" as "cosine", final: 0 })).toThrow(/lr-decay = step is invalid/);
+    expect(() => validateLrSchedule({ warmup: 0, decay: "step" as "cosine", final: 0 })).toThrow(
+      /lr-decay = step is invalid/,
+    );
     expect(() => validateLrSchedule({ warmup: 0, decay: "cosine", final: 1.5 })).toThrow(/lr-final = 1.5 is invalid/);
   });
 });

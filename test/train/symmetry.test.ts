@@ -21,7 +21,12 @@ import { toyTarget } from "./helpers.ts";
 /** ln q_sym(x) = logaddexp(ln q(x), ln q(−x)) − ln 2, through the inverse flow only. */
 function logQSym(model: FlowModel, params: Real, x: Float64Array, batch: number): Float64Array {
   const a = logProb(model, params, x, batch);
-  const b = logProb(model, params, x.map((v) => -v), batch);
+  const b = logProb(
+    model,
+    params,
+    x.map((v) => -v),
+    batch,
+  );
   return a.map((v, i) => logAddExp(v, b[i]) - Math.LN2);
 }
 
@@ -44,8 +49,10 @@ describe("symmetry regulariser KL(q(x)‖q(−x)) (App. E)", () => {
     let worst = 0;
     let gmax = 0;
     for (let k = 0; k < params.length; k++) {
-      const pp = params.slice(); pp[k] += h;
-      const pm = params.slice(); pm[k] -= h;
+      const pp = params.slice();
+      pp[k] += h;
+      const pm = params.slice();
+      pm[k] -= h;
       const fd = (f(pp) - f(pm)) / (2 * h);
       worst = Math.max(worst, Math.abs(fd - r.grad[k]) / (1e-4 + Math.abs(fd)));
       gmax = Math.max(gmax, Math.abs(r.grad[k]));
@@ -62,8 +69,10 @@ describe("symmetry regulariser KL(q(x)‖q(−x)) (App. E)", () => {
     let worst = 0;
     let dmax = 0;
     for (let k = 0; k < params.length; k++) {
-      const pp = params.slice(); pp[k] += h;
-      const pm = params.slice(); pm[k] -= h;
+      const pp = params.slice();
+      pp[k] += h;
+      const pm = params.slice();
+      pm[k] -= h;
       const fd = (lambda * (kl(pp) - kl(pm))) / (2 * h);
       const d = with_[k] - without[k];
       worst = Math.max(worst, Math.abs(fd - d) / (1e-4 + Math.abs(fd)));
@@ -100,24 +109,51 @@ describe("symmetry regulariser KL(q(x)‖q(−x)) (App. E)", () => {
   });
 
   it("refuses symmetrize = true with a nonzero weight, negative weights and asymmetric targets", () => {
-    expect(() => pddLossAndGrad(model, params, target, z, batch, { symmetrize: true, symmetryWeight: 1 })).toThrow(/identically zero/);
-    expect(() => pddLossAndGrad(model, params, target, z, batch, { symmetrize: false, symmetryWeight: -1 })).toThrow(/symmetry-weight/);
+    expect(() => pddLossAndGrad(model, params, target, z, batch, { symmetrize: true, symmetryWeight: 1 })).toThrow(
+      /identically zero/,
+    );
+    expect(() => pddLossAndGrad(model, params, target, z, batch, { symmetrize: false, symmetryWeight: -1 })).toThrow(
+      /symmetry-weight/,
+    );
     expect(() => pddLossAndGrad(model, params, { ...target, z2Symmetric: false }, z, batch, opts)).toThrow(/Z2/);
     // weight 0 with symmetrize is the ordinary symmetrised objective
-    expect(() => pddLossAndGrad(model, params, target, z, batch, { symmetrize: true, symmetryWeight: 0 })).not.toThrow();
+    expect(() =>
+      pddLossAndGrad(model, params, target, z, batch, { symmetrize: true, symmetryWeight: 0 }),
+    ).not.toThrow();
     const config: TrainConfig = {
-      target: { kind: "ising", L: 4, T: 2.3 }, flow: small, batch: 8, epochs: 1, lr: 1e-3, weightDecay: 0, seed: 1,
-      dtype: "float64", symmetrize: true, init: "identity", symmetryWeight: 0.5,
+      target: { kind: "ising", L: 4, T: 2.3 },
+      flow: small,
+      batch: 8,
+      epochs: 1,
+      lr: 1e-3,
+      weightDecay: 0,
+      seed: 1,
+      dtype: "float64",
+      symmetrize: true,
+      init: "identity",
+      symmetryWeight: 0.5,
     };
     expect(() => validateTrainConfig(config)).toThrow(/identically zero/);
-    expect(() => validateTrainConfig({ ...config, symmetrize: false, symmetryWeight: Number.NaN })).toThrow(/symmetry-weight/);
+    expect(() => validateTrainConfig({ ...config, symmetrize: false, symmetryWeight: Number.NaN })).toThrow(
+      /symmetry-weight/,
+    );
     expect(() => validateTrainConfig({ ...config, symmetrize: false })).not.toThrow();
   });
 
   it("a regularised trainer reports the KL, and worker threads compute the same gradient", async () => {
     const config: TrainConfig = {
-      target: { kind: "ising", L: 4, T: 2.3 }, flow: small, batch: 24, epochs: 2, lr: 1e-3, weightDecay: 0, seed: 1,
-      dtype: "float64", symmetrize: false, init: "torch", symmetryWeight: 0.5, kernel: "js",
+      target: { kind: "ising", L: 4, T: 2.3 },
+      flow: small,
+      batch: 24,
+      epochs: 2,
+      lr: 1e-3,
+      weightDecay: 0,
+      seed: 1,
+      dtype: "float64",
+      symmetrize: false,
+      init: "torch",
+      symmetryWeight: 0.5,
+      kernel: "js",
     };
     const t = createTrainer(config, makeTarget(config.target));
     const m = trainEpoch(t);
@@ -125,12 +161,16 @@ describe("symmetry regulariser KL(q(x)‖q(−x)) (App. E)", () => {
     const rng = Rng.fromSeed(4);
     const zb = new Float64Array(config.batch * 16);
     rng.fillNormal(zb);
-    const single = pddLossAndGrad(t.model, t.params, t.target, zb, config.batch, { symmetrize: false, symmetryWeight: 0.5 });
+    const single = pddLossAndGrad(t.model, t.params, t.target, zb, config.batch, {
+      symmetrize: false,
+      symmetryWeight: 0.5,
+    });
     const pool = await ParallelObjective.create(config, 2);
     try {
       const par = await pool.lossAndGrad(t.params, zb, config.batch, 16);
       let worst = 0;
-      for (let i = 0; i < single.grad.length; i++) worst = Math.max(worst, Math.abs(par.grad[i] - single.grad[i]) / (1e-8 + Math.abs(single.grad[i])));
+      for (let i = 0; i < single.grad.length; i++)
+        worst = Math.max(worst, Math.abs(par.grad[i] - single.grad[i]) / (1e-8 + Math.abs(single.grad[i])));
       expect(worst).toBeLessThan(1e-9);
     } finally {
       await pool.close();
@@ -146,7 +186,12 @@ describe("the symmetrised model q_sym(x) = ½[q(x) + q(−x)] (Eq. S4)", () => {
     const z = normals(batch * 16, 8);
     const r = pddLossAndGrad(model, params, toyTarget(4), z, batch, { symmetrize: true });
     const x = Float64Array.from(r.x);
-    const atMinus = logQSym(model, params, x.map((v) => -v), batch);
+    const atMinus = logQSym(
+      model,
+      params,
+      x.map((v) => -v),
+      batch,
+    );
     const atPlus = logQSym(model, params, x, batch);
     for (let b = 0; b < batch; b++) {
       expect(r.logQ[b]).toBeCloseTo(atMinus[b], 9);
@@ -154,7 +199,12 @@ describe("the symmetrised model q_sym(x) = ½[q(x) + q(−x)] (Eq. S4)", () => {
     }
     // and q itself is not symmetric (else the check would be vacuous)
     const q = logProb(model, params, x, batch);
-    const qm = logProb(model, params, x.map((v) => -v), batch);
+    const qm = logProb(
+      model,
+      params,
+      x.map((v) => -v),
+      batch,
+    );
     expect(Math.max(...q.map((v, i) => Math.abs(v - qm[i])))).toBeGreaterThan(0.1);
   });
 
@@ -176,7 +226,10 @@ describe("the symmetrised model q_sym(x) = ½[q(x) + q(−x)] (Eq. S4)", () => {
         let k = 0;
         for (let c = 0; c < n; c++) {
           for (let d = 0; d < n; d++) {
-            x[4 * k] = grid[a]; x[4 * k + 1] = grid[b]; x[4 * k + 2] = grid[c]; x[4 * k + 3] = grid[d];
+            x[4 * k] = grid[a];
+            x[4 * k + 1] = grid[b];
+            x[4 * k + 2] = grid[c];
+            x[4 * k + 3] = grid[d];
             k++;
           }
         }

@@ -15,7 +15,14 @@ describe("training by probability density distillation", () => {
     const config: TrainConfig = {
       target: { kind: "gaussian", L: 4 },
       flow: { L: 4, layout: "mera", depth: 2, nlayers: 4, nmlp: 1, nhidden: 8 },
-      batch: 128, epochs: 400, lr: 1e-2, weightDecay: 0, seed: 3, dtype: "float64", symmetrize: false, init: "identity",
+      batch: 128,
+      epochs: 400,
+      lr: 1e-2,
+      weightDecay: 0,
+      seed: 3,
+      dtype: "float64",
+      symmetrize: false,
+      init: "identity",
     };
     const target = makeTarget(config.target);
     const exact = target.exactNegLogZ!;
@@ -34,7 +41,14 @@ describe("training by probability density distillation", () => {
     const config: TrainConfig = {
       target: { kind: "ising", L: 4, T: 2 / Math.log(1 + Math.SQRT2) },
       flow: { L: 4, layout: "mera", depth: 2, nlayers: 4, nmlp: 1, nhidden: 16 },
-      batch: 256, epochs: 250, lr: 1e-2, weightDecay: 0, seed: 1, dtype: "float64", symmetrize: true, init: "identity",
+      batch: 256,
+      epochs: 250,
+      lr: 1e-2,
+      weightDecay: 0,
+      seed: 1,
+      dtype: "float64",
+      symmetrize: true,
+      init: "identity",
     };
     const target = makeTarget(config.target);
     const exact = target.exactNegLogZ!;
@@ -55,7 +69,14 @@ describe("training by probability density distillation", () => {
     const base: TrainConfig = {
       target: { kind: "ising", L: 4, T: 2.5 },
       flow: { L: 4, layout: "mera", depth: 2, nlayers: 2, nmlp: 1, nhidden: 6 },
-      batch: 32, epochs: 12, lr: 1e-2, weightDecay: 1e-3, seed: 7, dtype: "float64", symmetrize: true, init: "torch",
+      batch: 32,
+      epochs: 12,
+      lr: 1e-2,
+      weightDecay: 1e-3,
+      seed: 7,
+      dtype: "float64",
+      symmetrize: true,
+      init: "torch",
     };
     const a = tmp();
     const b = tmp();
@@ -64,8 +85,12 @@ describe("training by probability density distillation", () => {
       // interrupted after 7 epochs (checkpoint at 5, metrics up to 7), then resumed
       await runTraining({ dir: b, config: { ...base, epochs: 7 }, savePeriod: 5, progress: "off", evalSamples: 64 });
       await runTraining({ dir: b, config: base, savePeriod: 5, progress: "off", evalSamples: 64, resume: true });
-      const ma = readFileSync(join(a, "metrics.csv"), "utf8").split("\n").map((l) => l.split(",").slice(0, 6).join(","));
-      const mb = readFileSync(join(b, "metrics.csv"), "utf8").split("\n").map((l) => l.split(",").slice(0, 6).join(","));
+      const ma = readFileSync(join(a, "metrics.csv"), "utf8")
+        .split("\n")
+        .map((l) => l.split(",").slice(0, 6).join(","));
+      const mb = readFileSync(join(b, "metrics.csv"), "utf8")
+        .split("\n")
+        .map((l) => l.split(",").slice(0, 6).join(","));
       expect(ma.length).toBe(14); // header + 12 rows + trailing ""
       expect(mb).toEqual(ma);
       const ca = loadCheckpoint(join(a, "checkpoint.json"));
@@ -84,11 +109,26 @@ describe("training by probability density distillation", () => {
     const config: TrainConfig = {
       target: { kind: "ising", L: 4, T: 2.5 },
       flow: { L: 4, layout: "mera", depth: 2, nlayers: 2, nmlp: 1, nhidden: 4 },
-      batch: 8, epochs: 2, lr: 1e-3, weightDecay: 0, seed: 1, dtype: "float64", symmetrize: true, init: "identity",
+      batch: 8,
+      epochs: 2,
+      lr: 1e-3,
+      weightDecay: 0,
+      seed: 1,
+      dtype: "float64",
+      symmetrize: true,
+      init: "identity",
     };
     try {
       await runTraining({ dir, config, savePeriod: 1, progress: "off", evalSamples: 8 });
-      await expect(runTraining({ dir, config: { ...config, flow: { ...config.flow, nhidden: 5 } }, savePeriod: 1, progress: "off", resume: true })).rejects.toThrow(/nhidden/);
+      await expect(
+        runTraining({
+          dir,
+          config: { ...config, flow: { ...config.flow, nhidden: 5 } },
+          savePeriod: 1,
+          progress: "off",
+          resume: true,
+        }),
+      ).rejects.toThrow(/nhidden/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

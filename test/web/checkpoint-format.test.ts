@@ -11,7 +11,17 @@ describe("checkpoint-format", () => {
   it("sha256Hex equals node:crypto on ASCII, Unicode and block-boundary lengths", () => {
     const rng = Rng.fromSeed(3);
     const alphabet = 'abcXYZ019{}":,.-+=/ éλ−∂😀';
-    const texts = ["", "abc", "a".repeat(55), "a".repeat(56), "a".repeat(63), "a".repeat(64), "a".repeat(65), "a".repeat(119), "a".repeat(1000)];
+    const texts = [
+      "",
+      "abc",
+      "a".repeat(55),
+      "a".repeat(56),
+      "a".repeat(63),
+      "a".repeat(64),
+      "a".repeat(65),
+      "a".repeat(119),
+      "a".repeat(1000),
+    ];
     for (let k = 0; k < 40; k++) {
       let s = "";
       const n = rng.int(300);

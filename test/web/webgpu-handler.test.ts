@@ -21,7 +21,20 @@ import { netSize } from "../../src/flow/params.ts";
 const PROV = { packageVersion: "0.1.0", gitCommit: "unknown", nodeVersion: "browser (test)" };
 
 function small(over: Partial<PlaygroundConfig> = {}): PlaygroundConfig {
-  return { ...DEFAULT_CONFIG, L: 4, depth: 2, nlayers: 2, nmlp: 1, nhidden: 8, batch: 64, lr: 0.01, seed: 7, epochs: 10, backend: "webgpu", ...over };
+  return {
+    ...DEFAULT_CONFIG,
+    L: 4,
+    depth: 2,
+    nlayers: 2,
+    nmlp: 1,
+    nhidden: 8,
+    batch: 64,
+    lr: 0.01,
+    seed: 7,
+    epochs: 10,
+    backend: "webgpu",
+    ...over,
+  };
 }
 
 interface Calls {
@@ -57,12 +70,15 @@ function harness(calls: Calls, webgpu = true) {
     schedule: (fn) => setTimeout(fn, 0),
     now: () => clock++,
     wasm: { available: true },
-    webgpu: webgpu ? { available: true, adapter: "test", objective: (s) => standIn(s, calls) } : { available: false, reason: "navigator.gpu is undefined" },
+    webgpu: webgpu
+      ? { available: true, adapter: "test", objective: (s) => standIn(s, calls) }
+      : { available: false, reason: "navigator.gpu is undefined" },
     provenance: PROV,
     sliceMs: 3,
     samplePeriodMs: 1e9,
   });
-  const of = <T extends Response["type"]>(type: T) => out.filter((m): m is Extract<Response, { type: T }> => m.type === type);
+  const of = <T extends Response["type"]>(type: T) =>
+    out.filter((m): m is Extract<Response, { type: T }> => m.type === type);
   const until = async (cond: () => boolean, ms = 20_000) => {
     const t0 = Date.now();
     while (!cond()) {
@@ -130,20 +146,28 @@ describe("playground webgpu backend (async objective)", () => {
     h.handle({ type: "start", config: small() });
     const e = of("error");
     expect(e.length).toBe(1);
-    expect(e[0].message).toMatch(/WebGPU is not available in this browser \(navigator\.gpu is undefined\): choose the wasm backend/);
+    expect(e[0].message).toMatch(
+      /WebGPU is not available in this browser \(navigator\.gpu is undefined\): choose the wasm backend/,
+    );
     expect(h.session).toBeNull();
   });
 });
 
 describe("WGSL source", () => {
   it("sizes its private arrays and offsets from the network shape (netSize as flow/params.ts)", () => {
-    for (const shape of [{ nlayers: 2, nmlp: 0, nhidden: 3 }, { nlayers: 4, nmlp: 2, nhidden: 10 }, { nlayers: 10, nmlp: 3, nhidden: 10 }]) {
+    for (const shape of [
+      { nlayers: 2, nmlp: 0, nhidden: 3 },
+      { nlayers: 4, nmlp: 2, nhidden: 10 },
+      { nlayers: 10, nmlp: 3, nhidden: 10 },
+    ]) {
       const flow = { L: 8, layout: "mera" as const, depth: 3, ...shape };
       expect(netSizeOf(shape)).toBe(netSize(flow));
       const src = blockShader(shape);
       expect(src).toContain(`const NET: u32 = ${netSize(flow)}u;`);
       expect(src).toContain(`var<private> rv: array<f32, ${4 * (shape.nlayers + 1)}>;`);
-      expect(src).toContain(`var<private> ract: array<f32, ${2 * shape.nlayers * Math.max(1, shape.nmlp * shape.nhidden)}>;`);
+      expect(src).toContain(
+        `var<private> ract: array<f32, ${2 * shape.nlayers * Math.max(1, shape.nmlp * shape.nhidden)}>;`,
+      );
       for (const entry of ["fn forward(", "fn backward("]) expect(src).toContain(entry);
     }
   });

@@ -17,15 +17,35 @@ import { estimateEpochBytes } from "../../src/train/memory.ts";
 import { createTrainer, trainEpoch } from "../../src/train/trainer.ts";
 import { createHandler, type HandlerOptions, type WorkerHandler } from "../../web/src/handler.ts";
 import {
-  cliTrainArgs, DEFAULT_CONFIG, estimateTrainingBytes, MAX_TRAINING_BYTES, parseConfig, parseRequest, ProtocolError,
-  type PlaygroundConfig, type Response,
+  cliTrainArgs,
+  DEFAULT_CONFIG,
+  estimateTrainingBytes,
+  MAX_TRAINING_BYTES,
+  parseConfig,
+  parseRequest,
+  ProtocolError,
+  type PlaygroundConfig,
+  type Response,
 } from "../../web/src/protocol.ts";
 import { toTrainConfig } from "../../web/src/session.ts";
 
 const PROV = { packageVersion: "0.1.0", gitCommit: "unknown", nodeVersion: "browser (test)" };
 
 function small(over: Partial<PlaygroundConfig> = {}): PlaygroundConfig {
-  return { ...DEFAULT_CONFIG, L: 4, depth: 2, nlayers: 2, nmlp: 1, nhidden: 8, batch: 64, lr: 0.01, seed: 7, epochs: 12, backend: "wasm", ...over };
+  return {
+    ...DEFAULT_CONFIG,
+    L: 4,
+    depth: 2,
+    nlayers: 2,
+    nmlp: 1,
+    nhidden: 8,
+    batch: 64,
+    lr: 0.01,
+    seed: 7,
+    epochs: 12,
+    backend: "wasm",
+    ...over,
+  };
 }
 
 interface Harness {
@@ -62,7 +82,8 @@ function harness(opts: Partial<HandlerOptions> = {}): Harness {
       }
       return n;
     },
-    of: <T extends Response["type"]>(type: T) => out.filter((m): m is Extract<Response, { type: T }> => m.type === type),
+    of: <T extends Response["type"]>(type: T) =>
+      out.filter((m): m is Extract<Response, { type: T }> => m.type === type),
     clear: () => void out.splice(0),
   };
 }
@@ -80,13 +101,25 @@ describe("protocol validation", () => {
     [{}, /unknown message type undefined/],
     [{ type: "launch" }, /unknown message type "launch": accepted types are start, pause/],
     [{ type: "start" }, /config undefined is invalid: expected an object/],
-    [{ type: "start", config: { ...DEFAULT_CONFIG, L: 5 } }, /L = 5 is invalid: the lattice size must be one of 4, 8, 16, 32/],
-    [{ type: "start", config: { ...DEFAULT_CONFIG, L: 8, depth: 4 } }, /depth = 4 is invalid: depth must be an integer in 1..3/],
+    [
+      { type: "start", config: { ...DEFAULT_CONFIG, L: 5 } },
+      /L = 5 is invalid: the lattice size must be one of 4, 8, 16, 32/,
+    ],
+    [
+      { type: "start", config: { ...DEFAULT_CONFIG, L: 8, depth: 4 } },
+      /depth = 4 is invalid: depth must be an integer in 1..3/,
+    ],
     [{ type: "start", config: { ...DEFAULT_CONFIG, T: "hot" } }, /T = "hot" is invalid/],
     [{ type: "start", config: { ...DEFAULT_CONFIG, lr: 0 } }, /lr = 0 is invalid: lr must be a number in \(0, 0.1\]/],
     [{ type: "start", config: { ...DEFAULT_CONFIG, batch: 2.5 } }, /batch = 2.5 is invalid/],
-    [{ type: "start", config: { ...DEFAULT_CONFIG, backend: "cuda" } }, /backend = "cuda" is invalid: accepted values are "wasm", "js", "webgpu"/],
-    [{ type: "start", config: { ...DEFAULT_CONFIG, L: 32, depth: 5, batch: 4096 } }, /would need about \d+ MB per epoch, more than this page allows/],
+    [
+      { type: "start", config: { ...DEFAULT_CONFIG, backend: "cuda" } },
+      /backend = "cuda" is invalid: accepted values are "wasm", "js", "webgpu"/,
+    ],
+    [
+      { type: "start", config: { ...DEFAULT_CONFIG, L: 32, depth: 5, batch: 4096 } },
+      /would need about \d+ MB per epoch, more than this page allows/,
+    ],
     [{ type: "wander", site: -1 }, /site = -1 is invalid/],
     [{ type: "hmc", chains: 0, ntraj: 10, warmup: 0 }, /chains = 0 is invalid/],
     [{ type: "import", text: 5, backend: "js" }, /import: text = 5 is invalid/],
@@ -102,8 +135,18 @@ describe("protocol validation", () => {
   it("accepts the page's messages", () => {
     expect(parseRequest({ type: "start", config: DEFAULT_CONFIG })).toEqual({ type: "start", config: DEFAULT_CONFIG });
     expect(parseRequest({ type: "pause", extra: 1 })).toEqual({ type: "pause" });
-    expect(parseRequest({ type: "hmc", chains: 4, ntraj: 10, warmup: 2 })).toEqual({ type: "hmc", chains: 4, ntraj: 10, warmup: 2 });
-    expect(parseRequest({ type: "import", text: "x", backend: "js" })).toEqual({ type: "import", text: "x", name: "checkpoint.json", backend: "js" });
+    expect(parseRequest({ type: "hmc", chains: 4, ntraj: 10, warmup: 2 })).toEqual({
+      type: "hmc",
+      chains: 4,
+      ntraj: 10,
+      warmup: 2,
+    });
+    expect(parseRequest({ type: "import", text: "x", backend: "js" })).toEqual({
+      type: "import",
+      text: "x",
+      name: "checkpoint.json",
+      backend: "js",
+    });
     // symmetrize defaults to true
     const { symmetrize: _, ...noSym } = DEFAULT_CONFIG;
     expect(parseConfig(noSym).symmetrize).toBe(true);
@@ -123,7 +166,15 @@ describe("protocol validation", () => {
 describe("worker handler", () => {
   it("answers malformed messages with an error and keeps working", () => {
     const t = harness();
-    for (const m of [undefined, null, "x", { type: 3 }, { type: "start", config: { L: 3 } }, { type: "wander", site: 0 }, { type: "export" }]) {
+    for (const m of [
+      undefined,
+      null,
+      "x",
+      { type: 3 },
+      { type: "start", config: { L: 3 } },
+      { type: "wander", site: 0 },
+      { type: "export" },
+    ]) {
       expect(() => t.h.handle(m)).not.toThrow();
     }
     const errors = t.of("error");
@@ -134,7 +185,12 @@ describe("worker handler", () => {
     t.h.handle({ type: "start", config: small({ epochs: 3 }) });
     t.drain();
     expect(t.h.state).toBe("done");
-    expect(t.of("epochs").flatMap((m) => m.points).map((p) => p.epoch)).toEqual([1, 2, 3]);
+    expect(
+      t
+        .of("epochs")
+        .flatMap((m) => m.points)
+        .map((p) => p.epoch),
+    ).toEqual([1, 2, 3]);
   });
 
   it("trains exactly as the core trainer does (same config, same F sequence) and F decreases", () => {
@@ -155,7 +211,8 @@ describe("worker handler", () => {
     const F = points.map((p) => p.F);
     expect(mean(F.slice(-5))).toBeLessThan(mean(F.slice(0, 5)));
     expect(mean(F.slice(-5)) - target.exactNegLogZ).toBeLessThan(F[0] - target.exactNegLogZ);
-    for (const p of points) expect(p.relErr).toBeCloseTo((p.F - target.exactNegLogZ) / Math.abs(target.exactNegLogZ), 12);
+    for (const p of points)
+      expect(p.relErr).toBeCloseTo((p.F - target.exactNegLogZ) / Math.abs(target.exactNegLogZ), 12);
     const last = t.of("status").at(-1);
     expect(last?.state).toBe("done");
     expect(last?.epoch).toBe(30);
@@ -194,7 +251,9 @@ describe("worker handler", () => {
   it("refuses the wasm backend when the kernel could not load", () => {
     const t = harness({ wasm: { available: false, reason: "no SIMD" } });
     t.h.handle({ type: "start", config: small() });
-    expect(t.of("error")[0].message).toMatch(/wasm kernel is not available in this browser \(no SIMD\): choose the js backend/);
+    expect(t.of("error")[0].message).toMatch(
+      /wasm kernel is not available in this browser \(no SIMD\): choose the js backend/,
+    );
     t.h.handle({ type: "start", config: small({ backend: "js", epochs: 2 }) });
     t.drain();
     expect(t.h.session?.epoch).toBe(2);
@@ -252,8 +311,15 @@ describe("worker handler", () => {
     b.drain();
     a.h.handle({ type: "resume" });
     a.drain();
-    const fa = a.of("epochs").flatMap((m) => m.points).filter((p) => p.epoch > 4).map((p) => p.F);
-    const fb = b.of("epochs").flatMap((m) => m.points).map((p) => p.F);
+    const fa = a
+      .of("epochs")
+      .flatMap((m) => m.points)
+      .filter((p) => p.epoch > 4)
+      .map((p) => p.F);
+    const fb = b
+      .of("epochs")
+      .flatMap((m) => m.points)
+      .map((p) => p.F);
     expect(fb).toHaveLength(2);
     fb.forEach((f, i) => expect(f).toBeCloseTo(fa[i], 8)); // js vs wasm kernel: equal up to rounding
 
@@ -264,12 +330,20 @@ describe("worker handler", () => {
     const tr = createTrainer(tc, target);
     trainEpoch(tr);
     saveCheckpoint(join(dir, "checkpoint.json"), {
-      epoch: tr.epoch, config: JSON.parse(JSON.stringify(tc)), params: tr.params,
-      optimiser: { step: tr.adam.step, m: tr.adam.m, v: tr.adam.v }, rng: tr.rng.state(),
+      epoch: tr.epoch,
+      config: JSON.parse(JSON.stringify(tc)),
+      params: tr.params,
+      optimiser: { step: tr.adam.step, m: tr.adam.m, v: tr.adam.v },
+      rng: tr.rng.state(),
       extra: { lrScale: 0.5, rollbacks: 1 },
     });
     const c = harness();
-    c.h.handle({ type: "import", text: readFileSync(join(dir, "checkpoint.json"), "utf8"), name: "cli/checkpoint.json", backend: "wasm" });
+    c.h.handle({
+      type: "import",
+      text: readFileSync(join(dir, "checkpoint.json"), "utf8"),
+      name: "cli/checkpoint.json",
+      backend: "wasm",
+    });
     expect(c.of("error")).toEqual([]);
     expect(c.of("imported")[0].info.config.T).toBe(2.5);
     expect(c.h.session?.trainer.lrScale).toBe(0.5); // the CLI's numerical-guard state is honoured …
@@ -327,7 +401,9 @@ describe("CLI command shown after export", () => {
     for (const cfg of [DEFAULT_CONFIG, small({ symmetrize: false, backend: "js", lr: 0.0125, T: 3.1 })]) {
       const tc = JSON.parse(JSON.stringify(toTrainConfig(cfg)));
       const cmd = addTrainOptions(new Command("train").exitOverride(), { L: 8, epochs: 1000 });
-      cmd.parse(["--out", "DIR", "--resume", ...cliTrainArgs(tc).split(" "), "--epochs", String(cfg.epochs)], { from: "user" });
+      cmd.parse(["--out", "DIR", "--resume", ...cliTrainArgs(tc).split(" "), "--epochs", String(cfg.epochs)], {
+        from: "user",
+      });
       const rebuilt = JSON.parse(JSON.stringify(trainConfigFromOptions(cmd.opts() as TrainCliOptions)));
       expect(rebuilt).toEqual(tc);
     }

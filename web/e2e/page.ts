@@ -2,7 +2,10 @@
 import type { Page } from "playwright-core";
 
 /** Set L, epochs, backend and T in the page's controls, start training and wait until it is done. */
-export async function trainOnPage(page: Page, o: { L: number; epochs: number; backend: string; T: number; timeoutMs: number }): Promise<void> {
+export async function trainOnPage(
+  page: Page,
+  o: { L: number; epochs: number; backend: string; T: number; timeoutMs: number },
+): Promise<void> {
   await page.selectOption("#L", String(o.L));
   await page.fill("#epochs", String(o.epochs));
   await page.selectOption("#backend", o.backend);

@@ -25,8 +25,10 @@ export function serve(dir: string): Promise<{ server: Server; url: string }> {
     res.writeHead(200, { "content-type": MIME[extname(file)] ?? "application/octet-stream" });
     createReadStream(file).pipe(res);
   });
-  return new Promise((ok) => server.listen(0, "127.0.0.1", () => {
-    const a = server.address();
-    ok({ server, url: `http://127.0.0.1:${typeof a === "object" && a ? a.port : 0}/` });
-  }));
+  return new Promise((ok) =>
+    server.listen(0, "127.0.0.1", () => {
+      const a = server.address();
+      ok({ server, url: `http://127.0.0.1:${typeof a === "object" && a ? a.port : 0}/` });
+    }),
+  );
 }

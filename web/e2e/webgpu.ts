@@ -31,8 +31,14 @@ const DIST = join(ROOT, "web", "dist");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 // WEBGPU_OFF=1: without --enable-unsafe-webgpu (Chromium then offers no adapter): checks the wasm fallback
 const FLAGS = [
-  "--headless", "--no-sandbox", "--disable-quic", "--no-first-run", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync", process.env.WEBGPU_OFF === "1" ? "--disable-gpu" : "--enable-unsafe-webgpu",
+  "--headless",
+  "--no-sandbox",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  process.env.WEBGPU_OFF === "1" ? "--disable-gpu" : "--enable-unsafe-webgpu",
 ];
 const EPOCHS = Number(process.env.WEBGPU_EPOCHS ?? 30);
 const T = 2.269;
@@ -40,9 +46,16 @@ const T = 2.269;
 const { check, fatal, finish } = createChecks("webgpu e2e");
 
 interface CheckRow {
-  config: string; symmetrize: boolean; batch: number;
-  lossGpu: number; lossWasm32: number; gradGpu: number; gradWasm32: number; gradGpuVsWasm32: number;
-  msGpu: number; msWasm32: number;
+  config: string;
+  symmetrize: boolean;
+  batch: number;
+  lossGpu: number;
+  lossWasm32: number;
+  gradGpu: number;
+  gradWasm32: number;
+  gradGpuVsWasm32: number;
+  msGpu: number;
+  msWasm32: number;
 }
 
 interface PageView {
@@ -57,7 +70,13 @@ interface PageView {
 }
 
 const view = (page: Page): Promise<PageView> =>
-  page.evaluate(() => JSON.parse(JSON.stringify((window as unknown as { __playground: unknown }).__playground, (_k, v) => (ArrayBuffer.isView(v) ? [] : v))));
+  page.evaluate(() =>
+    JSON.parse(
+      JSON.stringify((window as unknown as { __playground: unknown }).__playground, (_k, v) =>
+        ArrayBuffer.isView(v) ? [] : v,
+      ),
+    ),
+  );
 
 const median = (a: number[]): number => {
   const s = [...a].sort((x, y) => x - y);
@@ -67,7 +86,11 @@ const median = (a: number[]): number => {
 /** Train L×L on `backend` in the page for EPOCHS epochs; returns the page's view at the end. */
 async function trainOn(page: Page, url: string, backend: string, L: number): Promise<PageView> {
   await page.goto(url);
-  await page.waitForFunction(() => (window as unknown as { __playground: { ready: boolean } }).__playground.ready, null, { timeout: 60_000 });
+  await page.waitForFunction(
+    () => (window as unknown as { __playground: { ready: boolean } }).__playground.ready,
+    null,
+    { timeout: 60_000 },
+  );
   await trainOnPage(page, { L, epochs: EPOCHS, backend, T, timeoutMs: 600_000 });
   return view(page);
 }
@@ -87,15 +110,25 @@ async function main(): Promise<void> {
     });
     console.log(`${version}, flags: ${FLAGS.join(" ")}`);
     await page.goto(`${url}gpu-check.html`);
-    await page.waitForFunction(() => (window as unknown as { __gpuCheck?: unknown }).__gpuCheck !== undefined, null, { timeout: 600_000 });
-    const res = (await page.evaluate(() => (window as unknown as { __gpuCheck: unknown }).__gpuCheck)) as { adapter: string | null; reason?: string; rows: CheckRow[]; error?: string };
+    await page.waitForFunction(() => (window as unknown as { __gpuCheck?: unknown }).__gpuCheck !== undefined, null, {
+      timeout: 600_000,
+    });
+    const res = (await page.evaluate(() => (window as unknown as { __gpuCheck: unknown }).__gpuCheck)) as {
+      adapter: string | null;
+      reason?: string;
+      rows: CheckRow[];
+      error?: string;
+    };
     if (res.error) fatal(`gpu-check.html failed: ${res.error}`);
 
     if (res.adapter === null) {
       console.log(`WebGPU unavailable: ${res.reason}`);
       const v = await trainOn(page, url, "wasm", 4);
       check(!v.webgpu.available, "the playground detects that WebGPU is unavailable", v.webgpu.reason ?? "");
-      check(v.messages.some((m) => m.text.includes("WebGPU is unavailable") && m.text.includes("uses the wasm backend")), "and says it uses wasm because of that");
+      check(
+        v.messages.some((m) => m.text.includes("WebGPU is unavailable") && m.text.includes("uses the wasm backend")),
+        "and says it uses wasm because of that",
+      );
       check(v.info?.backend === "wasm", "training ran on wasm");
     } else {
       console.log(`adapter: ${res.adapter}`);
@@ -109,32 +142,88 @@ async function main(): Promise<void> {
         // to 1e-5 of their largest value; the gradient, whose per-row contributions the GPU sums in
         // float32 (the wasm kernel folds its sums into float64, hence its smaller deviation), to
         // 1e-4 normwise. Measured: ≤ 2e-6 and ≤ 5e-6.
-        check(r.lossGpu < 1e-5, `${r.config} ${r.symmetrize ? "q_sym" : "q"}: webgpu loss = float64 reference within float32 rounding`, r.lossGpu.toExponential(2));
-        check(r.gradGpu < 1e-4, `${r.config} ${r.symmetrize ? "q_sym" : "q"}: webgpu gradient = float64 reference within float32 rounding`, r.gradGpu.toExponential(2));
+        check(
+          r.lossGpu < 1e-5,
+          `${r.config} ${r.symmetrize ? "q_sym" : "q"}: webgpu loss = float64 reference within float32 rounding`,
+          r.lossGpu.toExponential(2),
+        );
+        check(
+          r.gradGpu < 1e-4,
+          `${r.config} ${r.symmetrize ? "q_sym" : "q"}: webgpu gradient = float64 reference within float32 rounding`,
+          r.gradGpu.toExponential(2),
+        );
       }
       check(res.rows.length === 10, "all 10 cases ran");
 
       // ---- the playground on both backends, and the CLI's float32 wasm run of the same config
       const L = 8;
       const gpu = await trainOn(page, url, "webgpu", L);
-      check(gpu.info?.backend === "webgpu" && gpu.info.trainConfig.dtype === "float32" && gpu.info.trainConfig.kernel === "wasm", "the playground trained on webgpu (stored as --dtype float32 --kernel wasm)");
+      check(
+        gpu.info?.backend === "webgpu" &&
+          gpu.info.trainConfig.dtype === "float32" &&
+          gpu.info.trainConfig.kernel === "wasm",
+        "the playground trained on webgpu (stored as --dtype float32 --kernel wasm)",
+      );
       const wasm = await trainOn(page, url, "wasm", L);
       check(wasm.info?.backend === "wasm", "the playground trained on wasm");
       const cliDir = mkdtempSync(join(tmpdir(), "neuralrg-webgpu-cli-"));
-      const cli = spawnSync(process.execPath, [
-        join(ROOT, "bin", "neuralrg.mjs"), "train", "--L", String(L), "--T", String(T), "--depth", "3", "--nlayers", "4", "--nmlp", "2",
-        "--nhidden", "10", "--batch", "256", "--lr", "0.005", "--seed", "42", "--epochs", String(EPOCHS), "--kernel", "wasm", "--dtype", "float32",
-        "--out", join(cliDir, "run"), "--progress", "off", "--save-period", String(EPOCHS),
-      ], { encoding: "utf8" });
-      check(cli.status === 0, "CLI float32 wasm run of the same config", cli.status === 0 ? "" : cli.stderr.slice(0, 300));
+      const cli = spawnSync(
+        process.execPath,
+        [
+          join(ROOT, "bin", "neuralrg.mjs"),
+          "train",
+          "--L",
+          String(L),
+          "--T",
+          String(T),
+          "--depth",
+          "3",
+          "--nlayers",
+          "4",
+          "--nmlp",
+          "2",
+          "--nhidden",
+          "10",
+          "--batch",
+          "256",
+          "--lr",
+          "0.005",
+          "--seed",
+          "42",
+          "--epochs",
+          String(EPOCHS),
+          "--kernel",
+          "wasm",
+          "--dtype",
+          "float32",
+          "--out",
+          join(cliDir, "run"),
+          "--progress",
+          "off",
+          "--save-period",
+          String(EPOCHS),
+        ],
+        { encoding: "utf8" },
+      );
+      check(
+        cli.status === 0,
+        "CLI float32 wasm run of the same config",
+        cli.status === 0 ? "" : cli.stderr.slice(0, 300),
+      );
       if (cli.status === 0) {
-        const rows = readFileSync(join(cliDir, "run", "metrics.csv"), "utf8").trim().split("\n");
+        const rows = readFileSync(join(cliDir, "run", "metrics.csv"), "utf8")
+          .trim()
+          .split("\n");
         const iF = rows[0].split(",").indexOf("F");
         const cliF = rows.slice(1).map((r) => Number(r.split(",")[iF]));
         const dev = cliF.map((f, i) => Math.abs(f - gpu.metrics[i].F) / Math.abs(f));
         const dev64 = cliF.map((f, i) => Math.abs(f - wasm.metrics[i].F) / Math.abs(f));
         check(dev[0] < 1e-6, "epoch 1: webgpu F = CLI float32 F", dev[0].toExponential(1));
-        check(Math.max(...dev) < 1e-4, `webgpu F follows the CLI float32 run over ${EPOCHS} epochs`, `max relative difference ${Math.max(...dev).toExponential(1)} (wasm float64 page run vs the same: ${Math.max(...dev64).toExponential(1)})`);
+        check(
+          Math.max(...dev) < 1e-4,
+          `webgpu F follows the CLI float32 run over ${EPOCHS} epochs`,
+          `max relative difference ${Math.max(...dev).toExponential(1)} (wasm float64 page run vs the same: ${Math.max(...dev64).toExponential(1)})`,
+        );
       }
       const gpuMed = median(gpu.metrics.map((m) => m.seconds));
       const wasmMed = median(wasm.metrics.map((m) => m.seconds));

@@ -50,8 +50,15 @@ export function maxAbs(values: ArrayLike<number>, start = 0, end = values.length
  * values are divided by `scale` before the diverging colour map (spins ±1 → pure colours).
  */
 export function drawLattice(
-  ctx: CanvasRenderingContext2D, values: ArrayLike<number>, size: number, x: number, y: number, cell: number,
-  scale = 1, offset = 0, colour: (v: number) => string = diverging,
+  ctx: CanvasRenderingContext2D,
+  values: ArrayLike<number>,
+  size: number,
+  x: number,
+  y: number,
+  cell: number,
+  scale = 1,
+  offset = 0,
+  colour: (v: number) => string = diverging,
 ): void {
   for (let i = 0; i < size; i++) {
     for (let j = 0; j < size; j++) {
@@ -66,7 +73,15 @@ export function drawLattice(
 
 export const spinColour = (v: number): string => (v > 0 ? "#1d232b" : "#f4f1ea");
 
-export function label(ctx: CanvasRenderingContext2D, text: string, x: number, y: number, align: CanvasTextAlign = "left", size = 12, colour = COLORS.text): void {
+export function label(
+  ctx: CanvasRenderingContext2D,
+  text: string,
+  x: number,
+  y: number,
+  align: CanvasTextAlign = "left",
+  size = 12,
+  colour = COLORS.text,
+): void {
   ctx.fillStyle = colour;
   ctx.font = `${size}px system-ui, -apple-system, "Segoe UI", sans-serif`;
   ctx.textAlign = align;
@@ -114,7 +129,8 @@ function niceTicks(lo: number, hi: number, n = 5): number[] {
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
   const out: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step) out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step)
+    out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
   return out;
 }
 
@@ -130,10 +146,19 @@ function fmtTick(v: number, log: boolean): string {
 
 /** A line chart with axes, ticks, horizontal reference lines and a legend. */
 export function lineChart(ctx: CanvasRenderingContext2D, o: ChartOptions): void {
-  const padL = 58, padR = 12, padT = o.title ? 22 : 10, padB = o.xlabel ? 34 : 22;
-  const px = o.x + padL, py = o.y + padT, pw = o.width - padL - padR, ph = o.height - padT - padB;
+  const padL = 58,
+    padR = 12,
+    padT = o.title ? 22 : 10,
+    padB = o.xlabel ? 34 : 22;
+  const px = o.x + padL,
+    py = o.y + padT,
+    pw = o.width - padL - padR,
+    ph = o.height - padT - padB;
   const tf = (v: number): number => (o.logY ? Math.log10(v) : v);
-  let xmin = Infinity, xmax = -Infinity, ymin = Infinity, ymax = -Infinity;
+  let xmin = Infinity,
+    xmax = -Infinity,
+    ymin = Infinity,
+    ymax = -Infinity;
   for (const s of o.series) {
     for (let i = 0; i < s.xs.length; i++) {
       const yv = tf(s.ys[i]);
@@ -183,7 +208,8 @@ export function lineChart(ctx: CanvasRenderingContext2D, o: ChartOptions): void 
   if (o.logY) {
     // decades, or 1-2-5 steps when the range spans less than two decades
     const cands: number[] = [];
-    for (let k = Math.floor(ymin) - 1; k <= Math.ceil(ymax); k++) for (const m of [1, 2, 5]) cands.push(k + Math.log10(m));
+    for (let k = Math.floor(ymin) - 1; k <= Math.ceil(ymax); k++)
+      for (const m of [1, 2, 5]) cands.push(k + Math.log10(m));
     const inRange = cands.filter((v) => v >= ymin && v <= ymax);
     const decades = inRange.filter((v) => Number.isInteger(v));
     yt = decades.length >= 2 ? decades : inRange;

@@ -70,7 +70,8 @@ async function run(): Promise<{ adapter: string | null; reason?: string; rows: C
     // non-zero tanh scales so that every part of the coupling is exercised
     const N = c.flow.L * c.flow.L;
     const view = viewParams(c.flow, p64);
-    for (const layer of view.layers) for (const cp of layer) for (let i = 0; i < 2; i++) cp.sScale[i] = (2 * rng.uniform() - 1) * 0.5;
+    for (const layer of view.layers)
+      for (const cp of layer) for (let i = 0; i < 2; i++) cp.sScale[i] = (2 * rng.uniform() - 1) * 0.5;
     const p32 = Float32Array.from(p64);
     const pRef = Float64Array.from(p32); // the reference sees the float32-rounded inputs
     const z32 = alloc("float32", c.batch * N) as Float32Array;
@@ -90,10 +91,15 @@ async function run(): Promise<{ adapter: string | null; reason?: string; rows: C
       gpu.destroy();
       rows.push({
         config: `L=${c.flow.L} depth=${c.flow.depth} nlayers=${c.flow.nlayers} nmlp=${c.flow.nmlp} nhidden=${c.flow.nhidden} init=${c.init}`,
-        symmetrize, batch: c.batch,
-        lossGpu: maxRel(g.perSample, ref.perSample), lossWasm32: maxRel(w.perSample, ref.perSample),
-        gradGpu: maxRel(g.grad, ref.grad), gradWasm32: maxRel(w.grad, ref.grad), gradGpuVsWasm32: maxRel(g.grad, w.grad),
-        msGpu, msWasm32,
+        symmetrize,
+        batch: c.batch,
+        lossGpu: maxRel(g.perSample, ref.perSample),
+        lossWasm32: maxRel(w.perSample, ref.perSample),
+        gradGpu: maxRel(g.grad, ref.grad),
+        gradWasm32: maxRel(w.grad, ref.grad),
+        gradGpuVsWasm32: maxRel(g.grad, w.grad),
+        msGpu,
+        msWasm32,
       });
     }
   }
@@ -104,7 +110,10 @@ const out = document.getElementById("out") as HTMLElement;
 run().then(
   (r) => {
     (window as unknown as { __gpuCheck: unknown }).__gpuCheck = r;
-    out.textContent = r.adapter === null ? `WebGPU unavailable: ${r.reason}` : `adapter: ${r.adapter}\n` + r.rows.map((x) => JSON.stringify(x)).join("\n");
+    out.textContent =
+      r.adapter === null
+        ? `WebGPU unavailable: ${r.reason}`
+        : `adapter: ${r.adapter}\n` + r.rows.map((x) => JSON.stringify(x)).join("\n");
   },
   (err: unknown) => {
     (window as unknown as { __gpuCheck: unknown }).__gpuCheck = { error: String(err) };

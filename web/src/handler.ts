@@ -6,8 +6,14 @@
  * message; nothing a message contains can throw out of `handle`.
  */
 import {
-  parseRequest, ProtocolError,
-  type Backend, type EpochPoint, type Request, type Response, type RunState, type WebGpuStatus,
+  parseRequest,
+  ProtocolError,
+  type Backend,
+  type EpochPoint,
+  type Request,
+  type Response,
+  type RunState,
+  type WebGpuStatus,
 } from "./protocol.ts";
 import { PlaygroundSession, type Provenance, type SessionObjective } from "./session.ts";
 
@@ -51,7 +57,13 @@ export function createHandler(o: HandlerOptions): WorkerHandler {
 
   const rate = (): number => (runMs > 0 ? (1000 * runEpochs) / runMs : 0);
   const status = (message?: string): void =>
-    o.post({ type: "status", state, epoch: session?.epoch ?? 0, epochsPerSecond: rate(), ...(message ? { message } : {}) });
+    o.post({
+      type: "status",
+      state,
+      epoch: session?.epoch ?? 0,
+      epochsPerSecond: rate(),
+      ...(message ? { message } : {}),
+    });
   const error = (err: unknown, request?: string): void => {
     const message = err instanceof Error ? err.message : String(err);
     o.post({ type: "error", message, ...(request ? { request } : {}) });
@@ -161,10 +173,14 @@ export function createHandler(o: HandlerOptions): WorkerHandler {
 
   function checkBackend(backend: Backend): void {
     if ((backend === "wasm" || backend === "webgpu") && !o.wasm.available) {
-      throw new ProtocolError(`the wasm kernel is not available in this browser (${o.wasm.reason ?? "WebAssembly SIMD missing"}): choose the js backend`);
+      throw new ProtocolError(
+        `the wasm kernel is not available in this browser (${o.wasm.reason ?? "WebAssembly SIMD missing"}): choose the js backend`,
+      );
     }
     if (backend === "webgpu" && !(o.webgpu?.available && o.webgpu.objective)) {
-      throw new ProtocolError(`WebGPU is not available in this browser (${o.webgpu?.reason ?? "not probed"}): choose the wasm backend`);
+      throw new ProtocolError(
+        `WebGPU is not available in this browser (${o.webgpu?.reason ?? "not probed"}): choose the wasm backend`,
+      );
     }
   }
 
@@ -185,7 +201,10 @@ export function createHandler(o: HandlerOptions): WorkerHandler {
       (err: unknown) => {
         if (gen !== generation) return;
         state = "paused";
-        error(new Error(`the WebGPU kernel could not be set up: ${err instanceof Error ? err.message : String(err)}`), "start");
+        error(
+          new Error(`the WebGPU kernel could not be set up: ${err instanceof Error ? err.message : String(err)}`),
+          "start",
+        );
         status("training stopped");
       },
     );
@@ -285,7 +304,10 @@ export function createHandler(o: HandlerOptions): WorkerHandler {
       try {
         req = parseRequest(raw);
       } catch (err) {
-        const t = typeof raw === "object" && raw !== null && typeof (raw as { type?: unknown }).type === "string" ? (raw as { type: string }).type : undefined;
+        const t =
+          typeof raw === "object" && raw !== null && typeof (raw as { type?: unknown }).type === "string"
+            ? (raw as { type: string }).type
+            : undefined;
         error(err, t);
         return;
       }

@@ -9,9 +9,22 @@
 import { paramCount } from "../../src/flow/params.ts";
 import { COLORS, drawLattice, label, lineChart, maxAbs, setupCanvas, spinColour } from "./draw.ts";
 import {
-  cliTrainArgs, DEFAULT_CONFIG, estimateTrainingBytes, parseConfig, TC, T_RANGE,
-  type Backend, type EpochPoint, type HmcMessage, type PlaygroundConfig, type Response, type RunInfo, type RunState,
-  type SamplesMessage, type WanderMessage, type WebGpuStatus,
+  cliTrainArgs,
+  DEFAULT_CONFIG,
+  estimateTrainingBytes,
+  parseConfig,
+  TC,
+  T_RANGE,
+  type Backend,
+  type EpochPoint,
+  type HmcMessage,
+  type PlaygroundConfig,
+  type Response,
+  type RunInfo,
+  type RunState,
+  type SamplesMessage,
+  type WanderMessage,
+  type WebGpuStatus,
 } from "./protocol.ts";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
@@ -136,7 +149,14 @@ function updateEstimate(): PlaygroundConfig | null {
   const est = $("estimate");
   try {
     const c = parseConfig(rawConfig());
-    const np = paramCount({ L: c.L, layout: "mera", depth: c.depth, nlayers: c.nlayers, nmlp: c.nmlp, nhidden: c.nhidden });
+    const np = paramCount({
+      L: c.L,
+      layout: "mera",
+      depth: c.depth,
+      nlayers: c.nlayers,
+      nmlp: c.nmlp,
+      nhidden: c.nhidden,
+    });
     est.textContent = `${np.toLocaleString()} parameters · about ${Math.max(1, Math.round(estimateTrainingBytes(c) / 2 ** 20))} MB per epoch`;
     est.classList.remove("error");
     $<HTMLButtonElement>("start").disabled = !page.ready;
@@ -225,13 +245,28 @@ function drawTraining(): void {
   const yr: [number, number] | undefined = tail.length > 4 ? [Math.min(exact, ...tail), Math.max(...tail)] : undefined;
   const imp = page.imported;
   const importedSeries = imp
-    ? [{ xs: [imp.epoch], ys: [imp.F.mean], errors: [imp.F.stdErr], colour: COLORS.F, markers: true, name: "imported: F on fresh samples" }]
+    ? [
+        {
+          xs: [imp.epoch],
+          ys: [imp.F.mean],
+          errors: [imp.F.stdErr],
+          colour: COLORS.F,
+          markers: true,
+          name: "imported: F on fresh samples",
+        },
+      ]
     : [];
-  const importedRel = imp ? [{ xs: [imp.epoch], ys: [(imp.F.mean - exact) / Math.abs(exact)], colour: COLORS.relErr, markers: true }] : [];
+  const importedRel = imp
+    ? [{ xs: [imp.epoch], ys: [(imp.F.mean - exact) / Math.abs(exact)], colour: COLORS.relErr, markers: true }]
+    : [];
   lineChart(ctx, {
-    x: 0, y: 0, width: left, height: H,
+    x: 0,
+    y: 0,
+    width: left,
+    height: H,
     title: "F per epoch (batch estimate) and exact −ln Z",
-    xlabel: "epoch", ylabel: "F",
+    xlabel: "epoch",
+    ylabel: "F",
     series: [
       { xs, ys: F, colour: "#a9c1de", width: 1 },
       ...(m.length ? [{ xs, ys: Fs, colour: COLORS.F, width: 2, name: `F (avg of ${w})` }] : []),
@@ -241,9 +276,13 @@ function drawTraining(): void {
     yRange: yr,
   });
   lineChart(ctx, {
-    x: left, y: 0, width: W - left, height: H,
+    x: left,
+    y: 0,
+    width: W - left,
+    height: H,
     title: "relative error (F − exact)/|exact|",
-    xlabel: "epoch", logY: true,
+    xlabel: "epoch",
+    logY: true,
     series: [{ xs, ys: rel, colour: COLORS.relErr, width: 2 }, ...importedRel],
   });
   const last = m[m.length - 1];
@@ -257,7 +296,9 @@ function drawTraining(): void {
     `<b>${info.config.L}×${info.config.L}</b> at T = ${T.toFixed(3)} (T/T<sub>c</sub> = ${(T / info.Tc).toFixed(3)})`,
     `epoch <b data-k="epoch">${page.epoch}</b> / ${info.config.epochs}`,
     last ? `F = <b data-k="F">${Fs[Fs.length - 1].toFixed(4)}</b>` : "",
-    !last && imp ? `F = <b data-k="F">${imp.F.mean.toFixed(4)} ± ${imp.F.stdErr.toFixed(4)}</b> (${imp.F.n} fresh samples)` : "",
+    !last && imp
+      ? `F = <b data-k="F">${imp.F.mean.toFixed(4)} ± ${imp.F.stdErr.toFixed(4)}</b> (${imp.F.n} fresh samples)`
+      : "",
     `exact −ln Z = <b data-k="exact">${exact.toFixed(4)}</b>`,
     last ? `rel. error <b data-k="rel">${rel[rel.length - 1].toExponential(2)}</b>` : "",
     !last && imp ? `rel. error <b data-k="rel">${((imp.F.mean - exact) / Math.abs(exact)).toExponential(2)}</b>` : "",
@@ -325,13 +366,20 @@ function drawLatent(s: SamplesMessage): void {
   for (let i = 0; i < L * L; i++) {
     const sc = s.scaleOfSite[i];
     if (sc === 0) continue;
-    const r = Math.floor(i / L), c = i % L;
+    const r = Math.floor(i / L),
+      c = i % L;
     ctx.strokeStyle = sc === maxScale ? "#111" : "#333";
     ctx.lineWidth = Math.min(cell / 3, 0.8 + sc * 0.9);
-    ctx.strokeRect(c * cell + ctx.lineWidth / 2, 18 + r * cell + ctx.lineWidth / 2, cell - ctx.lineWidth, cell - ctx.lineWidth);
+    ctx.strokeRect(
+      c * cell + ctx.lineWidth / 2,
+      18 + r * cell + ctx.lineWidth / 2,
+      cell - ctx.lineWidth,
+      cell - ctx.lineWidth,
+    );
   }
   if (page.selectedSite >= 0 && page.selectedSite < L * L) {
-    const r = Math.floor(page.selectedSite / L), c = page.selectedSite % L;
+    const r = Math.floor(page.selectedSite / L),
+      c = page.selectedSite % L;
     ctx.strokeStyle = "#f0b400";
     ctx.lineWidth = 3;
     ctx.strokeRect(c * cell - 1, 18 + r * cell - 1, cell + 2, cell + 2);
@@ -362,7 +410,9 @@ function drawWander(w: WanderMessage): void {
   });
   const gap = 12;
   const D = Math.max(40, Math.min(130, Math.floor((W - 2 * gap) / 3)));
-  const d2 = levelDeltas.length ? Math.max(30, Math.min(90, Math.floor((W - gap * (levelDeltas.length - 1)) / levelDeltas.length))) : 0;
+  const d2 = levelDeltas.length
+    ? Math.max(30, Math.min(90, Math.floor((W - gap * (levelDeltas.length - 1)) / levelDeltas.length)))
+    : 0;
   const H = D + 34 + (levelDeltas.length ? d2 + 48 : 0);
   const ctx = setupCanvas($<HTMLCanvasElement>("wander"), W, H);
   images.forEach((im, k) => {
@@ -378,7 +428,8 @@ function drawWander(w: WanderMessage): void {
     label(ctx, `max ${im.scale.toPrecision(2)}`, x, y + 14 + d2 + 12, "left", 10, COLORS.axis);
   });
   const st = $("wander-stats");
-  const r = Math.floor(w.site / L), c = w.site % L;
+  const r = Math.floor(w.site / L),
+    c = w.site % L;
   st.innerHTML =
     `flipped z at site (${r}, ${c}), scale <b>${w.scale}</b>: ` +
     `<b data-k="changed">${w.changedSites}</b> of ${L * L} sites changed, effective number <b>${w.effectiveSites.toFixed(1)}</b>, ` +
@@ -402,12 +453,22 @@ function drawHmc(h: HmcMessage): void {
   const ctx = setupCanvas($<HTMLCanvasElement>("chart-hmc"), W, 250);
   const xs = Array.from(h.latent.trace, (_, i) => i + 1);
   lineChart(ctx, {
-    x: 0, y: 0, width: W, height: 250,
+    x: 0,
+    y: 0,
+    width: W,
+    height: 250,
     title: "chain-averaged S per trajectory",
-    xlabel: "trajectory", ylabel: "S",
+    xlabel: "trajectory",
+    ylabel: "S",
     series: [
       { xs, ys: Array.from(h.latent.trace), colour: COLORS.latent, width: 2, name: "latent HMC" },
-      { xs: Array.from(h.physical.trace, (_, i) => i + 1), ys: Array.from(h.physical.trace), colour: COLORS.physical, width: 2, name: "physical HMC" },
+      {
+        xs: Array.from(h.physical.trace, (_, i) => i + 1),
+        ys: Array.from(h.physical.trace),
+        colour: COLORS.physical,
+        width: 2,
+        name: "physical HMC",
+      },
     ],
     hlines: h.exactS !== null ? [{ y: h.exactS, colour: COLORS.exact, name: "exact S" }] : [],
   });
@@ -428,7 +489,9 @@ function redrawAll(): void {
 
 function startWorker(): Worker | null {
   if (typeof Worker === "undefined") {
-    unsupported("This browser has no Web Workers: the playground trains in a worker so the page stays responsive. Use a current Chrome, Firefox or Safari.");
+    unsupported(
+      "This browser has no Web Workers: the playground trains in a worker so the page stays responsive. Use a current Chrome, Firefox or Safari.",
+    );
     return null;
   }
   if (typeof WebAssembly !== "object") say("This browser has no WebAssembly: only the js backend can run.", true);
@@ -452,14 +515,22 @@ function onMessage(r: Response): void {
       if (!r.wasm.available) {
         $<HTMLSelectElement>("backend").value = "js";
         ($("backend").querySelector('option[value="wasm"]') as HTMLOptionElement).disabled = true;
-        say(`The WebAssembly SIMD kernel cannot run here (${r.wasm.reason ?? "unknown reason"}); using the js backend (slower).`, true);
+        say(
+          `The WebAssembly SIMD kernel cannot run here (${r.wasm.reason ?? "unknown reason"}); using the js backend (slower).`,
+          true,
+        );
       }
       page.webgpu = r.webgpu;
       {
         const opt = $("backend").querySelector('option[value="webgpu"]') as HTMLOptionElement;
         opt.disabled = !(r.webgpu.available && r.wasm.available);
-        opt.textContent = r.webgpu.available ? `webgpu (WGSL kernel, float32; ${r.webgpu.adapter ?? "adapter"})` : "webgpu (unavailable here)";
-        if (!r.webgpu.available) say(`WebGPU is unavailable in this browser (${r.webgpu.reason ?? "unknown reason"}): training uses the ${r.wasm.available ? "wasm" : "js"} backend.`);
+        opt.textContent = r.webgpu.available
+          ? `webgpu (WGSL kernel, float32; ${r.webgpu.adapter ?? "adapter"})`
+          : "webgpu (unavailable here)";
+        if (!r.webgpu.available)
+          say(
+            `WebGPU is unavailable in this browser (${r.webgpu.reason ?? "unknown reason"}): training uses the ${r.wasm.available ? "wasm" : "js"} backend.`,
+          );
       }
       showBackend();
       updateEstimate();
@@ -476,7 +547,9 @@ function onMessage(r: Response): void {
       setupCanvas($<HTMLCanvasElement>("chart-hmc"), panelWidth("chart-hmc"), 10);
       setupCanvas($<HTMLCanvasElement>("wander"), panelWidth("wander"), 10);
       showBackend();
-      say(`Training ${r.info.config.L}×${r.info.config.L} at T = ${r.info.config.T} with ${r.info.nparams.toLocaleString()} parameters on ${r.info.backend}.`);
+      say(
+        `Training ${r.info.config.L}×${r.info.config.L} at T = ${r.info.config.T} with ${r.info.nparams.toLocaleString()} parameters on ${r.info.backend}.`,
+      );
       queueChart();
       break;
     case "epochs":
@@ -528,13 +601,17 @@ function onMessage(r: Response): void {
       const cf = mk("config.json", r.config);
       const cmd = document.createElement("code");
       cmd.id = "cli-command";
-      cmd.textContent = page.info ? `neuralrg train --out DIR --resume ${cliTrainArgs(page.info.trainConfig)} --epochs ${page.info.config.epochs}` : "";
+      cmd.textContent = page.info
+        ? `neuralrg train --out DIR --resume ${cliTrainArgs(page.info.trainConfig)} --epochs ${page.info.config.epochs}`
+        : "";
       const p = document.createElement("p");
       p.append("Continue with the CLI: ", cmd);
       links.replaceChildren(document.createTextNode(`epoch ${r.epoch}: `), ck, cf, p);
       page.exported = { epoch: r.epoch, bytes: r.checkpoint.length };
       ck.click();
-      say(`Exported checkpoint.json (epoch ${r.epoch}, ${(r.checkpoint.length / 1024).toFixed(0)} KB); click config.json to save the run config too.`);
+      say(
+        `Exported checkpoint.json (epoch ${r.epoch}, ${(r.checkpoint.length / 1024).toFixed(0)} KB); click config.json to save the run config too.`,
+      );
       break;
     }
     case "imported":
@@ -547,7 +624,9 @@ function onMessage(r: Response): void {
       page.epoch = r.info.epoch;
       setControls(r.info.config);
       showBackend();
-      say(`Imported a model at epoch ${r.info.epoch}: F = ${r.F.mean.toFixed(4)} ± ${r.F.stdErr.toFixed(4)} on ${r.F.n} fresh samples (exact −ln Z = ${r.info.exact.toFixed(4)}).`);
+      say(
+        `Imported a model at epoch ${r.info.epoch}: F = ${r.F.mean.toFixed(4)} ± ${r.F.stdErr.toFixed(4)} on ${r.F.n} fresh samples (exact −ln Z = ${r.info.exact.toFixed(4)}).`,
+      );
       queueChart();
       break;
     case "error":
@@ -602,7 +681,8 @@ function init(): void {
     page.hmc = null;
     page.wander = null;
     page.imported = null;
-    for (const id of ["samples", "collective", "latent", "wander", "chart-hmc"]) setupCanvas($<HTMLCanvasElement>(id), panelWidth(id), 10);
+    for (const id of ["samples", "collective", "latent", "wander", "chart-hmc"])
+      setupCanvas($<HTMLCanvasElement>(id), panelWidth(id), 10);
     $("hmc-stats").textContent = "";
     $("export-links").textContent = "";
     queueChart();
@@ -640,7 +720,8 @@ function init(): void {
   });
   updateButtons();
   drawTraining();
-  for (const id of ["samples", "collective", "latent", "wander", "chart-hmc"]) setupCanvas($<HTMLCanvasElement>(id), panelWidth(id), 10);
+  for (const id of ["samples", "collective", "latent", "wander", "chart-hmc"])
+    setupCanvas($<HTMLCanvasElement>(id), panelWidth(id), 10);
 }
 
 init();

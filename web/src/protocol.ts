@@ -81,9 +81,14 @@ export const MAX_TRAINING_BYTES = 256 * 1024 * 1024;
  * peak RSS) for the playground's full MERA in float64 (wasm, js) or float32 (webgpu), with one
  * taped pass, or two with the symmetrised objective.
  */
-export function estimateTrainingBytes(c: Pick<PlaygroundConfig, "L" | "depth" | "batch" | "symmetrize"> & { backend?: Backend }): number {
+export function estimateTrainingBytes(
+  c: Pick<PlaygroundConfig, "L" | "depth" | "batch" | "symmetrize"> & { backend?: Backend },
+): number {
   return estimateEpochBytes({
-    L: c.L, layout: "mera", depth: c.depth, batch: c.batch,
+    L: c.L,
+    layout: "mera",
+    depth: c.depth,
+    batch: c.batch,
     dtype: c.backend === "webgpu" ? "float32" : "float64",
     passes: c.symmetrize ? 2 : 1,
   });
@@ -231,13 +236,16 @@ function int(o: Record<string, unknown>, key: string, lo: number, hi: number): n
 function num(o: Record<string, unknown>, key: string, lo: number, hi: number, loOpen = false): number {
   const v = o[key];
   if (typeof v !== "number" || !Number.isFinite(v) || (loOpen ? v <= lo : v < lo) || v > hi) {
-    throw new ProtocolError(`${key} = ${show(v)} is invalid: ${key} must be a number in ${loOpen ? "(" : "["}${lo}, ${hi}]`);
+    throw new ProtocolError(
+      `${key} = ${show(v)} is invalid: ${key} must be a number in ${loOpen ? "(" : "["}${lo}, ${hi}]`,
+    );
   }
   return v;
 }
 
 export function parseBackend(v: unknown, key = "backend"): Backend {
-  if (v !== "wasm" && v !== "js" && v !== "webgpu") throw new ProtocolError(`${key} = ${show(v)} is invalid: accepted values are "wasm", "js", "webgpu"`);
+  if (v !== "wasm" && v !== "js" && v !== "webgpu")
+    throw new ProtocolError(`${key} = ${show(v)} is invalid: accepted values are "wasm", "js", "webgpu"`);
   return v;
 }
 
@@ -260,10 +268,14 @@ export function parseConfig(raw: unknown): PlaygroundConfig {
     seed: int(raw, "seed", 0, 0xffffffff),
     epochs: int(raw, "epochs", 1, 100000),
     backend: parseBackend(raw.backend),
-    symmetrize: raw.symmetrize === undefined ? true : (() => {
-      if (typeof raw.symmetrize !== "boolean") throw new ProtocolError(`symmetrize = ${show(raw.symmetrize)} is invalid: expected true or false`);
-      return raw.symmetrize;
-    })(),
+    symmetrize:
+      raw.symmetrize === undefined
+        ? true
+        : (() => {
+            if (typeof raw.symmetrize !== "boolean")
+              throw new ProtocolError(`symmetrize = ${show(raw.symmetrize)} is invalid: expected true or false`);
+            return raw.symmetrize;
+          })(),
   };
   const bytes = estimateTrainingBytes(c);
   if (bytes > MAX_TRAINING_BYTES) {
@@ -279,7 +291,8 @@ const MAX_IMPORT_CHARS = 256 * 1024 * 1024;
 
 /** Validate a message from the page; throws ProtocolError with a one-line description. */
 export function parseRequest(raw: unknown): Request {
-  if (!isObject(raw)) throw new ProtocolError(`malformed message ${show(raw).slice(0, 80)}: expected an object with a "type"`);
+  if (!isObject(raw))
+    throw new ProtocolError(`malformed message ${show(raw).slice(0, 80)}: expected an object with a "type"`);
   const type = raw.type;
   switch (type) {
     case "start":
@@ -291,12 +304,21 @@ export function parseRequest(raw: unknown): Request {
     case "export":
       return { type };
     case "hmc":
-      return { type, chains: int(raw, "chains", 1, 256), ntraj: int(raw, "ntraj", 1, 5000), warmup: int(raw, "warmup", 0, 5000) };
+      return {
+        type,
+        chains: int(raw, "chains", 1, 256),
+        ntraj: int(raw, "ntraj", 1, 5000),
+        warmup: int(raw, "warmup", 0, 5000),
+      };
     case "wander":
       return { type, site: int(raw, "site", 0, 32 * 32 - 1) };
     case "import": {
-      if (typeof raw.text !== "string") throw new ProtocolError(`import: text = ${show(raw.text).slice(0, 40)} is invalid: expected the checkpoint file's text`);
-      if (raw.text.length > MAX_IMPORT_CHARS) throw new ProtocolError(`import: the file is larger than ${MAX_IMPORT_CHARS / 2 ** 20} MB`);
+      if (typeof raw.text !== "string")
+        throw new ProtocolError(
+          `import: text = ${show(raw.text).slice(0, 40)} is invalid: expected the checkpoint file's text`,
+        );
+      if (raw.text.length > MAX_IMPORT_CHARS)
+        throw new ProtocolError(`import: the file is larger than ${MAX_IMPORT_CHARS / 2 ** 20} MB`);
       const name = typeof raw.name === "string" ? raw.name : "checkpoint.json";
       return { type, text: raw.text, name, backend: parseBackend(raw.backend) };
     }
@@ -316,9 +338,17 @@ export function cliTrainArgs(t: Record<string, unknown>): string {
   const target = (t.target ?? {}) as Record<string, unknown>;
   const flow = (t.flow ?? {}) as Record<string, unknown>;
   const args = [
-    `--L ${String(flow.L)}`, `--T ${String(target.T)}`, `--depth ${String(flow.depth)}`, `--layout ${String(flow.layout)}`,
-    `--nlayers ${String(flow.nlayers)}`, `--nmlp ${String(flow.nmlp)}`, `--nhidden ${String(flow.nhidden)}`,
-    `--batch ${String(t.batch)}`, `--lr ${String(t.lr)}`, `--seed ${String(t.seed)}`, `--dtype ${String(t.dtype)}`,
+    `--L ${String(flow.L)}`,
+    `--T ${String(target.T)}`,
+    `--depth ${String(flow.depth)}`,
+    `--layout ${String(flow.layout)}`,
+    `--nlayers ${String(flow.nlayers)}`,
+    `--nmlp ${String(flow.nmlp)}`,
+    `--nhidden ${String(flow.nhidden)}`,
+    `--batch ${String(t.batch)}`,
+    `--lr ${String(t.lr)}`,
+    `--seed ${String(t.seed)}`,
+    `--dtype ${String(t.dtype)}`,
     `--init ${String(t.init)}`,
   ];
   if (t.weightDecay !== undefined && t.weightDecay !== 0) args.push(`--weight-decay ${String(t.weightDecay)}`);
@@ -327,8 +357,13 @@ export function cliTrainArgs(t: Record<string, unknown>): string {
   if (t.kernel !== undefined) args.push(`--kernel ${String(t.kernel)}`);
   // the CLI's defaults are the path gradient and a cosine schedule: name the config's own explicitly
   const sched = t.lrSchedule as { warmup: number; decay: string; final: number } | undefined;
-  if (!(typeof t.symmetryWeight === "number" && t.symmetryWeight > 0)) args.push(`--gradient ${String(t.gradient ?? "reparam")}`);
-  args.push(sched ? `--lr-decay ${sched.decay} --warmup ${sched.warmup} --lr-final ${sched.final}` : "--lr-decay constant --warmup 0");
+  if (!(typeof t.symmetryWeight === "number" && t.symmetryWeight > 0))
+    args.push(`--gradient ${String(t.gradient ?? "reparam")}`);
+  args.push(
+    sched
+      ? `--lr-decay ${sched.decay} --warmup ${sched.warmup} --lr-final ${sched.final}`
+      : "--lr-decay constant --warmup 0",
+  );
   if (t.batchFinal !== undefined) args.push(`--batch-final ${String(t.batchFinal)}`);
   if (t.beta2 !== undefined) args.push(`--beta2 ${String(t.beta2)}`);
   if (t.clipNorm !== undefined) args.push(`--clip-norm ${String(t.clipNorm)}`);

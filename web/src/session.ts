@@ -16,13 +16,31 @@ import { isingObservables, ObservableTrace } from "../../src/sample/observables.
 import { relaxedIsing, sampleSpins, type RelaxedIsing } from "../../src/targets/ising.ts";
 import { isingExactObservables, kaufmanEnergyPerSite, MAX_ENUMERATE_L } from "../../src/targets/kaufman.ts";
 import {
-  createTrainer, evaluateF, restoreTrainer, trainEpoch, trainEpochParallel, validateTrainConfig,
-  type AsyncObjective, type EpochMetrics, type TrainConfig, type TrainerState,
+  createTrainer,
+  evaluateF,
+  restoreTrainer,
+  trainEpoch,
+  trainEpochParallel,
+  validateTrainConfig,
+  type AsyncObjective,
+  type EpochMetrics,
+  type TrainConfig,
+  type TrainerState,
 } from "../../src/train/trainer.ts";
 import {
-  estimateTrainingBytes, MAX_TRAINING_BYTES, ProtocolError, TC,
-  type Backend, type EpochPoint, type HmcMessage, type HmcSummary, type LevelImage, type PlaygroundConfig,
-  type RunInfo, type SamplesMessage, type WanderMessage,
+  estimateTrainingBytes,
+  MAX_TRAINING_BYTES,
+  ProtocolError,
+  TC,
+  type Backend,
+  type EpochPoint,
+  type HmcMessage,
+  type HmcSummary,
+  type LevelImage,
+  type PlaygroundConfig,
+  type RunInfo,
+  type SamplesMessage,
+  type WanderMessage,
 } from "./protocol.ts";
 
 /** Number of configurations in the sample grid. */
@@ -102,10 +120,13 @@ function checkIsingConfig(t: TrainConfig, where: string): void {
     );
   }
   for (const k of Object.keys(target)) {
-    if (!["kind", "L", "T", "method"].includes(k)) throw new ProtocolError(`${where}: target option ${k} is not accepted for kind "ising"`);
+    if (!["kind", "L", "T", "method"].includes(k))
+      throw new ProtocolError(`${where}: target option ${k} is not accepted for kind "ising"`);
   }
-  if (typeof target.T !== "number" || !(target.T > 0)) throw new ProtocolError(`${where}: target T = ${String(target.T)} is invalid`);
-  if (target.L !== t.flow?.L) throw new ProtocolError(`${where}: target L = ${String(target.L)} differs from flow L = ${String(t.flow?.L)}`);
+  if (typeof target.T !== "number" || !(target.T > 0))
+    throw new ProtocolError(`${where}: target T = ${String(target.T)} is invalid`);
+  if (target.L !== t.flow?.L)
+    throw new ProtocolError(`${where}: target L = ${String(target.L)} differs from flow L = ${String(t.flow?.L)}`);
 }
 
 export class PlaygroundSession {
@@ -121,7 +142,13 @@ export class PlaygroundSession {
   /** a checkpoint's free-form extras (e.g. the CLI's numerical-guard state), passed through on export */
   private extra: JsonObject | undefined;
 
-  private constructor(storedConfig: TrainConfig, backend: Backend, trainer: TrainerState, target: RelaxedIsing, origin: "new" | "imported") {
+  private constructor(
+    storedConfig: TrainConfig,
+    backend: Backend,
+    trainer: TrainerState,
+    target: RelaxedIsing,
+    origin: "new" | "imported",
+  ) {
     this.storedConfig = storedConfig;
     this.backend = backend;
     this.trainer = trainer;
@@ -153,11 +180,23 @@ export class PlaygroundSession {
     } catch (err) {
       throw new ProtocolError(`checkpoint ${name} holds an invalid config: ${(err as Error).message}`);
     }
-    const bytes = estimateTrainingBytes({ L: stored.flow.L, depth: stored.flow.depth, batch: stored.batch, symmetrize: stored.symmetrize, backend });
+    const bytes = estimateTrainingBytes({
+      L: stored.flow.L,
+      depth: stored.flow.depth,
+      batch: stored.batch,
+      symmetrize: stored.symmetrize,
+      backend,
+    });
     if (bytes > MAX_TRAINING_BYTES) {
-      throw new ProtocolError(`checkpoint ${name}: its batch ${stored.batch} on a ${stored.flow.L}×${stored.flow.L} lattice needs about ${Math.round(bytes / 2 ** 20)} MB per epoch, more than this page allows`);
+      throw new ProtocolError(
+        `checkpoint ${name}: its batch ${stored.batch} on a ${stored.flow.L}×${stored.flow.L} lattice needs about ${Math.round(bytes / 2 ** 20)} MB per epoch, more than this page allows`,
+      );
     }
-    const target = relaxedIsing({ L: stored.flow.L, T: Number(stored.target.T), method: stored.target.method === "dense" ? "dense" : "spectral" });
+    const target = relaxedIsing({
+      L: stored.flow.L,
+      T: Number(stored.target.T),
+      method: stored.target.method === "dense" ? "dense" : "spectral",
+    });
     const run: TrainConfig = { ...stored, kernel: cpuKernel(backend) };
     const trainer = restoreTrainer(run, target, {
       params: ck.params,
@@ -195,7 +234,13 @@ export class PlaygroundSession {
       Tc: TC,
       backend: this.backend,
       epoch: this.trainer.epoch,
-      memoryBytes: estimateTrainingBytes({ L: c.flow.L, depth: c.flow.depth, batch: c.batch, symmetrize: c.symmetrize, backend: this.backend }),
+      memoryBytes: estimateTrainingBytes({
+        L: c.flow.L,
+        depth: c.flow.depth,
+        batch: c.batch,
+        symmetrize: c.symmetrize,
+        backend: this.backend,
+      }),
       origin: this.origin,
     };
   }
@@ -272,7 +317,9 @@ export class PlaygroundSession {
     const { model, params } = this.trainer;
     const N = model.nvars;
     if (!Number.isInteger(site) || site < 0 || site >= N) {
-      throw new ProtocolError(`wander: site = ${site} is invalid: it must be an integer in 0..${N - 1} for L = ${this.L}`);
+      throw new ProtocolError(
+        `wander: site = ${site} is invalid: it must be an integer in 0..${N - 1} for L = ${this.L}`,
+      );
     }
     const z = alloc(this.storedConfig.dtype, N);
     z.set(this.zGrid.subarray(0, N));
@@ -298,7 +345,10 @@ export class PlaygroundSession {
    * chains and trajectories, both from N(0, 1) starts; the structure factor S of each trajectory
    * (improved estimator) and mean ± τ_int error after warm-up.
    */
-  hmc(opts: { chains: number; ntraj: number; warmup: number }, progress?: (method: "latent" | "physical", done: number, total: number) => void): HmcMessage {
+  hmc(
+    opts: { chains: number; ntraj: number; warmup: number },
+    progress?: (method: "latent" | "physical", done: number, total: number) => void,
+  ): HmcMessage {
     const { model, params } = this.trainer;
     const L = this.L;
     const N = model.nvars;
@@ -336,7 +386,10 @@ export class PlaygroundSession {
         seconds: (performance.now() - t0) / 1000,
       };
     };
-    const latent = run("latent", latentPotential(model, params, this.target, { symmetrize: this.storedConfig.symmetrize }));
+    const latent = run(
+      "latent",
+      latentPotential(model, params, this.target, { symmetrize: this.storedConfig.symmetrize }),
+    );
     const physical = run("physical", physicalPotential(this.target));
     return {
       type: "hmc",

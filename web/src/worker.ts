@@ -45,7 +45,14 @@ void Promise.all([loadWasm(), probeWebGpu((navigator as WorkerNavigator & { gpu?
     ? {
         available: true,
         adapter: gpu.adapter,
-        objective: (s: PlaygroundSession) => GpuObjective.create(gpu.device, s.trainer.model, s.target, { symmetrize: s.storedConfig.symmetrize }, s.storedConfig.batch),
+        objective: (s: PlaygroundSession) =>
+          GpuObjective.create(
+            gpu.device,
+            s.trainer.model,
+            s.target,
+            { symmetrize: s.storedConfig.symmetrize },
+            s.storedConfig.batch,
+          ),
       }
     : { available: false, reason: gpu.reason };
   handler = createHandler({
@@ -60,6 +67,11 @@ void Promise.all([loadWasm(), probeWebGpu((navigator as WorkerNavigator & { gpu?
       nodeVersion: `browser (${navigator.userAgent})`,
     },
   });
-  post({ type: "ready", wasm, webgpu: { available: webgpu.available, reason: webgpu.reason, adapter: webgpu.adapter }, version: __NEURALRG_VERSION__ });
+  post({
+    type: "ready",
+    wasm,
+    webgpu: { available: webgpu.available, reason: webgpu.reason, adapter: webgpu.adapter },
+    version: __NEURALRG_VERSION__,
+  });
   for (const m of pending.splice(0)) handler.handle(m);
 });

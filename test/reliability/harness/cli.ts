@@ -50,8 +50,20 @@ export function childEnv(): NodeJS.ProcessEnv {
 /** Run bin/neuralrg.mjs synchronously with a time limit (a hang shows up as signal SIGKILL). */
 export function runProcess(argv: string[], timeoutMs = 120_000, cwd = ROOT): CliResult {
   const t0 = performance.now();
-  const p = spawnSync(process.execPath, [BIN, ...argv], { cwd, encoding: "utf8", env: childEnv(), timeout: timeoutMs, killSignal: "SIGKILL" });
-  return { code: p.status ?? -1, out: p.stdout ?? "", err: p.stderr ?? "", ms: performance.now() - t0, signal: p.signal };
+  const p = spawnSync(process.execPath, [BIN, ...argv], {
+    cwd,
+    encoding: "utf8",
+    env: childEnv(),
+    timeout: timeoutMs,
+    killSignal: "SIGKILL",
+  });
+  return {
+    code: p.status ?? -1,
+    out: p.stdout ?? "",
+    err: p.stderr ?? "",
+    ms: performance.now() - t0,
+    signal: p.signal,
+  };
 }
 
 /** A running child `neuralrg` process. */
@@ -101,7 +113,8 @@ export function contractViolations(r: CliResult, opts: ContractOptions = {}): st
     // prints the top-level usage on stderr
   } else if (r.code === 2) {
     if (lines.length !== 1) v.push(`usage error with ${lines.length} stderr lines`);
-    else if (!lines[0].startsWith("error: ")) v.push(`usage error line does not start with "error: ": ${lines[0].slice(0, 120)}`);
+    else if (!lines[0].startsWith("error: "))
+      v.push(`usage error line does not start with "error: ": ${lines[0].slice(0, 120)}`);
     if (!r.err.endsWith("\n")) v.push("stderr does not end with a newline");
   } else if (r.code === 1) {
     const last = lines.at(-1) ?? "";
@@ -142,8 +155,9 @@ export function snapshot(dir: string): Map<string, string> {
 /** Paths added, removed or changed between two snapshots. */
 export function snapshotDiff(before: Map<string, string>, after: Map<string, string>): string[] {
   const d: string[] = [];
-  for (const [k, v] of after) if (!before.has(k)) d.push(`+${k}`);
-  else if (before.get(k) !== v) d.push(`~${k}`);
+  for (const [k, v] of after)
+    if (!before.has(k)) d.push(`+${k}`);
+    else if (before.get(k) !== v) d.push(`~${k}`);
   for (const k of before.keys()) if (!after.has(k)) d.push(`-${k}`);
   return d;
 }

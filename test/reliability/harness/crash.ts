@@ -47,20 +47,51 @@ export interface KillTrialResult {
 
 export function crashTrainArgs(seed: number, epochs: number, savePeriod: number): string[] {
   return [
-    "train", "--L", "4", "--nlayers", "2", "--nmlp", "1", "--nhidden", "4", "--batch", "16", "--eval-samples", "16",
-    "--kernel", "js", "--progress", "off", "--seed", String(seed), "--epochs", String(epochs), "--save-period", String(savePeriod),
+    "train",
+    "--L",
+    "4",
+    "--nlayers",
+    "2",
+    "--nmlp",
+    "1",
+    "--nhidden",
+    "4",
+    "--batch",
+    "16",
+    "--eval-samples",
+    "16",
+    "--kernel",
+    "js",
+    "--progress",
+    "off",
+    "--seed",
+    String(seed),
+    "--epochs",
+    String(epochs),
+    "--save-period",
+    String(savePeriod),
   ];
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function metricsWithoutSeconds(dir: string): string {
-  return readFileSync(join(dir, "metrics.csv"), "utf8").split("\n").map((l) => l.split(",").slice(0, 6).join(",")).join("\n");
+  return readFileSync(join(dir, "metrics.csv"), "utf8")
+    .split("\n")
+    .map((l) => l.split(",").slice(0, 6).join(","))
+    .join("\n");
 }
 
 function checkpointKey(dir: string): string {
   const c = loadCheckpoint(join(dir, "checkpoint.json"));
-  return [c.epoch, encodeReal(c.params).base64, c.optimiser.step, encodeReal(c.optimiser.m).base64, encodeReal(c.optimiser.v).base64, c.rng.join()].join("|");
+  return [
+    c.epoch,
+    encodeReal(c.params).base64,
+    c.optimiser.step,
+    encodeReal(c.optimiser.m).base64,
+    encodeReal(c.optimiser.v).base64,
+    c.rng.join(),
+  ].join("|");
 }
 
 /** Reference runs, one per (seed, epochs, savePeriod), trained in this process. */
@@ -83,7 +114,15 @@ export async function killResumeTrial(root: string, o: KillTrialOptions): Promis
   const log = o.log ?? (() => {});
   const ref = await reference(root, o);
   const dir = join(root, `run-${o.seed}-${Math.random().toString(36).slice(2, 8)}`);
-  const res: KillTrialResult = { seed: o.seed, kills: 0, finishedBeforeKill: 0, staleLocks: 0, lost: [], resumedFrom: [], failures: [] };
+  const res: KillTrialResult = {
+    seed: o.seed,
+    kills: 0,
+    finishedBeforeKill: 0,
+    staleLocks: 0,
+    lost: [],
+    resumedFrom: [],
+    failures: [],
+  };
   const fail = (m: string): void => {
     res.failures.push(m);
     log(`seed ${o.seed}: ${m}`);
@@ -95,7 +134,9 @@ export async function killResumeTrial(root: string, o: KillTrialOptions): Promis
   for (let attempt = 0; attempt <= o.kills; attempt++) {
     const hasRun = existsSync(join(dir, "config.json"));
     const argv = [...base, ...(hasRun ? ["--resume"] : []), "--out", dir];
-    const checkpointBefore = existsSync(join(dir, "checkpoint.json")) ? loadCheckpoint(join(dir, "checkpoint.json")).epoch : null;
+    const checkpointBefore = existsSync(join(dir, "checkpoint.json"))
+      ? loadCheckpoint(join(dir, "checkpoint.json")).epoch
+      : null;
     const child = startProcess(argv);
     let result: CliResult;
     if (attempt < o.kills) {
@@ -157,28 +198,41 @@ export async function killResumeTrial(root: string, o: KillTrialOptions): Promis
       }
       const lost = M - (K ?? 0);
       res.lost.push(lost);
-      if (lost > o.savePeriod) fail(`kill ${res.kills} lost ${lost} epochs (metrics to ${M}, checkpoint at ${K}) > save period ${o.savePeriod}`);
-      if (K !== null && checkpointBefore !== null && K < checkpointBefore) fail(`the checkpoint went back from ${checkpointBefore} to ${K}`);
+      if (lost > o.savePeriod)
+        fail(
+          `kill ${res.kills} lost ${lost} epochs (metrics to ${M}, checkpoint at ${K}) > save period ${o.savePeriod}`,
+        );
+      if (K !== null && checkpointBefore !== null && K < checkpointBefore)
+        fail(`the checkpoint went back from ${checkpointBefore} to ${K}`);
       if (existsSync(join(dir, ".lock"))) {
         const lock = JSON.parse(readFileSync(join(dir, ".lock"), "utf8")) as { pid: number };
-        if (!killed.includes(lock.pid)) fail(`the lock names pid ${lock.pid}, not one of the killed processes ${killed.join(", ")}`);
+        if (!killed.includes(lock.pid))
+          fail(`the lock names pid ${lock.pid}, not one of the killed processes ${killed.join(", ")}`);
         res.staleLocks++;
       }
-      log(`seed ${o.seed}: kill ${res.kills} (${u < 0.15 ? "start-up" : u < 0.9 ? "training" : "finishing"}) after ${Date.now() - t0} ms: metrics to epoch ${M}, checkpoint ${K ?? "none"}, lock ${existsSync(join(dir, ".lock")) ? "stale" : "absent"}`);
+      log(
+        `seed ${o.seed}: kill ${res.kills} (${u < 0.15 ? "start-up" : u < 0.9 ? "training" : "finishing"}) after ${Date.now() - t0} ms: metrics to epoch ${M}, checkpoint ${K ?? "none"}, lock ${existsSync(join(dir, ".lock")) ? "stale" : "absent"}`,
+      );
     } else {
       result = await child.done;
       if (result.code !== 0) fail(`final attempt exited ${result.code}: ${result.err.trim()}`);
       const m = /resuming .* at epoch (\d+)/.exec(result.err);
       if (m) res.resumedFrom.push(Number(m[1]));
-      if (hasRun && checkpointBefore !== null && (!m || Number(m[1]) !== checkpointBefore)) fail(`resume did not start from the checkpoint epoch ${checkpointBefore}: ${result.err.trim()}`);
+      if (hasRun && checkpointBefore !== null && (!m || Number(m[1]) !== checkpointBefore))
+        fail(`resume did not start from the checkpoint epoch ${checkpointBefore}: ${result.err.trim()}`);
     }
   }
   // the result equals the uninterrupted run's, bit for bit
   if (res.failures.length === 0) {
-    if (metricsWithoutSeconds(dir) !== metricsWithoutSeconds(ref.dir)) fail("final metrics differ from the uninterrupted run");
+    if (metricsWithoutSeconds(dir) !== metricsWithoutSeconds(ref.dir))
+      fail("final metrics differ from the uninterrupted run");
     if (checkpointKey(dir) !== checkpointKey(ref.dir)) fail("final checkpoint differs from the uninterrupted run");
     const F = (d: string): string => {
-      const s = JSON.parse(readFileSync(join(d, "summary.json"), "utf8")) as { F: number; F_stderr: number; epochs: number };
+      const s = JSON.parse(readFileSync(join(d, "summary.json"), "utf8")) as {
+        F: number;
+        F_stderr: number;
+        epochs: number;
+      };
       return `${s.epochs} ${s.F} ${s.F_stderr}`;
     };
     if (F(dir) !== F(ref.dir)) fail(`summary differs: ${F(dir)} vs ${F(ref.dir)}`);
@@ -199,12 +253,31 @@ export interface KillSuiteResult {
 }
 
 /** Several trials with different seeds (sequential: each is timing-sensitive). */
-export async function killResumeSuite(o: { seeds: number[]; epochs: number; savePeriod: (seed: number) => number; kills: number; log?: (l: string) => void }): Promise<KillSuiteResult> {
+export async function killResumeSuite(o: {
+  seeds: number[];
+  epochs: number;
+  savePeriod: (seed: number) => number;
+  kills: number;
+  log?: (l: string) => void;
+}): Promise<KillSuiteResult> {
   const root = mkdtempSync(join(tmpdir(), "neuralrg-kill-"));
-  const out: KillSuiteResult = { trials: 0, kills: 0, staleLocksCleared: 0, finishedBeforeKill: 0, maxLost: 0, failures: [] };
+  const out: KillSuiteResult = {
+    trials: 0,
+    kills: 0,
+    staleLocksCleared: 0,
+    finishedBeforeKill: 0,
+    maxLost: 0,
+    failures: [],
+  };
   try {
     for (const seed of o.seeds) {
-      const r = await killResumeTrial(root, { seed, epochs: o.epochs, savePeriod: o.savePeriod(seed), kills: o.kills, log: o.log });
+      const r = await killResumeTrial(root, {
+        seed,
+        epochs: o.epochs,
+        savePeriod: o.savePeriod(seed),
+        kills: o.kills,
+        log: o.log,
+      });
       out.trials++;
       out.kills += r.kills;
       out.staleLocksCleared += r.staleLocks;

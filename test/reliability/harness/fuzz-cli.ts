@@ -31,13 +31,75 @@ export const ALLOWED_FAILURES = /^error: (training diverged at epoch \d+|variati
 
 /** Adversarial option values. */
 export const junkValue: fc.Arbitrary<string> = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom(
-    "NaN", "nan", "Infinity", "-Infinity", "inf", "-1", "0", "-0", "+0", "1e309", "-1e309", "1e-400", "5e-324", "1e-320",
-    "0x10", "0b11", "0o7", "1_000", "1,5", "", " ", "--", "-", "4.5", "1e9", "1e10", "4294967296", "9007199254740993",
-    "99999999999999999999999", "-99999999999999999999", "2048", "1048577", "1e8", "٤", "４", "\u0000", "a\u0000b", "null",
-    "true", "[]", "{}", "'4'", "4 ", "\t4", "4\n", "abc", "--L", "-h", "3", "6", "1.0", ".5", "5.", "+4", "1e+2", "1E2", "0.0",
-    "/", "..", "\u202e", "💥", "%s%n", "${HOME}", "$(true)",
-  ) },
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom(
+      "NaN",
+      "nan",
+      "Infinity",
+      "-Infinity",
+      "inf",
+      "-1",
+      "0",
+      "-0",
+      "+0",
+      "1e309",
+      "-1e309",
+      "1e-400",
+      "5e-324",
+      "1e-320",
+      "0x10",
+      "0b11",
+      "0o7",
+      "1_000",
+      "1,5",
+      "",
+      " ",
+      "--",
+      "-",
+      "4.5",
+      "1e9",
+      "1e10",
+      "4294967296",
+      "9007199254740993",
+      "99999999999999999999999",
+      "-99999999999999999999",
+      "2048",
+      "1048577",
+      "1e8",
+      "٤",
+      "４",
+      "\u0000",
+      "a\u0000b",
+      "null",
+      "true",
+      "[]",
+      "{}",
+      "'4'",
+      "4 ",
+      "\t4",
+      "4\n",
+      "abc",
+      "--L",
+      "-h",
+      "3",
+      "6",
+      "1.0",
+      ".5",
+      "5.",
+      "+4",
+      "1e+2",
+      "1E2",
+      "0.0",
+      "/",
+      "..",
+      "\u202e",
+      "💥",
+      "%s%n",
+      "${HOME}",
+      "$(true)",
+    ),
+  },
   { weight: 1, arbitrary: fc.string({ maxLength: 10 }) },
   { weight: 1, arbitrary: fc.integer({ min: -(2 ** 40), max: 2 ** 40 }).map(String) },
   { weight: 1, arbitrary: fc.double().map(String) },
@@ -81,7 +143,26 @@ const TRAIN_OPTIONS: Record<string, fc.Arbitrary<string>> = {
   "--buffer-batch": opt(["2", "4"]),
 };
 const TRAIN_FLAGS = ["--no-symmetrize", "--resume", "--overwrite", "--json"];
-const CHEAP_TRAIN = ["--L", "2", "--nlayers", "1", "--nmlp", "0", "--nhidden", "2", "--batch", "4", "--epochs", "2", "--eval-samples", "4", "--progress", "off", "--kernel", "js"];
+const CHEAP_TRAIN = [
+  "--L",
+  "2",
+  "--nlayers",
+  "1",
+  "--nmlp",
+  "0",
+  "--nhidden",
+  "2",
+  "--batch",
+  "4",
+  "--epochs",
+  "2",
+  "--eval-samples",
+  "4",
+  "--progress",
+  "off",
+  "--kernel",
+  "js",
+];
 
 const EXACT_OPTIONS: Record<string, fc.Arbitrary<string>> = {
   "--L": opt(["2", "4", "8", "16", "64"]),
@@ -163,7 +244,29 @@ const FIT_OPTIONS: Record<string, fc.Arbitrary<string>> = {
   "--kernel": opt(["js", "wasm"]),
   "--progress": opt(["off"]),
 };
-const CHEAP_FIT = ["--data", "mnist-sample", "--max-train", "8", "--max-test", "4", "--epochs", "1", "--batch", "4", "--nlayers", "1", "--nmlp", "0", "--nhidden", "1", "--progress", "off", "--kernel", "js", "--no-figures"];
+const CHEAP_FIT = [
+  "--data",
+  "mnist-sample",
+  "--max-train",
+  "8",
+  "--max-test",
+  "4",
+  "--epochs",
+  "1",
+  "--batch",
+  "4",
+  "--nlayers",
+  "1",
+  "--nmlp",
+  "0",
+  "--nhidden",
+  "1",
+  "--progress",
+  "off",
+  "--kernel",
+  "js",
+  "--no-figures",
+];
 
 /** Options of `data ising|gaussian|mnist` (small n). */
 const DATA_OPTIONS: Record<string, fc.Arbitrary<string>> = {
@@ -177,10 +280,50 @@ const DATA_OPTIONS: Record<string, fc.Arbitrary<string>> = {
   "--seed": opt(["0", "1"]),
   "--progress": opt(["off"]),
 };
-const CHEAP_SCAN = ["--L", "2", "--epochs", "1", "--batch", "2", "--nlayers", "1", "--nmlp", "0", "--nhidden", "1", "--T", "2", "--depth", "1", "--jobs", "1", "--grid-samples", "0", "--eval-samples", "2", "--progress", "off", "--kernel", "js"];
+const CHEAP_SCAN = [
+  "--L",
+  "2",
+  "--epochs",
+  "1",
+  "--batch",
+  "2",
+  "--nlayers",
+  "1",
+  "--nmlp",
+  "0",
+  "--nhidden",
+  "1",
+  "--T",
+  "2",
+  "--depth",
+  "1",
+  "--jobs",
+  "1",
+  "--grid-samples",
+  "0",
+  "--eval-samples",
+  "2",
+  "--progress",
+  "off",
+  "--kernel",
+  "js",
+];
 
 const UNKNOWN_OPTION = fc.oneof(
-  fc.constantFrom("--bogus", "--Lx", "-L", "--epoch", "--l", "--TARGET", "-x", "--no-json", "--no-L", "---L", "--", "-"),
+  fc.constantFrom(
+    "--bogus",
+    "--Lx",
+    "-L",
+    "--epoch",
+    "--l",
+    "--TARGET",
+    "-x",
+    "--no-json",
+    "--no-L",
+    "---L",
+    "--",
+    "-",
+  ),
   fc.string({ minLength: 1, maxLength: 8 }).map((s) => `--${s}`),
 );
 
@@ -201,7 +344,8 @@ function tokens(options: Record<string, fc.Arbitrary<string>>, flags: readonly s
   return fc.array(group, { maxLength: 5 }).map((gs) => gs.flat());
 }
 
-export type FuzzCommand = "train" | "demo" | "exact" | "version" | "sample" | "hmc" | "analyze" | "report" | "scan" | "fit" | "data" | "top";
+export type FuzzCommand =
+  "train" | "demo" | "exact" | "version" | "sample" | "hmc" | "analyze" | "report" | "scan" | "fit" | "data" | "top";
 
 export interface FuzzCliStats {
   tried: number;
@@ -228,7 +372,15 @@ export async function makeTrainedRun(dir: string): Promise<void> {
   const config: TrainConfig = {
     target: { kind: "ising", L: 4, T: 2.5 },
     flow: { L: 4, layout: "mera", depth: 2, nlayers: 1, nmlp: 0, nhidden: 2 },
-    batch: 8, epochs: 3, lr: 1e-2, weightDecay: 0, seed: 5, dtype: "float64", symmetrize: true, init: "identity", kernel: "js",
+    batch: 8,
+    epochs: 3,
+    lr: 1e-2,
+    weightDecay: 0,
+    seed: 5,
+    dtype: "float64",
+    symmetrize: true,
+    init: "identity",
+    kernel: "js",
   };
   await runTraining({ dir, config, savePeriod: 3, progress: "off", evalSamples: 8 });
 }
@@ -266,21 +418,66 @@ export async function fuzzCli(o: FuzzCliOptions): Promise<FuzzCliStats> {
       }),
       demo: tokens({ ...TRAIN_OPTIONS, "--on-nan": junkValue }, TRAIN_FLAGS).map((t) => {
         const out = fresh();
-        return { argv: ["demo", ...CHEAP_TRAIN, "--max-seconds", "5", ...t, "--out", out], fresh: [out], keep: [], trainOut: out };
+        return {
+          argv: ["demo", ...CHEAP_TRAIN, "--max-seconds", "5", ...t, "--out", out],
+          fresh: [out],
+          keep: [],
+          trainOut: out,
+        };
       }),
       exact: tokens(EXACT_OPTIONS, ["--json"]).map((t) => ({ argv: ["exact", ...t], fresh: [], keep: [] })),
-      version: tokens({ "--json": junkValue }, ["--json"]).map((t) => ({ argv: ["version", ...t], fresh: [], keep: [] })),
+      version: tokens({ "--json": junkValue }, ["--json"]).map((t) => ({
+        argv: ["version", ...t],
+        fresh: [],
+        keep: [],
+      })),
       sample: fc.tuple(runArg, tokens(SAMPLING_OPTIONS, ["--json"])).map(([run, t]) => ({
-        argv: ["sample", "--method", "mis", "--n", "2", "--chains", "2", "--progress", "off", "--kernel", "js", ...t, "--run", run], fresh: [], keep: [runDir],
+        argv: [
+          "sample",
+          "--method",
+          "mis",
+          "--n",
+          "2",
+          "--chains",
+          "2",
+          "--progress",
+          "off",
+          "--kernel",
+          "js",
+          ...t,
+          "--run",
+          run,
+        ],
+        fresh: [],
+        keep: [runDir],
       })),
       hmc: fc.tuple(runArg, tokens(SAMPLING_OPTIONS, ["--json"])).map(([run, t]) => ({
-        argv: ["hmc", "--n", "2", "--chains", "2", "--progress", "off", "--kernel", "js", ...t, "--run", run], fresh: [], keep: [runDir],
+        argv: ["hmc", "--n", "2", "--chains", "2", "--progress", "off", "--kernel", "js", ...t, "--run", run],
+        fresh: [],
+        keep: [runDir],
       })),
       analyze: fc.tuple(runArg, tokens(ANALYZE_OPTIONS, ["--json"])).map(([run, t]) => ({
-        argv: ["analyze", "--samples", "4", "--source", "flow", "--what", "collective", "--progress", "off", ...t, "--run", run], fresh: [], keep: [runDir],
+        argv: [
+          "analyze",
+          "--samples",
+          "4",
+          "--source",
+          "flow",
+          "--what",
+          "collective",
+          "--progress",
+          "off",
+          ...t,
+          "--run",
+          run,
+        ],
+        fresh: [],
+        keep: [runDir],
       })),
       report: fc.tuple(runArg, tokens(REPORT_OPTIONS, ["--no-analyze", "--inline"])).map(([run, t]) => ({
-        argv: ["report", "--no-analyze", "--progress", "off", ...t, "--run", run], fresh: [], keep: [runDir],
+        argv: ["report", "--no-analyze", "--progress", "off", ...t, "--run", run],
+        fresh: [],
+        keep: [runDir],
       })),
       scan: tokens(SCAN_OPTIONS, ["--json"]).map((t) => {
         const out = fresh();
@@ -290,11 +487,21 @@ export async function fuzzCli(o: FuzzCliOptions): Promise<FuzzCliStats> {
         const out = fresh();
         return { argv: ["fit", ...CHEAP_FIT, ...t, "--out", out], fresh: [out], keep: [] };
       }),
-      data: fc.tuple(fc.constantFrom("ising", "gaussian", "mnist"), fc.constantFrom(".npy", ".jsonl", ".txt", ""), tokens(DATA_OPTIONS, ["--overwrite", "--json"])).map(([kind, ext, t]) => {
-        const out = `${fresh()}${ext}`;
-        return { argv: ["data", kind, "--n", "4", ...t, "--out", out], fresh: [out], keep: [] };
-      }),
-      top: fc.array(fc.oneof(junkValue, UNKNOWN_OPTION, fc.constantFrom("trian", "Train", "exactt", "help", "--version", "-V")), { minLength: 1, maxLength: 3 })
+      data: fc
+        .tuple(
+          fc.constantFrom("ising", "gaussian", "mnist"),
+          fc.constantFrom(".npy", ".jsonl", ".txt", ""),
+          tokens(DATA_OPTIONS, ["--overwrite", "--json"]),
+        )
+        .map(([kind, ext, t]) => {
+          const out = `${fresh()}${ext}`;
+          return { argv: ["data", kind, "--n", "4", ...t, "--out", out], fresh: [out], keep: [] };
+        }),
+      top: fc
+        .array(
+          fc.oneof(junkValue, UNKNOWN_OPTION, fc.constantFrom("trian", "Train", "exactt", "help", "--version", "-V")),
+          { minLength: 1, maxLength: 3 },
+        )
         .map((t) => ({ argv: t, fresh: [], keep: [] })),
     };
 
@@ -307,18 +514,22 @@ export async function fuzzCli(o: FuzzCliOptions): Promise<FuzzCliStats> {
       const v = contractViolations(r, { allowFailure: ALLOWED_FAILURES });
       if (r.ms > maxMs) v.push(`took ${r.ms.toFixed(0)} ms (limit ${maxMs})`);
       if (r.code === 2) {
-        for (const d of c.fresh) if (existsSync(d)) v.push(`refused, yet created ${d}: ${[...snapshot(d).keys()].join(", ") || "(empty dir)"}`);
+        for (const d of c.fresh)
+          if (existsSync(d))
+            v.push(`refused, yet created ${d}: ${[...snapshot(d).keys()].join(", ") || "(empty dir)"}`);
         c.keep.forEach((d, i) => {
           const diff = snapshotDiff(before[i], snapshot(d));
           if (diff.length) v.push(`refused, yet changed ${d}: ${diff.slice(0, 5).join(", ")}`);
         });
       } else if (r.code === 0 && c.trainOut && existsSync(c.trainOut)) {
         // success: a complete run directory whose metrics and checkpoint agree
-        for (const f of ["config.json", "checkpoint.json", "metrics.csv", "summary.json"]) if (!existsSync(join(c.trainOut, f))) v.push(`success without ${f}`);
+        for (const f of ["config.json", "checkpoint.json", "metrics.csv", "summary.json"])
+          if (!existsSync(join(c.trainOut, f))) v.push(`success without ${f}`);
         if (v.length === 0) {
           const ck = loadCheckpoint(join(c.trainOut, "checkpoint.json"));
           const rows = readMetrics(join(c.trainOut, "metrics.csv")).rows;
-          if (rows.length !== ck.epoch || rows.some((row, i) => row.epoch !== i + 1)) v.push(`metrics rows ${rows.length} do not match checkpoint epoch ${ck.epoch}`);
+          if (rows.length !== ck.epoch || rows.some((row, i) => row.epoch !== i + 1))
+            v.push(`metrics rows ${rows.length} do not match checkpoint epoch ${ck.epoch}`);
         }
       }
       if (v.length) {

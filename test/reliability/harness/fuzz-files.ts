@@ -29,7 +29,28 @@ import { readMetrics } from "../../../src/io/metrics.ts";
 import { contractViolations, runInProcess, showArgv, snapshot, snapshotDiff } from "./cli.ts";
 import { junkValue } from "./fuzz-cli.ts";
 
-export const FILE_FUZZ_TRAIN = ["--L", "4", "--nlayers", "1", "--nmlp", "0", "--nhidden", "2", "--batch", "8", "--eval-samples", "8", "--seed", "11", "--kernel", "js", "--save-period", "2", "--progress", "off"];
+export const FILE_FUZZ_TRAIN = [
+  "--L",
+  "4",
+  "--nlayers",
+  "1",
+  "--nmlp",
+  "0",
+  "--nhidden",
+  "2",
+  "--batch",
+  "8",
+  "--eval-samples",
+  "8",
+  "--seed",
+  "11",
+  "--kernel",
+  "js",
+  "--save-period",
+  "2",
+  "--progress",
+  "off",
+];
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -60,7 +81,31 @@ function setPath(root: Json, path: string, value: Json | undefined): Json {
 }
 
 const jsonJunk: fc.Arbitrary<Json> = fc.oneof(
-  { weight: 3, arbitrary: fc.constantFrom<Json>(-1, 0, 1.5, 4, 6, 1e300, -1e300, "4", "x", "", null, true, false, [], {}, [0, 0, 0, 0], [1, 2, 3], [4294967296, 0, 0, 0], [1, 2, 3, 4.5], { dtype: "float16", length: 1, base64: "AAA=" }) },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom<Json>(
+      -1,
+      0,
+      1.5,
+      4,
+      6,
+      1e300,
+      -1e300,
+      "4",
+      "x",
+      "",
+      null,
+      true,
+      false,
+      [],
+      {},
+      [0, 0, 0, 0],
+      [1, 2, 3],
+      [4294967296, 0, 0, 0],
+      [1, 2, 3, 4.5],
+      { dtype: "float16", length: 1, base64: "AAA=" },
+    ),
+  },
   { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) as fc.Arbitrary<Json> },
   { weight: 1, arbitrary: junkValue },
 );
@@ -78,33 +123,87 @@ const badArray: fc.Arbitrary<Json> = fc.constantFrom<Json>(
 );
 
 const PAYLOAD_PATHS = [
-  "epoch", "config", "config.flow", "config.flow.nhidden", "config.lr", "config.extraKey", "config.target.T", "params", "params.dtype",
-  "params.length", "params.base64", "optimiser", "optimiser.step", "optimiser.m", "optimiser.v", "optimiser.v.length", "rng", "extra",
-  "extra.lrScale", "extra.rollbacks", "packageVersion", "createdAt", "arrays", "arrays.buf", "",
+  "epoch",
+  "config",
+  "config.flow",
+  "config.flow.nhidden",
+  "config.lr",
+  "config.extraKey",
+  "config.target.T",
+  "params",
+  "params.dtype",
+  "params.length",
+  "params.base64",
+  "optimiser",
+  "optimiser.step",
+  "optimiser.m",
+  "optimiser.v",
+  "optimiser.v.length",
+  "rng",
+  "extra",
+  "extra.lrScale",
+  "extra.rollbacks",
+  "packageVersion",
+  "createdAt",
+  "arrays",
+  "arrays.buf",
+  "",
 ];
-const CONFIG_PATHS = ["batch", "epochs", "lr", "seed", "dtype", "kernel", "flow", "flow.L", "flow.depth", "flow.layout", "target", "target.T", "target.kind", "symmetrize", "init", "unknownKey", "flow.unknown", ""];
+const CONFIG_PATHS = [
+  "batch",
+  "epochs",
+  "lr",
+  "seed",
+  "dtype",
+  "kernel",
+  "flow",
+  "flow.L",
+  "flow.depth",
+  "flow.layout",
+  "target",
+  "target.T",
+  "target.kind",
+  "symmetrize",
+  "init",
+  "unknownKey",
+  "flow.unknown",
+  "",
+];
 
 function checkpointMutation(): fc.Arbitrary<Mutation> {
   const file = (dir: string): string => join(dir, "checkpoint.json");
   const truncate = fc.double({ min: 0, max: 0.9999, noNaN: true }).map((f): Mutation => ({
-    what: `checkpoint truncated at ${(100 * f).toFixed(2)}%`, raw: true,
+    what: `checkpoint truncated at ${(100 * f).toFixed(2)}%`,
+    raw: true,
     apply: (d) => {
       const b = readFileSync(file(d));
       writeFileSync(file(d), b.subarray(0, Math.floor(f * b.length)));
     },
   }));
-  const bitflip = fc.tuple(fc.double({ min: 0, max: 0.9999, noNaN: true }), fc.integer({ min: 0, max: 7 })).map(([f, bit]): Mutation => ({
-    what: `checkpoint bit ${bit} of byte ${(100 * f).toFixed(2)}% flipped`, raw: true,
-    apply: (d) => {
-      const b = readFileSync(file(d));
-      const i = Math.floor(f * b.length);
-      b[i] ^= 1 << bit;
-      writeFileSync(file(d), b);
-    },
-  }));
-  const envelope = fc.tuple(fc.constantFrom("format", "sha256", "payload"), fc.oneof(jsonJunk, fc.constantFrom<Json>("neuralrg-checkpoint/2", "neuralrg-checkpoint/0", "neuralrg-checkpoint", "a".repeat(64)), fc.constant(undefined as unknown as Json)))
+  const bitflip = fc
+    .tuple(fc.double({ min: 0, max: 0.9999, noNaN: true }), fc.integer({ min: 0, max: 7 }))
+    .map(([f, bit]): Mutation => ({
+      what: `checkpoint bit ${bit} of byte ${(100 * f).toFixed(2)}% flipped`,
+      raw: true,
+      apply: (d) => {
+        const b = readFileSync(file(d));
+        const i = Math.floor(f * b.length);
+        b[i] ^= 1 << bit;
+        writeFileSync(file(d), b);
+      },
+    }));
+  const envelope = fc
+    .tuple(
+      fc.constantFrom("format", "sha256", "payload"),
+      fc.oneof(
+        jsonJunk,
+        fc.constantFrom<Json>("neuralrg-checkpoint/2", "neuralrg-checkpoint/0", "neuralrg-checkpoint", "a".repeat(64)),
+        fc.constant(undefined as unknown as Json),
+      ),
+    )
     .map(([key, value]): Mutation => ({
-      what: `checkpoint envelope ${key} = ${JSON.stringify(value)}`, raw: true,
+      what: `checkpoint envelope ${key} = ${JSON.stringify(value)}`,
+      raw: true,
       apply: (d) => {
         const doc = JSON.parse(readFileSync(file(d), "utf8")) as { [k: string]: Json };
         if (value === undefined) delete doc[key];
@@ -112,9 +211,11 @@ function checkpointMutation(): fc.Arbitrary<Mutation> {
         writeFileSync(file(d), JSON.stringify(doc));
       },
     }));
-  const payload = fc.tuple(fc.constantFrom(...PAYLOAD_PATHS), fc.oneof(jsonJunk, badArray, fc.constant(undefined as unknown as Json)))
+  const payload = fc
+    .tuple(fc.constantFrom(...PAYLOAD_PATHS), fc.oneof(jsonJunk, badArray, fc.constant(undefined as unknown as Json)))
     .map(([path, value]): Mutation => ({
-      what: `checkpoint payload ${path || "(root)"} = ${JSON.stringify(value)?.slice(0, 80)} with a recomputed checksum`, raw: false,
+      what: `checkpoint payload ${path || "(root)"} = ${JSON.stringify(value)?.slice(0, 80)} with a recomputed checksum`,
+      raw: false,
       apply: (d) => {
         const doc = JSON.parse(readFileSync(file(d), "utf8")) as { payload: Json; sha256: string };
         doc.payload = setPath(doc.payload, path, value);
@@ -124,89 +225,151 @@ function checkpointMutation(): fc.Arbitrary<Mutation> {
     }));
   const other = fc.constantFrom<Mutation>(
     { what: "checkpoint emptied", raw: true, apply: (d) => writeFileSync(file(d), "") },
-    { what: "checkpoint is a directory", raw: true, apply: (d) => { rmSync(file(d)); mkdirSync(file(d)); } },
+    {
+      what: "checkpoint is a directory",
+      raw: true,
+      apply: (d) => {
+        rmSync(file(d));
+        mkdirSync(file(d));
+      },
+    },
     { what: "checkpoint deleted (restart from epoch 0)", raw: true, apply: (d) => rmSync(file(d)) },
-    { what: "checkpoint reformatted (whitespace only)", raw: true, apply: (d) => writeFileSync(file(d), JSON.stringify(JSON.parse(readFileSync(file(d), "utf8")), null, 4)) },
+    {
+      what: "checkpoint reformatted (whitespace only)",
+      raw: true,
+      apply: (d) => writeFileSync(file(d), JSON.stringify(JSON.parse(readFileSync(file(d), "utf8")), null, 4)),
+    },
   );
   return fc.oneof(truncate, bitflip, envelope, payload, other);
 }
 
 function configMutation(): fc.Arbitrary<Mutation> {
   const file = (dir: string): string => join(dir, "config.json");
-  const edit = fc.tuple(fc.constantFrom(...CONFIG_PATHS), fc.oneof(jsonJunk, fc.constant(undefined as unknown as Json))).map(([path, value]): Mutation => ({
-    what: `config.json ${path || "(root)"} = ${JSON.stringify(value)?.slice(0, 80)}`, raw: true,
-    apply: (d) => writeFileSync(file(d), JSON.stringify(setPath(JSON.parse(readFileSync(file(d), "utf8")) as Json, path, value), null, 2)),
-  }));
-  const text = fc.constantFrom<[string, (t: string) => string]>(
-    ["NaN literal", (t) => t.replace(/"lr": [^,\n]+/, '"lr": NaN')],
-    ["Infinity literal", (t) => t.replace(/"batch": [^,\n]+/, '"batch": Infinity')],
-    ["trailing comma", (t) => t.replace(/\n}\s*$/, ",\n}\n")],
-    ["truncated", (t) => t.slice(0, Math.floor(t.length / 2))],
-    ["empty", () => ""],
-    ["an array", () => "[]"],
-    ["null", () => "null"],
-    ["a BOM", (t) => "\uFEFF" + t],
-    ["comments", (t) => "// hand-edited\n" + t],
-    ["huge batch", (t) => t.replace(/"batch": [^,\n]+/, '"batch": 1e300')],
-    ["epochs only (allowed)", (t) => t.replace(/"epochs": [^,\n]+/, '"epochs": 12345')],
-    ["reindented (allowed)", (t) => JSON.stringify(JSON.parse(t))],
-  ).map(([what, f]): Mutation => ({ what: `config.json ${what}`, raw: true, apply: (d) => writeFileSync(file(d), f(readFileSync(file(d), "utf8"))) }));
-  const dir = fc.constant<Mutation>({ what: "config.json is a directory", raw: true, apply: (d) => { rmSync(file(d)); mkdirSync(file(d)); } });
+  const edit = fc
+    .tuple(fc.constantFrom(...CONFIG_PATHS), fc.oneof(jsonJunk, fc.constant(undefined as unknown as Json)))
+    .map(([path, value]): Mutation => ({
+      what: `config.json ${path || "(root)"} = ${JSON.stringify(value)?.slice(0, 80)}`,
+      raw: true,
+      apply: (d) =>
+        writeFileSync(
+          file(d),
+          JSON.stringify(setPath(JSON.parse(readFileSync(file(d), "utf8")) as Json, path, value), null, 2),
+        ),
+    }));
+  const text = fc
+    .constantFrom<[string, (t: string) => string]>(
+      ["NaN literal", (t) => t.replace(/"lr": [^,\n]+/, '"lr": NaN')],
+      ["Infinity literal", (t) => t.replace(/"batch": [^,\n]+/, '"batch": Infinity')],
+      ["trailing comma", (t) => t.replace(/\n}\s*$/, ",\n}\n")],
+      ["truncated", (t) => t.slice(0, Math.floor(t.length / 2))],
+      ["empty", () => ""],
+      ["an array", () => "[]"],
+      ["null", () => "null"],
+      ["a BOM", (t) => "\uFEFF" + t],
+      ["comments", (t) => "// hand-edited\n" + t],
+      ["huge batch", (t) => t.replace(/"batch": [^,\n]+/, '"batch": 1e300')],
+      ["epochs only (allowed)", (t) => t.replace(/"epochs": [^,\n]+/, '"epochs": 12345')],
+      ["reindented (allowed)", (t) => JSON.stringify(JSON.parse(t))],
+    )
+    .map(([what, f]): Mutation => ({
+      what: `config.json ${what}`,
+      raw: true,
+      apply: (d) => writeFileSync(file(d), f(readFileSync(file(d), "utf8"))),
+    }));
+  const dir = fc.constant<Mutation>({
+    what: "config.json is a directory",
+    raw: true,
+    apply: (d) => {
+      rmSync(file(d));
+      mkdirSync(file(d));
+    },
+  });
   return fc.oneof(edit, text, dir);
 }
 
 function metricsMutation(): fc.Arbitrary<Mutation> {
   const file = (dir: string): string => join(dir, "metrics.csv");
   const lines = (d: string): string[] => readFileSync(file(d), "utf8").split("\n");
-  const cell = fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 6 }), fc.oneof(junkValue, fc.constantFrom("1", "NaN", "", "-Infinity"))).map(([row, col, v]): Mutation => ({
-    what: `metrics.csv row ${row} column ${col} = ${JSON.stringify(v)}`, raw: true,
-    apply: (d) => {
-      const ls = lines(d);
-      const cells = ls[row].split(",");
-      cells[col] = v;
-      ls[row] = cells.join(",");
-      writeFileSync(file(d), ls.join("\n"));
-    },
-  }));
-  const whole = fc.constantFrom<[string, (t: string) => string | null]>(
-    ["wrong header", (t) => t.replace(/^epoch,F/, "epoch,G")],
-    ["header only", (t) => t.split("\n")[0] + "\n"],
-    ["partial last line", (t) => t + "5,1.2,0.3"],
-    ["extra rows beyond the checkpoint", (t) => t + "5,1,1,1,1,1,1\n6,2,2,2,2,2,2\n9,NaN,,Infinity,1,1,1\n"],
-    ["a row with too many cells", (t) => t + "5,1,1,1,1,1,1,1\n"],
-    ["CRLF line ends", (t) => t.replace(/\n/g, "\r\n")],
-    ["emptied", () => ""],
-    ["binary junk", () => "\u0000\u0001\u0002garbage\n"],
-    ["deleted", () => null],
-  ).map(([what, f]): Mutation => ({
-    what: `metrics.csv ${what}`, raw: true,
-    apply: (d) => {
-      const t = f(readFileSync(file(d), "utf8"));
-      if (t === null) rmSync(file(d));
-      else writeFileSync(file(d), t);
-    },
-  }));
+  const cell = fc
+    .tuple(
+      fc.integer({ min: 1, max: 4 }),
+      fc.integer({ min: 0, max: 6 }),
+      fc.oneof(junkValue, fc.constantFrom("1", "NaN", "", "-Infinity")),
+    )
+    .map(([row, col, v]): Mutation => ({
+      what: `metrics.csv row ${row} column ${col} = ${JSON.stringify(v)}`,
+      raw: true,
+      apply: (d) => {
+        const ls = lines(d);
+        const cells = ls[row].split(",");
+        cells[col] = v;
+        ls[row] = cells.join(",");
+        writeFileSync(file(d), ls.join("\n"));
+      },
+    }));
+  const whole = fc
+    .constantFrom<[string, (t: string) => string | null]>(
+      ["wrong header", (t) => t.replace(/^epoch,F/, "epoch,G")],
+      ["header only", (t) => t.split("\n")[0] + "\n"],
+      ["partial last line", (t) => t + "5,1.2,0.3"],
+      ["extra rows beyond the checkpoint", (t) => t + "5,1,1,1,1,1,1\n6,2,2,2,2,2,2\n9,NaN,,Infinity,1,1,1\n"],
+      ["a row with too many cells", (t) => t + "5,1,1,1,1,1,1,1\n"],
+      ["CRLF line ends", (t) => t.replace(/\n/g, "\r\n")],
+      ["emptied", () => ""],
+      ["binary junk", () => "\u0000\u0001\u0002garbage\n"],
+      ["deleted", () => null],
+    )
+    .map(([what, f]): Mutation => ({
+      what: `metrics.csv ${what}`,
+      raw: true,
+      apply: (d) => {
+        const t = f(readFileSync(file(d), "utf8"));
+        if (t === null) rmSync(file(d));
+        else writeFileSync(file(d), t);
+      },
+    }));
   return fc.oneof(cell, whole);
 }
 
 function lockMutation(deadPid: number): fc.Arbitrary<Mutation> {
   const lock = (d: string): string => join(d, ".lock");
-  const info = (pid: number, host: string): string => JSON.stringify({ pid, hostname: host, startedAt: new Date().toISOString(), token: "0123456789abcdef" }) + "\n";
+  const info = (pid: number, host: string): string =>
+    JSON.stringify({ pid, hostname: host, startedAt: new Date().toISOString(), token: "0123456789abcdef" }) + "\n";
   return fc.constantFrom<Mutation>(
     { what: "unreadable lock file", raw: true, apply: (d) => writeFileSync(lock(d), "{ half a lock") },
-    { what: "lock held by a live process", raw: true, apply: (d) => writeFileSync(lock(d), info(process.pid, hostname())) },
-    { what: "lock held on another host", raw: true, apply: (d) => writeFileSync(lock(d), info(deadPid, "elsewhere.example")) },
-    { what: "stale lock of a dead process", raw: true, apply: (d) => writeFileSync(lock(d), info(deadPid, hostname())) },
+    {
+      what: "lock held by a live process",
+      raw: true,
+      apply: (d) => writeFileSync(lock(d), info(process.pid, hostname())),
+    },
+    {
+      what: "lock held on another host",
+      raw: true,
+      apply: (d) => writeFileSync(lock(d), info(deadPid, "elsewhere.example")),
+    },
+    {
+      what: "stale lock of a dead process",
+      raw: true,
+      apply: (d) => writeFileSync(lock(d), info(deadPid, hostname())),
+    },
     { what: "lock is a directory", raw: true, apply: (d) => mkdirSync(lock(d)) },
-    { what: "temp files of a killed writer", raw: true, apply: (d) => {
-      writeFileSync(join(d, `.checkpoint.json.${deadPid}.0123456789ab.tmp`), "partial");
-      writeFileSync(join(d, `.metrics.csv.${deadPid}.ba9876543210.tmp`), "partial");
-    } },
-    { what: "summary, provenance and plots damaged (not read on resume)", raw: true, apply: (d) => {
-      writeFileSync(join(d, "summary.json"), "{");
-      writeFileSync(join(d, "provenance.json"), "");
-      rmSync(join(d, "plots"), { recursive: true, force: true });
-    } },
+    {
+      what: "temp files of a killed writer",
+      raw: true,
+      apply: (d) => {
+        writeFileSync(join(d, `.checkpoint.json.${deadPid}.0123456789ab.tmp`), "partial");
+        writeFileSync(join(d, `.metrics.csv.${deadPid}.ba9876543210.tmp`), "partial");
+      },
+    },
+    {
+      what: "summary, provenance and plots damaged (not read on resume)",
+      raw: true,
+      apply: (d) => {
+        writeFileSync(join(d, "summary.json"), "{");
+        writeFileSync(join(d, "provenance.json"), "");
+        rmSync(join(d, "plots"), { recursive: true, force: true });
+      },
+    },
   );
 }
 
@@ -214,20 +377,51 @@ function lockMutation(deadPid: number): fc.Arbitrary<Mutation> {
 function sampleFileMutation(): fc.Arbitrary<Mutation> {
   const contents = fc.oneof(
     fc.constantFrom<Json>(
-      { L: 4, x: [] }, { L: 4, x: [[1, 2, 3]] }, { L: 8, x: [Array(16).fill(0.5)] }, { L: 4, x: [Array(16).fill("a")] },
-      { L: 4, x: [Array(17).fill(0)] }, { L: 4, x: "x" }, { L: "4", x: [Array(16).fill(0)] }, { x: [Array(16).fill(0)] },
-      [Array(16).fill(0)], [], {}, null, 1, "x", { L: 4, x: [Array(16).fill(1e308), Array(16).fill(-1e308)] },
+      { L: 4, x: [] },
+      { L: 4, x: [[1, 2, 3]] },
+      { L: 8, x: [Array(16).fill(0.5)] },
+      { L: 4, x: [Array(16).fill("a")] },
+      { L: 4, x: [Array(17).fill(0)] },
+      { L: 4, x: "x" },
+      { L: "4", x: [Array(16).fill(0)] },
+      { x: [Array(16).fill(0)] },
+      [Array(16).fill(0)],
+      [],
+      {},
+      null,
+      1,
+      "x",
+      { L: 4, x: [Array(16).fill(1e308), Array(16).fill(-1e308)] },
     ),
     fc.jsonValue({ maxDepth: 3 }) as fc.Arbitrary<Json>,
   );
   const text = fc.oneof(
     contents.map((c) => JSON.stringify(c)),
-    fc.constantFrom('{"L": 4, "x": [[NaN]]}', '{"L": 4, "x": [[1, 2', "", "\u0000", `{"L": 4, "x": [${Array(16).fill("Infinity").join(",")}]}`),
+    fc.constantFrom(
+      '{"L": 4, "x": [[NaN]]}',
+      '{"L": 4, "x": [[1, 2',
+      "",
+      "\u0000",
+      `{"L": 4, "x": [${Array(16).fill("Infinity").join(",")}]}`,
+    ),
   );
   return text.map((t): Mutation => ({
-    what: `analyze --source file ${t.slice(0, 60)}`, raw: false,
+    what: `analyze --source file ${t.slice(0, 60)}`,
+    raw: false,
     apply: (d) => writeFileSync(join(d, "bad-samples.json"), t),
-    argv: (d) => ["analyze", "--run", d, "--source", join(d, "bad-samples.json"), "--what", "collective", "--samples", "4", "--progress", "off"],
+    argv: (d) => [
+      "analyze",
+      "--run",
+      d,
+      "--source",
+      join(d, "bad-samples.json"),
+      "--what",
+      "collective",
+      "--samples",
+      "4",
+      "--progress",
+      "off",
+    ],
   }));
 }
 
@@ -255,7 +449,13 @@ export async function fuzzFiles(o: { runs: number; seed: number; log?: (l: strin
     cpSync(base, ref, { recursive: true });
     const r = await runInProcess(["train", ...FILE_FUZZ_TRAIN, "--epochs", "6", "--resume", "--out", ref]);
     if (r.code !== 0) throw new Error(`reference resume failed: ${r.err}`);
-    const refRows = new Map(readFileSync(join(ref, "metrics.csv"), "utf8").trim().split("\n").slice(1).map((l) => [Number(l.split(",")[0]), rowKey(l)]));
+    const refRows = new Map(
+      readFileSync(join(ref, "metrics.csv"), "utf8")
+        .trim()
+        .split("\n")
+        .slice(1)
+        .map((l) => [Number(l.split(",")[0]), rowKey(l)]),
+    );
     const refCk = loadCheckpoint(join(ref, "checkpoint.json"));
     const deadPid = (() => {
       // a pid that is certainly not running: far above the kernel's pid_max default
@@ -295,10 +495,14 @@ export async function fuzzFiles(o: { runs: number; seed: number; log?: (l: strin
             }
             if (!rows.some((l) => l.startsWith("6,"))) v.push("no metrics row for epoch 6");
             const ck = loadCheckpoint(join(dir, "checkpoint.json"));
-            const same = ck.epoch === refCk.epoch && encodeReal(ck.params).base64 === encodeReal(refCk.params).base64 &&
-              encodeReal(ck.optimiser.v).base64 === encodeReal(refCk.optimiser.v).base64 && ck.rng.join() === refCk.rng.join();
+            const same =
+              ck.epoch === refCk.epoch &&
+              encodeReal(ck.params).base64 === encodeReal(refCk.params).base64 &&
+              encodeReal(ck.optimiser.v).base64 === encodeReal(refCk.optimiser.v).base64 &&
+              ck.rng.join() === refCk.rng.join();
             if (!same) v.push("final checkpoint differs from the reference");
-            if (existsSync(join(dir, `.checkpoint.json.${deadPid}.0123456789ab.tmp`))) v.push("a killed writer's temp file was not cleaned up");
+            if (existsSync(join(dir, `.checkpoint.json.${deadPid}.0123456789ab.tmp`)))
+              v.push("a killed writer's temp file was not cleaned up");
             if (existsSync(join(dir, ".lock"))) v.push("lock left behind");
           }
           if (v.length) {

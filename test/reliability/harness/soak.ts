@@ -72,7 +72,11 @@ function slope(xs: number[], ys: number[]): number {
 }
 
 export async function soak(o: {
-  kernel: KernelName; epochs: number; warmup?: number; every?: number; seed?: number;
+  kernel: KernelName;
+  epochs: number;
+  warmup?: number;
+  every?: number;
+  seed?: number;
   /** self-test of the detector: retain this many bytes per epoch (a deliberate leak) */
   leakBytesPerEpoch?: number;
 }): Promise<SoakResult> {
@@ -81,7 +85,15 @@ export async function soak(o: {
   const config: TrainConfig = {
     target: { kind: "ising", L: 4, T: 2.5 },
     flow: { L: 4, layout: "mera", depth: 2, nlayers: 1, nmlp: 1, nhidden: 4 },
-    batch: 16, epochs: o.epochs, lr: 1e-3, weightDecay: 0, seed: o.seed ?? 1, dtype: "float64", symmetrize: true, init: "identity", kernel: o.kernel,
+    batch: 16,
+    epochs: o.epochs,
+    lr: 1e-3,
+    weightDecay: 0,
+    seed: o.seed ?? 1,
+    dtype: "float64",
+    symmetrize: true,
+    init: "identity",
+    kernel: o.kernel,
   };
   const dir = mkdtempSync(join(tmpdir(), "neuralrg-soak-"));
   const samples: MemorySample[] = [];
@@ -89,13 +101,24 @@ export async function soak(o: {
   const t0 = performance.now();
   try {
     await runTraining({
-      dir, config, savePeriod: 100, progress: "off", evalSamples: 16,
+      dir,
+      config,
+      savePeriod: 100,
+      progress: "off",
+      evalSamples: 16,
       onEpoch: (m) => {
         if (o.leakBytesPerEpoch) leaked.push(new Float64Array(o.leakBytesPerEpoch / 8).fill(m.epoch));
         if (m.epoch % every !== 0) return;
         fullGc();
         const u = process.memoryUsage();
-        samples.push({ epoch: m.epoch, heapUsed: u.heapUsed, arrayBuffers: u.arrayBuffers, external: u.external, rss: u.rss, wasm: wasmMemoryBytes() });
+        samples.push({
+          epoch: m.epoch,
+          heapUsed: u.heapUsed,
+          arrayBuffers: u.arrayBuffers,
+          external: u.external,
+          rss: u.rss,
+          wasm: wasmMemoryBytes(),
+        });
       },
     });
   } finally {
@@ -109,11 +132,21 @@ export async function soak(o: {
     epochs: o.epochs,
     warmup,
     samples,
-    heapSlope: slope(xs, after.map((s) => s.heapUsed)),
-    arrayBufferSlope: slope(xs, after.map((s) => s.arrayBuffers)),
-    rssSlope: slope(xs, after.map((s) => s.rss)),
+    heapSlope: slope(
+      xs,
+      after.map((s) => s.heapUsed),
+    ),
+    arrayBufferSlope: slope(
+      xs,
+      after.map((s) => s.arrayBuffers),
+    ),
+    rssSlope: slope(
+      xs,
+      after.map((s) => s.rss),
+    ),
     arrayBufferPeakGrowth:
-      Math.max(...after.slice(after.length >> 1).map((s) => s.arrayBuffers)) - Math.max(...after.slice(0, after.length >> 1).map((s) => s.arrayBuffers)),
+      Math.max(...after.slice(after.length >> 1).map((s) => s.arrayBuffers)) -
+      Math.max(...after.slice(0, after.length >> 1).map((s) => s.arrayBuffers)),
     after: { first: after[0], last: after[after.length - 1] },
     wasmConstant: after.every((s) => s.wasm === after[0].wasm),
     seconds: (performance.now() - t0) / 1000,
