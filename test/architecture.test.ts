@@ -123,6 +123,7 @@ describe("folder-level import graph of src/", () => {
       "scan",
       "analysis",
       "train",
+      "gpu",
       "data",
       "sample",
       "targets",

@@ -15,7 +15,8 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Real } from "../engine/real.ts";
-import type { TrainerState } from "../train/trainer.ts";
+import type { FlowModel } from "../flow/flow.ts";
+import type { Target } from "../targets/target.ts";
 import { GpuObjective, probeWebGpu } from "./objective.ts";
 
 /** No usable WebGPU: the package is missing or Dawn found no adapter. The message is one line saying what to install or set. */
@@ -146,8 +147,15 @@ export interface GpuTrainObjective {
   close(): Promise<void>;
 }
 
+/** The parts of a training configuration that decide whether it can run on WebGPU (a TrainConfig fits). */
+export interface GpuRunSettings {
+  dtype: string;
+  buffer?: unknown;
+  symmetryWeight?: number;
+}
+
 /** Why a run configuration cannot train on WebGPU, or null. */
-export function webgpuUnsupported(c: TrainerState["config"], workers: number): string | null {
+export function webgpuUnsupported(c: GpuRunSettings, workers: number): string | null {
   if (c.dtype !== "float32")
     return `dtype = ${c.dtype} cannot be combined with backend webgpu: the WebGPU kernel computes in float32 (--dtype float32, the default with --backend webgpu)`;
   if (workers > 1)
@@ -160,7 +168,10 @@ export function webgpuUnsupported(c: TrainerState["config"], workers: number): s
 }
 
 /** Compile the kernel for the trainer's flow and batch on `gpu` (the device stays open; close frees the buffers). */
-export async function createGpuTrainObjective(gpu: NodeWebGpu, state: TrainerState): Promise<GpuTrainObjective> {
+export async function createGpuTrainObjective(
+  gpu: NodeWebGpu,
+  state: { model: FlowModel; target: Target; config: { symmetrize: boolean; batch: number } },
+): Promise<GpuTrainObjective> {
   const o = await GpuObjective.create(
     gpu.device,
     state.model,

@@ -46,6 +46,15 @@ const TRAIN = [
   "42",
   "--save-period",
   "10",
+  // the original code's recipe (float64, constant lr, reparametrised gradient): the epochs below are where it diverges
+  "--dtype",
+  "float64",
+  "--lr-decay",
+  "constant",
+  "--warmup",
+  "0",
+  "--gradient",
+  "reparam",
 ];
 
 let root: string;
