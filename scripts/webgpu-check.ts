@@ -71,6 +71,8 @@ const common = [
   o.seed,
   "--dtype",
   "float32",
+  "--gradient",
+  "reparam",
   "--eval-samples",
   o.batch,
   "--progress",

@@ -109,8 +109,10 @@ export function recipeFromOptions(
   const decay = o.lrDecay ?? TRAIN_DEFAULTS.lrDecay;
   const warmup = o.warmup ?? TRAIN_DEFAULTS.warmup;
   const final = o.lrFinal ?? TRAIN_DEFAULTS.lrFinal;
-  // the path gradient does not include the App. E regulariser: with it, the default is reparam
-  const gradient = o.gradient ?? ((o.symmetryWeight ?? 0) > 0 ? "reparam" : TRAIN_DEFAULTS.gradient);
+  // the path gradient does not include the App. E regulariser, and the WebGPU objective computes the
+  // reparametrised gradient only: with either, the default is reparam
+  const gradient =
+    o.gradient ?? ((o.symmetryWeight ?? 0) > 0 || o.backend === "webgpu" ? "reparam" : TRAIN_DEFAULTS.gradient);
   if (!(warmup >= 0 && warmup < 1)) throw invalidOption("warmup", warmup, "a fraction of the epochs in [0, 1)");
   if (!(final >= 0 && final <= 1)) throw invalidOption("lr-final", final, "a fraction of --lr in [0, 1]");
   if (gradient === "path" && (o.symmetryWeight ?? 0) > 0) {

@@ -152,6 +152,8 @@ export interface GpuRunSettings {
   dtype: string;
   buffer?: unknown;
   symmetryWeight?: number;
+  gradient?: string;
+  batchFinal?: number;
 }
 
 /** Why a run configuration cannot train on WebGPU, or null. */
@@ -164,6 +166,10 @@ export function webgpuUnsupported(c: GpuRunSettings, workers: number): string | 
     return "the experience buffer (--buffer-size / --nll-weight) runs on the CPU only: it cannot be combined with backend webgpu";
   if ((c.symmetryWeight ?? 0) > 0)
     return `symmetry-weight = ${c.symmetryWeight} cannot be combined with backend webgpu: the WebGPU objective has no symmetry regulariser`;
+  if (c.gradient === "path")
+    return "gradient = path cannot be combined with backend webgpu: the WebGPU objective computes the reparametrised gradient (--gradient reparam, the default with --backend webgpu)";
+  if (c.batchFinal !== undefined)
+    return `batch-final = ${c.batchFinal} cannot be combined with backend webgpu: the WebGPU kernel is compiled for one batch size`;
   return null;
 }
 

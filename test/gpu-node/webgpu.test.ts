@@ -104,6 +104,8 @@ describe("--backend webgpu without an adapter or without the package", () => {
       [["--workers", "2"], "workers = 2"],
       [["--no-symmetrize", "--symmetry-weight", "0.1"], "symmetry-weight = 0.1"],
       [["--nll-weight", "0.5"], "experience buffer"],
+      [["--gradient", "path"], "gradient = path"],
+      [["--batch-final", "512"], "batch-final = 512"],
     ] as const) {
       const out = join(tmp, "refused");
       const r = cli(["train", "--backend", "webgpu", "--L", "4", "--epochs", "1", "--out", out, ...args]);
@@ -218,6 +220,8 @@ describe.runIf(probe.available || required)("WebGPU kernel on the Node adapter",
       "16",
       "--progress",
       "off",
+      "--gradient",
+      "reparam",
     ];
     const gpuDir = join(tmp, "scan-gpu");
     const cpuDir = join(tmp, "scan-cpu");
@@ -253,6 +257,11 @@ describe.runIf(probe.available || required)("WebGPU kernel on the Node adapter",
       "16",
       "--progress",
       "off",
+      // a constant lr: a cosine schedule spans --epochs, so stopping at 3 is another schedule
+      "--lr-decay",
+      "constant",
+      "--warmup",
+      "0",
     ];
     const whole = join(tmp, "whole");
     const parts = join(tmp, "parts");

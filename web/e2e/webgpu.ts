@@ -196,6 +196,13 @@ async function main(): Promise<void> {
           "wasm",
           "--dtype",
           "float32",
+          // the page's recipe: constant lr, reparametrised gradient (not the CLI's defaults)
+          "--gradient",
+          "reparam",
+          "--lr-decay",
+          "constant",
+          "--warmup",
+          "0",
           "--out",
           join(cliDir, "run"),
           "--progress",
