@@ -10,7 +10,7 @@
  *        upd ← upd ⊙ exp(s) + t,   log|det| += Σ s,   s = scale ⊙ tanh(s_net(cond)), t = t_net(cond);
  *  - infer (x → z) is the exact inverse: c = nlayers−1 … 0, upd ← (upd − t) ⊙ exp(−s), log|det| −= Σ s.
  *
- * Weights are shared by all blocks of the layer (SPEC §2). The backward pass recomputes the
+ * Weights are shared by all blocks of the layer (Eq. 1 and Fig. 2: one bijector per layer, applied to every 2×2 block). The backward pass recomputes the
  * block's forward for one row at a time, keeping that row's activations in small scratch
  * arrays (cache resident) instead of storing activations for the whole batch.
  *

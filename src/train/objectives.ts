@@ -1,5 +1,5 @@
 /**
- * Training objectives as free functions of (flow, params, target, samples) (STYLE).
+ * Training objectives as free functions of (flow, params, target, samples), not methods of a model class.
  *
  * Probability density distillation (Eq. 3–5): the reverse KL
  *     L = E_{z∼p}[ ln q(g(z)) − ln π(g(z)) ] ≥ −ln Z,
