@@ -17,6 +17,7 @@ import { intOption } from "./options.ts";
 import {
   addSamplingOptions,
   loadForSampling,
+  chainSettings,
   printChainRun,
   type SamplingCliOptions,
   validateCommon,
@@ -26,20 +27,7 @@ export async function hmcCompareFromOptions(ctx: CliContext, o: SamplingCliOptio
   validateCommon(o, "hmc-latent");
   const loaded = loadForSampling(o);
   const { run } = loaded;
-  const nchains = o.chains ?? run.config.batch;
-  const warmup = o.warmup ?? defaultWarmup("hmc-latent", o.n);
-  const settings = {
-    nchains,
-    steps: o.n,
-    warmup,
-    seed: o.seed,
-    leapfrogSteps: o.leapfrogSteps,
-    stepSize: o.stepSize,
-    targetAccept: o.targetAccept,
-    stepJitter: o.stepJitter,
-    init: o.init,
-    progress: o.progress,
-  };
+  const settings = chainSettings(o, run.config.batch, "hmc-latent");
   const latent = runChains(loaded, "hmc-latent", { ...settings, progressLabel: "latent HMC step" });
   const physical = runChains(loaded, "hmc-physical", { ...settings, progressLabel: "physical HMC step" });
 

@@ -158,6 +158,22 @@ export function printChainRun(ctx: CliContext, loaded: LoadedRun, r: ChainRun): 
 // ---------------------------------------------------------------------------------------------
 // The command
 
+/** The chain settings of `sample` and `hmc` from their options (chains default to the training batch). */
+export function chainSettings(o: SamplingCliOptions, batch: number, method: SampleMethod) {
+  return {
+    nchains: o.chains ?? batch,
+    steps: o.n,
+    warmup: o.warmup ?? defaultWarmup(method, o.n),
+    seed: o.seed,
+    leapfrogSteps: o.leapfrogSteps,
+    stepSize: o.stepSize,
+    targetAccept: o.targetAccept,
+    stepJitter: o.stepJitter,
+    init: o.init,
+    progress: o.progress,
+  };
+}
+
 export function validateCommon(o: SamplingCliOptions, method: SampleMethod): void {
   if (o.targetAccept !== undefined && (method === "mis" || method === "iw")) {
     throw new UsageError(`--target-accept applies to the HMC methods only, not --method ${method}`);
@@ -199,20 +215,7 @@ export async function sampleFromOptions(ctx: CliContext, o: SampleCliOptions): P
     return summary;
   }
 
-  const nchains = o.chains ?? run.config.batch;
-  const warmup = o.warmup ?? defaultWarmup(o.method, o.n);
-  const r = runChains(loaded, o.method, {
-    nchains,
-    steps: o.n,
-    warmup,
-    seed: o.seed,
-    leapfrogSteps: o.leapfrogSteps,
-    stepSize: o.stepSize,
-    targetAccept: o.targetAccept,
-    stepJitter: o.stepJitter,
-    init: o.init,
-    progress: o.progress,
-  });
+  const r = runChains(loaded, o.method, chainSettings(o, run.config.batch, o.method));
   const hmcExtra: JsonObject =
     o.method === "mis"
       ? {}
