@@ -5,6 +5,7 @@
  * `epochs` is not part of a recipe: the benchmark derives it from the CPU budget (the schedules
  * of schedule.ts run over the epochs that fit into the budget).
  */
+import type { Activation } from "../src/kernels/activation.ts";
 import type { TrainConfig } from "../src/train/trainer.ts";
 import { TRAIN_DEFAULTS as D } from "../src/train/trainer.ts";
 
@@ -15,6 +16,7 @@ export interface Recipe {
     nlayers: number;
     nmlp: number;
     nhidden: number;
+    activation?: Activation;
   };
   workers?: number;
 }
@@ -111,12 +113,24 @@ RECIPES["new-default"] = {
   },
 };
 
+/** the activation lever: the new default with the rational activation (no exponential), and with a wider net */
+for (const [name, extra, what] of [
+  ["rational", {}, ""],
+  ["rational-1x32", { nhidden: 32 }, ", MLP 1×32"],
+  ["rational-8x1x16", { nlayers: 8 }, ", 8 couplings"],
+] as const) {
+  RECIPES[name] = {
+    description: `new default with the rational activation u/(1−u) for u < 0 instead of ELU${what}`,
+    config: { ...RECIPES["new-default"].config, activation: "rational", ...extra },
+  };
+}
+
 /** The full TrainConfig of a recipe for the critical relaxed Ising model at size L. */
 export function recipeConfig(r: Recipe, L: number, seed: number, epochs: number): TrainConfig {
-  const { nlayers, nmlp, nhidden, ...rest } = r.config;
+  const { nlayers, nmlp, nhidden, activation, ...rest } = r.config;
   return {
     target: { kind: "ising", L, T: 2 / Math.log(1 + Math.SQRT2) },
-    flow: { L, layout: "mera", depth: Math.log2(L), nlayers, nmlp, nhidden },
+    flow: { L, layout: "mera", depth: Math.log2(L), nlayers, nmlp, nhidden, ...(activation ? { activation } : {}) },
     batch: 512,
     lr: 1e-3,
     weightDecay: 0,

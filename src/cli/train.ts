@@ -13,6 +13,7 @@ import { MetricsError } from "../io/metrics.ts";
 import { WebGpuUnavailableError } from "../gpu/node.ts";
 import { ON_NAN_MODES, runTraining, type OnNan, type TrainRunSummary } from "../train/run.ts";
 import type { KernelName } from "../kernels/wasm.ts";
+import { ACTIVATIONS, type Activation } from "../kernels/activation.ts";
 import type { OptimSettings, TrainConfig } from "../train/trainer.ts";
 import { TRAIN_DEFAULTS } from "../train/trainer.ts";
 import type { BufferConfig } from "../train/buffer.ts";
@@ -45,9 +46,16 @@ export interface FlowOptimCliOptions extends Omit<OptimSettings, "kernel"> {
   nlayers: number;
   nmlp: number;
   nhidden: number;
+  /** hidden activation of the s and t networks */
+  activation: Activation;
   kernel: KernelName;
   /** where the loss and gradient are computed (`train --backend`; not in the stored config) */
   backend?: "cpu" | "webgpu";
+}
+
+/** The flow config's activation field: stored only when it is not the paper's ELU, so configs of ELU runs are unchanged. */
+export function activationOf(o: { activation: Activation }): { activation?: Activation } {
+  return o.activation === "elu" ? {} : { activation: o.activation };
 }
 
 export interface TrainCliOptions extends FlowOptimCliOptions {
@@ -252,7 +260,7 @@ export function trainConfigFromOptions(o: TrainCliOptions): TrainConfig {
   }
   return {
     target: targetConfigFromOptions(o),
-    flow: { L: o.L, layout: o.layout, depth, nlayers: o.nlayers, nmlp: o.nmlp, nhidden: o.nhidden },
+    flow: { L: o.L, layout: o.layout, depth, nlayers: o.nlayers, nmlp: o.nmlp, nhidden: o.nhidden, ...activationOf(o) },
     ...optimSettingsFromOptions(o),
     // stored only when on, so configs (and resumability) of runs without it are unchanged
     ...(symmetryWeight > 0 ? { symmetryWeight } : {}),
@@ -354,6 +362,12 @@ export function addTrainOptions(
     .option("--nlayers <n>", "Real NVP couplings per 2×2 block", intOption("nlayers", 1, 64), TRAIN_DEFAULTS.nlayers)
     .option("--nmlp <n>", "hidden layers of each s and t network", intOption("nmlp", 0, 16), TRAIN_DEFAULTS.nmlp)
     .option("--nhidden <n>", "units per hidden layer", intOption("nhidden", 1, 1024), TRAIN_DEFAULTS.nhidden)
+    .option(
+      "--activation <kind>",
+      "hidden activation of the s and t networks: elu (the paper's) or rational (u/(1−u) for u < 0: no exponential, ≈1.6× faster epochs; docs/quality.md)",
+      (v) => parseChoiceOption("activation", v, ACTIVATIONS),
+      TRAIN_DEFAULTS.activation,
+    )
     .option(
       "--batch <n>",
       "samples per epoch (one Adam step per epoch)",

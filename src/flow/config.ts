@@ -1,4 +1,6 @@
 import { isPowerOfTwo } from "../engine/math.ts";
+import type { Activation } from "../kernels/activation.ts";
+import { ACTIVATIONS } from "../kernels/activation.ts";
 
 /** Architecture hyper-parameters of a hierarchical Real NVP flow (Fig. 1a, 2). */
 export type LayoutKind = "mera" | "tebd" | "tree";
@@ -16,6 +18,8 @@ export interface FlowConfig {
   nmlp: number;
   /** Units per hidden layer (`nhidden`). */
   nhidden: number;
+  /** Hidden activation of the s and t networks (kernels/activation.ts); absent = "elu", the paper's. */
+  activation?: Activation;
 }
 
 export function log2Int(L: number): number {
@@ -33,6 +37,9 @@ export function validateFlowConfig(c: FlowConfig): void {
   }
   if (!["mera", "tebd", "tree"].includes(c.layout)) {
     throw new RangeError(`layout = ${c.layout} is invalid: accepted values are mera, tebd, tree`);
+  }
+  if (c.activation !== undefined && !ACTIVATIONS.includes(c.activation)) {
+    throw new RangeError(`activation = ${c.activation} is invalid: accepted values are ${ACTIVATIONS.join(", ")}`);
   }
   for (const [name, v, lo, hi] of [
     ["nlayers", c.nlayers, 1, 64],

@@ -8,7 +8,8 @@
  *     `BlockLayer.blocks[4k + c]`. Groups A = [0, 3], B = [1, 2]. Coupling c conditions on A
  *     and updates B if c is even, conditions on B and updates A if c is odd; the net inputs are
  *     the two conditioning values in group order, the outputs map to the updated group in order.
- *   - Net: h ← ELU(W h + b) for each hidden layer (ELU(u) = u if u > 0 else e^u − 1), final
+ *   - Net: h ← ELU(W h + b) for each hidden layer (ELU(u) = u if u > 0 else e^u − 1; with
+ *     activation "rational": u if u > 0 else u / (1 − u), kernels/activation.ts), final
  *     dense layer linear. s = sScale ⊙ tanh(s_net(cond)), t = t_net(cond) (S1).
  *   - Block generate (z → x): c = 0..nlayers−1, upd ← upd ⊙ e^s + t, logdet += Σ s.
  *     Block infer: the exact inverse, c in reverse, upd ← (upd − t) ⊙ e^{−s}, logdet −= Σ s.
@@ -57,6 +58,7 @@ import { numpy as np } from "@jax-js/jax";
 import type { EngineDevice, JaxArray } from "../engine/jax.ts";
 import { fromInt32, fromReal, jaxDType, toFloat64, toScalar, valueAndGrad, withDevice } from "../engine/jax.ts";
 import type { DType, Real } from "../engine/real.ts";
+import type { Activation } from "../kernels/activation.ts";
 import type { FlowConfig } from "./config.ts";
 import { buildLayers } from "./layout.ts";
 import type { DenseParams } from "./params.ts";
@@ -143,14 +145,21 @@ function elu(u: JaxArray): JaxArray {
   return np.where(u.ref.greater(0), u.ref, np.exp(np.minimum(u, 0)).sub(1));
 }
 
+/** u > 0 ? u : u / (1 − u), as max(u, 0) + m / (1 − m) with m = min(u, 0) (kernels/activation.ts). */
+function rational(u: JaxArray): JaxArray {
+  const m = np.minimum(u.ref, 0);
+  return np.maximum(u, 0).add(m.ref.div(m.neg().add(1)));
+}
+
 /** MLP on rows of h [M × nin] → [M × nout] (h consumed, theta borrowed). */
-function mlp(theta: JaxArray, layers: DenseOffsets[], h: JaxArray): JaxArray {
+function mlp(theta: JaxArray, layers: DenseOffsets[], h: JaxArray, activation: Activation): JaxArray {
+  const act = activation === "rational" ? rational : elu;
   let out = h;
   layers.forEach((d, k) => {
     const W = sliceParams(theta, d.W, d.nin * d.nout).reshape([d.nout, d.nin]);
     const b = sliceParams(theta, d.b, d.nout);
     const u = np.matmul(out, W.transpose()).add(b);
-    out = k + 1 < layers.length ? elu(u) : u;
+    out = k + 1 < layers.length ? act(u) : u;
   });
   return out;
 }
@@ -162,6 +171,7 @@ function applyLayer(
   x: JaxArray,
   batch: number,
   generate: boolean,
+  activation: Activation,
 ): [JaxArray, JaxArray] {
   const nb = lp.nblocks;
   const M = batch * nb;
@@ -181,8 +191,8 @@ function applyLayer(
     const cp = lp.couplings[c];
     const h = np.stack([v[cond[0]].ref, v[cond[1]].ref], 1); // [M × 2]
     const scale = sliceParams(theta, cp.sScale, 2);
-    const s = np.tanh(mlp(theta, cp.s, h.ref)).mul(scale); // [M × 2]
-    const t = mlp(theta, cp.t, h); // [M × 2]
+    const s = np.tanh(mlp(theta, cp.s, h.ref, activation)).mul(scale); // [M × 2]
+    const t = mlp(theta, cp.t, h, activation); // [M × 2]
     for (let i = 0; i < 2; i++) {
       const si = s.ref.slice([], i);
       const ti = t.ref.slice([], i);
@@ -217,7 +227,7 @@ function runFlow(
   let x = input;
   let ld: JaxArray | null = null;
   for (const l of order) {
-    const [y, d] = applyLayer(theta, plan.layers[l], x, batch, generate);
+    const [y, d] = applyLayer(theta, plan.layers[l], x, batch, generate, plan.config.activation ?? "elu");
     x = y;
     ld = ld === null ? d : ld.add(d);
   }

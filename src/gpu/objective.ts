@@ -95,7 +95,7 @@ export class GpuObjective {
     this.slots = Math.max(1, Math.min(batch, 256, Math.floor((16 * 2 ** 20) / nparams)));
     const cfg = model.config;
     const module = device.createShaderModule({
-      code: blockShader({ nlayers: cfg.nlayers, nmlp: cfg.nmlp, nhidden: cfg.nhidden }),
+      code: blockShader({ nlayers: cfg.nlayers, nmlp: cfg.nmlp, nhidden: cfg.nhidden, activation: cfg.activation }),
     });
     const storage = (binding: number, readOnly: boolean): GPUBindGroupLayoutEntry => ({
       binding,

@@ -25,6 +25,8 @@ export interface ShaderShape {
   nlayers: number;
   nmlp: number;
   nhidden: number;
+  /** hidden activation (src/kernels/activation.ts); absent = "elu" */
+  activation?: "elu" | "rational";
 }
 
 /** Parameters of one coupling network (flow/params.ts: netSize). */
@@ -92,8 +94,13 @@ fn tanh_(x: f32) -> f32 {
   return select(t, -t, x < 0.0);
 }
 
+// the hidden activation and its slope from the output a (src/kernels/activation.ts)
 fn elu(x: f32) -> f32 {
-  return select(exp(x) - 1.0, x, x > 0.0);
+${s.activation === "rational" ? "  return select(x / (1.0 - min(x, 0.0)), x, x > 0.0);" : "  return select(exp(x) - 1.0, x, x > 0.0);"}
+}
+
+fn eluSlope(a: f32) -> f32 {
+${s.activation === "rational" ? "  return select((a + 1.0) * (a + 1.0), 1.0, a > 0.0);" : "  return select(a + 1.0, 1.0, a > 0.0);"}
 }
 
 ${NH === 0 ? linearNets() : mlpNets(H)}
@@ -289,7 +296,7 @@ fn netBack(po: u32, gp: u32, x0: f32, x1: f32, ao: u32, g: vec2f) -> vec2f {
     for (var j = 0u; j < H; j++) { gb[j] = 0.0; }
     for (var i = 0u; i < H; i++) {
       let a = ract[cur + i];
-      let gu = ga[i] * select(a + 1.0, 1.0, a > 0.0);
+      let gu = ga[i] * eluSlope(a);
       gpart[gp + p + H * H + i] += gu;
       for (var j = 0u; j < H; j++) {
         gpart[gp + p + i * H + j] += gu * ract[prev + j];
@@ -302,7 +309,7 @@ fn netBack(po: u32, gp: u32, x0: f32, x1: f32, ao: u32, g: vec2f) -> vec2f {
   var gx1 = 0.0;
   for (var i = 0u; i < H; i++) {
     let a = ract[ao + i];
-    let gu = ga[i] * select(a + 1.0, 1.0, a > 0.0);
+    let gu = ga[i] * eluSlope(a);
     gpart[gp + po + 2u * i] += gu * x0;
     gpart[gp + po + 2u * i + 1u] += gu * x1;
     gpart[gp + po + 2u * H + i] += gu;

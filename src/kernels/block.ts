@@ -17,6 +17,7 @@
  * Leaf module: imports nothing from flows, training or the CLI.
  */
 import type { Real } from "../engine/real.ts";
+import type { Activation } from "./activation.ts";
 import { netBackward, netForward } from "./mlp.ts";
 
 export type Direction = "generate" | "infer";
@@ -33,6 +34,8 @@ export interface LayerSpec {
   netSize: number;
   /** offset of this layer's first coupling in the flat parameter array */
   base: number;
+  /** hidden activation (activation.ts); absent: "elu" */
+  activation?: Activation;
 }
 
 /** Blocks of one layer: 4 site indices per block. */
@@ -89,6 +92,7 @@ function scratchFor(spec: LayerSpec): Scratch {
  */
 function blockForwardRecord(spec: LayerSpec, P: Real, dir: Direction, sc: Scratch): number {
   const { nlayers, nh, H, netSize, base } = spec;
+  const rational = spec.activation === "rational";
   const per = nh * H;
   const cs = 2 * netSize + 2;
   const v = sc.v;
@@ -105,8 +109,8 @@ function blockForwardRecord(spec: LayerSpec, P: Real, dir: Direction, sc: Scratc
     const x0 = v[vi + ci[0]];
     const x1 = v[vi + ci[1]];
     const po = base + c * cs;
-    netForward(P, po, nh, H, x0, x1, sc.actS, q * per, out);
-    netForward(P, po + netSize, nh, H, x0, x1, sc.actT, q * per, tOut);
+    netForward(P, po, nh, H, rational, x0, x1, sc.actS, q * per, out);
+    netForward(P, po + netSize, nh, H, rational, x0, x1, sc.actT, q * per, tOut);
     const th0 = Math.tanh(out[0]);
     const th1 = Math.tanh(out[1]);
     sc.th[2 * q] = th0;
@@ -135,6 +139,7 @@ function blockForwardRecord(spec: LayerSpec, P: Real, dir: Direction, sc: Scratc
  */
 function blockBackward(spec: LayerSpec, P: Real, G: Float64Array, dir: Direction, gld: number, sc: Scratch): void {
   const { nlayers, nh, H, netSize, base } = spec;
+  const rational = spec.activation === "rational";
   const per = nh * H;
   const cs = 2 * netSize + 2;
   const v = sc.v;
@@ -188,10 +193,10 @@ function blockBackward(spec: LayerSpec, P: Real, G: Float64Array, dir: Direction
     const gh1 = gs1 * sc1 * (1 - th1 * th1);
     let gc0 = gv[ci[0]];
     let gc1 = gv[ci[1]];
-    netBackward(P, G, po, nh, H, x0, x1, sc.actS, q * per, gh0, gh1, gin, sc.ga, sc.gb);
+    netBackward(P, G, po, nh, H, rational, x0, x1, sc.actS, q * per, gh0, gh1, gin, sc.ga, sc.gb);
     gc0 += gin[0];
     gc1 += gin[1];
-    netBackward(P, G, po + netSize, nh, H, x0, x1, sc.actT, q * per, gt0, gt1, gin, sc.ga, sc.gb);
+    netBackward(P, G, po + netSize, nh, H, rational, x0, x1, sc.actT, q * per, gt0, gt1, gin, sc.ga, sc.gb);
     gc0 += gin[0];
     gc1 += gin[1];
     gv[ci[0]] = gc0;

@@ -1,23 +1,25 @@
 /**
  * Fused, allocation-free evaluation and back-propagation of one coupling network
- * (2 → H → … → H → 2, ELU hidden activations, linear output) for a single row.
+ * (2 → H → … → H → 2, hidden activations of activation.ts, linear output) for a single row.
  *
  * Parameters are read from a flat array P starting at offset `po`, in the layout of
  * flow/params.ts: per dense layer, W [out × in] row-major, then b [out]. Hidden
  * post-activations are stored in `act` (nh blocks of H values from offset `ao`) so that the
- * backward pass needs no recomputation; ELU'(u) is recovered from ELU(u) = a as
- * (a > 0 ? 1 : a + 1).
+ * backward pass needs no recomputation; the activation's slope is recovered from its output
+ * (activation.ts: activationSlope).
  *
  * This module is a leaf: it imports nothing from flows, training or the CLI.
  */
 import type { Real } from "../engine/real.ts";
+import { activate, activationSlope } from "./activation.ts";
 
-/** Evaluate the net on (x0, x1); writes the two outputs to out[0], out[1]. */
+/** Evaluate the net on (x0, x1); writes the two outputs to out[0], out[1]. `rational`: activation.ts's "rational" instead of ELU. */
 export function netForward(
   P: Real,
   po: number,
   nh: number,
   H: number,
+  rational: boolean,
   x0: number,
   x1: number,
   act: Float64Array,
@@ -34,7 +36,7 @@ export function netForward(
   const b0 = p + 2 * H;
   for (let i = 0; i < H; i++) {
     const u = P[p + 2 * i] * x0 + P[p + 2 * i + 1] * x1 + P[b0 + i];
-    act[ao + i] = u > 0 ? u : Math.expm1(u);
+    act[ao + i] = activate(u, rational);
   }
   p += 3 * H;
   let prev = ao;
@@ -46,7 +48,7 @@ export function netForward(
       let u = P[bk + i];
       const row = p + i * H;
       for (let j = 0; j < H; j++) u += P[row + j] * act[prev + j];
-      act[cur + i] = u > 0 ? u : Math.expm1(u);
+      act[cur + i] = activate(u, rational);
     }
     p += H * H + H;
     prev = cur;
@@ -74,6 +76,7 @@ export function netBackward(
   po: number,
   nh: number,
   H: number,
+  rational: boolean,
   x0: number,
   x1: number,
   act: Float64Array,
@@ -119,7 +122,7 @@ export function netBackward(
     for (let j = 0; j < H; j++) gnext[j] = 0;
     for (let i = 0; i < H; i++) {
       const a = act[cur + i];
-      const gu = gcur[i] * (a > 0 ? 1 : a + 1);
+      const gu = gcur[i] * activationSlope(a, rational);
       if (gu === 0) continue;
       G[bk + i] += gu;
       const row = p + i * H;
@@ -138,7 +141,7 @@ export function netBackward(
   const b0 = first + 2 * H;
   for (let i = 0; i < H; i++) {
     const a = act[ao + i];
-    const gu = gcur[i] * (a > 0 ? 1 : a + 1);
+    const gu = gcur[i] * activationSlope(a, rational);
     G[first + 2 * i] += gu * x0;
     G[first + 2 * i + 1] += gu * x1;
     G[b0 + i] += gu;

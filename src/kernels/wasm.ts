@@ -27,6 +27,8 @@ interface BlockExports {
   memory: WebAssembly.Memory;
   scratchBytes(nl: number, nh: number, H: number): number;
   heapBase(): number;
+  /** 1: the "rational" activation of activation.ts, 0: ELU (a module-level flag) */
+  setActivation(rational: number): void;
   forward32(
     dir: number,
     nl: number,
@@ -212,6 +214,7 @@ export function wasmLayerForward(
   const ld = new Float64Array(buf, pLd, nb);
   ld.fill(0);
   const run = f32 ? ex.forward32 : ex.forward64;
+  ex.setActivation(spec.activation === "rational" ? 1 : 0);
   const t1 = tm ? performance.now() : 0;
   run(
     dir === "generate" ? 0 : 1,
@@ -281,6 +284,7 @@ export function wasmLayerBackward(
   new Int32Array(buf, pBlk, 4 * idx.nblocks).set(idx.blocks.subarray(0, 4 * idx.nblocks));
   new Float64Array(buf, pGld, nb).set(gLogdet.subarray(b0, b1));
   const run = f32 ? ex.backward32 : ex.backward64;
+  ex.setActivation(spec.activation === "rational" ? 1 : 0);
   const t1 = tm ? performance.now() : 0;
   run(
     dir === "generate" ? 0 : 1,

@@ -14,6 +14,7 @@ import type { FlowModel } from "../flow/flow.ts";
 import { createFlow } from "../flow/flow.ts";
 import type { InitKind } from "../flow/params.ts";
 import type { KernelName } from "../kernels/wasm.ts";
+import type { Activation } from "../kernels/activation.ts";
 import { initParams } from "../flow/params.ts";
 import type { Target } from "../targets/target.ts";
 import type { AdamState } from "./adam.ts";
@@ -94,6 +95,7 @@ export const ORIGINAL_DEFAULTS = {
   lrDecay: "constant" as LrSchedule["decay"],
   warmup: 0,
   lrFinal: 0.01,
+  activation: "elu" as Activation,
 };
 
 /**

@@ -44,6 +44,10 @@ describe("neuralrg train: schedule and gradient options", () => {
     [["--beta2", "1"], ["--beta2 = 1 is invalid"]],
     [["--clip-norm", "0"], ["--clip-norm = 0 is invalid"]],
     [
+      ["--activation", "relu"],
+      ["--activation = relu is invalid", "elu", "rational"],
+    ],
+    [
       ["--gradient", "path", "--no-symmetrize", "--symmetry-weight", "0.5"],
       ["--symmetry-weight = 0.5 needs --gradient reparam"],
     ],
@@ -104,6 +108,34 @@ describe("neuralrg train: schedule and gradient options", () => {
     const cb = JSON.parse(readFileSync(join(dir, "b", "config.json"), "utf8"));
     expect(cb.gradient).toBeUndefined();
     expect(cb.symmetryWeight).toBe(0.5);
+  });
+
+  it("--activation rational is stored in the flow config (ELU runs' configs do not name it) and changes the run", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "neuralrg-act-"));
+    dirs.push(dir);
+    const common = ["train", ...tiny, "--epochs", "3", "--seed", "5"];
+    const e = await run([...common, "--out", join(dir, "e")]);
+    const r = await run([...common, "--out", join(dir, "r"), "--activation", "rational"]);
+    expect(e.code).toBe(0);
+    expect(r.code).toBe(0);
+    const ce = JSON.parse(readFileSync(join(dir, "e", "config.json"), "utf8"));
+    const cr = JSON.parse(readFileSync(join(dir, "r", "config.json"), "utf8"));
+    expect("activation" in ce.flow).toBe(false);
+    expect(cr.flow.activation).toBe("rational");
+    // the F column of metrics.csv (epoch 1 already differs: identity init makes the first flow
+    // the identity in both, but its gradient, hence epoch 2, differs; compare all epochs)
+    const loss = (d: string) =>
+      readFileSync(join(dir, d, "metrics.csv"), "utf8")
+        .trim()
+        .split("\n")
+        .slice(1)
+        .map((l) => l.split(",")[1])
+        .join(",");
+    expect(loss("r")).not.toBe(loss("e"));
+    // resuming with another activation is refused
+    const again = await run([...common, "--epochs", "4", "--out", join(dir, "r"), "--resume"]);
+    expect(again.code).not.toBe(0);
+    expect(again.err).toContain("flow.activation");
   });
 
   it("demo: without --epochs it trains as many epochs as fit into 80 % of --max-seconds (at least 200); --epochs is kept as given", async () => {

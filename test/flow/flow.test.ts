@@ -26,6 +26,9 @@ const configs: FlowConfig[] = [
   { L: 8, layout: "mera", depth: 2, nlayers: 2, nmlp: 1, nhidden: 3 },
   { L: 8, layout: "tree", depth: 2, nlayers: 2, nmlp: 1, nhidden: 3 },
   { L: 8, layout: "tebd", depth: 1, nlayers: 2, nmlp: 1, nhidden: 3 },
+  // the "rational" hidden activation (kernels/activation.ts)
+  { ...base, activation: "rational" },
+  { L: 8, layout: "mera", depth: 3, nlayers: 2, nmlp: 1, nhidden: 3, activation: "rational" },
 ];
 
 describe.each(configs)("flow %o", (config) => {

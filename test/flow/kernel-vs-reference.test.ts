@@ -20,6 +20,7 @@ beforeAll(async () => {
 const configs: FlowConfig[] = [
   { L: 4, layout: "mera", depth: 2, nlayers: 3, nmlp: 2, nhidden: 4 },
   { L: 4, layout: "tree", depth: 1, nlayers: 2, nmlp: 1, nhidden: 3 },
+  { L: 4, layout: "mera", depth: 2, nlayers: 3, nmlp: 2, nhidden: 4, activation: "rational" },
 ];
 
 describe.each(["js", "wasm"] as const)("%s kernel vs jax-js autodiff", (kernel) => {
@@ -36,8 +37,12 @@ describe.each(["js", "wasm"] as const)("%s kernel vs jax-js autodiff", (kernel) 
       expect(Math.abs(ours.logDet[b] - ref.logDet[b])).toBeLessThan(1e-10 * (1 + Math.abs(ref.logDet[b])));
   });
 
-  it.each([false, true])("PDD loss and every gradient component agree (symmetrize=%s)", (symmetrize) => {
-    const config = configs[0];
+  it.each([
+    [false, 0],
+    [true, 0],
+    [true, 2],
+  ])("PDD loss and every gradient component agree (symmetrize=%s, config %i)", (symmetrize, which) => {
+    const config = configs[which];
     const model = createFlow(config, kernel);
     const params = randomParams(config, 5, 0.4);
     const target = relaxedIsing({ L: 4, T: 2.3 });

@@ -12,6 +12,7 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/engine/rng.ts";
 import type { Real } from "../../src/engine/real.ts";
+import type { Activation } from "../../src/kernels/activation.ts";
 import type { BlockIndex, Direction, LayerSpec } from "../../src/kernels/block.ts";
 import { layerBackward, layerForward } from "../../src/kernels/block.ts";
 import {
@@ -29,6 +30,7 @@ interface Case {
   nhidden: number;
   batch: number;
   seed: number;
+  activation?: Activation;
 }
 
 function netSizeOf(nh: number, H: number): number {
@@ -50,7 +52,7 @@ function problem(c: Case) {
   const ns = netSizeOf(c.nmlp, c.nhidden);
   const cs = 2 * ns + 2;
   const base = 7;
-  const spec: LayerSpec = { nlayers: c.nlayers, nh: c.nmlp, H: c.nhidden, netSize: ns, base };
+  const spec: LayerSpec = { nlayers: c.nlayers, nh: c.nmlp, H: c.nhidden, netSize: ns, base, activation: c.activation };
   const P = new Float64Array(base + c.nlayers * cs + 5);
   // weights U(−b, b) with b = 1.5/√fan_in (torch's init, widened so that the couplings are far
   // from the identity and the ELUs see both signs); tanh scales in ±0.8
@@ -146,7 +148,14 @@ const cases: Case[] = [];
       batch: 1 + rng.int(11),
       seed: 200 + i,
     });
-  }
+  } // the "rational" activation (kernels/activation.ts)
+  const rational: Omit<Case, "seed">[] = [
+    { nlayers: 10, nmlp: 3, nhidden: 10, batch: 13 },
+    { nlayers: 3, nmlp: 1, nhidden: 1, batch: 5 },
+    { nlayers: 4, nmlp: 2, nhidden: 5, batch: 7 },
+    { nlayers: 2, nmlp: 1, nhidden: 16, batch: 9 },
+  ];
+  rational.forEach((f, i) => cases.push({ ...f, seed: 300 + i, activation: "rational" }));
 }
 
 const report: string[] = [];
@@ -197,6 +206,24 @@ describe.each(cases)("wasm kernel %o", (c) => {
     expect(e.logdet).toBeLessThanOrEqual(1e-5);
     expect(e.gin).toBeLessThanOrEqual(1e-5);
     expect(e.gparam).toBeLessThanOrEqual(1e-5);
+  });
+});
+
+describe("the activation flag reaches both kernels", () => {
+  it.each([false, true])("ELU and rational layers differ, in each kernel the same way (float32 = %s)", (f32) => {
+    const c: Case = { nlayers: 3, nmlp: 2, nhidden: 6, batch: 8, seed: 77 };
+    const elu = [runPair(layerForward, layerBackward, c, "generate", f32, 0, 8)];
+    const rat = [runPair(layerForward, layerBackward, { ...c, activation: "rational" }, "generate", f32, 0, 8)];
+    elu.push(runPair(wasmLayerForward, wasmLayerBackward, c, "generate", f32, 0, 8));
+    rat.push(runPair(wasmLayerForward, wasmLayerBackward, { ...c, activation: "rational" }, "generate", f32, 0, 8));
+    for (let k = 0; k < 2; k++) {
+      expect(normErr(rat[k].state, elu[k].state)).toBeGreaterThan(1e-3);
+      expect(normErr(rat[k].G, elu[k].G)).toBeGreaterThan(1e-3);
+    }
+    // the wasm kernel's module-level flag is reset by every call: ELU after rational is ELU again
+    const again = runPair(wasmLayerForward, wasmLayerBackward, c, "generate", f32, 0, 8);
+    expect(normErr(again.state, elu[1].state)).toBe(0);
+    expect(normErr(again.G, elu[1].G)).toBe(0);
   });
 });
 

@@ -124,15 +124,30 @@
   return v128.or(t, v128.and(h, splat<T>(-0.0)));
 }
 
-/** ELU: u > 0 ? u : expm1(u), as max(u, 0) + expm1(min(u, 0)) (expm1(0) = 0 exactly). */
-@inline function velu<T>(u: v128): v128 {
-  const zero = splat<T>(0.0);
-  return v128.add<T>(v128.pmax<T>(u, zero), vexpm1Neg<T>(v128.pmin<T>(u, zero)));
+/** The hidden activation of kernels/activation.ts: false = ELU, true = "rational" (set by setActivation). */
+let gRational: bool = false;
+
+export function setActivation(rational: i32): void {
+  gRational = rational != 0;
 }
 
-/** ELU'(u) from a = ELU(u): a > 0 ? 1 : a + 1, as min(a, 0) + 1. */
+/**
+ * ELU: u > 0 ? u : expm1(u), as max(u, 0) + expm1(min(u, 0)) (expm1(0) = 0 exactly);
+ * rational: u > 0 ? u : u / (1 − u), as max(u, 0) + m / (1 − m) with m = min(u, 0).
+ * (An if, not a select: a select would evaluate the exponential for both.)
+ */
+@inline function velu<T>(u: v128): v128 {
+  const zero = splat<T>(0.0);
+  const m = v128.pmin<T>(u, zero);
+  if (gRational) return v128.add<T>(v128.pmax<T>(u, zero), v128.div<T>(m, v128.sub<T>(splat<T>(1.0), m)));
+  return v128.add<T>(v128.pmax<T>(u, zero), vexpm1Neg<T>(m));
+}
+
+/** The activation's slope from its output a: ELU a > 0 ? 1 : a + 1, as min(a, 0) + 1; rational: its square. */
 @inline function veluGrad<T>(a: v128): v128 {
-  return v128.add<T>(v128.pmin<T>(a, splat<T>(0.0)), splat<T>(1.0));
+  const b = v128.add<T>(v128.pmin<T>(a, splat<T>(0.0)), splat<T>(1.0));
+  if (gRational) return v128.mul<T>(b, b);
+  return b;
 }
 
 // ---------------------------------------------------------------------------------------
