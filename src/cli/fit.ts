@@ -17,7 +17,13 @@ import type { FitConfig } from "../train/fit.ts";
 import { printJson, println, type CliContext } from "./command.ts";
 import { invalidOption, parseChoiceOption, UsageError } from "./errors.ts";
 import { floatOption, intOption, parseLatticeSize } from "./options.ts";
-import { addTrainOptions, optimSettingsFromOptions, runErrorAsUsage, type FlowOptimCliOptions } from "./train.ts";
+import {
+  addTrainOptions,
+  flowConfigFromOptions,
+  optimSettingsFromOptions,
+  runErrorAsUsage,
+  type FlowOptimCliOptions,
+} from "./train.ts";
 
 export interface FitCliOptions extends FlowOptimCliOptions {
   data: string;
@@ -134,7 +140,7 @@ async function fitFromOptions(ctx: CliContext, o: FitCliOptions): Promise<FitRun
       },
       preprocess,
       ...(target ? { target } : {}),
-      flow: { L: fl, layout: o.layout, depth, nlayers: o.nlayers, nmlp: o.nmlp, nhidden: o.nhidden },
+      flow: flowConfigFromOptions(o, fl, depth),
       ...optimSettingsFromOptions(o),
     };
     const dir =

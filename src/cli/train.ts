@@ -4,8 +4,8 @@
  * (`--target ./my-energy.ts`), into a run directory.
  */
 import type { Command } from "commander";
-import type { LayoutKind } from "../flow/config.ts";
-import { log2Int } from "../flow/config.ts";
+import type { FlowConfig, LayoutKind } from "../flow/config.ts";
+import { log2Int, NREPEAT_MAX } from "../flow/config.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
 import { LockError } from "../io/lock.ts";
 import { RunDirError } from "../io/rundir.ts";
@@ -45,6 +45,8 @@ export interface FlowOptimCliOptions extends Omit<OptimSettings, "kernel"> {
   nlayers: number;
   nmlp: number;
   nhidden: number;
+  /** repetitions of each level's layer group (`--nrepeat`; 1 = the plain flow, not stored) */
+  nrepeat?: number;
   kernel: KernelName;
   /** where the loss and gradient are computed (`train --backend`; not in the stored config) */
   backend?: "cpu" | "webgpu";
@@ -218,7 +220,23 @@ export function bufferConfigFromOptions(o: TrainCliOptions): BufferConfig | unde
   return { size: o.bufferSize ?? BUFFER_SIZE_BATCHES * o.batch, batch: o.bufferBatch ?? o.batch, nllWeight };
 }
 
-/** Build a TrainConfig from parsed CLI options (validating cross-option constraints). */
+/**
+ * The FlowConfig of the flat options of `train` and `fit`; `nrepeat` is stored only when > 1, so
+ * configs (and checkpoints, and resumability) of runs without it are unchanged.
+ */
+export function flowConfigFromOptions(o: FlowOptimCliOptions, L: number, depth: number): FlowConfig {
+  const nrepeat = o.nrepeat ?? 1;
+  return {
+    L,
+    layout: o.layout,
+    depth,
+    nlayers: o.nlayers,
+    nmlp: o.nmlp,
+    nhidden: o.nhidden,
+    ...(nrepeat !== 1 ? { nrepeat } : {}),
+  };
+}
+
 /** The optimiser's settings from the flat options of `train` and `fit`. */
 export function optimSettingsFromOptions(o: FlowOptimCliOptions): OptimSettings {
   return {
@@ -234,6 +252,7 @@ export function optimSettingsFromOptions(o: FlowOptimCliOptions): OptimSettings 
   };
 }
 
+/** Build a TrainConfig from parsed CLI options (validating cross-option constraints). */
 export function trainConfigFromOptions(o: TrainCliOptions): TrainConfig {
   const maxDepth = log2Int(o.L);
   const depth = o.depth ?? maxDepth;
@@ -252,7 +271,7 @@ export function trainConfigFromOptions(o: TrainCliOptions): TrainConfig {
   }
   return {
     target: targetConfigFromOptions(o),
-    flow: { L: o.L, layout: o.layout, depth, nlayers: o.nlayers, nmlp: o.nmlp, nhidden: o.nhidden },
+    flow: flowConfigFromOptions(o, o.L, depth),
     ...optimSettingsFromOptions(o),
     // stored only when on, so configs (and resumability) of runs without it are unchanged
     ...(symmetryWeight > 0 ? { symmetryWeight } : {}),
@@ -354,6 +373,12 @@ export function addTrainOptions(
     .option("--nlayers <n>", "Real NVP couplings per 2×2 block", intOption("nlayers", 1, 64), TRAIN_DEFAULTS.nlayers)
     .option("--nmlp <n>", "hidden layers of each s and t network", intOption("nmlp", 0, 16), TRAIN_DEFAULTS.nmlp)
     .option("--nhidden <n>", "units per hidden layer", intOption("nhidden", 1, 1024), TRAIN_DEFAULTS.nhidden)
+    .option(
+      "--nrepeat <n>",
+      `repetitions of each level's layer group, 1..${NREPEAT_MAX} (the original code's nrepeat): mera [disentangler, decimator] × n, tree decimator × n, tebd brick-wall pair × n`,
+      intOption("nrepeat", 1, NREPEAT_MAX),
+      1,
+    )
     .option(
       "--batch <n>",
       "samples per epoch (one Adam step per epoch)",
