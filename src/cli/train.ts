@@ -5,7 +5,7 @@
  */
 import type { Command } from "commander";
 import type { FlowConfig, LayoutKind } from "../flow/config.ts";
-import { log2Int, NREPEAT_MAX } from "../flow/config.ts";
+import { log2Int, NREPEAT_MAX, nrepeatOf } from "../flow/config.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
 import { LockError } from "../io/lock.ts";
 import { RunDirError } from "../io/rundir.ts";
@@ -294,7 +294,8 @@ export function defaultRunDir(c: TrainConfig): string {
               .replace(/\.[^.]*$/, "")
               .replace(/[^\w.-]+/g, "_")}-L${c.flow.L}`
           : `${k}-L${c.flow.L}`;
-  return `runs/${t}-${c.flow.layout}-d${c.flow.depth}-s${c.seed}`;
+  const r = nrepeatOf(c.flow) > 1 ? `-r${nrepeatOf(c.flow)}` : "";
+  return `runs/${t}-${c.flow.layout}-d${c.flow.depth}${r}-s${c.seed}`;
 }
 
 /** A chainable `.option(...)` that skips the options whose long name is in `omit`. */

@@ -2,7 +2,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { defaultRunDir } from "../../src/cli/train.ts";
 import { loadCheckpoint } from "../../src/io/checkpoint.ts";
+import { trainConfig } from "../../src/train/config.ts";
 import { cliTrainArgs } from "../../web/src/protocol.ts";
 import { expectOneLineError, run } from "./helpers.ts";
 
@@ -80,5 +82,14 @@ describe("--nrepeat", () => {
     // sampling and analysis load the run
     const s = await run(["sample", "--run", join(dir, "two"), "--method", "mis", "--n", "64", "--chains", "8"]);
     expect(s.code).toBe(0);
+  });
+
+  it("the default run directory names R > 1 only", () => {
+    const t = { kind: "ising", L: 8, T: 2.3 } as const;
+    expect(defaultRunDir(trainConfig(t, { nrepeat: 1 }))).toBe(defaultRunDir(trainConfig(t)));
+    expect(defaultRunDir(trainConfig(t))).not.toContain("-r");
+    expect(defaultRunDir(trainConfig(t, { nrepeat: 3 }))).toBe(
+      defaultRunDir(trainConfig(t)).replace("-d3-", "-d3-r3-"),
+    );
   });
 });
