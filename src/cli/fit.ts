@@ -18,8 +18,8 @@ import { printJson, println, type CliContext } from "./command.ts";
 import { invalidOption, parseChoiceOption, UsageError } from "./errors.ts";
 import { floatOption, intOption, parseLatticeSize } from "./options.ts";
 import {
-  activationOf,
   addTrainOptions,
+  flowConfigFromOptions,
   optimSettingsFromOptions,
   runErrorAsUsage,
   type FlowOptimCliOptions,
@@ -140,22 +140,14 @@ async function fitFromOptions(ctx: CliContext, o: FitCliOptions): Promise<FitRun
       },
       preprocess,
       ...(target ? { target } : {}),
-      flow: {
-        L: fl,
-        layout: o.layout,
-        depth,
-        nlayers: o.nlayers,
-        nmlp: o.nmlp,
-        nhidden: o.nhidden,
-        ...activationOf(o),
-      },
+      flow: flowConfigFromOptions(o, fl, depth),
       ...optimSettingsFromOptions(o),
     };
     const dir =
       o.out ??
       `runs/fit-${basename(o.data)
         .replace(/\.[^.]*$/, "")
-        .replace(/[^\w.-]+/g, "_")}-L${fl}-d${depth}-s${o.seed}`;
+        .replace(/[^\w.-]+/g, "_")}-L${fl}-d${depth}${(o.nrepeat ?? 1) > 1 ? `-r${o.nrepeat}` : ""}-s${o.seed}`;
     const { summary, paths } = await runFit({
       dir,
       config,

@@ -4,8 +4,8 @@
  * (`--target ./my-energy.ts`), into a run directory.
  */
 import type { Command } from "commander";
-import type { LayoutKind } from "../flow/config.ts";
-import { log2Int } from "../flow/config.ts";
+import type { FlowConfig, LayoutKind } from "../flow/config.ts";
+import { log2Int, NREPEAT_MAX, nrepeatOf } from "../flow/config.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
 import { LockError } from "../io/lock.ts";
 import { RunDirError } from "../io/rundir.ts";
@@ -48,14 +48,11 @@ export interface FlowOptimCliOptions extends Omit<OptimSettings, "kernel"> {
   nhidden: number;
   /** hidden activation of the s and t networks */
   activation: Activation;
+  /** repetitions of each level's layer group (`--nrepeat`; 1 = the plain flow, not stored) */
+  nrepeat?: number;
   kernel: KernelName;
   /** where the loss and gradient are computed (`train --backend`; not in the stored config) */
   backend?: "cpu" | "webgpu";
-}
-
-/** The flow config's activation field: stored only when it is not the paper's ELU, so configs of ELU runs are unchanged. */
-export function activationOf(o: { activation: Activation }): { activation?: Activation } {
-  return o.activation === "elu" ? {} : { activation: o.activation };
 }
 
 export interface TrainCliOptions extends FlowOptimCliOptions {
@@ -226,7 +223,25 @@ export function bufferConfigFromOptions(o: TrainCliOptions): BufferConfig | unde
   return { size: o.bufferSize ?? BUFFER_SIZE_BATCHES * o.batch, batch: o.bufferBatch ?? o.batch, nllWeight };
 }
 
-/** Build a TrainConfig from parsed CLI options (validating cross-option constraints). */
+/**
+ * The FlowConfig of the flat options of `train` and `fit`; `nrepeat` is stored only when > 1, so
+ * configs (and checkpoints, and resumability) of runs without it are unchanged.
+ */
+export function flowConfigFromOptions(o: FlowOptimCliOptions, L: number, depth: number): FlowConfig {
+  const nrepeat = o.nrepeat ?? 1;
+  return {
+    L,
+    layout: o.layout,
+    depth,
+    nlayers: o.nlayers,
+    nmlp: o.nmlp,
+    nhidden: o.nhidden,
+    ...(nrepeat !== 1 ? { nrepeat } : {}),
+    // stored only when it is not the paper's ELU, so configs of ELU runs are unchanged
+    ...(o.activation !== "elu" ? { activation: o.activation } : {}),
+  };
+}
+
 /** The optimiser's settings from the flat options of `train` and `fit`. */
 export function optimSettingsFromOptions(o: FlowOptimCliOptions): OptimSettings {
   return {
@@ -242,6 +257,7 @@ export function optimSettingsFromOptions(o: FlowOptimCliOptions): OptimSettings 
   };
 }
 
+/** Build a TrainConfig from parsed CLI options (validating cross-option constraints). */
 export function trainConfigFromOptions(o: TrainCliOptions): TrainConfig {
   const maxDepth = log2Int(o.L);
   const depth = o.depth ?? maxDepth;
@@ -260,7 +276,7 @@ export function trainConfigFromOptions(o: TrainCliOptions): TrainConfig {
   }
   return {
     target: targetConfigFromOptions(o),
-    flow: { L: o.L, layout: o.layout, depth, nlayers: o.nlayers, nmlp: o.nmlp, nhidden: o.nhidden, ...activationOf(o) },
+    flow: flowConfigFromOptions(o, o.L, depth),
     ...optimSettingsFromOptions(o),
     // stored only when on, so configs (and resumability) of runs without it are unchanged
     ...(symmetryWeight > 0 ? { symmetryWeight } : {}),
@@ -283,7 +299,8 @@ export function defaultRunDir(c: TrainConfig): string {
               .replace(/\.[^.]*$/, "")
               .replace(/[^\w.-]+/g, "_")}-L${c.flow.L}`
           : `${k}-L${c.flow.L}`;
-  return `runs/${t}-${c.flow.layout}-d${c.flow.depth}-s${c.seed}`;
+  const r = nrepeatOf(c.flow) > 1 ? `-r${nrepeatOf(c.flow)}` : "";
+  return `runs/${t}-${c.flow.layout}-d${c.flow.depth}${r}-s${c.seed}`;
 }
 
 /** A chainable `.option(...)` that skips the options whose long name is in `omit`. */
@@ -367,6 +384,12 @@ export function addTrainOptions(
       "hidden activation of the s and t networks: elu (the paper's) or rational (u/(1−u) for u < 0: no exponential, ≈1.6× faster epochs; docs/quality.md)",
       (v) => parseChoiceOption("activation", v, ACTIVATIONS),
       TRAIN_DEFAULTS.activation,
+    )
+    .option(
+      "--nrepeat <n>",
+      `repetitions of each level's layer group, 1..${NREPEAT_MAX} (the original code's nrepeat): mera [disentangler, decimator] × n, tree decimator × n, tebd brick-wall pair × n`,
+      intOption("nrepeat", 1, NREPEAT_MAX),
+      1,
     )
     .option(
       "--batch <n>",

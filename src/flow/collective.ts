@@ -7,6 +7,10 @@
  * variables at scale 2^(l+1) — and form an (L/2^(l+1)) × (L/2^(l+1)) image. The other three
  * outputs of each decimator are final: the latent variables of scale l.
  *
+ * With `nrepeat` R > 1 a level applies its layer group R times (layout.ts); the next repetition
+ * mixes the decimator's outputs again, so the collective variables of a level are read after
+ * the level's last decimator (one entry per level, as for R = 1).
+ *
  * The per-layer states are read from the pass itself (flow.ts: `passStates` records the full
  * state before every applied layer, in application order), so the values are exactly those of
  * the inference (or generation) pass.
@@ -63,7 +67,8 @@ function fromStates(model: FlowModel, batch: number, stateAfter: (k: number) => 
   const nl = model.layers.length;
   const levels: CollectiveLevel[] = [];
   model.layers.forEach((layer, q) => {
-    if (layer.role !== "decimator") return;
+    // with nrepeat > 1 a level has several decimators; its collective variables are those after its last layer
+    if (layer.role !== "decimator" || model.layers[q + 1]?.level === layer.level) return;
     const state = stateAfter(q + 1);
     const sites = keptSites(L, layer.level);
     const size = Math.round(Math.sqrt(sites.length));

@@ -20,6 +20,19 @@ export interface FlowConfig {
   nhidden: number;
   /** Hidden activation of the s and t networks (kernels/activation.ts); absent = "elu", the paper's. */
   activation?: Activation;
+  /**
+   * Repetitions of each level's layer group (`nrepeat` of the original code, "repeat of mera
+   * block"), 1..8; absent means 1, and configs with 1 omit the field (layout.ts: buildLayers).
+   */
+  nrepeat?: number;
+}
+
+/** Accepted range of {@link FlowConfig.nrepeat}. */
+export const NREPEAT_MAX = 8;
+
+/** The number of repetitions of each level's layer group (1 when the field is absent). */
+export function nrepeatOf(c: Pick<FlowConfig, "nrepeat">): number {
+  return c.nrepeat ?? 1;
 }
 
 export function log2Int(L: number): number {
@@ -45,6 +58,7 @@ export function validateFlowConfig(c: FlowConfig): void {
     ["nlayers", c.nlayers, 1, 64],
     ["nmlp", c.nmlp, 0, 16],
     ["nhidden", c.nhidden, 1, 1024],
+    ["nrepeat", c.nrepeat === undefined ? 1 : c.nrepeat, 1, NREPEAT_MAX],
   ] as const) {
     if (!Number.isInteger(v) || v < lo || v > hi) {
       throw new RangeError(`${name} = ${v} is invalid: ${name} must be an integer in ${lo}..${hi}`);

@@ -10,9 +10,21 @@
  * l+1; its other three outputs are the latent variables of scale l. This is the placement of
  * the original code (getIndeices with offset 0 and offset 2^l). Generation (z → x) runs the
  * layers in reverse order.
+ *
+ * `nrepeat` R (the original code's `-nrepeat`, "repeat of mera block": its MERA class loops
+ * `repeat` times over the disentangler/decimator pair inside each level) repeats each level's
+ * layer group R times, each copy with its own weights:
+ *   - mera: [disentangler, decimator] × R per level (as the original);
+ *   - tree (Fig. 2b): decimator × R per level;
+ *   - tebd (Fig. 2a): the two brick-wall layers × R per round, i.e. depth·R rounds (the
+ *     original's TEBD has no repeat option; this is the same layer group repeated).
+ * A decimator's three discarded outputs are touched again by the next repetition of the same
+ * level, and by nothing after the level's last layer, so the latent scale of a site
+ * (latentScale) is unchanged: the level's last decimator defines it. R = 1 (or absent) gives
+ * exactly the layers of a config without the field.
  */
 import type { FlowConfig } from "./config.ts";
-import { validateFlowConfig } from "./config.ts";
+import { nrepeatOf, validateFlowConfig } from "./config.ts";
 
 export type LayerRole = "disentangler" | "decimator";
 
@@ -50,16 +62,19 @@ export function blockLayer(L: number, level: number, offset: number, role: Layer
 export function buildLayers(config: FlowConfig): BlockLayer[] {
   validateFlowConfig(config);
   const layers: BlockLayer[] = [];
+  const repeat = nrepeatOf(config);
   for (let level = 0; level < config.depth; level++) {
-    if (config.layout === "tebd") {
-      // Fig. 2a: no hierarchy, `depth` rounds of two brick-wall layers on the physical lattice.
-      layers.push(blockLayer(config.L, 0, 0, "disentangler"));
-      layers.push(blockLayer(config.L, 0, 1, "disentangler"));
-      continue;
+    for (let r = 0; r < repeat; r++) {
+      if (config.layout === "tebd") {
+        // Fig. 2a: no hierarchy, `depth` (× nrepeat) rounds of two brick-wall layers on the physical lattice.
+        layers.push(blockLayer(config.L, 0, 0, "disentangler"));
+        layers.push(blockLayer(config.L, 0, 1, "disentangler"));
+        continue;
+      }
+      const s = 1 << level;
+      if (config.layout === "mera") layers.push(blockLayer(config.L, level, 0, "disentangler"));
+      layers.push(blockLayer(config.L, level, s, "decimator"));
     }
-    const s = 1 << level;
-    if (config.layout === "mera") layers.push(blockLayer(config.L, level, 0, "disentangler"));
-    layers.push(blockLayer(config.L, level, s, "decimator"));
   }
   return layers;
 }

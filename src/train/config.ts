@@ -29,6 +29,8 @@ export function trainConfig(target: TargetConfig, opts: TrainConfigOptions = {})
     nlayers: opts.nlayers ?? ORIGINAL_DEFAULTS.nlayers,
     nmlp: opts.nmlp ?? ORIGINAL_DEFAULTS.nmlp,
     nhidden: opts.nhidden ?? ORIGINAL_DEFAULTS.nhidden,
+    // stored only when > 1, so configs without it are unchanged
+    ...(opts.nrepeat !== undefined && opts.nrepeat !== 1 ? { nrepeat: opts.nrepeat } : {}),
   };
   const c: TrainConfig = {
     target: { ...target },

@@ -22,8 +22,11 @@ export const PROCESS_BASE_BYTES = 170 * 2 ** 20;
 /** Dead arrays the garbage collector may not have freed yet at the peak (measured: up to ~60 MB above the live set). */
 export const GC_SLACK_BYTES = 64 * 2 ** 20;
 
-/** Numbers per row kept by a taped pass: Σ over layers of 4·nblocks (flow/layout.ts). */
-export function tapeSitesPerRow(L: number, layout: LayoutKind, depth: number): number {
+/**
+ * Numbers per row kept by a taped pass: Σ over layers of 4·nblocks (flow/layout.ts); `nrepeat`
+ * copies of each level's layer group (FlowConfig.nrepeat, default 1).
+ */
+export function tapeSitesPerRow(L: number, layout: LayoutKind, depth: number, nrepeat = 1): number {
   const N = L * L;
   let sites = 0;
   for (let level = 0; level < depth; level++) {
@@ -31,13 +34,15 @@ export function tapeSitesPerRow(L: number, layout: LayoutKind, depth: number): n
       sites += 2 * N; // two brick-wall layers on the whole lattice
     else sites += (layout === "mera" ? 2 : 1) * (N / 4 ** level); // disentangler and/or decimator at spacing 2^level
   }
-  return sites;
+  return nrepeat * sites;
 }
 
 export interface EpochShape {
   L: number;
   layout: LayoutKind;
   depth: number;
+  /** repetitions of each level's layer group (FlowConfig.nrepeat; default 1) */
+  nrepeat?: number;
   batch: number;
   dtype: DType;
   /** taped passes per epoch: 2 with the symmetrised model or the symmetry regulariser, else 1 */
@@ -47,6 +52,7 @@ export interface EpochShape {
 /** Estimated peak working set of one epoch in bytes (without the process's fixed cost). */
 export function estimateEpochBytes(s: EpochShape): number {
   const N = s.L * s.L;
-  const perRow = 5 * N + s.passes * (N + tapeSitesPerRow(s.L, s.layout, s.depth)) + (s.passes - 1) * 2 * N;
+  const perRow =
+    5 * N + s.passes * (N + tapeSitesPerRow(s.L, s.layout, s.depth, s.nrepeat ?? 1)) + (s.passes - 1) * 2 * N;
   return s.batch * perRow * BYTES_PER_NUMBER[s.dtype];
 }

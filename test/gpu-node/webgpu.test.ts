@@ -143,10 +143,21 @@ describe.runIf(probe.available || required)("WebGPU kernel on the Node adapter",
       { flow: { L: 4, layout: "mera", depth: 2, nlayers: 4, nmlp: 2, nhidden: 10 }, batch: 32, init: "identity" },
       { flow: { L: 8, layout: "mera", depth: 3, nlayers: 4, nmlp: 2, nhidden: 10 }, batch: 64, init: "torch" },
       { flow: { L: 8, layout: "mera", depth: 3, nlayers: 4, nmlp: 2, nhidden: 10 }, batch: 64, init: "identity" },
+      // nrepeat (layer groups repeated per level): the objective is generic over the layer list
+      {
+        flow: { L: 4, layout: "mera", depth: 2, nlayers: 2, nmlp: 1, nhidden: 4, nrepeat: 2 },
+        batch: 16,
+        init: "torch",
+      },
+      {
+        flow: { L: 8, layout: "tree", depth: 3, nlayers: 2, nmlp: 1, nhidden: 4, nrepeat: 3 },
+        batch: 32,
+        init: "torch",
+      },
     ];
     for (const c of cases) {
       for (const symmetrize of [true, false]) {
-        it(`L = ${c.flow.L}, nlayers ${c.flow.nlayers}, init ${c.init}, ${symmetrize ? "q_sym (Eq. S4)" : "plain q (Eq. 5)"}: ≤ 1e-5 relative`, async () => {
+        it(`L = ${c.flow.L}, ${c.flow.layout}, nlayers ${c.flow.nlayers}, nrepeat ${c.flow.nrepeat ?? 1}, init ${c.init}, ${symmetrize ? "q_sym (Eq. S4)" : "plain q (Eq. 5)"}: ≤ 1e-5 relative`, async () => {
           const rng = Rng.fromSeed(11);
           const p64 = initParams(c.flow, "float64", () => rng.uniform(), c.init).data as Float64Array;
           for (const layer of viewParams(c.flow, p64).layers)

@@ -370,6 +370,38 @@ describe("worker handler", () => {
     expect(c.h.session?.info().config.T).toBe(2.5); // the previous model is still loaded
   });
 
+  it("imports a CLI checkpoint with nrepeat > 1: memory estimate, parameters and the CLI line carry it", () => {
+    const dir = tmp();
+    const target = relaxedIsing({ L: 4, T: 2.5 });
+    const base = toTrainConfig(small({ T: 2.5 }));
+    const tc = { ...base, flow: { ...base.flow, nrepeat: 2 } };
+    const tr = createTrainer(tc, target);
+    trainEpoch(tr);
+    saveCheckpoint(join(dir, "checkpoint.json"), {
+      epoch: tr.epoch,
+      config: JSON.parse(JSON.stringify(tc)),
+      params: tr.params,
+      optimiser: { step: tr.adam.step, m: tr.adam.m, v: tr.adam.v },
+      rng: tr.rng.state(),
+    });
+    const c = harness();
+    c.h.handle({
+      type: "import",
+      text: readFileSync(join(dir, "checkpoint.json"), "utf8"),
+      name: "r2.json",
+      backend: "js",
+    });
+    expect(c.of("error")).toEqual([]);
+    const info = c.of("imported")[0].info;
+    expect(info.nparams).toBe(2 * createTrainer(base, target).model.nparams);
+    expect(info.memoryBytes).toBe(
+      estimateEpochBytes({ L: 4, layout: "mera", depth: 2, nrepeat: 2, batch: 64, dtype: "float64", passes: 2 }),
+    );
+    expect(info.memoryBytes).toBeGreaterThan(estimateTrainingBytes({ ...small(), backend: "js" }));
+    expect(cliTrainArgs(info.trainConfig)).toContain("--nrepeat 2");
+    expect(Array.from(c.h.session!.trainer.params)).toEqual(Array.from(tr.params));
+  });
+
   it("latent wander and HMC on the current model", () => {
     const t = harness();
     t.h.handle({ type: "start", config: small({ epochs: 8 }) });

@@ -82,12 +82,13 @@ export const MAX_TRAINING_BYTES = 256 * 1024 * 1024;
  * taped pass, or two with the symmetrised objective.
  */
 export function estimateTrainingBytes(
-  c: Pick<PlaygroundConfig, "L" | "depth" | "batch" | "symmetrize"> & { backend?: Backend },
+  c: Pick<PlaygroundConfig, "L" | "depth" | "batch" | "symmetrize"> & { backend?: Backend; nrepeat?: number },
 ): number {
   return estimateEpochBytes({
     L: c.L,
     layout: "mera",
     depth: c.depth,
+    nrepeat: c.nrepeat ?? 1,
     batch: c.batch,
     dtype: c.backend === "webgpu" ? "float32" : "float64",
     passes: c.symmetrize ? 2 : 1,
@@ -345,6 +346,7 @@ export function cliTrainArgs(t: Record<string, unknown>): string {
     `--nlayers ${String(flow.nlayers)}`,
     `--nmlp ${String(flow.nmlp)}`,
     `--nhidden ${String(flow.nhidden)}`,
+    ...(typeof flow.nrepeat === "number" && flow.nrepeat !== 1 ? [`--nrepeat ${flow.nrepeat}`] : []),
     `--batch ${String(t.batch)}`,
     `--lr ${String(t.lr)}`,
     `--seed ${String(t.seed)}`,

@@ -183,6 +183,7 @@ export class PlaygroundSession {
     const bytes = estimateTrainingBytes({
       L: stored.flow.L,
       depth: stored.flow.depth,
+      nrepeat: stored.flow.nrepeat,
       batch: stored.batch,
       symmetrize: stored.symmetrize,
       backend,
@@ -237,6 +238,7 @@ export class PlaygroundSession {
       memoryBytes: estimateTrainingBytes({
         L: c.flow.L,
         depth: c.flow.depth,
+        nrepeat: c.flow.nrepeat,
         batch: c.batch,
         symmetrize: c.symmetrize,
         backend: this.backend,
