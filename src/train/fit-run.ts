@@ -15,6 +15,9 @@
  *   plots/scales.svg|png       samples with only the coarse latent scales random (v1 Fig. S5)
  *   plots/collective.svg|png   generated samples and their collective variables per level
  *
+ * With `backend: "webgpu"` each minibatch's NLL and gradient come from the WGSL kernel (gpu/nll.ts,
+ * float32; provenance.json records the backend and adapter); evaluations and figures stay on the CPU.
+ *
  * Runs whose data declare a target can be loaded by `neuralrg sample`/`analyze` like trained runs.
  * Resuming restores parameters, optimiser, generator and step, so parameters continue exactly;
  * metric rows after the checkpoint are dropped.
