@@ -18,6 +18,7 @@ import { printJson, println, type CliContext } from "./command.ts";
 import { invalidOption, parseChoiceOption, UsageError } from "./errors.ts";
 import { floatOption, intOption, parseLatticeSize } from "./options.ts";
 import {
+  addBackendOption,
   addTrainOptions,
   flowConfigFromOptions,
   optimSettingsFromOptions,
@@ -160,6 +161,7 @@ async function fitFromOptions(ctx: CliContext, o: FitCliOptions): Promise<FitRun
       maxSeconds: o.maxSeconds,
       progress: o.progress,
       figures: o.figures,
+      backend: o.backend,
       log: (l) => ctx.err(l + "\n"),
     });
     if (o.json) printJson(ctx, { dir: paths.dir, ...summary });
@@ -259,6 +261,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--out <dir>", "run directory (default runs/fit-<data>-L<L>-d<depth>-s<seed>)")
     .option("--no-figures", "skip the sample and scale figures at the end");
   addTrainOptions(cmd, { L: 8, epochs: 10 }, NOT_SHARED);
+  addBackendOption(
+    cmd,
+    "where each minibatch's NLL and gradient are computed: cpu (--kernel) or webgpu (the inference pass and its backward in the WGSL kernel, float32, through the optional package webgpu: npm i webgpu; implies --dtype float32; the prior, preprocessing, Adam and the test NLL stay on the CPU)",
+  );
   cmd.action(async (o: FitCliOptions) => {
     await fitFromOptions(ctx, o);
   });

@@ -482,7 +482,7 @@ export function addTrainOptions(
     .option(
       "--backend <b>",
       "where the loss and gradient are computed: cpu (--kernel) or webgpu (WGSL kernel in float32 through the optional package webgpu: npm i webgpu; implies --dtype float32)",
-      (v) => parseChoiceOption("backend", v, ["cpu", "webgpu"] as const),
+      parseBackend,
       "cpu",
     )
     .option("--out <dir>", "run directory (default runs/<target>-L<L>-T<T>-<layout>-d<depth>-s<seed>)")
@@ -512,14 +512,27 @@ export function addTrainOptions(
       "auto",
     )
     .option("--json", "print the final summary as JSON", false);
-  if (!omit.includes("backend")) {
-    // the WebGPU kernel computes in float32: --backend webgpu implies --dtype float32 unless --dtype is given
-    cmd.hook("preAction", (c) => {
-      if (c.opts().backend === "webgpu" && c.getOptionValueSource("dtype") !== "cli")
-        c.setOptionValueWithSource("dtype", "float32", "implied");
-    });
-  }
+  if (!omit.includes("backend")) backendImpliesFloat32(cmd);
   return cmd;
+}
+
+function parseBackend(v: string): "cpu" | "webgpu" {
+  return parseChoiceOption("backend", v, ["cpu", "webgpu"] as const);
+}
+
+/** `--backend cpu|webgpu` with a command's own description (`fit`); webgpu implies --dtype float32 as for `train`. */
+export function addBackendOption(cmd: Command, description: string): Command {
+  cmd.option("--backend <b>", description, parseBackend, "cpu");
+  backendImpliesFloat32(cmd);
+  return cmd;
+}
+
+/** The WebGPU kernel computes in float32: --backend webgpu implies --dtype float32 unless --dtype is given. */
+function backendImpliesFloat32(cmd: Command): void {
+  cmd.hook("preAction", (c) => {
+    if (c.opts().backend === "webgpu" && c.getOptionValueSource("dtype") !== "cli")
+      c.setOptionValueWithSource("dtype", "float32", "implied");
+  });
 }
 
 /** Run training from CLI options; maps configuration and run-directory errors to exit code 2. */

@@ -17,6 +17,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Real } from "../engine/real.ts";
 import type { FlowModel } from "../flow/flow.ts";
 import type { Target } from "../targets/target.ts";
+import { GpuNllObjective } from "./nll.ts";
 import { GpuObjective, probeWebGpu } from "./objective.ts";
 
 /** No usable WebGPU: the package is missing or Dawn found no adapter. The message is one line saying what to install or set. */
@@ -147,7 +148,7 @@ export interface GpuTrainObjective {
   close(): Promise<void>;
 }
 
-/** The parts of a training configuration that decide whether it can run on WebGPU (a TrainConfig fits). */
+/** The parts of a training configuration that decide whether it can run on WebGPU (a TrainConfig or a FitConfig fits). */
 export interface GpuRunSettings {
   dtype: string;
   buffer?: unknown;
@@ -187,6 +188,30 @@ export async function createGpuTrainObjective(
   );
   return {
     lossAndGrad: (params, z, batch, nvars) => o.lossAndGrad(params, z, batch, nvars),
+    close: async () => o.destroy(),
+  };
+}
+
+/** The maximum-likelihood objective of `fit` on a WebGPU device (train/fit.ts: fitStepAsync). */
+export interface GpuFitObjective {
+  /** −ln q(x_b) of each data row and the gradient of their batch mean */
+  lossAndGrad(params: Real, x: Real, batch: number): Promise<{ perSample: Float64Array; grad: Float64Array }>;
+  close(): Promise<void>;
+}
+
+/** Compile the kernel for the fit's flow and minibatch on `gpu` (the device stays open; close frees the buffers). */
+export async function createGpuFitObjective(
+  gpu: NodeWebGpu,
+  state: { model: FlowModel; config: { symmetrize: boolean; batch: number } },
+): Promise<GpuFitObjective> {
+  const o = await GpuNllObjective.create(
+    gpu.device,
+    state.model,
+    { symmetrize: state.config.symmetrize },
+    state.config.batch,
+  );
+  return {
+    lossAndGrad: (params, x, batch) => o.lossAndGrad(params, x, batch),
     close: async () => o.destroy(),
   };
 }

@@ -15,6 +15,9 @@
  *   plots/scales.svg|png       samples with only the coarse latent scales random (v1 Fig. S5)
  *   plots/collective.svg|png   generated samples and their collective variables per level
  *
+ * With `backend: "webgpu"` each minibatch's NLL and gradient come from the WGSL kernel (gpu/nll.ts,
+ * float32; provenance.json records the backend and adapter); evaluations and figures stay on the CPU.
+ *
  * Runs whose data declare a target can be loaded by `neuralrg sample`/`analyze` like trained runs.
  * Resuming restores parameters, optimiser, generator and step, so parameters continue exactly;
  * metric rows after the checkpoint are dropped.
@@ -38,9 +41,11 @@ import {
   evaluateNll,
   evaluationSeed,
   fitStep,
+  fitStepAsync,
   stepsPerEpoch,
   validateFitConfig,
 } from "./fit.ts";
+import { createGpuFitObjective, openNodeWebGpu, webgpuUnsupported } from "../gpu/node.ts";
 import { pddLoss } from "./objectives.ts";
 import { writeJsonAtomic } from "../io/atomic.ts";
 import { CheckpointError, saveCheckpoint } from "../io/checkpoint.ts";
@@ -96,6 +101,12 @@ export interface FitRunOptions {
   figureSamples?: number;
   /** skip the figures (tests) */
   figures?: boolean;
+  /**
+   * where the minibatch NLL and its gradient are computed: "cpu" (default; the config's kernel) or
+   * "webgpu" (the WGSL kernel through the optional `webgpu` package, float32; gpu/nll.ts); the
+   * test evaluations, the final NLL and the figures use the CPU kernel either way
+   */
+  backend?: "cpu" | "webgpu";
 }
 
 export interface FitRunSummary extends JsonObject {
@@ -168,16 +179,24 @@ export async function runFit(
     throw new RangeError(`the data's target has ${target.nvars} variables, the flow ${config.flow.L * config.flow.L}`);
   const state = createFit(config, opts.train, opts.test);
   if (opts.resume && opts.overwrite) throw new RangeError("resume and overwrite cannot be used together");
+  // the device is opened before the run directory is touched: without one nothing is written
+  const backend = opts.backend ?? "cpu";
+  if (backend !== "cpu" && backend !== "webgpu")
+    throw new RangeError(`backend = ${String(backend)} is invalid: accepted values are cpu, webgpu`);
+  const unsupported = backend === "webgpu" ? webgpuUnsupported(config, 1) : null;
+  if (unsupported !== null) throw new RangeError(unsupported);
+  const gpu = backend === "webgpu" ? await openNodeWebGpu() : null;
+  if (gpu) log(`WebGPU adapter: ${gpu.adapter}`);
   const setup = (paths: RunPaths): ReturnType<typeof openMetrics> => {
     if (opts.resume && existsSync(paths.checkpoint)) restore(paths, state);
     const metrics = openMetrics(paths.metrics, FIT_METRIC_COLUMNS, {
       truncateAfter: { column: "step", value: state.step },
     });
     writeJsonAtomic(paths.config, configJson(config));
-    writeRunProvenance(paths, config.seed, configJson(config));
+    writeRunProvenance(paths, config.seed, configJson(config), gpu ? { backend: "webgpu", adapter: gpu.adapter } : {});
     return metrics;
   };
-  return withRunDir(
+  const run = withRunDir(
     { dir: opts.dir, config: configJson(config), resume: opts.resume, overwrite: opts.overwrite },
     setup,
     async (paths, metrics) => {
@@ -230,11 +249,12 @@ export async function runFit(
         lastSaved = state.step;
       };
       if (state.step === 0 && !existsSync(paths.checkpoint)) evaluate(); // the untrained flow: the curve's first point
+      const objective = gpu ? await createGpuFitObjective(gpu, state) : null;
       try {
         while (state.step < totalSteps) {
           let r;
           try {
-            r = fitStep(state);
+            r = objective ? await fitStepAsync(state, objective) : fitStep(state);
           } catch (err) {
             if (err instanceof NonFiniteNllError) {
               const where =
@@ -260,6 +280,7 @@ export async function runFit(
         }
       } finally {
         progress.stop();
+        await objective?.close();
       }
       const trainSeconds = (performance.now() - t0) / 1000;
       if (!existsSync(paths.checkpoint)) saveState(paths, state);
@@ -273,6 +294,7 @@ export async function runFit(
       return { state, summary, paths };
     },
   );
+  return gpu ? run.finally(() => gpu.destroy()) : run;
 }
 
 async function finish(

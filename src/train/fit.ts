@@ -152,9 +152,8 @@ export class NonFiniteNllError extends Error {
   }
 }
 
-/** One minibatch and one Adam step (mutates the state). */
-export function fitStep(state: FitState): FitStepResult {
-  const t0 = performance.now();
+/** The next minibatch in model space (consumes dequantisation noise of the state's generator). */
+function nextMinibatch(state: FitState): { x: Real; logDet: Float64Array } {
   const { config } = state;
   const spe = stepsPerEpoch(config);
   const epoch = Math.floor(state.step / spe);
@@ -165,19 +164,28 @@ export function fitStep(state: FitState): FitStepResult {
   }
   const p = state.step % spe;
   const rows = cached.order.subarray(p * config.batch, (p + 1) * config.batch);
-  const { x, logDet } = prepareRows(
+  return prepareRows(
     state,
     gatherRows(state.train, rows),
     config.batch,
     config.preprocess.dequantize === "uniform" ? state.rng : null,
   );
-  const r = nllLossAndGrad(state.model, state.params, x, config.batch, { symmetrize: config.symmetrize });
+}
+
+/** The data-space losses, the finiteness checks and the Adam step of a computed minibatch NLL. */
+function applyStep(
+  state: FitState,
+  r: { perSample: Float64Array; grad: Float64Array },
+  logDet: Float64Array,
+  t0: number,
+): FitStepResult {
+  const { config } = state;
   const perSample = new Float64Array(config.batch);
   for (let b = 0; b < config.batch; b++) perSample[b] = r.perSample[b] - logDet[b];
   let g2 = 0;
   for (const g of r.grad) g2 += g * g;
   const step = state.step + 1;
-  if (!Number.isFinite(r.loss)) throw new NonFiniteNllError(step, "the loss");
+  if (!Number.isFinite(meanStdErr(r.perSample).mean)) throw new NonFiniteNllError(step, "the loss");
   if (!Number.isFinite(g2)) throw new NonFiniteNllError(step, "the gradient");
   adamStep(state.params, r.grad, state.adam, { ...ADAM_DEFAULTS, lr: config.lr, weightDecay: config.weightDecay });
   state.step = step;
@@ -188,6 +196,29 @@ export function fitStep(state: FitState): FitStepResult {
     gradNorm: Math.sqrt(g2),
     seconds: (performance.now() - t0) / 1000,
   };
+}
+
+/** One minibatch and one Adam step (mutates the state). */
+export function fitStep(state: FitState): FitStepResult {
+  const t0 = performance.now();
+  const { x, logDet } = nextMinibatch(state);
+  const r = nllLossAndGrad(state.model, state.params, x, state.config.batch, { symmetrize: state.config.symmetrize });
+  return applyStep(state, r, logDet, t0);
+}
+
+/**
+ * The minibatch NLL computed off this thread (the WebGPU kernel: gpu/nll.ts): −ln q(x_b) of each
+ * model-space row and the gradient of their batch mean, as nllLossAndGrad.
+ */
+export interface AsyncNllObjective {
+  lossAndGrad(params: Real, x: Real, batch: number): Promise<{ perSample: Float64Array; grad: Float64Array }>;
+}
+
+/** fitStep with the NLL from an asynchronous objective; the same minibatches, noise and Adam step. */
+export async function fitStepAsync(state: FitState, objective: AsyncNllObjective): Promise<FitStepResult> {
+  const t0 = performance.now();
+  const { x, logDet } = nextMinibatch(state);
+  return applyStep(state, await objective.lossAndGrad(state.params, x, state.config.batch), logDet, t0);
 }
 
 /** Seed of the fixed dequantisation noise of evaluations. */
