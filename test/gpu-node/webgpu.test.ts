@@ -187,11 +187,16 @@ describe.runIf(probe.available || required)("WebGPU kernel on the Node adapter",
         flow: { L: 8, layout: "tree", depth: 3, nlayers: 2, nmlp: 1, nhidden: 4, nrepeat: 3 },
         batch: 32,
         init: "torch",
+      }, // the rational hidden activation (src/kernels/activation.ts) in the WGSL kernel
+      {
+        flow: { L: 8, layout: "mera", depth: 3, nlayers: 4, nmlp: 2, nhidden: 10, activation: "rational" },
+        batch: 64,
+        init: "torch",
       },
     ];
     for (const c of cases) {
       for (const symmetrize of [true, false]) {
-        it(`L = ${c.flow.L}, ${c.flow.layout}, nlayers ${c.flow.nlayers}, nrepeat ${c.flow.nrepeat ?? 1}, init ${c.init}, ${symmetrize ? "q_sym (Eq. S4)" : "plain q (Eq. 5)"}: ≤ 1e-5 relative`, async () => {
+        it(`L = ${c.flow.L}, ${c.flow.layout}, nlayers ${c.flow.nlayers}, nrepeat ${c.flow.nrepeat ?? 1}, ${c.flow.activation ?? "elu"}, init ${c.init}, ${symmetrize ? "q_sym (Eq. S4)" : "plain q (Eq. 5)"}: ≤ 1e-5 relative`, async () => {
           const rng = Rng.fromSeed(11);
           const p64 = initParams(c.flow, "float64", () => rng.uniform(), c.init).data as Float64Array;
           for (const layer of viewParams(c.flow, p64).layers)
