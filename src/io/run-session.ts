@@ -7,7 +7,7 @@ import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { CheckpointError, loadCheckpoint, type Checkpoint } from "./checkpoint.ts";
 import type { JsonObject } from "./json.ts";
-import { acquireRunLock, removeStaleTempFiles, type RunLock } from "./lock.ts";
+import { acquireRunLock, LockError, removeStaleTempFiles, type RunLock } from "./lock.ts";
 import { openRunDir, readRunConfig, resumeConflicts, RunDirError, runPaths, type RunPaths } from "./rundir.ts";
 
 /** A run-directory path that is clearly a mistake (empty, NUL bytes). */
@@ -136,7 +136,9 @@ export async function withRunDir<S, T>(
   try {
     lock = acquireRunLock(paths0.dir);
   } catch (err) {
-    if (createdRoot !== null) removeEmptyTree(createdRoot);
+    // a LockError means another writer holds the directory: what we created, it now uses (its
+    // plots/ may be empty for a moment), so removing empty directories would pull them from under it
+    if (createdRoot !== null && !(err instanceof LockError)) removeEmptyTree(createdRoot);
     throw setupError(paths0.dir, err);
   }
   let started = false;
