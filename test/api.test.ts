@@ -34,6 +34,11 @@ describe("public API (src/index.ts)", () => {
     expect(c).toMatchObject({ batch: 512, lr: 1e-3, epochs: 5, symmetrize: true, dtype: "float64", seed: 42 });
     expect(() => api.train.validateTrainConfig(c)).not.toThrow();
     expect(() => api.train.trainConfig({ kind: "ising", T: 2 })).toThrow(/no L/);
+    // the optional flow fields: kept when set, left out at their defaults
+    const r = api.train.trainConfig({ kind: "ising", L: 4, T: 2.3 }, { activation: "rational", nrepeat: 2 });
+    expect(r.flow).toMatchObject({ activation: "rational", nrepeat: 2 });
+    const d = api.train.trainConfig({ kind: "ising", L: 4, T: 2.3 }, { activation: "elu", nrepeat: 1 });
+    expect(Object.keys(d.flow)).toEqual(["L", "layout", "depth", "nlayers", "nmlp", "nhidden"]);
   });
 
   it("`npm run docs` runs TypeDoc on src/index.ts into docs/api (ignored by git)", () => {

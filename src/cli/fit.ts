@@ -21,6 +21,7 @@ import {
   addBackendOption,
   addTrainOptions,
   flowConfigFromOptions,
+  nrepeatTag,
   optimSettingsFromOptions,
   runErrorAsUsage,
   type FlowOptimCliOptions,
@@ -148,7 +149,7 @@ async function fitFromOptions(ctx: CliContext, o: FitCliOptions): Promise<FitRun
       o.out ??
       `runs/fit-${basename(o.data)
         .replace(/\.[^.]*$/, "")
-        .replace(/[^\w.-]+/g, "_")}-L${fl}-d${depth}${(o.nrepeat ?? 1) > 1 ? `-r${o.nrepeat}` : ""}-s${o.seed}`;
+        .replace(/[^\w.-]+/g, "_")}-L${fl}-d${depth}${nrepeatTag(config.flow)}-s${o.seed}`;
     const { summary, paths } = await runFit({
       dir,
       config,

@@ -5,7 +5,7 @@
  */
 import type { Command } from "commander";
 import type { FlowConfig, LayoutKind } from "../flow/config.ts";
-import { log2Int, NREPEAT_MAX, nrepeatOf } from "../flow/config.ts";
+import { canonicalFlowConfig, log2Int, NREPEAT_MAX, nrepeatOf } from "../flow/config.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
 import { LockError } from "../io/lock.ts";
 import { RunDirError } from "../io/rundir.ts";
@@ -223,23 +223,15 @@ export function bufferConfigFromOptions(o: TrainCliOptions): BufferConfig | unde
   return { size: o.bufferSize ?? BUFFER_SIZE_BATCHES * o.batch, batch: o.bufferBatch ?? o.batch, nllWeight };
 }
 
-/**
- * The FlowConfig of the flat options of `train` and `fit`; `nrepeat` is stored only when > 1, so
- * configs (and checkpoints, and resumability) of runs without it are unchanged.
- */
+/** The FlowConfig of the flat options of `train` and `fit` (defaulted optional fields left out: canonicalFlowConfig). */
 export function flowConfigFromOptions(o: FlowOptimCliOptions, L: number, depth: number): FlowConfig {
-  const nrepeat = o.nrepeat ?? 1;
-  return {
-    L,
-    layout: o.layout,
-    depth,
-    nlayers: o.nlayers,
-    nmlp: o.nmlp,
-    nhidden: o.nhidden,
-    ...(nrepeat !== 1 ? { nrepeat } : {}),
-    // stored only when it is not the paper's ELU, so configs of ELU runs are unchanged
-    ...(o.activation !== "elu" ? { activation: o.activation } : {}),
-  };
+  const { layout, nlayers, nmlp, nhidden, nrepeat, activation } = o;
+  return canonicalFlowConfig({ L, layout, depth, nlayers, nmlp, nhidden, nrepeat, activation });
+}
+
+/** The part of a default run-directory name that tells repeated layer groups apart ("-r2"; "" for R = 1). */
+export function nrepeatTag(flow: FlowConfig): string {
+  return nrepeatOf(flow) > 1 ? `-r${nrepeatOf(flow)}` : "";
 }
 
 /** The optimiser's settings from the flat options of `train` and `fit`. */
@@ -299,8 +291,7 @@ export function defaultRunDir(c: TrainConfig): string {
               .replace(/\.[^.]*$/, "")
               .replace(/[^\w.-]+/g, "_")}-L${c.flow.L}`
           : `${k}-L${c.flow.L}`;
-  const r = nrepeatOf(c.flow) > 1 ? `-r${nrepeatOf(c.flow)}` : "";
-  return `runs/${t}-${c.flow.layout}-d${c.flow.depth}${r}-s${c.seed}`;
+  return `runs/${t}-${c.flow.layout}-d${c.flow.depth}${nrepeatTag(c.flow)}-s${c.seed}`;
 }
 
 /** A chainable `.option(...)` that skips the options whose long name is in `omit`. */
@@ -381,7 +372,7 @@ export function addTrainOptions(
     .option("--nhidden <n>", "units per hidden layer", intOption("nhidden", 1, 1024), TRAIN_DEFAULTS.nhidden)
     .option(
       "--activation <kind>",
-      "hidden activation of the s and t networks: elu (the paper's) or rational (u/(1−u) for u < 0: no exponential, ≈1.6× faster epochs; docs/quality.md)",
+      "hidden activation of the s and t networks: elu (the paper's) or rational (u/(1−u) for u < 0: no exponential: ≈1.4–1.5× the epochs per CPU-second of ELU at the default network; docs/performance.md)",
       (v) => parseChoiceOption("activation", v, ACTIVATIONS),
       TRAIN_DEFAULTS.activation,
     )

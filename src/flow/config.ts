@@ -35,6 +35,20 @@ export function nrepeatOf(c: Pick<FlowConfig, "nrepeat">): number {
   return c.nrepeat ?? 1;
 }
 
+/**
+ * The config with its optional fields left out where they hold their defaults (nrepeat 1,
+ * activation "elu"), so stored configs (and checkpoints, and resumability) of runs that do not
+ * use them are those of the paper's flow.
+ */
+export function canonicalFlowConfig(c: FlowConfig): FlowConfig {
+  const { nrepeat, activation, ...rest } = c;
+  return {
+    ...rest,
+    ...(nrepeat !== undefined && nrepeat !== 1 ? { nrepeat } : {}),
+    ...(activation !== undefined && activation !== "elu" ? { activation } : {}),
+  };
+}
+
 export function log2Int(L: number): number {
   return Math.round(Math.log2(L));
 }
@@ -58,6 +72,7 @@ export function validateFlowConfig(c: FlowConfig): void {
     ["nlayers", c.nlayers, 1, 64],
     ["nmlp", c.nmlp, 0, 16],
     ["nhidden", c.nhidden, 1, 1024],
+    // not nrepeatOf: a null (from JSON) must be refused, not read as 1
     ["nrepeat", c.nrepeat === undefined ? 1 : c.nrepeat, 1, NREPEAT_MAX],
   ] as const) {
     if (!Number.isInteger(v) || v < lo || v > hi) {

@@ -49,7 +49,7 @@ export function createFlow(config: FlowConfig, kernel: KernelName = "js"): FlowM
     H: config.nhidden,
     netSize: ns,
     base: l * config.nlayers * cs,
-    ...(config.activation ? { activation: config.activation } : {}),
+    activation: config.activation,
   }));
   return {
     config: { ...config },

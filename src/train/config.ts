@@ -3,7 +3,7 @@
  * a few overrides, with the defaults of `neuralrg train`.
  */
 import type { FlowConfig } from "../flow/config.ts";
-import { log2Int } from "../flow/config.ts";
+import { canonicalFlowConfig, log2Int } from "../flow/config.ts";
 import type { TargetConfig } from "../targets/registry.ts";
 import type { TrainConfig } from "./trainer.ts";
 import { ORIGINAL_DEFAULTS } from "./trainer.ts";
@@ -22,16 +22,16 @@ export type TrainConfigOptions = Partial<Omit<TrainConfig, "target" | "flow">> &
 export function trainConfig(target: TargetConfig, opts: TrainConfigOptions = {}): TrainConfig {
   const L = opts.L ?? target.L;
   if (typeof L !== "number") throw new RangeError(`the target config has no L: give it, or pass { L } to trainConfig`);
-  const flow: FlowConfig = {
+  const flow: FlowConfig = canonicalFlowConfig({
     L,
     layout: opts.layout ?? ORIGINAL_DEFAULTS.layout,
     depth: opts.depth ?? log2Int(L),
     nlayers: opts.nlayers ?? ORIGINAL_DEFAULTS.nlayers,
     nmlp: opts.nmlp ?? ORIGINAL_DEFAULTS.nmlp,
     nhidden: opts.nhidden ?? ORIGINAL_DEFAULTS.nhidden,
-    // stored only when > 1, so configs without it are unchanged
-    ...(opts.nrepeat !== undefined && opts.nrepeat !== 1 ? { nrepeat: opts.nrepeat } : {}),
-  };
+    nrepeat: opts.nrepeat,
+    activation: opts.activation,
+  });
   const c: TrainConfig = {
     target: { ...target },
     flow,

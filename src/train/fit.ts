@@ -185,13 +185,14 @@ function applyStep(
   let g2 = 0;
   for (const g of r.grad) g2 += g * g;
   const step = state.step + 1;
-  if (!Number.isFinite(meanStdErr(r.perSample).mean)) throw new NonFiniteNllError(step, "the loss");
+  const loss = meanStdErr(perSample).mean;
+  if (!Number.isFinite(loss)) throw new NonFiniteNllError(step, "the loss");
   if (!Number.isFinite(g2)) throw new NonFiniteNllError(step, "the gradient");
   adamStep(state.params, r.grad, state.adam, { ...ADAM_DEFAULTS, lr: config.lr, weightDecay: config.weightDecay });
   state.step = step;
   return {
     step,
-    loss: meanStdErr(perSample).mean,
+    loss,
     perSample,
     gradNorm: Math.sqrt(g2),
     seconds: (performance.now() - t0) / 1000,

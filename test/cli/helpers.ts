@@ -17,3 +17,23 @@ export function expectOneLineError(err: string, ...fragments: string[]): void {
   expect(err).not.toMatch(/\s+at .*:\d+:\d+/); // no stack trace
   for (const f of fragments) expect(err).toContain(f);
 }
+
+/** A training small and fast enough for CLI tests (L = 4, 2 couplings, MLP 1×4, batch 16, JS kernel, no progress bar). */
+export const TINY_TRAIN = [
+  "--L",
+  "4",
+  "--nlayers",
+  "2",
+  "--nmlp",
+  "1",
+  "--nhidden",
+  "4",
+  "--batch",
+  "16",
+  "--kernel",
+  "js",
+  "--eval-samples",
+  "32",
+  "--progress",
+  "off",
+];

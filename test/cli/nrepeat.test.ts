@@ -6,30 +6,13 @@ import { defaultRunDir } from "../../src/cli/train.ts";
 import { loadCheckpoint } from "../../src/io/checkpoint.ts";
 import { trainConfig } from "../../src/train/config.ts";
 import { cliTrainArgs } from "../../web/src/protocol.ts";
-import { expectOneLineError, run } from "./helpers.ts";
+import { expectOneLineError, run, TINY_TRAIN } from "./helpers.ts";
 
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-const tiny = [
-  "--L",
-  "4",
-  "--nlayers",
-  "2",
-  "--nmlp",
-  "1",
-  "--nhidden",
-  "4",
-  "--batch",
-  "16",
-  "--kernel",
-  "js",
-  "--eval-samples",
-  "32",
-  "--progress",
-  "off",
-];
+const tiny = TINY_TRAIN;
 const never = join(tmpdir(), "neuralrg-never-created-nrepeat");
 
 describe("--nrepeat", () => {

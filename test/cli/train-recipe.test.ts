@@ -2,30 +2,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { expectOneLineError, run } from "./helpers.ts";
+import { expectOneLineError, run, TINY_TRAIN } from "./helpers.ts";
 
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-const tiny = [
-  "--L",
-  "4",
-  "--nlayers",
-  "2",
-  "--nmlp",
-  "1",
-  "--nhidden",
-  "4",
-  "--batch",
-  "16",
-  "--kernel",
-  "js",
-  "--eval-samples",
-  "32",
-  "--progress",
-  "off",
-];
+const tiny = TINY_TRAIN;
 const never = join(tmpdir(), "neuralrg-never-created-recipe");
 
 describe("neuralrg train: schedule and gradient options", () => {

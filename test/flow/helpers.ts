@@ -1,5 +1,7 @@
 import { Rng } from "../../src/engine/rng.ts";
 import type { FlowConfig } from "../../src/flow/config.ts";
+import type { FlowModel } from "../../src/flow/flow.ts";
+import { generate } from "../../src/flow/flow.ts";
 import { initParams } from "../../src/flow/params.ts";
 
 /** Random parameters with non-zero scales and t output layers, so no part of the flow is trivial. */
@@ -38,4 +40,20 @@ export function logAbsDet(a: Float64Array, n: number): number {
     }
   }
   return s;
+}
+
+/** ln|det ∂x/∂z| of the generation map at z (one row) from the central-difference Jacobian. */
+export function bruteLogDet(model: FlowModel, params: Float64Array, z: Float64Array, h = 1e-6): number {
+  const N = model.nvars;
+  const J = new Float64Array(N * N);
+  for (let j = 0; j < N; j++) {
+    const zp = z.slice();
+    zp[j] += h;
+    const zm = z.slice();
+    zm[j] -= h;
+    const xp = generate(model, params, zp, 1).x;
+    const xm = generate(model, params, zm, 1).x;
+    for (let i = 0; i < N; i++) J[i * N + j] = (xp[i] - xm[i]) / (2 * h);
+  }
+  return logAbsDet(J, N);
 }

@@ -17,7 +17,7 @@ import { relaxedIsing } from "../../src/targets/ising.ts";
 import { trainConfig } from "../../src/train/config.ts";
 import { tapeSitesPerRow } from "../../src/train/memory.ts";
 import { pddLossAndGrad } from "../../src/train/objectives.ts";
-import { logAbsDet, normals, randomParams } from "./helpers.ts";
+import { bruteLogDet, normals, randomParams } from "./helpers.ts";
 
 beforeAll(async () => {
   await initEngine();
@@ -33,23 +33,6 @@ const configs: FlowConfig[] = [
   { ...L4, depth: 1, nrepeat: 3 },
   { ...L8, depth: 2 },
 ];
-
-/** ln|det ∂x/∂z| of the generation map at z by central differences. */
-function bruteLogDet(model: ReturnType<typeof createFlow>, params: Float64Array, z: Float64Array): number {
-  const N = model.nvars;
-  const J = new Float64Array(N * N);
-  const h = 1e-6;
-  for (let j = 0; j < N; j++) {
-    const zp = z.slice();
-    zp[j] += h;
-    const zm = z.slice();
-    zm[j] -= h;
-    const xp = generate(model, params, zp, 1).x;
-    const xm = generate(model, params, zm, 1).x;
-    for (let i = 0; i < N; i++) J[i * N + j] = (xp[i] - xm[i]) / (2 * h);
-  }
-  return logAbsDet(J, N);
-}
 
 describe("nrepeat: layers", () => {
   it.each([
