@@ -91,12 +91,7 @@ async function peak(): Promise<{ f32: number; f64: number }> {
 const kernelSrc = readFileSync(join(root, "src/kernels/wasm/block.as.ts"), "utf8");
 type Edit = [string, string];
 const EDITS: Record<string, Edit[]> = {
-  noElu: [
-    [
-      "return v128.add<T>(v128.pmax<T>(u, zero), vexpm1Neg<T>(v128.pmin<T>(u, zero)));",
-      "return v128.pmax<T>(u, zero);",
-    ],
-  ],
+  noElu: [["return v128.add<T>(v128.pmax<T>(u, zero), vexpm1Neg<T>(m));", "return v128.pmax<T>(u, zero);"]],
   noTanhExp: [
     [
       "@inline function vexp<T>(x: v128): v128 { return vexpCore<T>(x, true, true); }",
@@ -142,7 +137,8 @@ const batch = 512;
 const idx = blockLayer(KL, 0, 0, "disentangler");
 const R = batch * idx.nblocks;
 const netSize = 2 * H + H + (nh - 1) * (H * H + H) + 2 * H + 2;
-const spec: LayerSpec = { nlayers, nh, H, netSize, base: 0 };
+const eluSpec: LayerSpec = { nlayers, nh, H, netSize, base: 0 };
+const rationalSpec: LayerSpec = { ...eluSpec, activation: "rational" };
 const rng = Rng.fromSeed(42);
 const P64 = new Float64Array(nlayers * (2 * netSize + 2));
 {
@@ -173,7 +169,7 @@ interface KernelTiming {
   bwd_copy_ms: number;
 }
 
-function timeKernel(f32: boolean, reps: number): KernelTiming {
+function timeKernel(f32: boolean, reps: number, spec: LayerSpec = eluSpec): KernelTiming {
   const T = f32 ? Float32Array : Float64Array;
   const P: Real = T.from(P64);
   const x: Real = T.from(x64);
@@ -306,6 +302,10 @@ for (const [name, edits] of Object.entries(variants)) {
   await initWasmKernel(bin);
   kt.f32[name] = timeKernel(true, o.reps);
   kt.f64[name] = timeKernel(false, o.reps);
+  if (name === "full") {
+    kt.f32.rational = timeKernel(true, o.reps, rationalSpec);
+    kt.f64.rational = timeKernel(false, o.reps, rationalSpec);
+  }
 }
 await initWasmKernel(committed);
 
@@ -373,6 +373,10 @@ for (const d of ["f32", "f64"] as const) {
 }
 out.push("");
 out.push(
+  `With \`--activation rational\` (the same call, full kernel): float32 forward ${f1(kt.f32.rational.fwd_ms)}, backward ${f1(kt.f32.rational.bwd_ms)}; float64 forward ${f1(kt.f64.rational.fwd_ms)}, backward ${f1(kt.f64.rational.bwd_ms)} ms.`,
+);
+out.push("");
+out.push(
   `MLP flops of one layer call: forward ${fwdFlops} per row and coupling (2 nets × ${macsNet} multiply-adds × 2), backward ${bwdFlops} more (weight gradient + input adjoint).`,
 );
 process.stdout.write(out.join("\n") + "\n\n");
@@ -383,6 +387,7 @@ console.log(
     peak_gflops: pk,
     epochs,
     kernel: kernelRows,
+    kernel_rational: { f32: kt.f32.rational, f64: kt.f64.rational },
     kernel_build_matches_committed: fullMatches,
   }),
 );

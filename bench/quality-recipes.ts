@@ -17,6 +17,7 @@ export interface Recipe {
     nmlp: number;
     nhidden: number;
     activation?: Activation;
+    nrepeat?: number;
   };
   workers?: number;
 }
@@ -118,6 +119,8 @@ for (const [name, extra, what] of [
   ["rational", {}, ""],
   ["rational-1x32", { nhidden: 32 }, ", MLP 1×32"],
   ["rational-8x1x16", { nlayers: 8 }, ", 8 couplings"],
+  ["rational-nrepeat2", { nrepeat: 2 }, ", each level's layers twice (nrepeat 2)"],
+  ["rational-8x1x16-lr2-b2", { nlayers: 8, lr: 2e-2, beta2: 0.99 }, ", 8 couplings, lr 2e-2, Adam β₂ 0.99"],
 ] as const) {
   RECIPES[name] = {
     description: `new default with the rational activation u/(1−u) for u < 0 instead of ELU${what}`,
@@ -127,10 +130,19 @@ for (const [name, extra, what] of [
 
 /** The full TrainConfig of a recipe for the critical relaxed Ising model at size L. */
 export function recipeConfig(r: Recipe, L: number, seed: number, epochs: number): TrainConfig {
-  const { nlayers, nmlp, nhidden, activation, ...rest } = r.config;
+  const { nlayers, nmlp, nhidden, activation, nrepeat, ...rest } = r.config;
   return {
     target: { kind: "ising", L, T: 2 / Math.log(1 + Math.SQRT2) },
-    flow: { L, layout: "mera", depth: Math.log2(L), nlayers, nmlp, nhidden, ...(activation ? { activation } : {}) },
+    flow: {
+      L,
+      layout: "mera",
+      depth: Math.log2(L),
+      nlayers,
+      nmlp,
+      nhidden,
+      ...(activation ? { activation } : {}),
+      ...(nrepeat ? { nrepeat } : {}),
+    },
     batch: 512,
     lr: 1e-3,
     weightDecay: 0,

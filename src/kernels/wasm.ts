@@ -23,78 +23,54 @@ import type { Real } from "../engine/real.ts";
 import type { BlockIndex, Direction, LayerSpec } from "./block.ts";
 import { layerBackward, layerForward } from "./block.ts";
 
+type ForwardExport = (
+  dir: number,
+  nl: number,
+  nh: number,
+  H: number,
+  netSize: number,
+  pP: number,
+  pX: number,
+  N: number,
+  nb: number,
+  pBlk: number,
+  nblocks: number,
+  pLd: number,
+  pS: number,
+) => void;
+
+type BackwardExport = (
+  dir: number,
+  nl: number,
+  nh: number,
+  H: number,
+  netSize: number,
+  pP: number,
+  pX: number,
+  pGr: number,
+  N: number,
+  nb: number,
+  pBlk: number,
+  nblocks: number,
+  pGld: number,
+  pGP: number,
+  pAcc: number,
+  pS: number,
+) => void;
+
+/** The module's exports: one forward and one backward pass per precision and activation (suffix r: "rational"). */
 interface BlockExports {
   memory: WebAssembly.Memory;
   scratchBytes(nl: number, nh: number, H: number): number;
   heapBase(): number;
-  /** 1: the "rational" activation of activation.ts, 0: ELU (a module-level flag) */
-  setActivation(rational: number): void;
-  forward32(
-    dir: number,
-    nl: number,
-    nh: number,
-    H: number,
-    netSize: number,
-    pP: number,
-    pX: number,
-    N: number,
-    nb: number,
-    pBlk: number,
-    nblocks: number,
-    pLd: number,
-    pS: number,
-  ): void;
-  forward64(
-    dir: number,
-    nl: number,
-    nh: number,
-    H: number,
-    netSize: number,
-    pP: number,
-    pX: number,
-    N: number,
-    nb: number,
-    pBlk: number,
-    nblocks: number,
-    pLd: number,
-    pS: number,
-  ): void;
-  backward32(
-    dir: number,
-    nl: number,
-    nh: number,
-    H: number,
-    netSize: number,
-    pP: number,
-    pX: number,
-    pGr: number,
-    N: number,
-    nb: number,
-    pBlk: number,
-    nblocks: number,
-    pGld: number,
-    pGP: number,
-    pAcc: number,
-    pS: number,
-  ): void;
-  backward64(
-    dir: number,
-    nl: number,
-    nh: number,
-    H: number,
-    netSize: number,
-    pP: number,
-    pX: number,
-    pGr: number,
-    N: number,
-    nb: number,
-    pBlk: number,
-    nblocks: number,
-    pGld: number,
-    pGP: number,
-    pAcc: number,
-    pS: number,
-  ): void;
+  forward32: ForwardExport;
+  forward64: ForwardExport;
+  backward32: BackwardExport;
+  backward64: BackwardExport;
+  forward32r: ForwardExport;
+  forward64r: ForwardExport;
+  backward32r: BackwardExport;
+  backward64r: BackwardExport;
 }
 
 /** Where the compiled kernel lives (next to this file). */
@@ -213,8 +189,8 @@ export function wasmLayerForward(
   new Int32Array(buf, pBlk, 4 * idx.nblocks).set(idx.blocks.subarray(0, 4 * idx.nblocks));
   const ld = new Float64Array(buf, pLd, nb);
   ld.fill(0);
-  const run = f32 ? ex.forward32 : ex.forward64;
-  ex.setActivation(spec.activation === "rational" ? 1 : 0);
+  const rational = spec.activation === "rational";
+  const run = f32 ? (rational ? ex.forward32r : ex.forward32) : rational ? ex.forward64r : ex.forward64;
   const t1 = tm ? performance.now() : 0;
   run(
     dir === "generate" ? 0 : 1,
@@ -283,8 +259,8 @@ export function wasmLayerBackward(
   g.set(grad.subarray(b0 * N, b1 * N));
   new Int32Array(buf, pBlk, 4 * idx.nblocks).set(idx.blocks.subarray(0, 4 * idx.nblocks));
   new Float64Array(buf, pGld, nb).set(gLogdet.subarray(b0, b1));
-  const run = f32 ? ex.backward32 : ex.backward64;
-  ex.setActivation(spec.activation === "rational" ? 1 : 0);
+  const rational = spec.activation === "rational";
+  const run = f32 ? (rational ? ex.backward32r : ex.backward32) : rational ? ex.backward64r : ex.backward64;
   const t1 = tm ? performance.now() : 0;
   run(
     dir === "generate" ? 0 : 1,

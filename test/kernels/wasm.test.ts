@@ -209,7 +209,7 @@ describe.each(cases)("wasm kernel %o", (c) => {
   });
 });
 
-describe("the activation flag reaches both kernels", () => {
+describe("the activation option reaches both kernels", () => {
   it.each([false, true])("ELU and rational layers differ, in each kernel the same way (float32 = %s)", (f32) => {
     const c: Case = { nlayers: 3, nmlp: 2, nhidden: 6, batch: 8, seed: 77 };
     const elu = [runPair(layerForward, layerBackward, c, "generate", f32, 0, 8)];
@@ -220,7 +220,7 @@ describe("the activation flag reaches both kernels", () => {
       expect(normErr(rat[k].state, elu[k].state)).toBeGreaterThan(1e-3);
       expect(normErr(rat[k].G, elu[k].G)).toBeGreaterThan(1e-3);
     }
-    // the wasm kernel's module-level flag is reset by every call: ELU after rational is ELU again
+    // every call picks its export (one per activation): ELU after rational is ELU again
     const again = runPair(wasmLayerForward, wasmLayerBackward, c, "generate", f32, 0, 8);
     expect(normErr(again.state, elu[1].state)).toBe(0);
     expect(normErr(again.G, elu[1].G)).toBe(0);

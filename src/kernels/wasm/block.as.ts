@@ -124,29 +124,31 @@
   return v128.or(t, v128.and(h, splat<T>(-0.0)));
 }
 
-/** The hidden activation of kernels/activation.ts: false = ELU, true = "rational" (set by setActivation). */
-let gRational: bool = false;
-
-export function setActivation(rational: i32): void {
-  gRational = rational != 0;
-}
+/**
+ * The hidden activation of kernels/activation.ts, chosen at compile time by the second type
+ * parameter A of the functions below: ELU for A = Elu, "rational" for A = Rational (each export
+ * exists once per activation, so the inner loops test nothing at run time).
+ */
+type Elu = i8;
+type Rational = i16;
+@inline function isRational<A>(): bool { return sizeof<A>() == 2; }
 
 /**
  * ELU: u > 0 ? u : expm1(u), as max(u, 0) + expm1(min(u, 0)) (expm1(0) = 0 exactly);
  * rational: u > 0 ? u : u / (1 − u), as max(u, 0) + m / (1 − m) with m = min(u, 0).
  * (An if, not a select: a select would evaluate the exponential for both.)
  */
-@inline function velu<T>(u: v128): v128 {
+@inline function velu<T, A>(u: v128): v128 {
   const zero = splat<T>(0.0);
   const m = v128.pmin<T>(u, zero);
-  if (gRational) return v128.add<T>(v128.pmax<T>(u, zero), v128.div<T>(m, v128.sub<T>(splat<T>(1.0), m)));
+  if (isRational<A>()) return v128.add<T>(v128.pmax<T>(u, zero), v128.div<T>(m, v128.sub<T>(splat<T>(1.0), m)));
   return v128.add<T>(v128.pmax<T>(u, zero), vexpm1Neg<T>(m));
 }
 
 /** The activation's slope from its output a: ELU a > 0 ? 1 : a + 1, as min(a, 0) + 1; rational: its square. */
-@inline function veluGrad<T>(a: v128): v128 {
+@inline function veluGrad<T, A>(a: v128): v128 {
   const b = v128.add<T>(v128.pmin<T>(a, splat<T>(0.0)), splat<T>(1.0));
-  if (gRational) return v128.mul<T>(b, b);
+  if (isRational<A>()) return v128.mul<T>(b, b);
   return b;
 }
 
@@ -212,15 +214,15 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
 // one coupling network 2 → H → … → H → 2 (ELU hidden, linear output), 2·LANES rows at once
 
 /** act[i] = ELU((W[i][0]·x0 + W[i][1]·x1) + b[i]) for both vectors of the pair. */
-@inline function firstUnit<T>(w: usize, bb: usize, i: usize, x0a: v128, x0b: v128, x1a: v128, x1b: v128, act: usize): void {
+@inline function firstUnit<T, A>(w: usize, bb: usize, i: usize, x0a: v128, x0b: v128, x1a: v128, x1b: v128, act: usize): void {
   const sz: usize = sizeof<T>();
   const w0 = ldw<T>(w + 2 * i * sz);
   const w1 = ldw<T>(w + (2 * i + 1) * sz);
   const b = ldw<T>(bb + i * sz);
   const ua = vadd<T>(vadd<T>(vmul<T>(w0, x0a), vmul<T>(w1, x1a)), b);
   const ub = vadd<T>(vadd<T>(vmul<T>(w0, x0b), vmul<T>(w1, x1b)), b);
-  vst(act + (i << 5), velu<T>(ua));
-  vst(act + (i << 5) + 16, velu<T>(ub));
+  vst(act + (i << 5), velu<T, A>(ua));
+  vst(act + (i << 5) + 16, velu<T, A>(ub));
 }
 
 /**
@@ -229,7 +231,7 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
  * weight load serves 2 vectors, every activation load 2 units, and the 4 sums are independent
  * dependency chains (wider tiles measured slower: register spills); each sum keeps the JS order.
  */
-@inline function denseElu<T>(pw: usize, Hu: usize, prev: usize, cur: usize): void {
+@inline function denseElu<T, A>(pw: usize, Hu: usize, prev: usize, cur: usize): void {
   const sz: usize = sizeof<T>();
   const rowB = Hu * sz;
   const bk = pw + Hu * rowB;
@@ -271,10 +273,10 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
       u1b = vadd<T>(u1b, vmul<T>(c10, ab0));
     }
     const d = cur + (i << 5);
-    vst(d, velu<T>(u0a));
-    vst(d + 16, velu<T>(u0b));
-    vst(d + 32, velu<T>(u1a));
-    vst(d + 48, velu<T>(u1b));
+    vst(d, velu<T, A>(u0a));
+    vst(d + 16, velu<T, A>(u0b));
+    vst(d + 32, velu<T, A>(u1a));
+    vst(d + 48, velu<T, A>(u1b));
   }
   if (i < Hu) {
     let u0a = ldw<T>(bk + i * sz);
@@ -286,15 +288,15 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
       u0b = vadd<T>(u0b, vmul<T>(c0, v128.load(ap, 16)));
       w0 += sz;
     }
-    vst(cur + (i << 5), velu<T>(u0a));
-    vst(cur + (i << 5) + 16, velu<T>(u0b));
+    vst(cur + (i << 5), velu<T, A>(u0a));
+    vst(cur + (i << 5) + 16, velu<T, A>(u0b));
   }
 }
 
 /** gnext[j] = g·ELU'(a) (a the post-activation) for both vectors, also added to the bias accumulator pb[j]. */
-@inline function gradOut<T>(gnext: usize, pb: usize, j: usize, ga: v128, gb: v128, aa: v128, ab: v128): void {
-  const ua = vmul<T>(ga, veluGrad<T>(aa));
-  const ub = vmul<T>(gb, veluGrad<T>(ab));
+@inline function gradOut<T, A>(gnext: usize, pb: usize, j: usize, ga: v128, gb: v128, aa: v128, ab: v128): void {
+  const ua = vmul<T>(ga, veluGrad<T, A>(aa));
+  const ub = vmul<T>(gb, veluGrad<T, A>(ab));
   vst(gnext + (j << 5), ua);
   vst(gnext + (j << 5) + 16, ub);
   accAdd2<T>(pb + (j << 4), ua, ub);
@@ -308,7 +310,7 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
  * accumulators at pb. Columns j go in tiles of 2 (then 1) whose prev[j] and partial sums stay
  * in registers; one accumulator update serves both vectors of the pair.
  */
-@inline function denseBack<T>(pw: usize, pa: usize, Hu: usize, gu: usize, prev: usize, gnext: usize, pb: usize): void {
+@inline function denseBack<T, A>(pw: usize, pa: usize, Hu: usize, gu: usize, prev: usize, gnext: usize, pb: usize): void {
   const sz: usize = sizeof<T>();
   const rowB = Hu * sz;
   const rowA = Hu << 4;
@@ -339,8 +341,8 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
       w += rowB;
       ac += rowA;
     }
-    gradOut<T>(gnext, pb, j, s0a, s0b, p0a, p0b);
-    gradOut<T>(gnext, pb, j + 1, s1a, s1b, p1a, p1b);
+    gradOut<T, A>(gnext, pb, j, s0a, s0b, p0a, p0b);
+    gradOut<T, A>(gnext, pb, j + 1, s1a, s1b, p1a, p1b);
   }
   if (j < Hu) {
     const p0a = vld(prev + (j << 5));
@@ -359,12 +361,12 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
       w += rowB;
       ac += rowA;
     }
-    gradOut<T>(gnext, pb, j, s0a, s0b, p0a, p0b);
+    gradOut<T, A>(gnext, pb, j, s0a, s0b, p0a, p0b);
   }
 }
 
 /** Evaluate the net with parameters at w on the pair (x0, x1); activations to act, outputs (2 slots) to out. */
-@inline function netForward<T>(w: usize, nh: i32, H: i32, x0a: v128, x0b: v128, x1a: v128, x1b: v128, act: usize, out: usize): void {
+@inline function netForward<T, A>(w: usize, nh: i32, H: i32, x0a: v128, x0b: v128, x1a: v128, x1b: v128, act: usize, out: usize): void {
   const sz: usize = sizeof<T>();
   if (nh == 0) {
     const w00 = ldw<T>(w);
@@ -384,16 +386,16 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
   const bb = w + 2 * Hu * sz;
   let i: usize = 0;
   for (; i + 2 <= Hu; i += 2) {
-    firstUnit<T>(w, bb, i, x0a, x0b, x1a, x1b, act);
-    firstUnit<T>(w, bb, i + 1, x0a, x0b, x1a, x1b, act);
+    firstUnit<T, A>(w, bb, i, x0a, x0b, x1a, x1b, act);
+    firstUnit<T, A>(w, bb, i + 1, x0a, x0b, x1a, x1b, act);
   }
-  if (i < Hu) firstUnit<T>(w, bb, i, x0a, x0b, x1a, x1b, act);
+  if (i < Hu) firstUnit<T, A>(w, bb, i, x0a, x0b, x1a, x1b, act);
   let p = w + 3 * Hu * sz;
   let prev = act;
   // hidden H → H layers
   for (let k = 1; k < nh; k++) {
     const cur = prev + (Hu << 5);
-    denseElu<T>(p, Hu, prev, cur);
+    denseElu<T, A>(p, Hu, prev, cur);
     p += (Hu * Hu + Hu) * sz;
     prev = cur;
   }
@@ -432,7 +434,7 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
  * at act, inputs x0, x1): adds the parameter gradient to the per-lane accumulators at a (one
  * v128 per parameter) and writes the input adjoints to sGIN (2 slots).
  */
-@inline function netBackward<T>(w: usize, a: usize, nh: i32, H: i32, x0a: v128, x0b: v128, x1a: v128, x1b: v128, act: usize, g: usize): void {
+@inline function netBackward<T, A>(w: usize, a: usize, nh: i32, H: i32, x0a: v128, x0b: v128, x1a: v128, x1b: v128, act: usize, g: usize): void {
   const sz: usize = sizeof<T>();
   const g0a = vld(g);
   const g0b = vld(g + 16);
@@ -478,8 +480,8 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
       const c0 = ldw<T>(lwp);
       const c1 = ldw<T>(lwp + huSz);
       // adjoint of the top hidden layer's pre-activation (ELU' from its output) and its bias
-      const ua = vmul<T>(vadd<T>(vmul<T>(g0a, c0), vmul<T>(g1a, c1)), veluGrad<T>(aa));
-      const ub = vmul<T>(vadd<T>(vmul<T>(g0b, c0), vmul<T>(g1b, c1)), veluGrad<T>(ab));
+      const ua = vmul<T>(vadd<T>(vmul<T>(g0a, c0), vmul<T>(g1a, c1)), veluGrad<T, A>(aa));
+      const ub = vmul<T>(vadd<T>(vmul<T>(g0b, c0), vmul<T>(g1b, c1)), veluGrad<T, A>(ab));
       v128.store(gp, ua);
       v128.store(gp, ub, 16);
       accAdd2<T>(bp, ua, ub);
@@ -497,7 +499,7 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
   for (let k = nh - 1; k >= 1; k--) {
     const off: usize = Hu * 3 + <usize>(k - 1) * (Hu * Hu + Hu);
     const prev = act + ((<usize>(k - 1) * Hu) << 5);
-    denseBack<T>(w + off * sz, a + (off << 4), Hu, gcur, prev, gnext, a + (biasOff(k - 1, Hu) << 4));
+    denseBack<T, A>(w + off * sz, a + (off << 4), Hu, gcur, prev, gnext, a + (biasOff(k - 1, Hu) << 4));
     const t = gcur;
     gcur = gnext;
     gnext = t;
@@ -537,7 +539,7 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
 // block values: v_k at 32·k
 
 /** Forward from sV[0..3]; records every stage, tanh and exp factor; the log-det goes to sLD. */
-@inline function blockForward<T>(gen: bool, nl: i32, nh: i32, H: i32, netSize: i32, pP: usize): void {
+@inline function blockForward<T, A>(gen: bool, nl: i32, nh: i32, H: i32, netSize: i32, pP: usize): void {
   const sz: usize = sizeof<T>();
   const per = (<usize>(nh * H)) << 5;
   const cs = <usize>(2 * netSize + 2) * sz;
@@ -558,8 +560,8 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
     const x1a = vld(vi + ci1);
     const x1b = vld(vi + ci1 + 16);
     const po = pP + <usize>c * cs;
-    netForward<T>(po, nh, H, x0a, x0b, x1a, x1b, sAS + <usize>q * per, sOUT);
-    netForward<T>(po + ns, nh, H, x0a, x0b, x1a, x1b, sAT + <usize>q * per, sOUT + 64);
+    netForward<T, A>(po, nh, H, x0a, x0b, x1a, x1b, sAS + <usize>q * per, sOUT);
+    netForward<T, A>(po + ns, nh, H, x0a, x0b, x1a, x1b, sAT + <usize>q * per, sOUT + 64);
     vst(vo + ci0, x0a);
     vst(vo + ci0 + 16, x0b);
     vst(vo + ci1, x1a);
@@ -602,7 +604,7 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
  * Backward through the recorded block: sGV holds the output adjoint on entry, the input
  * adjoint on exit; gLd (a slot) holds the log-determinant adjoints.
  */
-@inline function blockBackward<T>(gen: bool, nl: i32, nh: i32, H: i32, netSize: i32, pP: usize, pAcc: usize, gLd: usize): void {
+@inline function blockBackward<T, A>(gen: bool, nl: i32, nh: i32, H: i32, netSize: i32, pP: usize, pAcc: usize, gLd: usize): void {
   const sz: usize = sizeof<T>();
   const per = (<usize>(nh * H)) << 5;
   const csn = <usize>(2 * netSize + 2);
@@ -672,12 +674,12 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
     let gc0b = vld(sGV + ci0 + 16);
     let gc1a = vld(sGV + ci1);
     let gc1b = vld(sGV + ci1 + 16);
-    netBackward<T>(po, pa, nh, H, x0a, x0b, x1a, x1b, sAS + <usize>q * per, sOUT);
+    netBackward<T, A>(po, pa, nh, H, x0a, x0b, x1a, x1b, sAS + <usize>q * per, sOUT);
     gc0a = vadd<T>(gc0a, vld(sGIN));
     gc0b = vadd<T>(gc0b, vld(sGIN + 16));
     gc1a = vadd<T>(gc1a, vld(sGIN + 32));
     gc1b = vadd<T>(gc1b, vld(sGIN + 48));
-    netBackward<T>(po + ns * sz, pa + (ns << 4), nh, H, x0a, x0b, x1a, x1b, sAT + <usize>q * per, sOUT + 64);
+    netBackward<T, A>(po + ns * sz, pa + (ns << 4), nh, H, x0a, x0b, x1a, x1b, sAT + <usize>q * per, sOUT + 64);
     gc0a = vadd<T>(gc0a, vld(sGIN));
     gc0b = vadd<T>(gc0b, vld(sGIN + 16));
     gc1a = vadd<T>(gc1a, vld(sGIN + 32));
@@ -792,7 +794,7 @@ const FLUSH32: i32 = 16;
   }
 }
 
-@inline function forwardImpl<T>(
+@inline function forwardImpl<T, A>(
   dir: i32, nl: i32, nh: i32, H: i32, netSize: i32, pP: usize,
   pX: usize, N: i32, nb: i32, pBlk: usize, nblocks: i32, pLd: usize, pS: usize,
 ): void {
@@ -825,7 +827,7 @@ const FLUSH32: i32 = 16;
       gatherPair<T>(sV + 96, o3, r0, r1, r2, r3, r4, r5, r6, r7);
       vst(sLD, zero);
       vst(sLD + 16, zero);
-      blockForward<T>(gen, nl, nh, H, netSize, pP);
+      blockForward<T, A>(gen, nl, nh, H, netSize, pP);
       scatterPair<T>(outV, cnt, o0, r0, r1, r2, r3, r4, r5, r6, r7);
       scatterPair<T>(outV + 32, cnt, o1, r0, r1, r2, r3, r4, r5, r6, r7);
       scatterPair<T>(outV + 64, cnt, o2, r0, r1, r2, r3, r4, r5, r6, r7);
@@ -836,7 +838,7 @@ const FLUSH32: i32 = 16;
   }
 }
 
-@inline function backwardImpl<T>(
+@inline function backwardImpl<T, A>(
   dir: i32, nl: i32, nh: i32, H: i32, netSize: i32, pP: usize,
   pX: usize, pGr: usize, N: i32, nb: i32, pBlk: usize, nblocks: i32, pGld: usize,
   pGP: usize, pAcc: usize, pS: usize,
@@ -875,7 +877,7 @@ const FLUSH32: i32 = 16;
       gatherPair<T>(sV + 32, o1 + dx, r0, r1, r2, r3, r4, r5, r6, r7);
       gatherPair<T>(sV + 64, o2 + dx, r0, r1, r2, r3, r4, r5, r6, r7);
       gatherPair<T>(sV + 96, o3 + dx, r0, r1, r2, r3, r4, r5, r6, r7);
-      blockForward<T>(gen, nl, nh, H, netSize, pP);
+      blockForward<T, A>(gen, nl, nh, H, netSize, pP);
       gatherPair<T>(sGV, o0, r0, r1, r2, r3, r4, r5, r6, r7);
       gatherPair<T>(sGV + 32, o1, r0, r1, r2, r3, r4, r5, r6, r7);
       gatherPair<T>(sGV + 64, o2, r0, r1, r2, r3, r4, r5, r6, r7);
@@ -890,7 +892,7 @@ const FLUSH32: i32 = 16;
       // log-det adjoints → sLD (A, B)
       vst(sLD, v128.and(ma, loadF64Lanes<T>(pGld + (<usize>b << 3))));
       vst(sLD + 16, v128.and(mb, loadF64Lanes<T>(pGld + (<usize>(b + L) << 3))));
-      blockBackward<T>(gen, nl, nh, H, netSize, pP, pAcc, sLD);
+      blockBackward<T, A>(gen, nl, nh, H, netSize, pP, pAcc, sLD);
       scatterPair<T>(sGV, cnt, o0, r0, r1, r2, r3, r4, r5, r6, r7);
       scatterPair<T>(sGV + 32, cnt, o1, r0, r1, r2, r3, r4, r5, r6, r7);
       scatterPair<T>(sGV + 64, cnt, o2, r0, r1, r2, r3, r4, r5, r6, r7);
@@ -906,18 +908,21 @@ const FLUSH32: i32 = 16;
   flush<T>(pAcc, pGP, np);
 }
 
+// exports: <pass><bits> with ELU, <pass><bits>r with the rational activation
+
+
 export function forward32(
   dir: i32, nl: i32, nh: i32, H: i32, netSize: i32, pP: usize,
   pX: usize, N: i32, nb: i32, pBlk: usize, nblocks: i32, pLd: usize, pS: usize,
 ): void {
-  forwardImpl<f32>(dir, nl, nh, H, netSize, pP, pX, N, nb, pBlk, nblocks, pLd, pS);
+  forwardImpl<f32, Elu>(dir, nl, nh, H, netSize, pP, pX, N, nb, pBlk, nblocks, pLd, pS);
 }
 
 export function forward64(
   dir: i32, nl: i32, nh: i32, H: i32, netSize: i32, pP: usize,
   pX: usize, N: i32, nb: i32, pBlk: usize, nblocks: i32, pLd: usize, pS: usize,
 ): void {
-  forwardImpl<f64>(dir, nl, nh, H, netSize, pP, pX, N, nb, pBlk, nblocks, pLd, pS);
+  forwardImpl<f64, Elu>(dir, nl, nh, H, netSize, pP, pX, N, nb, pBlk, nblocks, pLd, pS);
 }
 
 export function backward32(
@@ -925,7 +930,7 @@ export function backward32(
   pX: usize, pGr: usize, N: i32, nb: i32, pBlk: usize, nblocks: i32, pGld: usize,
   pGP: usize, pAcc: usize, pS: usize,
 ): void {
-  backwardImpl<f32>(dir, nl, nh, H, netSize, pP, pX, pGr, N, nb, pBlk, nblocks, pGld, pGP, pAcc, pS);
+  backwardImpl<f32, Elu>(dir, nl, nh, H, netSize, pP, pX, pGr, N, nb, pBlk, nblocks, pGld, pGP, pAcc, pS);
 }
 
 export function backward64(
@@ -933,5 +938,35 @@ export function backward64(
   pX: usize, pGr: usize, N: i32, nb: i32, pBlk: usize, nblocks: i32, pGld: usize,
   pGP: usize, pAcc: usize, pS: usize,
 ): void {
-  backwardImpl<f64>(dir, nl, nh, H, netSize, pP, pX, pGr, N, nb, pBlk, nblocks, pGld, pGP, pAcc, pS);
+  backwardImpl<f64, Elu>(dir, nl, nh, H, netSize, pP, pX, pGr, N, nb, pBlk, nblocks, pGld, pGP, pAcc, pS);
+}
+
+export function forward32r(
+  dir: i32, nl: i32, nh: i32, H: i32, netSize: i32, pP: usize,
+  pX: usize, N: i32, nb: i32, pBlk: usize, nblocks: i32, pLd: usize, pS: usize,
+): void {
+  forwardImpl<f32, Rational>(dir, nl, nh, H, netSize, pP, pX, N, nb, pBlk, nblocks, pLd, pS);
+}
+
+export function forward64r(
+  dir: i32, nl: i32, nh: i32, H: i32, netSize: i32, pP: usize,
+  pX: usize, N: i32, nb: i32, pBlk: usize, nblocks: i32, pLd: usize, pS: usize,
+): void {
+  forwardImpl<f64, Rational>(dir, nl, nh, H, netSize, pP, pX, N, nb, pBlk, nblocks, pLd, pS);
+}
+
+export function backward32r(
+  dir: i32, nl: i32, nh: i32, H: i32, netSize: i32, pP: usize,
+  pX: usize, pGr: usize, N: i32, nb: i32, pBlk: usize, nblocks: i32, pGld: usize,
+  pGP: usize, pAcc: usize, pS: usize,
+): void {
+  backwardImpl<f32, Rational>(dir, nl, nh, H, netSize, pP, pX, pGr, N, nb, pBlk, nblocks, pGld, pGP, pAcc, pS);
+}
+
+export function backward64r(
+  dir: i32, nl: i32, nh: i32, H: i32, netSize: i32, pP: usize,
+  pX: usize, pGr: usize, N: i32, nb: i32, pBlk: usize, nblocks: i32, pGld: usize,
+  pGP: usize, pAcc: usize, pS: usize,
+): void {
+  backwardImpl<f64, Rational>(dir, nl, nh, H, netSize, pP, pX, pGr, N, nb, pBlk, nblocks, pGld, pGP, pAcc, pS);
 }
