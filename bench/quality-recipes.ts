@@ -128,6 +128,15 @@ for (const [name, extra, what] of [
   };
 }
 
+/** the β-annealing lever (src/train/anneal.ts): β rises from ½β_c to β_c over the first 30 % of the epochs */
+const ANNEAL = { anneal: { fraction: 0.3, betaStart: 0.5 } } as const;
+for (const base of ["new-default", "rational-8x1x16", "rational-nrepeat2", "rational-8x1x16-lr2-b2"]) {
+  RECIPES[`${base}-anneal`] = {
+    description: `${base}, β annealed from ½β_c over the first 30 % of the epochs`,
+    config: { ...RECIPES[base].config, ...ANNEAL },
+  };
+}
+
 /** The full TrainConfig of a recipe for the critical relaxed Ising model at size L. */
 export function recipeConfig(r: Recipe, L: number, seed: number, epochs: number): TrainConfig {
   const { nlayers, nmlp, nhidden, activation, nrepeat, ...rest } = r.config;

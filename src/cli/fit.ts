@@ -70,6 +70,8 @@ const NOT_SHARED = [
   "batch-final",
   "beta2",
   "clip-norm",
+  "anneal",
+  "anneal-from",
   "backend",
 ];
 

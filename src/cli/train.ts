@@ -22,6 +22,7 @@ import { parseWorkersOption, resolveWorkers } from "../train/parallel.ts";
 import { BUFFER_SIZE_BATCHES } from "../train/buffer.ts";
 import { GRADIENT_KINDS, type GradientKind } from "../train/objectives.ts";
 import { LR_DECAYS, type LrSchedule } from "../train/schedule.ts";
+import { ANNEAL_STEPS, hasTemperature } from "../train/anneal.ts";
 import { PHI4_NEAR_CRITICAL } from "../targets/phi4.ts";
 import type { TargetConfig } from "../targets/registry.ts";
 import { USER_MODULE_EXTENSIONS } from "../targets/user.ts";
@@ -101,6 +102,10 @@ export interface TrainCliOptions extends FlowOptimCliOptions {
   beta2?: number;
   /** gradient clipping norm (`--clip-norm`) */
   clipNorm?: number;
+  /** β annealing over this fraction of the epochs, 0 = off (`--anneal`; default TRAIN_DEFAULTS.anneal for targets with a temperature) */
+  anneal?: number;
+  /** starting β as a fraction of the target's (`--anneal-from`) */
+  annealFrom?: number;
 }
 
 /**
@@ -110,7 +115,8 @@ export interface TrainCliOptions extends FlowOptimCliOptions {
  */
 export function recipeFromOptions(
   o: TrainCliOptions,
-): Pick<TrainConfig, "gradient" | "lrSchedule" | "batchFinal" | "beta2" | "clipNorm"> {
+  target: TargetConfig = targetConfigFromOptions(o),
+): Pick<TrainConfig, "gradient" | "lrSchedule" | "batchFinal" | "beta2" | "clipNorm" | "anneal"> {
   const decay = o.lrDecay ?? TRAIN_DEFAULTS.lrDecay;
   const warmup = o.warmup ?? TRAIN_DEFAULTS.warmup;
   const final = o.lrFinal ?? TRAIN_DEFAULTS.lrFinal;
@@ -125,12 +131,21 @@ export function recipeFromOptions(
       `--symmetry-weight = ${o.symmetryWeight} needs --gradient reparam (the path gradient does not include the regulariser)`,
     );
   }
-  const r: Pick<TrainConfig, "gradient" | "lrSchedule" | "batchFinal" | "beta2" | "clipNorm"> = {};
+  // β annealing needs a temperature: on by default only for targets that have one
+  const anneal = o.anneal ?? (hasTemperature(target) ? TRAIN_DEFAULTS.anneal : 0);
+  if (!(anneal >= 0 && anneal < 1)) throw invalidOption("anneal", anneal, "a fraction of the epochs in [0, 1)");
+  if (anneal > 0 && !hasTemperature(target))
+    throw new UsageError(`--anneal = ${anneal} needs a target with a temperature T (ising); use --anneal 0`);
+  const annealFrom = o.annealFrom ?? TRAIN_DEFAULTS.annealFrom;
+  if (!(annealFrom > 0 && annealFrom < 1))
+    throw invalidOption("anneal-from", annealFrom, "a fraction of the target's β in (0, 1)");
+  const r: Pick<TrainConfig, "gradient" | "lrSchedule" | "batchFinal" | "beta2" | "clipNorm" | "anneal"> = {};
   if (gradient !== "reparam") r.gradient = gradient;
   if (decay !== "constant" || warmup > 0) r.lrSchedule = { warmup, decay, final };
   if (o.batchFinal !== undefined && o.batchFinal !== o.batch) r.batchFinal = o.batchFinal;
   if (o.beta2 !== undefined && o.beta2 !== 0.999) r.beta2 = o.beta2;
   if (o.clipNorm !== undefined) r.clipNorm = o.clipNorm;
+  if (anneal > 0) r.anneal = { fraction: anneal, betaStart: annealFrom };
   return r;
 }
 
@@ -266,15 +281,16 @@ export function trainConfigFromOptions(o: TrainCliOptions): TrainConfig {
       `--symmetry-weight = ${symmetryWeight} needs --no-symmetrize: the regulariser KL(q(x)‖q(−x)) is identically zero for the symmetrised model q_sym`,
     );
   }
+  const target = targetConfigFromOptions(o);
   return {
-    target: targetConfigFromOptions(o),
+    target,
     flow: flowConfigFromOptions(o, o.L, depth),
     ...optimSettingsFromOptions(o),
     // stored only when on, so configs (and resumability) of runs without it are unchanged
     ...(symmetryWeight > 0 ? { symmetryWeight } : {}),
     // stored only when on, so configs (and resumability) of pure PDD runs are unchanged
     ...(buffer ? { buffer } : {}),
-    ...recipeFromOptions(o),
+    ...recipeFromOptions(o, target),
   };
 }
 
@@ -432,6 +448,17 @@ export function addTrainOptions(
       "--clip-norm <x>",
       "clip the gradient to this Euclidean norm (default: no clipping)",
       floatOption("clip-norm", { min: 0, exclusiveMin: true }),
+    )
+    .option(
+      "--anneal <f>",
+      `β annealing: train against the target at β' rising from --anneal-from × β to β in ${ANNEAL_STEPS} steps over this fraction of the epochs, in [0, 1); 0 = off (default ${TRAIN_DEFAULTS.anneal} for targets with a temperature T, else 0; avoids the local minimum some seeds stall in at T_c, docs/quality.md)`,
+      floatOption("anneal", { min: 0, max: 0.999 }),
+    )
+    .option(
+      "--anneal-from <f>",
+      "starting β of the annealing as a fraction of the target's β, in (0, 1)",
+      floatOption("anneal-from", { min: 0, max: 1, exclusiveMin: true, exclusiveMax: true }),
+      TRAIN_DEFAULTS.annealFrom,
     )
     .option(
       "--weight-decay <x>",

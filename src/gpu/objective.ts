@@ -56,7 +56,7 @@ export interface GpuObjectiveOptions {
 export class GpuObjective {
   private constructor(
     private readonly kernel: GpuFlowKernel,
-    private readonly target: Target,
+    private target: Target,
     private readonly opts: GpuObjectiveOptions,
     readonly batch: number,
   ) {}
@@ -74,6 +74,13 @@ export class GpuObjective {
     // tape region 0: the generate pass; 1: the inference pass of −x (q_sym)
     const kernel = await GpuFlowKernel.create(device, model, batch, opts.symmetrize ? [0, 1] : [0]);
     return new GpuObjective(kernel, target, opts, batch);
+  }
+
+  /** Evaluate against this target from now on (β annealing, train/anneal.ts; the factor is implied by it). */
+  useTarget(_factor: number, target: Target): void {
+    if (target.nvars !== this.target.nvars)
+      throw new RangeError(`target has ${target.nvars} variables but the flow has ${this.target.nvars}`);
+    this.target = target;
   }
 
   /**

@@ -47,7 +47,7 @@ export function trainConfig(target: TargetConfig, opts: TrainConfigOptions = {})
   };
   if (opts.symmetryWeight !== undefined && opts.symmetryWeight > 0) c.symmetryWeight = opts.symmetryWeight;
   // the recipe of `neuralrg train` (docs/quality.md), when asked for
-  for (const k of ["gradient", "lrSchedule", "batchFinal", "beta2", "clipNorm"] as const) {
+  for (const k of ["gradient", "lrSchedule", "batchFinal", "beta2", "clipNorm", "anneal"] as const) {
     if (opts[k] !== undefined) (c as unknown as Record<string, unknown>)[k] = opts[k];
   }
   return c;

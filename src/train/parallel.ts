@@ -8,6 +8,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { Real } from "../engine/real.ts";
+import type { Target } from "../targets/target.ts";
 import { createFlow } from "../flow/flow.ts";
 import { makeTarget } from "../targets/registry.ts";
 import { pddLossAndGrad } from "./objectives.ts";
@@ -81,6 +82,11 @@ class ShardWorker {
     this.worker.postMessage({ init: JSON.parse(JSON.stringify(config)) });
   }
 
+  /** Messages are handled in order: every later request uses the target at β' = factor·β. */
+  setFactor(factor: number): void {
+    this.worker.postMessage({ factor });
+  }
+
   run(params: Real, z: Real, batch: number): Promise<ShardResult> {
     return new Promise((resolve, reject) => {
       this.pending = { resolve, reject };
@@ -98,6 +104,9 @@ export class ParallelObjective {
   private started = false;
   private local: ((params: Real, z: Real, batch: number) => { perSample: Float64Array; grad: Float64Array }) | null =
     null;
+  /** β'/β of the target the workers evaluate (anneal.ts) and, in this thread, that target */
+  private factor = 1;
+  private localTarget: Target | null = null;
   private readonly allReady: Promise<void>;
 
   private constructor(
@@ -147,6 +156,14 @@ export class ParallelObjective {
     return this.allReady;
   }
 
+  /** Evaluate against the run's target at β' = factor·β (β annealing; `target` is that target). */
+  useTarget(factor: number, target: Target): void {
+    if (factor === this.factor) return;
+    this.factor = factor;
+    this.localTarget = target;
+    for (const w of this.workers) w.setFactor(factor);
+  }
+
   /** Per-sample losses and the batch-mean gradient, computed shard by shard in parallel. */
   async lossAndGrad(
     params: Real,
@@ -180,8 +197,9 @@ export class ParallelObjective {
     if (this.local === null) {
       const config = this.config;
       const model = createFlow(config.flow, config.kernel);
-      const target = makeTarget(config.target);
+      const runTarget = makeTarget(config.target);
       this.local = (p, zz, b) => {
+        const target = this.factor === 1 || !this.localTarget ? runTarget : this.localTarget;
         const out = pddLossAndGrad(model, p, target, zz, b, objectiveOptions(config));
         return { perSample: out.perSample, grad: out.grad };
       };

@@ -72,9 +72,15 @@ export const METRIC_COLUMNS = ["epoch", "F", "F_stderr", "exact", "rel_err", "gr
  */
 export const BUFFER_METRIC_COLUMNS = ["mis_acceptance", "buffer_fill", "nll"] as const;
 
+/**
+ * Extra column of runs with β annealing (anneal.ts): β'/β of the epoch's target (1 after the
+ * annealing phase); F, exact and rel_err of an annealed epoch belong to that target.
+ */
+export const ANNEAL_METRIC_COLUMNS = ["beta_factor"] as const;
+
 /** The metrics.csv columns of a run with this config. */
 export function metricColumns(c: TrainConfig): readonly string[] {
-  return c.buffer ? [...METRIC_COLUMNS, ...BUFFER_METRIC_COLUMNS] : METRIC_COLUMNS;
+  return [...METRIC_COLUMNS, ...(c.buffer ? BUFFER_METRIC_COLUMNS : []), ...(c.anneal ? ANNEAL_METRIC_COLUMNS : [])];
 }
 
 export interface TrainRunOptions {
@@ -453,6 +459,7 @@ export async function runTraining(
             ...(config.buffer
               ? { mis_acceptance: m.acceptance ?? NaN, buffer_fill: m.bufferFill ?? NaN, nll: m.nll ?? NaN }
               : {}),
+            ...(config.anneal ? { beta_factor: m.betaFactor ?? 1 } : {}),
           });
           progress.update(m.epoch, { F: m.F, err: m.FstdErr, exact: m.exact, rel: m.relErr });
           opts.onEpoch?.(m);
@@ -539,7 +546,7 @@ async function finishRun(
     const svg = await trainingCurvePlot({
       ...metricsCurve(table.rows),
       exact,
-      title: `${String(state.config.target.kind)} L=${state.config.flow.L} ${state.config.target.T !== undefined ? `T=${state.config.target.T}` : ""}`,
+      title: `${String(state.config.target.kind)} L=${state.config.flow.L} ${state.config.target.T !== undefined ? `T=${state.config.target.T}` : ""}${annealNote(state.config)}`,
     });
     writePlot(plotPath(paths, "training", "svg").replace(/\.svg$/, ""), svg, { png: true });
   }
@@ -557,6 +564,11 @@ async function finishRun(
     writePlot(plotPath(paths, "buffer", "svg").replace(/\.svg$/, ""), svg);
   }
   return summary;
+}
+
+/** Plot-title note of an annealed run: before that epoch F belongs to a hotter target. */
+function annealNote(c: TrainConfig): string {
+  return c.anneal ? ` (β annealed until epoch ${Math.floor(c.anneal.fraction * c.epochs)})` : "";
 }
 
 /** A trained run loaded for sampling and analysis. */

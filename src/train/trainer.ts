@@ -25,6 +25,9 @@ import { batchAt, lrFactor, validateLrSchedule, type LrSchedule } from "./schedu
 import { meanStdErr } from "../engine/math.ts";
 import type { BufferConfig, CombinedEpoch, ReplayState } from "./buffer.ts";
 import { combinedLossAndGrad, commitReplay, createReplay, validateBufferConfig } from "./buffer.ts";
+import type { AnnealConfig } from "./anneal.ts";
+import { ANNEAL_BETA_START, annealFactor, annealedTargetSpec, hasTemperature, validateAnnealConfig } from "./anneal.ts";
+import { makeTarget } from "../targets/registry.ts";
 
 /** Optimisation settings shared by PDD training (TrainConfig) and maximum likelihood (FitConfig). */
 export interface OptimSettings {
@@ -71,6 +74,8 @@ export interface TrainConfig extends OptimSettings {
   beta2?: number;
   /** clip the gradient to this Euclidean norm before the Adam step (absent = no clipping) */
   clipNorm?: number;
+  /** β annealing of the target over the first epochs (anneal.ts); absent = train at the target's β throughout */
+  anneal?: AnnealConfig;
 }
 
 /**
@@ -96,6 +101,9 @@ export const ORIGINAL_DEFAULTS = {
   warmup: 0,
   lrFinal: 0.01,
   activation: "elu" as Activation,
+  /** β annealing over this fraction of the epochs (anneal.ts); 0 = off */
+  anneal: 0,
+  annealFrom: ANNEAL_BETA_START,
 };
 
 /**
@@ -133,6 +141,8 @@ export interface TrainerState {
   lrScale?: number;
   /** experience buffer, MIS chains and their generator when config.buffer is set (buffer.ts) */
   replay?: ReplayState;
+  /** the annealed target of the current β step (anneal.ts), built when first needed */
+  annealed?: { factor: number; target: Target };
 }
 
 export interface EpochMetrics {
@@ -157,6 +167,8 @@ export interface EpochMetrics {
   bufferFill?: number;
   /** with the experience buffer and λ > 0: NLL (v1 Eq. 7) of the minibatch drawn from it */
   nll?: number;
+  /** while the target is annealed (anneal.ts): β'/β of this epoch; F, exact and relErr then belong to π_β' */
+  betaFactor?: number;
 }
 
 /** The objective options of a run configuration (shared by the trainer and its worker threads). */
@@ -217,6 +229,15 @@ export function validateTrainConfig(c: TrainConfig): void {
     throw new RangeError(`beta2 = ${c.beta2} is invalid: it must be a number in (0, 1)`);
   if (c.clipNorm !== undefined && !(c.clipNorm > 0 && Number.isFinite(c.clipNorm)))
     throw new RangeError(`clip-norm = ${c.clipNorm} is invalid: it must be a finite number > 0`);
+  if (c.anneal !== undefined) {
+    validateAnnealConfig(c.anneal);
+    if (!hasTemperature(c.target))
+      throw new RangeError(
+        `anneal needs a target with a temperature T > 0; target ${JSON.stringify(c.target)} has none (train without --anneal)`,
+      );
+    if (c.buffer !== undefined)
+      throw new RangeError("anneal cannot be combined with the experience buffer (its samples belong to one target)");
+  }
   if (c.init !== "identity" && c.init !== "torch")
     throw new RangeError(`init = ${c.init} is invalid: accepted values are identity, torch`);
 }
@@ -282,6 +303,19 @@ function drawBatch(state: TrainerState): { z: Real; rng: Rng } {
   return { z, rng };
 }
 
+/**
+ * The target of the next epoch and its β factor: the run's target, or during annealing
+ * (config.anneal) the target at β' = factor·β, rebuilt once per β step.
+ */
+export function epochTarget(state: TrainerState): { factor: number; target: Target } {
+  const c = state.config;
+  const factor = annealFactor(c.anneal, state.epoch, c.epochs);
+  if (factor === 1) return { factor, target: state.target };
+  if (state.annealed?.factor !== factor)
+    state.annealed = { factor, target: makeTarget(annealedTargetSpec(c.target, factor)) };
+  return state.annealed;
+}
+
 function finishEpoch(state: TrainerState, perSample: Float64Array, grad: Float64Array, t0: number): EpochMetrics {
   const { mean, stdErr } = meanStdErr(perSample);
   let g2 = 0;
@@ -302,8 +336,9 @@ function finishEpoch(state: TrainerState, perSample: Float64Array, grad: Float64
     beta2: c.beta2 ?? ADAM_DEFAULTS.beta2,
     weightDecay: c.weightDecay,
   });
+  const { factor, target } = epochTarget(state);
   state.epoch = epoch;
-  const exact = state.target.exactNegLogZ ?? NaN;
+  const exact = target.exactNegLogZ ?? NaN;
   return {
     epoch,
     F: mean,
@@ -312,6 +347,7 @@ function finishEpoch(state: TrainerState, perSample: Float64Array, grad: Float64
     relErr: (mean - exact) / Math.abs(exact),
     gradNorm: Math.sqrt(g2),
     seconds: (performance.now() - t0) / 1000,
+    ...(factor !== 1 ? { betaFactor: factor } : {}),
   };
 }
 
@@ -372,10 +408,11 @@ export function prepareEpoch(state: TrainerState): PreparedEpoch {
       combined: c,
     };
   }
+  const { target } = epochTarget(state);
   return prepared(
     state,
     rng,
-    pddLossAndGrad(state.model, state.params, state.target, z, epochBatch(state), objectiveOptions(state.config)),
+    pddLossAndGrad(state.model, state.params, target, z, epochBatch(state), objectiveOptions(state.config)),
     t0,
   );
 }
@@ -391,6 +428,11 @@ export interface AsyncObjective {
     batch: number,
     nvars: number,
   ): Promise<{ perSample: Float64Array; grad: Float64Array }>;
+  /**
+   * Evaluate against the run's target at β' = factor·β from now on (β annealing, anneal.ts);
+   * `target` is that target, built in this thread. Objectives without it cannot anneal.
+   */
+  useTarget?(factor: number, target: Target): void;
 }
 
 export async function prepareEpochParallel(state: TrainerState, pool: AsyncObjective): Promise<PreparedEpoch> {
@@ -399,6 +441,10 @@ export async function prepareEpochParallel(state: TrainerState, pool: AsyncObjec
       "the experience buffer (--buffer-size / --nll-weight) runs in one thread only: use --workers 1",
     );
   const t0 = performance.now();
+  const { factor, target } = epochTarget(state);
+  if (pool.useTarget) pool.useTarget(factor, target);
+  else if (factor !== 1)
+    throw new RangeError("this objective (backend) cannot anneal the target: train without --anneal or on the CPU");
   const { z, rng } = drawBatch(state);
   return prepared(state, rng, await pool.lossAndGrad(state.params, z, epochBatch(state), state.model.nvars), t0);
 }

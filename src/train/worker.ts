@@ -7,6 +7,8 @@ import { parentPort } from "node:worker_threads";
 import type { Real } from "../engine/real.ts";
 import { createFlow } from "../flow/flow.ts";
 import { makeTarget } from "../targets/registry.ts";
+import type { Target } from "../targets/target.ts";
+import { annealedTargetSpec } from "./anneal.ts";
 import { pddLossAndGrad } from "./objectives.ts";
 import type { TrainConfig } from "./trainer.ts";
 import { objectiveOptions } from "./trainer.ts";
@@ -25,13 +27,27 @@ export interface ShardResult {
 if (parentPort) {
   const port = parentPort;
   let evaluate: ((r: ShardRequest) => ShardResult) | null = null;
-  port.on("message", (msg: { init?: TrainConfig; request?: ShardRequest }) => {
+  let config: TrainConfig | null = null;
+  let target: Target | null = null;
+  let targetError = "worker used before init";
+  port.on("message", (msg: { init?: TrainConfig; request?: ShardRequest; factor?: number }) => {
     try {
+      if (msg.factor !== undefined && config) {
+        // β annealing (anneal.ts): the run's target at β' = factor·β from now on
+        target = null;
+        try {
+          target = makeTarget(annealedTargetSpec(config.target, msg.factor));
+        } catch (err) {
+          targetError = err instanceof Error ? err.message : String(err);
+        }
+        return;
+      }
       if (msg.init) {
-        const config = msg.init;
+        config = msg.init;
         const model = createFlow(config.flow, config.kernel);
-        const target = makeTarget(config.target);
+        target = makeTarget(config.target);
         evaluate = (r) => {
+          if (!config || !target) throw new Error(targetError);
           const out = pddLossAndGrad(model, r.params, target, r.z, r.batch, objectiveOptions(config));
           return { perSample: out.perSample, grad: out.grad };
         };

@@ -347,6 +347,8 @@ export function cliTrainArgs(t: Record<string, unknown>): string {
     `--nmlp ${String(flow.nmlp)}`,
     `--nhidden ${String(flow.nhidden)}`,
     ...(typeof flow.nrepeat === "number" && flow.nrepeat !== 1 ? [`--nrepeat ${flow.nrepeat}`] : []),
+    // absent = the paper's ELU; named explicitly because the CLI's default may differ
+    `--activation ${typeof flow.activation === "string" ? flow.activation : "elu"}`,
     `--batch ${String(t.batch)}`,
     `--lr ${String(t.lr)}`,
     `--seed ${String(t.seed)}`,
@@ -369,5 +371,8 @@ export function cliTrainArgs(t: Record<string, unknown>): string {
   if (t.batchFinal !== undefined) args.push(`--batch-final ${String(t.batchFinal)}`);
   if (t.beta2 !== undefined) args.push(`--beta2 ${String(t.beta2)}`);
   if (t.clipNorm !== undefined) args.push(`--clip-norm ${String(t.clipNorm)}`);
+  // β annealing (absent = off, whatever the CLI's default)
+  const anneal = t.anneal as { fraction: number; betaStart: number } | undefined;
+  args.push(anneal ? `--anneal ${anneal.fraction} --anneal-from ${anneal.betaStart}` : "--anneal 0");
   return args.join(" ");
 }
