@@ -30,7 +30,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
 /** CPU seconds per run at budget 1 */
 const BUDGETS: Record<number, number> = { 8: 300, 16: 1200, 32: 3600 };
-export const DEFAULT_RECIPES = "old-train,new-default";
+export const DEFAULT_RECIPES = "old-train,default";
 
 const list = (s: string) =>
   s

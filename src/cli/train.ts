@@ -396,7 +396,7 @@ export function addTrainOptions(
       "--nrepeat <n>",
       `repetitions of each level's layer group, 1..${NREPEAT_MAX} (the original code's nrepeat): mera [disentangler, decimator] × n, tree decimator × n, tebd brick-wall pair × n`,
       intOption("nrepeat", 1, NREPEAT_MAX),
-      1,
+      TRAIN_DEFAULTS.nrepeat,
     )
     .option(
       "--batch <n>",

@@ -95,6 +95,8 @@ export const ORIGINAL_DEFAULTS = {
   nlayers: 10,
   nmlp: 3,
   nhidden: 10,
+  /** repetitions of each level's layer group (the original code's nrepeat; its README used 1) */
+  nrepeat: 1,
   layout: "mera" as const,
   gradient: "reparam" as GradientKind,
   lrDecay: "constant" as LrSchedule["decay"],
@@ -108,8 +110,11 @@ export const ORIGINAL_DEFAULTS = {
 
 /**
  * The defaults of `neuralrg train` (and of `demo` and `scan`): the recipe with the lowest error
- * per CPU-minute in bench/quality.ts (docs/quality.md): float32, a smaller and faster network,
- * lr 1e-2 with a 2 % warm-up and a cosine decay to 1 %, and the path gradient.
+ * per CPU-minute in bench/quality.ts (docs/quality.md): float32, a small network (4 couplings, s
+ * and t networks of 1 hidden layer of 16 units with the rational activation) whose layers are
+ * repeated twice per level, lr 1e-2 with a 2 % warm-up and a cosine decay to 1 %, the path
+ * gradient, and β annealing from ½β over the first 30 % of the epochs (for targets with a
+ * temperature).
  */
 export const TRAIN_DEFAULTS = {
   ...ORIGINAL_DEFAULTS,
@@ -119,10 +124,14 @@ export const TRAIN_DEFAULTS = {
   nlayers: 4,
   nmlp: 1,
   nhidden: 16,
+  nrepeat: 2,
+  activation: "rational" as Activation,
   gradient: "path" as GradientKind,
   lrDecay: "cosine" as LrSchedule["decay"],
   warmup: 0.02,
   lrFinal: 0.01,
+  anneal: 0.3,
+  annealFrom: ANNEAL_BETA_START,
 };
 
 export interface TrainerState {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { canonicalFlowConfig } from "../../src/flow/config.ts";
 import { makeTarget } from "../../src/targets/registry.ts";
 import { lrFactor } from "../../src/train/schedule.ts";
 import type { TrainConfig } from "../../src/train/trainer.ts";
@@ -10,7 +11,16 @@ const T_C = 2 / Math.log(1 + Math.SQRT2);
 function configFrom(d: typeof TRAIN_DEFAULTS, epochs: number, batch: number, seed: number): TrainConfig {
   return {
     target: { kind: "ising", L: 4, T: T_C },
-    flow: { L: 4, layout: d.layout, depth: 2, nlayers: d.nlayers, nmlp: d.nmlp, nhidden: d.nhidden },
+    flow: canonicalFlowConfig({
+      L: 4,
+      layout: d.layout,
+      depth: 2,
+      nlayers: d.nlayers,
+      nmlp: d.nmlp,
+      nhidden: d.nhidden,
+      nrepeat: d.nrepeat,
+      activation: d.activation,
+    }),
     batch,
     epochs,
     lr: d.lr,
@@ -24,6 +34,7 @@ function configFrom(d: typeof TRAIN_DEFAULTS, epochs: number, batch: number, see
     ...(d.lrDecay !== "constant" || d.warmup > 0
       ? { lrSchedule: { warmup: d.warmup, decay: d.lrDecay, final: d.lrFinal } }
       : {}),
+    ...(d.anneal > 0 ? { anneal: { fraction: d.anneal, betaStart: d.annealFrom } } : {}),
   };
 }
 
