@@ -335,7 +335,7 @@ function optionAdder(cmd: Command, omit: readonly string[]): OptionAdder {
  */
 export function addTrainOptions(
   cmd: Command,
-  defaults: { L: number; epochs: number },
+  defaults: { L: number; epochs: number; activation?: Activation; nrepeat?: number },
   omit: readonly string[] = [],
 ): Command {
   optionAdder(cmd, omit)
@@ -390,13 +390,13 @@ export function addTrainOptions(
       "--activation <kind>",
       "hidden activation of the s and t networks: elu (the paper's) or rational (u/(1−u) for u < 0: no exponential: ≈1.4–1.5× the epochs per CPU-second of ELU at the default network; docs/performance.md)",
       (v) => parseChoiceOption("activation", v, ACTIVATIONS),
-      TRAIN_DEFAULTS.activation,
+      defaults.activation ?? TRAIN_DEFAULTS.activation,
     )
     .option(
       "--nrepeat <n>",
       `repetitions of each level's layer group, 1..${NREPEAT_MAX} (the original code's nrepeat): mera [disentangler, decimator] × n, tree decimator × n, tebd brick-wall pair × n`,
       intOption("nrepeat", 1, NREPEAT_MAX),
-      TRAIN_DEFAULTS.nrepeat,
+      defaults.nrepeat ?? TRAIN_DEFAULTS.nrepeat,
     )
     .option(
       "--batch <n>",

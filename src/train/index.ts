@@ -37,6 +37,7 @@ export {
   ORIGINAL_DEFAULTS,
   TRAIN_DEFAULTS,
   createTrainer,
+  epochTarget,
   evaluateF,
   restoreTrainer,
   trainEpoch,
@@ -77,3 +78,4 @@ export type { RunPaths } from "../io/rundir.ts";
 export type { ProgressMode, ProgressStream } from "../present/progress.ts";
 export type { JsonObject, JsonPrimitive, JsonValue } from "../io/json.ts";
 export type { KernelName } from "../kernels/wasm.ts";
+export { ANNEAL_STEPS, annealedTargetSpec, annealFactor, type AnnealConfig } from "./anneal.ts";
