@@ -55,6 +55,12 @@ const TRAIN = [
   "0",
   "--gradient",
   "reparam",
+  "--activation",
+  "elu",
+  "--nrepeat",
+  "1",
+  "--anneal",
+  "0",
 ];
 
 let root: string;

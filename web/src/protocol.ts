@@ -346,8 +346,8 @@ export function cliTrainArgs(t: Record<string, unknown>): string {
     `--nlayers ${String(flow.nlayers)}`,
     `--nmlp ${String(flow.nmlp)}`,
     `--nhidden ${String(flow.nhidden)}`,
-    ...(typeof flow.nrepeat === "number" && flow.nrepeat !== 1 ? [`--nrepeat ${flow.nrepeat}`] : []),
-    // absent = the paper's ELU; named explicitly because the CLI's default may differ
+    // absent = 1 repetition and the paper's ELU; named explicitly because the CLI's defaults differ
+    `--nrepeat ${typeof flow.nrepeat === "number" ? flow.nrepeat : 1}`,
     `--activation ${typeof flow.activation === "string" ? flow.activation : "elu"}`,
     `--batch ${String(t.batch)}`,
     `--lr ${String(t.lr)}`,
