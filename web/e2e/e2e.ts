@@ -209,7 +209,7 @@ async function main(): Promise<void> {
         String(EPOCHS),
         "--kernel",
         "wasm",
-        // the page's recipe: float64, constant lr, reparametrised gradient (not the CLI's defaults)
+        // the page's recipe: float64, constant lr, reparametrised gradient, ELU, one layer group, no annealing (not the CLI's defaults)
         "--dtype",
         "float64",
         "--gradient",
@@ -217,6 +217,12 @@ async function main(): Promise<void> {
         "--lr-decay",
         "constant",
         "--warmup",
+        "0",
+        "--activation",
+        "elu",
+        "--nrepeat",
+        "1",
+        "--anneal",
         "0",
         "--out",
         join(cliDir, "run"),

@@ -9,3 +9,12 @@ export function readFileSync(path: unknown): never {
     `node:fs is not available in the browser (tried to read ${String(path)}): the wasm kernel must be loaded with initWasmKernel first; choose the js backend if it failed`,
   );
 }
+
+/**
+ * Imported by targets/user-module.ts (user targets from module files), which the trainer reaches
+ * through the target registry when it builds annealed targets; the playground never loads a
+ * module file, so reaching this function is a bug.
+ */
+export function statSync(path: unknown): never {
+  throw new Error(`node:fs is not available in the browser (tried to stat ${String(path)})`);
+}
