@@ -145,6 +145,8 @@ export interface GpuTrainObjective {
     batch: number,
     nvars: number,
   ): Promise<{ perSample: Float64Array; grad: Float64Array }>;
+  /** evaluate against this (annealed) target from now on (train/anneal.ts) */
+  useTarget(factor: number, target: Target): void;
   close(): Promise<void>;
 }
 
@@ -188,6 +190,7 @@ export async function createGpuTrainObjective(
   );
   return {
     lossAndGrad: (params, z, batch, nvars) => o.lossAndGrad(params, z, batch, nvars),
+    useTarget: (factor, target) => o.useTarget(factor, target),
     close: async () => o.destroy(),
   };
 }
