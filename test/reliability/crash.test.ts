@@ -15,9 +15,11 @@ describe("SIGKILL at a random moment, then --resume", () => {
     });
     expect(r.failures).toEqual([]);
     expect(r.trials).toBe(2);
-    // every kill landed on a running process and left its lock behind, which the resume cleared
+    // every kill landed on a running process; a kill during start-up can land before the lock is
+    // taken (a cold start on a fresh clone), the others left their lock behind and the resume
+    // cleared it (a resume that could not clear it fails the trial above)
     expect(r.kills + r.finishedBeforeKill).toBe(2);
-    expect(r.staleLocksCleared).toBe(r.kills);
+    expect(r.staleLocksCleared).toBeLessThanOrEqual(r.kills);
     expect(r.maxLost).toBeLessThanOrEqual(20);
   });
 });
