@@ -39,14 +39,18 @@ export function validateAnnealConfig(a: AnnealConfig): void {
     throw new RangeError(`anneal steps = ${s} is invalid: it must be an integer in 1..10000`);
 }
 
+/** Epochs of the annealing phase: the first ⌊fraction × epochs⌋ (0 without annealing). */
+export function annealEpochs(a: AnnealConfig | undefined, epochs: number): number {
+  return a ? Math.floor(a.fraction * epochs) : 0;
+}
+
 /**
  * The factor f = β'/β of the epoch with 0-based index `epoch` out of `epochs`: betaStart + (1 −
  * betaStart)·k/steps in step k of the annealing phase, 1 after it (and without annealing).
  */
 export function annealFactor(a: AnnealConfig | undefined, epoch: number, epochs: number): number {
-  if (!a) return 1;
-  const n = Math.floor(a.fraction * epochs);
-  if (epoch >= n) return 1;
+  const n = annealEpochs(a, epochs);
+  if (!a || epoch >= n) return 1;
   const steps = a.steps ?? ANNEAL_STEPS;
   const k = Math.floor((epoch / n) * steps);
   return a.betaStart + ((1 - a.betaStart) * k) / steps;

@@ -104,7 +104,7 @@ export class ParallelObjective {
   private started = false;
   private local: ((params: Real, z: Real, batch: number) => { perSample: Float64Array; grad: Float64Array }) | null =
     null;
-  /** β'/β of the target the workers evaluate (anneal.ts) and, in this thread, that target */
+  /** β'/β of the target the workers evaluate (anneal.ts) and, in this thread, that target (null: the run's) */
   private factor = 1;
   private localTarget: Target | null = null;
   private readonly allReady: Promise<void>;
@@ -199,7 +199,7 @@ export class ParallelObjective {
       const model = createFlow(config.flow, config.kernel);
       const runTarget = makeTarget(config.target);
       this.local = (p, zz, b) => {
-        const target = this.factor === 1 || !this.localTarget ? runTarget : this.localTarget;
+        const target = this.localTarget ?? runTarget;
         const out = pddLossAndGrad(model, p, target, zz, b, objectiveOptions(config));
         return { perSample: out.perSample, grad: out.grad };
       };

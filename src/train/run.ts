@@ -62,6 +62,7 @@ import {
   writeRunProvenance,
 } from "./run-loop.ts";
 import type { RunPaths } from "../io/rundir.ts";
+import { annealEpochs } from "./anneal.ts";
 import { loadResumableCheckpoint, withRunDir } from "../io/run-session.ts";
 import { plotPath, runPaths, RunDirError } from "../io/rundir.ts";
 
@@ -568,7 +569,7 @@ async function finishRun(
 
 /** Plot-title note of an annealed run: before that epoch F belongs to a hotter target. */
 function annealNote(c: TrainConfig): string {
-  return c.anneal ? ` (β annealed until epoch ${Math.floor(c.anneal.fraction * c.epochs)})` : "";
+  return c.anneal ? ` (β annealed until epoch ${annealEpochs(c.anneal, c.epochs)})` : "";
 }
 
 /** A trained run loaded for sampling and analysis. */

@@ -37,6 +37,8 @@ export interface KillTrialResult {
   finishedBeforeKill: number;
   /** kills that left a stale lock, then cleared by the next attempt */
   staleLocks: number;
+  /** start-up kills that landed before the run took its lock (nothing to clear) */
+  killsBeforeLock: number;
   /** epochs of metrics beyond the checkpoint at each kill (work lost) */
   lost: number[];
   /** epoch each resume started from */
@@ -119,6 +121,7 @@ export async function killResumeTrial(root: string, o: KillTrialOptions): Promis
     kills: 0,
     finishedBeforeKill: 0,
     staleLocks: 0,
+    killsBeforeLock: 0,
     lost: [],
     resumedFrom: [],
     failures: [],
@@ -209,6 +212,10 @@ export async function killResumeTrial(root: string, o: KillTrialOptions): Promis
         if (!killed.includes(lock.pid))
           fail(`the lock names pid ${lock.pid}, not one of the killed processes ${killed.join(", ")}`);
         res.staleLocks++;
+      } else if (u < 0.15) {
+        res.killsBeforeLock++;
+      } else {
+        fail(`kill ${res.kills} (during training or finishing) left no lock behind`);
       }
       log(
         `seed ${o.seed}: kill ${res.kills} (${u < 0.15 ? "start-up" : u < 0.9 ? "training" : "finishing"}) after ${Date.now() - t0} ms: metrics to epoch ${M}, checkpoint ${K ?? "none"}, lock ${existsSync(join(dir, ".lock")) ? "stale" : "absent"}`,
@@ -247,6 +254,7 @@ export interface KillSuiteResult {
   trials: number;
   kills: number;
   staleLocksCleared: number;
+  killsBeforeLock: number;
   finishedBeforeKill: number;
   maxLost: number;
   failures: string[];
@@ -265,6 +273,7 @@ export async function killResumeSuite(o: {
     trials: 0,
     kills: 0,
     staleLocksCleared: 0,
+    killsBeforeLock: 0,
     finishedBeforeKill: 0,
     maxLost: 0,
     failures: [],
@@ -281,6 +290,7 @@ export async function killResumeSuite(o: {
       out.trials++;
       out.kills += r.kills;
       out.staleLocksCleared += r.staleLocks;
+      out.killsBeforeLock += r.killsBeforeLock;
       out.finishedBeforeKill += r.finishedBeforeKill;
       out.maxLost = Math.max(out.maxLost, ...r.lost, 0);
       out.failures.push(...r.failures.map((f) => `seed ${seed}: ${f}`));
