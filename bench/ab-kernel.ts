@@ -6,6 +6,7 @@
  *   node bin/run-ts.mjs bench/ab-kernel.ts A.wasm B.wasm [rounds] [activation]
  */
 import { readFileSync } from "node:fs";
+import { setFlagsFromString } from "node:v8";
 import { cpuUsage } from "node:process";
 import { blockLayer } from "../src/flow/layout.ts";
 import { initWasmKernel, wasmLayerBackward, wasmLayerForward } from "../src/kernels/wasm.ts";
@@ -65,6 +66,7 @@ function time(f32: boolean, reps: number): [number, number] {
   return [median(tf), median(tb)];
 }
 
+setFlagsFromString("--experimental-wasm-relaxed-simd"); // relaxed-SIMD builds (Node 20)
 const mods = [a, b].map((f) => new WebAssembly.Module(readFileSync(f)));
 for (let r = 0; r < rounds; r++) {
   const line: string[] = [];

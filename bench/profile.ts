@@ -27,7 +27,15 @@ import { Rng } from "../src/engine/rng.ts";
 import type { Real } from "../src/engine/real.ts";
 import { blockLayer } from "../src/flow/layout.ts";
 import type { LayerSpec } from "../src/kernels/block.ts";
-import { initWasmKernel, profileWasmKernel, wasmLayerBackward, wasmLayerForward } from "../src/kernels/wasm.ts";
+import {
+  initWasmKernel,
+  profileWasmKernel,
+  WASM_RELAXED_URL,
+  WASM_URL,
+  wasmKernelVariant,
+  wasmLayerBackward,
+  wasmLayerForward,
+} from "../src/kernels/wasm.ts";
 import { relaxedIsing } from "../src/targets/ising.ts";
 import type { TrainConfig } from "../src/train/trainer.ts";
 import { createTrainer, trainEpoch } from "../src/train/trainer.ts";
@@ -47,13 +55,25 @@ const cpuMs = () => {
   return (u.user + u.system) / 1000;
 };
 
+// the build this process runs (relaxed SIMD where available): peak, epoch and ablations use it
+const kernelVariant = wasmKernelVariant();
+const relaxed = kernelVariant === "relaxed-simd";
+const committed = readFileSync(relaxed ? WASM_RELAXED_URL : WASM_URL);
+
 // ---------------------------------------------------------------------------------------
-// in-memory compilation with the flags of `npm run build:wasm` (-O3 --noAssert --runtime stub --enable simd --use abort=)
+// in-memory compilation with the flags of `npm run build:wasm` (-O3 --noAssert --runtime stub --enable simd [--enable relaxed-simd] --use abort=)
 
 async function compile(name: string, source: string): Promise<Uint8Array<ArrayBuffer>> {
   const r = await asc.compileString(
     { [name]: source },
-    { optimizeLevel: 3, shrinkLevel: 0, noAssert: true, runtime: "stub", enable: ["simd"], use: ["abort="] },
+    {
+      optimizeLevel: 3,
+      shrinkLevel: 0,
+      noAssert: true,
+      runtime: "stub",
+      enable: relaxed ? ["simd", "relaxed-simd"] : ["simd"],
+      use: ["abort="],
+    },
   );
   if (r.error || !r.binary) throw new Error(`asc failed on ${name}: ${r.error?.message ?? ""}\n${r.stderr.toString()}`);
   return new Uint8Array(r.binary);
@@ -91,7 +111,7 @@ async function peak(): Promise<{ f32: number; f64: number }> {
 const kernelSrc = readFileSync(join(root, "src/kernels/wasm/block.as.ts"), "utf8");
 type Edit = [string, string];
 const EDITS: Record<string, Edit[]> = {
-  noElu: [["return v128.add<T>(v128.pmax<T>(u, zero), vexpm1Neg<T>(m));", "return v128.pmax<T>(u, zero);"]],
+  noElu: [["return v128.pmax<T>(u, vexpm1Neg<T>(m));", "return v128.pmax<T>(u, zero);"]],
   noTanhExp: [
     [
       "@inline function vexp<T>(x: v128): v128 { return vexpCore<T>(x, true, true); }",
@@ -101,12 +121,12 @@ const EDITS: Record<string, Edit[]> = {
   ],
   noMlp: [
     [
-      "@inline function netForward<T>(w: usize, nh: i32, H: i32, x0a: v128, x0b: v128, x1a: v128, x1b: v128, act: usize, out: usize): void {",
-      "@inline function netForward<T>(w: usize, nh: i32, H: i32, x0a: v128, x0b: v128, x1a: v128, x1b: v128, act: usize, out: usize): void {\n  if (nh >= 0) { const z = splat<T>(0.0); vst(out, z); vst(out + 16, z); vst(out + 32, z); vst(out + 48, z); return; }",
+      "@inline function netForward<T, A>(w: usize, nh: i32, H: i32, x0a: v128, x0b: v128, x1a: v128, x1b: v128, act: usize, out: usize): void {",
+      "@inline function netForward<T, A>(w: usize, nh: i32, H: i32, x0a: v128, x0b: v128, x1a: v128, x1b: v128, act: usize, out: usize): void {\n  if (nh >= 0) { const z = splat<T>(0.0); vst(out, z); vst(out + 16, z); vst(out + 32, z); vst(out + 48, z); return; }",
     ],
     [
-      "@inline function netBackward<T>(w: usize, a: usize, nh: i32, H: i32, x0a: v128, x0b: v128, x1a: v128, x1b: v128, act: usize, g: usize): void {",
-      "@inline function netBackward<T>(w: usize, a: usize, nh: i32, H: i32, x0a: v128, x0b: v128, x1a: v128, x1b: v128, act: usize, g: usize): void {\n  if (nh >= 0) { const z = splat<T>(0.0); vst(sGIN, z); vst(sGIN + 16, z); vst(sGIN + 32, z); vst(sGIN + 48, z); return; }",
+      "@inline function netBackward<T, A>(w: usize, a: usize, nh: i32, H: i32, x0a: v128, x0b: v128, x1a: v128, x1b: v128, act: usize, g: usize): void {",
+      "@inline function netBackward<T, A>(w: usize, a: usize, nh: i32, H: i32, x0a: v128, x0b: v128, x1a: v128, x1b: v128, act: usize, g: usize): void {\n  if (nh >= 0) { const z = splat<T>(0.0); vst(sGIN, z); vst(sGIN + 16, z); vst(sGIN + 32, z); vst(sGIN + 48, z); return; }",
     ],
   ],
 };
@@ -220,7 +240,7 @@ interface EpochProfile {
 }
 
 async function epochProfile(dtype: "float32" | "float64", L: number, epochs: number): Promise<EpochProfile> {
-  await initWasmKernel(readFileSync(join(root, "src/kernels/wasm/block.wasm")));
+  await initWasmKernel(committed, kernelVariant);
   const config: TrainConfig = {
     target: { kind: "ising", L, T: 2 / Math.log(1 + Math.SQRT2) },
     flow: { L, layout: "mera", depth: Math.log2(L), nlayers, nmlp: nh, nhidden: H },
@@ -294,12 +314,11 @@ const variants: Record<string, string[]> = {
   noTransMlp: ["noElu", "noTanhExp", "noMlp"],
 };
 const kt: Record<string, Record<string, KernelTiming>> = { f32: {}, f64: {} };
-const committed = readFileSync(join(root, "src/kernels/wasm/block.wasm"));
 let fullMatches = false;
 for (const [name, edits] of Object.entries(variants)) {
   const bin = await compile("block.ts", variant(edits));
   if (name === "full") fullMatches = Buffer.compare(Buffer.from(bin), committed) === 0;
-  await initWasmKernel(bin);
+  await initWasmKernel(bin, kernelVariant);
   kt.f32[name] = timeKernel(true, o.reps);
   kt.f64[name] = timeKernel(false, o.reps);
   if (name === "full") {
@@ -307,7 +326,7 @@ for (const [name, edits] of Object.entries(variants)) {
     kt.f64.rational = timeKernel(false, o.reps, rationalSpec);
   }
 }
-await initWasmKernel(committed);
+await initWasmKernel(committed, kernelVariant);
 
 const f1 = (v: number) => v.toFixed(1);
 const pct = (p: number, t: number) => `${((100 * p) / t).toFixed(0)} %`;
@@ -333,7 +352,7 @@ for (const e of epochs) {
 }
 out.push("");
 out.push(
-  `Kernel parts (one layer, R = ${R} rows, per call, CPU ms; by ablation, see bench/profile.ts${fullMatches ? "" : "; NOTE: the in-memory build differs from the committed block.wasm"}):`,
+  `Kernel parts (one layer, R = ${R} rows, per call, CPU ms; by ablation, see bench/profile.ts${fullMatches ? "" : "; NOTE: the in-memory build differs from the committed build"}):`,
 );
 out.push("");
 out.push(

@@ -43,7 +43,10 @@ export default defineConfig({
   },
   resolve: {
     // kernels/wasm.ts imports node:fs for its Node loader; the browser uses initWasmKernel instead
-    alias: [{ find: /^node:fs$/, replacement: fileURLToPath(new URL("./src/shims/node-fs.ts", import.meta.url)) }],
+    alias: [
+      { find: /^node:fs$/, replacement: fileURLToPath(new URL("./src/shims/node-fs.ts", import.meta.url)) },
+      { find: /^node:v8$/, replacement: fileURLToPath(new URL("./src/shims/node-v8.ts", import.meta.url)) },
+    ],
   },
   worker: { format: "es" },
   build: {

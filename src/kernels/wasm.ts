@@ -19,6 +19,7 @@
  * Leaf module: imports nothing from flows, training or the CLI.
  */
 import { readFileSync } from "node:fs";
+import { setFlagsFromString } from "node:v8";
 import type { Real } from "../engine/real.ts";
 import type { BlockIndex, Direction, LayerSpec } from "./block.ts";
 import { layerBackward, layerForward } from "./block.ts";
@@ -73,30 +74,108 @@ interface BlockExports {
   backward64r: BackwardExport;
 }
 
-/** Where the compiled kernel lives (next to this file). */
+/**
+ * Where the compiled kernel lives (next to this file): the plain WebAssembly SIMD build, and the
+ * same source built with relaxed SIMD (`ASC_FEATURE_RELAXED_SIMD`: fused multiply-adds where
+ * the CPU has them; about 20 % faster per layer call, see docs/performance.md). The relaxed build
+ * is used where the engine accepts it (Chrome ≥ 114, Node ≥ 22, Node 20 behind the V8 flag that
+ * `relaxedSimdAvailable` sets), the plain one elsewhere.
+ */
 export const WASM_URL = new URL("./wasm/block.wasm", import.meta.url);
+export const WASM_RELAXED_URL = new URL("./wasm/block-relaxed.wasm", import.meta.url);
+
+/** Which build runs: "relaxed-simd" (block-relaxed.wasm) or "simd" (block.wasm). */
+export type WasmVariant = "relaxed-simd" | "simd";
+
+/**
+ * The build asked for by NEURALRG_WASM_SIMD (Node only): "auto" (default: relaxed where
+ * available), "relaxed" (fail if unavailable) or "plain" (block.wasm, e.g. to compare the two).
+ */
+export function requestedWasmVariant(env: Record<string, string | undefined> | undefined): "auto" | WasmVariant {
+  const v = env?.NEURALRG_WASM_SIMD;
+  if (v === undefined || v === "" || v === "auto") return "auto";
+  if (v === "relaxed") return "relaxed-simd";
+  if (v === "plain") return "simd";
+  throw new RangeError(`NEURALRG_WASM_SIMD = ${JSON.stringify(v)} is invalid: expected auto, relaxed or plain`);
+}
+
+/**
+ * Whether this engine compiles the relaxed-SIMD build (given its bytes). Node 20 ships relaxed
+ * SIMD behind a V8 flag, which is set here (process-wide, before the first compile) when the
+ * module does not validate without it.
+ */
+export function relaxedSimdAvailable(bytes: BufferSource): boolean {
+  if (WebAssembly.validate(bytes)) return true;
+  try {
+    setFlagsFromString("--experimental-wasm-relaxed-simd");
+  } catch {
+    return false; // a browser: node:v8 is a stand-in
+  }
+  return WebAssembly.validate(bytes);
+}
 
 let wasm: BlockExports | null = null;
+let variant: WasmVariant | null = null;
 
 function kernelExports(): BlockExports {
   if (wasm === null) {
-    const module = new WebAssembly.Module(readFileSync(WASM_URL));
+    const want = requestedWasmVariant(typeof process === "undefined" ? undefined : process.env);
+    let bytes: Uint8Array | null = null;
+    if (want !== "simd") {
+      const relaxed = readFileSync(WASM_RELAXED_URL);
+      if (relaxedSimdAvailable(relaxed)) bytes = relaxed;
+      else if (want === "relaxed-simd") {
+        throw new Error(
+          "NEURALRG_WASM_SIMD = relaxed, but this engine does not compile relaxed SIMD (use auto or plain)",
+        );
+      }
+    }
+    const chosen: WasmVariant = bytes === null ? "simd" : "relaxed-simd";
+    const module = new WebAssembly.Module(bytes ?? readFileSync(WASM_URL));
     wasm = new WebAssembly.Instance(module, {}).exports as unknown as BlockExports;
+    variant = chosen;
   }
   return wasm;
 }
 
 /**
- * Instantiate the kernel from the given compiled module or bytes of block.wasm, instead of the
- * default synchronous load from WASM_URL with node:fs on first use. For environments without
- * node:fs (a browser or Web Worker: `initWasmKernel(await (await fetch(WASM_URL)).arrayBuffer())`).
- * Rejects when the engine cannot compile the module (e.g. no WebAssembly SIMD); the previous
- * instance, if any, is then kept.
+ * Instantiate the kernel from the given compiled module or bytes of block.wasm (or
+ * block-relaxed.wasm: say so with `as`), instead of the default synchronous load with node:fs on
+ * first use. Rejects when the engine cannot compile the module (e.g. no WebAssembly SIMD); the
+ * previous instance, if any, is then kept.
  */
-export async function initWasmKernel(source: WebAssembly.Module | BufferSource): Promise<void> {
+export async function initWasmKernel(
+  source: WebAssembly.Module | BufferSource,
+  as: WasmVariant = "simd",
+): Promise<void> {
   const module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source);
   const instance = await WebAssembly.instantiate(module, {});
   wasm = instance.exports as unknown as BlockExports;
+  variant = as;
+}
+
+/**
+ * For environments without node:fs (a browser or Web Worker): fetch and instantiate the relaxed
+ * build where the engine compiles it, else the plain one. Returns the build chosen.
+ */
+export async function loadWasmKernel(fetchBytes: (url: URL) => Promise<ArrayBuffer>): Promise<WasmVariant> {
+  try {
+    const relaxed = await fetchBytes(WASM_RELAXED_URL);
+    if (relaxedSimdAvailable(relaxed)) {
+      await initWasmKernel(relaxed, "relaxed-simd");
+      return "relaxed-simd";
+    }
+  } catch {
+    // fall back to the plain build below
+  }
+  await initWasmKernel(await fetchBytes(WASM_URL), "simd");
+  return "simd";
+}
+
+/** The build in use ("relaxed-simd" or "simd"), instantiating the default one if none is yet. */
+export function wasmKernelVariant(): WasmVariant {
+  kernelExports();
+  return variant ?? "simd";
 }
 
 /** True once the kernel module is instantiated (by first use or `initWasmKernel`). */

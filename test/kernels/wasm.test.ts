@@ -9,7 +9,8 @@
  * conditioning allows: perturbing the inputs and parameters by one float32 ulp already moves
  * individual outputs of a 10-coupling layer by ~1e-5 relative.
  */
-import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { beforeAll, describe, expect, it } from "vitest";
 import { Rng } from "../../src/engine/rng.ts";
 import type { Real } from "../../src/engine/real.ts";
 import type { Activation } from "../../src/kernels/activation.ts";
@@ -17,8 +18,13 @@ import type { BlockIndex, Direction, LayerSpec } from "../../src/kernels/block.t
 import { layerBackward, layerForward } from "../../src/kernels/block.ts";
 import {
   getKernel,
+  initWasmKernel,
   jsKernel,
+  requestedWasmVariant,
+  WASM_RELAXED_URL,
+  WASM_URL,
   wasmKernel,
+  relaxedSimdAvailable,
   wasmLayerBackward,
   wasmLayerForward,
   wasmMemoryBytes,
@@ -160,52 +166,67 @@ const cases: Case[] = [];
 
 const report: string[] = [];
 
-describe.each(cases)("wasm kernel %o", (c) => {
-  it.each(["generate", "infer"] as const)("float64 %s equals the JS kernel", (dir) => {
-    // the whole batch, and a sub-range of rows
-    const ranges: [number, number][] = [[0, c.batch]];
-    if (c.batch > 2) ranges.push([1, c.batch - 1]);
-    for (const [b0, b1] of ranges) {
-      const js = runPair(layerForward, layerBackward, c, dir, false, b0, b1);
-      const wa = runPair(wasmLayerForward, wasmLayerBackward, c, dir, false, b0, b1);
-      const e = {
-        out: relErr(wa.state, js.state),
-        logdet: relErr(wa.logdet, js.logdet),
-        gin: relErr(wa.grad, js.grad),
-        gparam: relErr(wa.G, js.G),
-      };
-      report.push(`f64 ${dir} ${JSON.stringify(c)} [${b0},${b1}) ${JSON.stringify(e)}`);
-      expect(e.out).toBeLessThanOrEqual(1e-12);
-      expect(e.logdet).toBeLessThanOrEqual(1e-12);
-      expect(e.gin).toBeLessThanOrEqual(1e-10);
-      expect(e.gparam).toBeLessThanOrEqual(1e-10);
-      // rows outside [b0, b1) and sites outside the blocks are untouched
-      const { x, gOut } = problem(c);
-      for (let i = 0; i < x.length; i++) {
-        const b = Math.floor(i / 20);
-        if (b < b0 || b >= b1) {
-          expect(wa.state[i]).toBe(x[i]);
-          expect(wa.grad[i]).toBe(gOut[i]);
-        }
-      }
-      for (let b = 0; b < c.batch; b++) if (b < b0 || b >= b1) expect(wa.logdet[b]).toBe(0.25);
-    }
+// both builds (block.wasm, block-relaxed.wasm with fused multiply-adds); the default build
+// (relaxed where available) is loaded last and serves the tests below
+const BUILDS = [
+  ["simd", WASM_URL],
+  ["relaxed-simd", WASM_RELAXED_URL],
+] as const;
+
+describe.each(BUILDS)("%s build", (variant, url) => {
+  beforeAll(async () => {
+    const bytes = readFileSync(url);
+    if (variant === "relaxed-simd") expect(relaxedSimdAvailable(bytes)).toBe(true); // sets the V8 flag (Node 20)
+    await initWasmKernel(bytes, variant);
   });
 
-  it.each(["generate", "infer"] as const)("float32 %s is within 1e-5 of the float64 JS kernel", (dir) => {
-    const ref = runRef32(c, dir, 0, c.batch);
-    const wa = runPair(wasmLayerForward, wasmLayerBackward, c, dir, true, 0, c.batch);
-    const e = {
-      out: normErr(wa.state, ref.state),
-      logdet: normErr(wa.logdet, ref.logdet),
-      gin: normErr(wa.grad, ref.grad),
-      gparam: normErr(wa.G, ref.G),
-    };
-    report.push(`f32 ${dir} ${JSON.stringify(c)} ${JSON.stringify(e)}`);
-    expect(e.out).toBeLessThanOrEqual(1e-5);
-    expect(e.logdet).toBeLessThanOrEqual(1e-5);
-    expect(e.gin).toBeLessThanOrEqual(1e-5);
-    expect(e.gparam).toBeLessThanOrEqual(1e-5);
+  describe.each(cases)("wasm kernel %o", (c) => {
+    it.each(["generate", "infer"] as const)("float64 %s equals the JS kernel", (dir) => {
+      // the whole batch, and a sub-range of rows
+      const ranges: [number, number][] = [[0, c.batch]];
+      if (c.batch > 2) ranges.push([1, c.batch - 1]);
+      for (const [b0, b1] of ranges) {
+        const js = runPair(layerForward, layerBackward, c, dir, false, b0, b1);
+        const wa = runPair(wasmLayerForward, wasmLayerBackward, c, dir, false, b0, b1);
+        const e = {
+          out: relErr(wa.state, js.state),
+          logdet: relErr(wa.logdet, js.logdet),
+          gin: relErr(wa.grad, js.grad),
+          gparam: relErr(wa.G, js.G),
+        };
+        report.push(`f64 ${dir} ${JSON.stringify(c)} [${b0},${b1}) ${JSON.stringify(e)}`);
+        expect(e.out).toBeLessThanOrEqual(1e-12);
+        expect(e.logdet).toBeLessThanOrEqual(1e-12);
+        expect(e.gin).toBeLessThanOrEqual(1e-10);
+        expect(e.gparam).toBeLessThanOrEqual(1e-10);
+        // rows outside [b0, b1) and sites outside the blocks are untouched
+        const { x, gOut } = problem(c);
+        for (let i = 0; i < x.length; i++) {
+          const b = Math.floor(i / 20);
+          if (b < b0 || b >= b1) {
+            expect(wa.state[i]).toBe(x[i]);
+            expect(wa.grad[i]).toBe(gOut[i]);
+          }
+        }
+        for (let b = 0; b < c.batch; b++) if (b < b0 || b >= b1) expect(wa.logdet[b]).toBe(0.25);
+      }
+    });
+
+    it.each(["generate", "infer"] as const)("float32 %s is within 1e-5 of the float64 JS kernel", (dir) => {
+      const ref = runRef32(c, dir, 0, c.batch);
+      const wa = runPair(wasmLayerForward, wasmLayerBackward, c, dir, true, 0, c.batch);
+      const e = {
+        out: normErr(wa.state, ref.state),
+        logdet: normErr(wa.logdet, ref.logdet),
+        gin: normErr(wa.grad, ref.grad),
+        gparam: normErr(wa.G, ref.G),
+      };
+      report.push(`f32 ${dir} ${JSON.stringify(c)} ${JSON.stringify(e)}`);
+      expect(e.out).toBeLessThanOrEqual(1e-5);
+      expect(e.logdet).toBeLessThanOrEqual(1e-5);
+      expect(e.gin).toBeLessThanOrEqual(1e-5);
+      expect(e.gparam).toBeLessThanOrEqual(1e-5);
+    });
   });
 });
 
@@ -228,6 +249,15 @@ describe("the activation option reaches both kernels", () => {
 });
 
 describe("wasm kernel housekeeping", () => {
+  it("reads NEURALRG_WASM_SIMD", () => {
+    expect(requestedWasmVariant({})).toBe("auto");
+    expect(requestedWasmVariant({ NEURALRG_WASM_SIMD: "plain" })).toBe("simd");
+    expect(requestedWasmVariant({ NEURALRG_WASM_SIMD: "relaxed" })).toBe("relaxed-simd");
+    expect(() => requestedWasmVariant({ NEURALRG_WASM_SIMD: "avx" })).toThrow(
+      /"avx" is invalid: expected auto, relaxed or plain/,
+    );
+  });
+
   it("getKernel selects the implementations", () => {
     expect(getKernel("js")).toBe(jsKernel);
     expect(getKernel("wasm")).toBe(wasmKernel);

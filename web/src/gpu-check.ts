@@ -15,7 +15,7 @@ import { Rng } from "../../src/engine/rng.ts";
 import type { FlowConfig } from "../../src/flow/config.ts";
 import { createFlow } from "../../src/flow/flow.ts";
 import { initParams, viewParams } from "../../src/flow/params.ts";
-import { initWasmKernel, WASM_URL } from "../../src/kernels/wasm.ts";
+import { loadWasmKernel } from "../../src/kernels/wasm.ts";
 import { relaxedIsing } from "../../src/targets/ising.ts";
 import { pddLossAndGrad } from "../../src/train/objectives.ts";
 import { GpuObjective, probeWebGpu } from "../../src/gpu/objective.ts";
@@ -62,7 +62,7 @@ const CASES: { flow: FlowConfig; batch: number; T: number; init: "torch" | "iden
 async function run(): Promise<{ adapter: string | null; reason?: string; rows: CheckRow[] }> {
   const probe = await probeWebGpu((navigator as Navigator & { gpu?: GPU }).gpu);
   if (!probe.available) return { adapter: null, reason: probe.reason, rows: [] };
-  await initWasmKernel(await (await fetch(WASM_URL)).arrayBuffer());
+  await loadWasmKernel(async (url) => (await fetch(url)).arrayBuffer());
   const rows: CheckRow[] = [];
   for (const c of CASES) {
     const rng = Rng.fromSeed(11);

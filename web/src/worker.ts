@@ -5,7 +5,7 @@
  * navigator.gpu), then hands every message to the handler (handler.ts). Messages that arrive
  * while these load are queued.
  */
-import { initWasmKernel, WASM_URL } from "../../src/kernels/wasm.ts";
+import { loadWasmKernel } from "../../src/kernels/wasm.ts";
 import { GpuObjective, probeWebGpu } from "../../src/gpu/objective.ts";
 import { createHandler, type WorkerHandler } from "./handler.ts";
 import type { Response } from "./protocol.ts";
@@ -31,9 +31,11 @@ scope.addEventListener("unhandledrejection", (e) => post({ type: "error", messag
 async function loadWasm(): Promise<{ available: boolean; reason?: string }> {
   if (typeof WebAssembly !== "object") return { available: false, reason: "this browser has no WebAssembly" };
   try {
-    const res = await fetch(WASM_URL);
-    if (!res.ok) throw new Error(`HTTP ${res.status} fetching ${WASM_URL.href}`);
-    await initWasmKernel(await res.arrayBuffer());
+    await loadWasmKernel(async (url) => {
+      const res = await fetch(url);
+      if (!res.ok) throw new Error(`HTTP ${res.status} fetching ${url.href}`);
+      return res.arrayBuffer();
+    });
     return { available: true };
   } catch (err) {
     return { available: false, reason: `${(err as Error).message} (the kernel needs WebAssembly SIMD)` };

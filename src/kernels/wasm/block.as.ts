@@ -52,6 +52,15 @@
 @inline function vld(p: usize): v128 { return v128.load(p); }
 @inline function vst(p: usize, v: v128): void { v128.store(p, v); }
 @inline function accAdd<T>(p: usize, v: v128): void { v128.store(p, v128.add<T>(v128.load(p), v)); }
+/**
+ * a·b + c. In the relaxed-SIMD build (`--enable relaxed-simd`, block-relaxed.wasm) a fused
+ * multiply-add where the CPU has one (one rounding instead of two); in the plain build the
+ * product rounded, then the sum.
+ */
+@inline function vfma<T>(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return v128.relaxed_madd<T>(a, b, c);
+  return v128.add<T>(v128.mul<T>(a, b), c);
+}
 
 /**
  * e^x − 1 (or e^x if `plusOne`) for every lane, accurate near 0. x = n·ln2 + r with
@@ -66,25 +75,27 @@
     x = f32x4.pmax(x, f32x4.splat(upper ? -87.0 : -20.0));
     if (upper) x = f32x4.pmin(x, f32x4.splat(88.0));
     const magic = f32x4.splat(12582912.0); // 1.5·2^23
-    const t = f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), magic);
+    const t = vfma<f32>(x, f32x4.splat(1.44269504088896341), magic);
     const n = f32x4.sub(t, magic);
-    let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
-    r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-    // e^r − 1 = 2·O/(E − O), (E + O)/(E − O) the [3/3] Padé approximant of e^r split into even
-    // and odd parts (truncation < 2e-8 relative for |r| ≤ ln2/2)
+    let r = vfma<f32>(n, f32x4.splat(-0.693359375), x);
+    r = vfma<f32>(n, f32x4.splat(2.12194440e-4), r);
+    // e^r − 1 = r + r²·P(r), P of degree 4 fitted to minimise the largest relative error of
+    // e^r − 1 on |r| ≤ ln2/2 (1.3e-8, below float32 rounding); no division
     const r2 = f32x4.mul(r, r);
-    const e = f32x4.add(f32x4.mul(r2, f32x4.splat(0.1)), f32x4.splat(1.0));
-    const o = f32x4.mul(f32x4.add(f32x4.mul(r2, f32x4.splat(8.3333333333333332e-3)), f32x4.splat(0.5)), r);
-    const q = f32x4.div(f32x4.add(o, o), f32x4.sub(e, o));
+    let p = vfma<f32>(r, f32x4.splat(1.3882513906378954e-3), f32x4.splat(8.36654727056627e-3));
+    p = vfma<f32>(p, r, f32x4.splat(4.166720074894807e-2));
+    p = vfma<f32>(p, r, f32x4.splat(1.6666543422810656e-1));
+    p = vfma<f32>(p, r, f32x4.splat(4.999999814951715e-1));
+    const q = vfma<f32>(r2, p, r);
     const two = i32x4.shl(i32x4.add(t, i32x4.splat(127)), 23);
-    if (plusOne) return f32x4.add(f32x4.mul(two, q), two);
-    return f32x4.add(f32x4.mul(two, q), f32x4.sub(two, f32x4.splat(1.0)));
+    if (plusOne) return vfma<f32>(two, q, two);
+    return vfma<f32>(two, q, f32x4.sub(two, f32x4.splat(1.0)));
   } else {
     // expm1(x) = −1 in float64 for x < −37.5: clamping there keeps 2^n normal (no slow subnormals)
     x = f64x2.pmax(x, f64x2.splat(upper ? -708.0 : -40.0));
     if (upper) x = f64x2.pmin(x, f64x2.splat(709.0));
     const magic = f64x2.splat(6755399441055744.0); // 1.5·2^52
-    const t = f64x2.add(f64x2.mul(x, f64x2.splat(1.4426950408889634)), magic);
+    const t = vfma<f64>(x, f64x2.splat(1.4426950408889634), magic);
     const n = f64x2.sub(t, magic);
     let r: v128;
     if (upper) {
@@ -99,16 +110,16 @@
     // e^r − 1 = 2·O/(E − O), (E + O)/(E − O) the [6/6] Padé approximant of e^r split into even
     // and odd parts (truncation < 1e-18, rounding ≈ 2 ulp for |r| ≤ ln2/2)
     const r2 = f64x2.mul(r, r);
-    let e = f64x2.add(f64x2.mul(r2, f64x2.splat(1.5031265031265031e-6)), f64x2.splat(1.2626262626262627e-3));
-    e = f64x2.add(f64x2.mul(e, r2), f64x2.splat(1.1363636363636363e-1));
-    e = f64x2.add(f64x2.mul(e, r2), f64x2.splat(1.0));
-    let o = f64x2.add(f64x2.mul(r2, f64x2.splat(6.3131313131313131e-5)), f64x2.splat(1.5151515151515152e-2));
-    o = f64x2.add(f64x2.mul(o, r2), f64x2.splat(0.5));
+    let e = vfma<f64>(r2, f64x2.splat(1.5031265031265031e-6), f64x2.splat(1.2626262626262627e-3));
+    e = vfma<f64>(e, r2, f64x2.splat(1.1363636363636363e-1));
+    e = vfma<f64>(e, r2, f64x2.splat(1.0));
+    let o = vfma<f64>(r2, f64x2.splat(6.3131313131313131e-5), f64x2.splat(1.5151515151515152e-2));
+    o = vfma<f64>(o, r2, f64x2.splat(0.5));
     o = f64x2.mul(o, r);
     const q = f64x2.div(f64x2.add(o, o), f64x2.sub(e, o));
     const two = i64x2.shl(i64x2.add(t, i64x2.splat(1023)), 52);
-    if (plusOne) return f64x2.add(f64x2.mul(two, q), two);
-    return f64x2.add(f64x2.mul(two, q), f64x2.sub(two, f64x2.splat(1.0)));
+    if (plusOne) return vfma<f64>(two, q, two);
+    return vfma<f64>(two, q, f64x2.sub(two, f64x2.splat(1.0)));
   }
 }
 
@@ -134,7 +145,7 @@ type Rational = i16;
 @inline function isRational<A>(): bool { return sizeof<A>() == 2; }
 
 /**
- * ELU: u > 0 ? u : expm1(u), as max(u, 0) + expm1(min(u, 0)) (expm1(0) = 0 exactly);
+ * ELU: u > 0 ? u : expm1(u), as max(u, expm1(min(u, 0)));
  * rational: u > 0 ? u : u / (1 − u), as max(u, 0) + m / (1 − m) with m = min(u, 0).
  * (An if, not a select: a select would evaluate the exponential for both.)
  */
@@ -142,7 +153,8 @@ type Rational = i16;
   const zero = splat<T>(0.0);
   const m = v128.pmin<T>(u, zero);
   if (isRational<A>()) return v128.add<T>(v128.pmax<T>(u, zero), v128.div<T>(m, v128.sub<T>(splat<T>(1.0), m)));
-  return v128.add<T>(v128.pmax<T>(u, zero), vexpm1Neg<T>(m));
+  // expm1(u) ≥ u for u ≤ 0 (also as computed: q = r + r²·P(r) ≥ r when n = 0), and expm1(0) = 0
+  return v128.pmax<T>(u, vexpm1Neg<T>(m));
 }
 
 /** The activation's slope from its output a: ELU a > 0 ? 1 : a + 1, as min(a, 0) + 1; rational: its square. */
@@ -161,6 +173,13 @@ type Rational = i16;
 /** accAdd2 at p + 16 (a constant offset costs no integer instruction). */
 @inline function accAdd2At16<T>(p: usize, a: v128, b: v128): void {
   v128.store(p, v128.add<T>(v128.load(p, 16), v128.add<T>(a, b)), 16);
+}
+/** accAdd2(p, a·x, b·y), the second product fused into the sum. */
+@inline function accFma2<T>(p: usize, a: v128, x: v128, b: v128, y: v128): void {
+  v128.store(p, v128.add<T>(v128.load(p), vfma<T>(b, y, v128.mul<T>(a, x))));
+}
+@inline function accFma2At16<T>(p: usize, a: v128, x: v128, b: v128, y: v128): void {
+  v128.store(p, v128.add<T>(v128.load(p, 16), vfma<T>(b, y, v128.mul<T>(a, x))), 16);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -219,10 +238,22 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
   const w0 = ldw<T>(w + 2 * i * sz);
   const w1 = ldw<T>(w + (2 * i + 1) * sz);
   const b = ldw<T>(bb + i * sz);
-  const ua = vadd<T>(vadd<T>(vmul<T>(w0, x0a), vmul<T>(w1, x1a)), b);
-  const ub = vadd<T>(vadd<T>(vmul<T>(w0, x0b), vmul<T>(w1, x1b)), b);
-  vst(act + (i << 5), velu<T, A>(ua));
-  vst(act + (i << 5) + 16, velu<T, A>(ub));
+  const ua = vadd<T>(vfma<T>(w1, x1a, vmul<T>(w0, x0a)), b);
+  const ub = vadd<T>(vfma<T>(w1, x1b, vmul<T>(w0, x0b)), b);
+  vst(act + (i << 5), ua);
+  vst(act + (i << 5) + 16, ub);
+}
+
+/**
+ * The activation applied in place to n vectors from p: a loop of its own, after the layer's
+ * sums, so that its constants stay in registers (they would be reloaded between the sums' tiles).
+ */
+@inline function activateInPlace<T, A>(p: usize, n: usize): void {
+  const end = p + (n << 4);
+  for (let q = p; q < end; q += 32) {
+    vst(q, velu<T, A>(vld(q)));
+    vst(q + 16, velu<T, A>(vld(q + 16)));
+  }
 }
 
 /**
@@ -256,10 +287,10 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
       const c01 = v128.load_splat<T>(w0, sizeof<T>());
       const c10 = ldw<T>(w1);
       const c11 = v128.load_splat<T>(w1, sizeof<T>());
-      u0a = vadd<T>(vadd<T>(u0a, vmul<T>(c00, aa0)), vmul<T>(c01, aa1));
-      u0b = vadd<T>(vadd<T>(u0b, vmul<T>(c00, ab0)), vmul<T>(c01, ab1));
-      u1a = vadd<T>(vadd<T>(u1a, vmul<T>(c10, aa0)), vmul<T>(c11, aa1));
-      u1b = vadd<T>(vadd<T>(u1b, vmul<T>(c10, ab0)), vmul<T>(c11, ab1));
+      u0a = vfma<T>(c01, aa1, vfma<T>(c00, aa0, u0a));
+      u0b = vfma<T>(c01, ab1, vfma<T>(c00, ab0, u0b));
+      u1a = vfma<T>(c11, aa1, vfma<T>(c10, aa0, u1a));
+      u1b = vfma<T>(c11, ab1, vfma<T>(c10, ab0, u1b));
       w0 += 2 * sz;
     }
     if (ap < aEnd) {
@@ -267,16 +298,16 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
       const ab0 = v128.load(ap, 16);
       const c00 = ldw<T>(w0);
       const c10 = ldw<T>(w0 + rowB);
-      u0a = vadd<T>(u0a, vmul<T>(c00, aa0));
-      u0b = vadd<T>(u0b, vmul<T>(c00, ab0));
-      u1a = vadd<T>(u1a, vmul<T>(c10, aa0));
-      u1b = vadd<T>(u1b, vmul<T>(c10, ab0));
+      u0a = vfma<T>(c00, aa0, u0a);
+      u0b = vfma<T>(c00, ab0, u0b);
+      u1a = vfma<T>(c10, aa0, u1a);
+      u1b = vfma<T>(c10, ab0, u1b);
     }
     const d = cur + (i << 5);
-    vst(d, velu<T, A>(u0a));
-    vst(d + 16, velu<T, A>(u0b));
-    vst(d + 32, velu<T, A>(u1a));
-    vst(d + 48, velu<T, A>(u1b));
+    vst(d, u0a);
+    vst(d + 16, u0b);
+    vst(d + 32, u1a);
+    vst(d + 48, u1b);
   }
   if (i < Hu) {
     let u0a = ldw<T>(bk + i * sz);
@@ -284,13 +315,14 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
     let w0 = pw + i * rowB;
     for (let ap = prev; ap < aEnd; ap += 32) {
       const c0 = ldw<T>(w0);
-      u0a = vadd<T>(u0a, vmul<T>(c0, v128.load(ap)));
+      u0a = vfma<T>(c0, v128.load(ap), u0a);
       u0b = vadd<T>(u0b, vmul<T>(c0, v128.load(ap, 16)));
       w0 += sz;
     }
-    vst(cur + (i << 5), velu<T, A>(u0a));
-    vst(cur + (i << 5) + 16, velu<T, A>(u0b));
+    vst(cur + (i << 5), u0a);
+    vst(cur + (i << 5) + 16, u0b);
   }
+  activateInPlace<T, A>(cur, Hu << 1);
 }
 
 /** gnext[j] = g·ELU'(a) (a the post-activation) for both vectors, also added to the bias accumulator pb[j]. */
@@ -332,12 +364,12 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
       const gb = v128.load(gp, 16);
       const c0 = ldw<T>(w);
       const c1 = v128.load_splat<T>(w, sizeof<T>());
-      s0a = vadd<T>(s0a, vmul<T>(ga, c0));
-      s0b = vadd<T>(s0b, vmul<T>(gb, c0));
-      s1a = vadd<T>(s1a, vmul<T>(ga, c1));
-      s1b = vadd<T>(s1b, vmul<T>(gb, c1));
-      accAdd2<T>(ac, vmul<T>(ga, p0a), vmul<T>(gb, p0b));
-      accAdd2At16<T>(ac, vmul<T>(ga, p1a), vmul<T>(gb, p1b));
+      s0a = vfma<T>(ga, c0, s0a);
+      s0b = vfma<T>(gb, c0, s0b);
+      s1a = vfma<T>(ga, c1, s1a);
+      s1b = vfma<T>(gb, c1, s1b);
+      accFma2<T>(ac, ga, p0a, gb, p0b);
+      accFma2At16<T>(ac, ga, p1a, gb, p1b);
       w += rowB;
       ac += rowA;
     }
@@ -355,9 +387,9 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
       const ga = v128.load(gp);
       const gb = v128.load(gp, 16);
       const c0 = ldw<T>(w);
-      s0a = vadd<T>(s0a, vmul<T>(ga, c0));
-      s0b = vadd<T>(s0b, vmul<T>(gb, c0));
-      accAdd2<T>(ac, vmul<T>(ga, p0a), vmul<T>(gb, p0b));
+      s0a = vfma<T>(ga, c0, s0a);
+      s0b = vfma<T>(gb, c0, s0b);
+      accFma2<T>(ac, ga, p0a, gb, p0b);
       w += rowB;
       ac += rowA;
     }
@@ -390,6 +422,7 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
     firstUnit<T, A>(w, bb, i + 1, x0a, x0b, x1a, x1b, act);
   }
   if (i < Hu) firstUnit<T, A>(w, bb, i, x0a, x0b, x1a, x1b, act);
+  activateInPlace<T, A>(act, Hu << 1);
   let p = w + 3 * Hu * sz;
   let prev = act;
   // hidden H → H layers
@@ -412,10 +445,10 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
     const ab = v128.load(ap, 16);
     const c0 = ldw<T>(wp);
     const c1 = ldw<T>(wp + huSz);
-    o0a = vadd<T>(o0a, vmul<T>(c0, aa));
-    o0b = vadd<T>(o0b, vmul<T>(c0, ab));
-    o1a = vadd<T>(o1a, vmul<T>(c1, aa));
-    o1b = vadd<T>(o1b, vmul<T>(c1, ab));
+    o0a = vfma<T>(c0, aa, o0a);
+    o0b = vfma<T>(c0, ab, o0b);
+    o1a = vfma<T>(c1, aa, o1a);
+    o1b = vfma<T>(c1, ab, o1b);
     wp += sz;
   }
   vst(out, o0a);
@@ -441,10 +474,10 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
   const g1a = vld(g + 32);
   const g1b = vld(g + 48);
   if (nh == 0) {
-    accAdd2<T>(a, vmul<T>(g0a, x0a), vmul<T>(g0b, x0b));
-    accAdd2<T>(a + 16, vmul<T>(g0a, x1a), vmul<T>(g0b, x1b));
-    accAdd2<T>(a + 32, vmul<T>(g1a, x0a), vmul<T>(g1b, x0b));
-    accAdd2<T>(a + 48, vmul<T>(g1a, x1a), vmul<T>(g1b, x1b));
+    accFma2<T>(a, g0a, x0a, g0b, x0b);
+    accFma2<T>(a + 16, g0a, x1a, g0b, x1b);
+    accFma2<T>(a + 32, g1a, x0a, g1b, x0b);
+    accFma2<T>(a + 48, g1a, x1a, g1b, x1b);
     accAdd2<T>(a + 64, g0a, g0b);
     accAdd2<T>(a + 80, g1a, g1b);
     const w00 = ldw<T>(w);
@@ -475,13 +508,13 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
     for (let ap = lact; ap < aEnd; ap += 32) {
       const aa = v128.load(ap);
       const ab = v128.load(ap, 16);
-      accAdd2<T>(lap, vmul<T>(g0a, aa), vmul<T>(g0b, ab));
-      accAdd2<T>(lap + huA, vmul<T>(g1a, aa), vmul<T>(g1b, ab));
+      accFma2<T>(lap, g0a, aa, g0b, ab);
+      accFma2<T>(lap + huA, g1a, aa, g1b, ab);
       const c0 = ldw<T>(lwp);
       const c1 = ldw<T>(lwp + huSz);
       // adjoint of the top hidden layer's pre-activation (ELU' from its output) and its bias
-      const ua = vmul<T>(vadd<T>(vmul<T>(g0a, c0), vmul<T>(g1a, c1)), veluGrad<T, A>(aa));
-      const ub = vmul<T>(vadd<T>(vmul<T>(g0b, c0), vmul<T>(g1b, c1)), veluGrad<T, A>(ab));
+      const ua = vmul<T>(vfma<T>(g1a, c1, vmul<T>(g0a, c0)), veluGrad<T, A>(aa));
+      const ub = vmul<T>(vfma<T>(g1b, c1, vmul<T>(g0b, c0)), veluGrad<T, A>(ab));
       v128.store(gp, ua);
       v128.store(gp, ub, 16);
       accAdd2<T>(bp, ua, ub);
@@ -516,14 +549,14 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
     for (let gp = gcur; gp < gEnd; gp += 32) {
       const ga = v128.load(gp);
       const gb = v128.load(gp, 16);
-      accAdd2<T>(acp, vmul<T>(ga, x0a), vmul<T>(gb, x0b));
-      accAdd2At16<T>(acp, vmul<T>(ga, x1a), vmul<T>(gb, x1b));
+      accFma2<T>(acp, ga, x0a, gb, x0b);
+      accFma2At16<T>(acp, ga, x1a, gb, x1b);
       const c0 = ldw<T>(wp);
       const c1 = v128.load_splat<T>(wp, sizeof<T>());
-      gx0a = vadd<T>(gx0a, vmul<T>(ga, c0));
-      gx0b = vadd<T>(gx0b, vmul<T>(gb, c0));
-      gx1a = vadd<T>(gx1a, vmul<T>(ga, c1));
-      gx1b = vadd<T>(gx1b, vmul<T>(gb, c1));
+      gx0a = vfma<T>(ga, c0, gx0a);
+      gx0b = vfma<T>(gb, c0, gx0b);
+      gx1a = vfma<T>(ga, c1, gx1a);
+      gx1b = vfma<T>(gb, c1, gx1b);
       acp += 32;
       wp += 2 * sz;
     }
@@ -581,8 +614,8 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
       if (gen) {
         const e0 = vexp<T>(s0);
         const e1 = vexp<T>(s1);
-        vst(vo + ui0 + h, vadd<T>(vmul<T>(vld(vi + ui0 + h), e0), vld(sOUT + 64 + h)));
-        vst(vo + ui1 + h, vadd<T>(vmul<T>(vld(vi + ui1 + h), e1), vld(sOUT + 96 + h)));
+        vst(vo + ui0 + h, vfma<T>(vld(vi + ui0 + h), e0, vld(sOUT + 64 + h)));
+        vst(vo + ui1 + h, vfma<T>(vld(vi + ui1 + h), e1, vld(sOUT + 96 + h)));
         vst(eq + h, e0);
         vst(eq + 32 + h, e1);
         ld = vadd<T>(ld, vadd<T>(s0, s1));
@@ -645,8 +678,8 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
         // y = u e^s + t
         gt0 = gy0;
         gt1 = gy1;
-        gs0 = vadd<T>(vmul<T>(vmul<T>(gy0, vld(vi + ui0 + h)), e0), gld);
-        gs1 = vadd<T>(vmul<T>(vmul<T>(gy1, vld(vi + ui1 + h)), e1), gld);
+        gs0 = vfma<T>(vmul<T>(gy0, vld(vi + ui0 + h)), e0, gld);
+        gs1 = vfma<T>(vmul<T>(gy1, vld(vi + ui1 + h)), e1, gld);
       } else {
         // y = (u − t) e^{−s}
         gt0 = v128.neg<T>(gu0);
@@ -655,8 +688,8 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
         gs1 = vsub<T>(vmul<T>(v128.neg<T>(gy1), vld(vo + ui1 + h)), gld);
       }
       // s = scale ⊙ tanh(h)
-      ts0 = vadd<T>(ts0, vmul<T>(gs0, th0));
-      ts1 = vadd<T>(ts1, vmul<T>(gs1, th1));
+      ts0 = vfma<T>(gs0, th0, ts0);
+      ts1 = vfma<T>(gs1, th1, ts1);
       vst(sOUT + h, vmul<T>(vmul<T>(gs0, sc0), vsub<T>(one, vmul<T>(th0, th0))));
       vst(sOUT + 32 + h, vmul<T>(vmul<T>(gs1, sc1), vsub<T>(one, vmul<T>(th1, th1))));
       vst(sOUT + 64 + h, gt0);
