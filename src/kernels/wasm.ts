@@ -120,7 +120,7 @@ let variant: WasmVariant | null = null;
 function kernelExports(): BlockExports {
   if (wasm === null) {
     const want = requestedWasmVariant(typeof process === "undefined" ? undefined : process.env);
-    let bytes: Uint8Array | null = null;
+    let bytes: Buffer<ArrayBuffer> | null = null;
     if (want !== "simd") {
       const relaxed = readFileSync(WASM_RELAXED_URL);
       if (relaxedSimdAvailable(relaxed)) bytes = relaxed;
