@@ -59,12 +59,11 @@ export function latentGradients(
   const dtype = dtypeOf(params);
   const xin = dtypeOf(x) === dtype ? x : toDType(x, dtype);
   const { tape } = inferWithTape(model, params, xin, batch);
-  const gParams = new Float64Array(model.nparams);
   const gLogDet = new Float64Array(batch);
   return sites.map((s) => {
     const g = alloc(dtype, batch * N);
     for (let b = 0; b < batch; b++) g[b * N + s] = 1;
-    return Float64Array.from(backward(model, params, tape, g, gLogDet, gParams));
+    return Float64Array.from(backward(model, params, tape, g, gLogDet, null));
   });
 }
 

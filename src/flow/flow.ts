@@ -120,7 +120,7 @@ function layerOrder(model: FlowModel, dir: Direction): number[] {
 /** What a pass keeps: nothing, the compact tape for `backward`, or the full state before every layer. */
 type Keep = "none" | "tape" | "states";
 
-function run(model: FlowModel, params: Real, input: Real, batch: number, dir: Direction, keep: Keep) {
+function run(model: FlowModel, params: Real, input: Real, batch: number, dir: Direction, keep: Keep, inverse = false) {
   checkBatch(model, input, batch, dir === "generate" ? "z" : "x");
   if (params.length !== model.nparams) {
     throw new RangeError(`parameter array has ${params.length} entries, the flow needs ${model.nparams}`);
@@ -128,6 +128,7 @@ function run(model: FlowModel, params: Real, input: Real, batch: number, dir: Di
   const state = input.slice() as Real;
   const logDet = new Float64Array(batch);
   const inputs: Real[] = [];
+  const outputs: Real[] = [];
   const dtype = dtypeOf(state);
   for (const l of layerOrder(model, dir)) {
     const layer = model.layers[l];
@@ -143,8 +144,12 @@ function run(model: FlowModel, params: Real, input: Real, batch: number, dir: Di
       );
     else if (keep === "states") inputs.push(state.slice() as Real);
     model.kernel.layerForward(model.specs[l], params, dir, state, model.nvars, layer, logDet, 0, batch);
+    if (inverse) {
+      const sites = layer.blocks.subarray(0, 4 * layer.nblocks);
+      outputs.push(gather(state, model.nvars, sites, batch, alloc(dtype, batch * 4 * layer.nblocks)));
+    }
   }
-  return { out: state, logDet, inputs };
+  return { out: state, logDet, inputs, outputs };
 }
 
 /** x = g(z) and ln|det ∂x/∂z| per row. */
@@ -167,6 +172,27 @@ export function generateWithTape(
 ): { x: Real; logDet: Float64Array; tape: Tape } {
   const r = run(model, params, z, batch, "generate", "tape");
   return { x: r.out, logDet: r.logDet, tape: { dir: "generate", batch, inputs: r.inputs } };
+}
+
+/**
+ * generateWithTape that also records the tape of the inverse pass at its output x: every
+ * layer's output at its blocks is the input of that layer in the inference direction, so
+ * `inverseTape` is what inferWithTape(x) would record (up to rounding: f(g(z)) = z exactly only
+ * in exact arithmetic) without running the inference pass; with it, ln q(x) = ln p(z) − logDet.
+ */
+export function generateWithTapes(
+  model: FlowModel,
+  params: Real,
+  z: Real,
+  batch: number,
+): { x: Real; logDet: Float64Array; tape: Tape; inverseTape: Tape } {
+  const r = run(model, params, z, batch, "generate", "tape", true);
+  return {
+    x: r.out,
+    logDet: r.logDet,
+    tape: { dir: "generate", batch, inputs: r.inputs },
+    inverseTape: { dir: "infer", batch, inputs: r.outputs.reverse() },
+  };
 }
 
 export function inferWithTape(
@@ -197,7 +223,8 @@ export function passStates(
 /**
  * Vector–Jacobian product of a taped pass: given the adjoint `gOut` of its output (consumed:
  * overwritten with the adjoint of its input, which is also returned) and the adjoint gLogDet of
- * each row's log-determinant, accumulates the parameter gradient into gParams.
+ * each row's log-determinant, accumulates the parameter gradient into gParams (null: only the
+ * input adjoint is wanted, which the wasm kernel then computes without the parameter gradient).
  */
 export function backward(
   model: FlowModel,
@@ -205,7 +232,7 @@ export function backward(
   tape: Tape,
   gOut: Real,
   gLogDet: Float64Array,
-  gParams: Float64Array,
+  gParams: Float64Array | null,
 ): Real {
   checkBatch(model, gOut, tape.batch, "output adjoint");
   const order = layerOrder(model, tape.dir);

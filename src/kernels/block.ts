@@ -251,12 +251,13 @@ export function layerForward(
  * Backward of `layerForward`. `input` is the layer's input state (unchanged). `grad` holds the
  * adjoint of the layer output on entry and the adjoint of its input on exit (sites outside the
  * layer's blocks pass through). gLogdet[b] is the adjoint of row b's log-determinant.
- * Parameter gradients are accumulated into G.
+ * Parameter gradients are accumulated into G; with G null only the input adjoint is wanted
+ * (this reference kernel then accumulates into a scratch array and drops it).
  */
 export function layerBackward(
   spec: LayerSpec,
   P: Real,
-  G: Float64Array,
+  G: Float64Array | null,
   dir: Direction,
   input: Real,
   grad: Real,
@@ -269,6 +270,7 @@ export function layerBackward(
   const sc = scratchFor(spec);
   const v = sc.v;
   const gv = sc.gv;
+  const gParams = G ?? new Float64Array(P.length);
   const blocks = idx.blocks;
   for (let b = b0; b < b1; b++) {
     const row = b * N;
@@ -287,7 +289,7 @@ export function layerBackward(
       gv[1] = grad[i1];
       gv[2] = grad[i2];
       gv[3] = grad[i3];
-      blockBackward(spec, P, G, dir, gld, sc);
+      blockBackward(spec, P, gParams, dir, gld, sc);
       grad[i0] = gv[0];
       grad[i1] = gv[1];
       grad[i2] = gv[2];

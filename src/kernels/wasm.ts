@@ -72,6 +72,11 @@ interface BlockExports {
   forward64r: ForwardExport;
   backward32r: BackwardExport;
   backward64r: BackwardExport;
+  /** input adjoint only (no parameter gradient) */
+  backward32n: BackwardExport;
+  backward64n: BackwardExport;
+  backward32rn: BackwardExport;
+  backward64rn: BackwardExport;
 }
 
 /**
@@ -297,11 +302,11 @@ export function wasmLayerForward(
   }
 }
 
-/** Same contract as `layerBackward` in block.ts. */
+/** Same contract as `layerBackward` in block.ts (G null: the input adjoint only, by the exports without parameter gradient). */
 export function wasmLayerBackward(
   spec: LayerSpec,
   P: Real,
-  G: Float64Array,
+  G: Float64Array | null,
   dir: Direction,
   input: Real,
   grad: Real,
@@ -315,7 +320,8 @@ export function wasmLayerBackward(
   if (nb <= 0 || idx.nblocks === 0) return;
   const np = checkArgs(spec, P, N, idx, input, b1);
   if (grad.length < b1 * N) throw new RangeError(`grad rows up to ${b1} need ${b1 * N} entries, have ${grad.length}`);
-  if (spec.base + np > G.length) throw new RangeError(`G (length ${G.length}) is shorter than the layer's parameters`);
+  if (G !== null && spec.base + np > G.length)
+    throw new RangeError(`G (length ${G.length}) is shorter than the layer's parameters`);
   const ex = kernelExports();
   const f32 = grad instanceof Float32Array;
   const sz = f32 ? 4 : 8;
@@ -339,7 +345,22 @@ export function wasmLayerBackward(
   new Int32Array(buf, pBlk, 4 * idx.nblocks).set(idx.blocks.subarray(0, 4 * idx.nblocks));
   new Float64Array(buf, pGld, nb).set(gLogdet.subarray(b0, b1));
   const rational = spec.activation === "rational";
-  const run = f32 ? (rational ? ex.backward32r : ex.backward32) : rational ? ex.backward64r : ex.backward64;
+  const run =
+    G === null
+      ? f32
+        ? rational
+          ? ex.backward32rn
+          : ex.backward32n
+        : rational
+          ? ex.backward64rn
+          : ex.backward64n
+      : f32
+        ? rational
+          ? ex.backward32r
+          : ex.backward32
+        : rational
+          ? ex.backward64r
+          : ex.backward64;
   const t1 = tm ? performance.now() : 0;
   run(
     dir === "generate" ? 0 : 1,
@@ -361,9 +382,11 @@ export function wasmLayerBackward(
   );
   const t2 = tm ? performance.now() : 0;
   grad.set(g, b0 * N);
-  const gp = new Float64Array(buf, pGP, np);
-  const base = spec.base;
-  for (let i = 0; i < np; i++) G[base + i] += gp[i];
+  if (G !== null) {
+    const gp = new Float64Array(buf, pGP, np);
+    const base = spec.base;
+    for (let i = 0; i < np; i++) G[base + i] += gp[i];
+  }
   if (tm) {
     const t3 = performance.now();
     tm.backwardRun += t2 - t1;

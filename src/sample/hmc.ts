@@ -93,7 +93,6 @@ export function latentPotential(
       target.logProb(x, batch, logPi, gradPi);
       const gx = alloc(dtype, batch * N);
       const gLd = new Float64Array(batch);
-      const scratch = new Float64Array(params.length); // parameter gradients are not needed
       if (!symmetrize) {
         // U = −ln π(g(z)) − ln|det ∂g/∂z|
         for (let b = 0; b < batch; b++) {
@@ -101,7 +100,7 @@ export function latentPotential(
           gLd[b] = -1;
         }
         for (let k = 0; k < gx.length; k++) gx[k] = -gradPi[k];
-        const gz = backward(model, params, gen.tape, gx, gLd, scratch);
+        const gz = backward(model, params, gen.tape, gx, gLd, null);
         grad.set(gz);
       } else {
         // U = −ln p(z) − ln π(x) + logaddexp(ln q(x), ln q(−x)) − ln 2, x = g(z)
@@ -124,9 +123,9 @@ export function latentPotential(
           for (let i = b * N; i < (b + 1) * N; i++) gzm[i] = -inf.z[i] * w2; // ∂ ln p(z′)/∂z′ = −z′
         }
         // adjoint of −x; d/dx f(−x) = −f′(−x)
-        const gxm = backward(model, params, inf.tape, gzm, gLdInf, scratch);
+        const gxm = backward(model, params, inf.tape, gzm, gLdInf, null);
         for (let k = 0; k < gx.length; k++) gx[k] = -gradPi[k] - gxm[k];
-        const gz = backward(model, params, gen.tape, gx, gLd, scratch);
+        const gz = backward(model, params, gen.tape, gx, gLd, null);
         // direct z terms: −∇ln p(z) + w1 ∇ln p(z) = (1 − w1) z
         for (let b = 0; b < batch; b++) {
           const w2 = 1 - w1[b];

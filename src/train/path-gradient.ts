@@ -10,22 +10,33 @@
  * E_{q_sym}). Dropping it leaves an unbiased estimator whose variance vanishes where q = π/Z
  * (then ∇ₓ ln q = ∇ₓ ln π pointwise), which the reparametrised estimator does not.
  *
- * Cost: ∇ₓ ln q(x) at fixed θ is an inference pass with tape and its backward (the parameter
- * adjoints that backward also accumulates go to a scratch buffer); with q_sym the passes at x and
- * −x run as one batch of 2·batch rows. Then the generate pass's backward carries the cotangent
- * gx = ∇ₓ ln q − ∇ₓ ln π with zero log-det cotangent.
+ * Cost: ∇ₓ ln q(x) at fixed θ is the backward of an inference pass at x, input adjoint only (no
+ * parameter gradient). Its tape comes from the generate pass (each layer's output is the
+ * inference pass's input of that layer), so only q_sym's pass at −x runs as a real inference
+ * pass. Then the generate pass's backward carries the cotangent gx = ∇ₓ ln q − ∇ₓ ln π with zero
+ * log-det cotangent.
  */
 import { logAddExp, meanStdErr, sigmoid } from "../engine/math.ts";
 import type { Real } from "../engine/real.ts";
 import { alloc, dtypeOf } from "../engine/real.ts";
 import type { FlowModel } from "../flow/flow.ts";
-import { backward, generateWithTape, inferWithTape, priorLogProb } from "../flow/flow.ts";
+import type { Tape } from "../flow/flow.ts";
+import { backward, generateWithTapes, inferWithTape, priorLogProb } from "../flow/flow.ts";
 import type { Target } from "../targets/target.ts";
 import type { LossAndGrad, ObjectiveOptions } from "./objectives.ts";
 
+/** What the generate pass x = g(z) already knows of the inference pass at x (generateWithTapes). */
+export interface GeneratedPass {
+  z: Real;
+  logDet: Float64Array;
+  inverseTape: Tape;
+}
+
 /**
  * ∇ₓ ln q(x) of each row at fixed parameters (q_sym when `symmetrize`), with ln q(x) itself.
- * ln q(x) = ln p(f(x)) + ln|det ∂f/∂x| with f = g⁻¹ (Eq. 1).
+ * ln q(x) = ln p(f(x)) + ln|det ∂f/∂x| with f = g⁻¹ (Eq. 1). Given the generate pass that made x
+ * (`generated`), its inverse tape stands in for the inference pass at x, which then runs only at
+ * −x. The backward passes ask for the input adjoint only (no parameter gradient).
  */
 export function modelScoreX(
   model: FlowModel,
@@ -33,36 +44,63 @@ export function modelScoreX(
   x: Real,
   batch: number,
   symmetrize: boolean,
+  generated?: GeneratedPass,
 ): { gradX: Real; logQ: Float64Array; logQNeg?: Float64Array } {
   const N = model.nvars;
   const dtype = dtypeOf(params);
-  const rows = symmetrize ? 2 * batch : batch;
-  const xx = alloc(dtype, rows * N);
-  xx.set(x);
-  if (symmetrize) for (let k = 0; k < batch * N; k++) xx[batch * N + k] = -x[k];
-  const inf = inferWithTape(model, params, xx, rows);
-  const lq = priorLogProb(inf.z, rows, N);
-  for (let r = 0; r < rows; r++) lq[r] += inf.logDet[r];
+  // ln q(x) and the tape at x: from the generate pass, or from an inference pass
+  let zPlus: Real, lqPlus: Float64Array, tapePlus: Tape;
+  if (generated) {
+    zPlus = generated.z;
+    lqPlus = priorLogProb(zPlus, batch, N);
+    for (let b = 0; b < batch; b++) lqPlus[b] -= generated.logDet[b];
+    tapePlus = generated.inverseTape;
+  } else {
+    const inf = inferWithTape(model, params, x, batch);
+    zPlus = inf.z;
+    lqPlus = priorLogProb(zPlus, batch, N);
+    for (let b = 0; b < batch; b++) lqPlus[b] += inf.logDet[b];
+    tapePlus = inf.tape;
+  }
+  // the same at −x (q_sym only)
+  let zMinus: Real | null = null;
+  let lqMinus: Float64Array | null = null;
+  let tapeMinus: Tape | null = null;
+  if (symmetrize) {
+    const xm = alloc(dtype, batch * N);
+    for (let k = 0; k < xm.length; k++) xm[k] = -x[k];
+    const inf = inferWithTape(model, params, xm, batch);
+    zMinus = inf.z;
+    lqMinus = priorLogProb(zMinus, batch, N);
+    for (let b = 0; b < batch; b++) lqMinus[b] += inf.logDet[b];
+    tapeMinus = inf.tape;
+  }
   // weights of q(x) and q(−x) in q_sym(x) (1 and 0 for the plain model)
-  const w = new Float64Array(rows);
+  const wPlus = new Float64Array(batch);
   const logQ = new Float64Array(batch);
   for (let b = 0; b < batch; b++) {
-    if (symmetrize) {
-      w[b] = sigmoid(lq[b] - lq[batch + b]);
-      w[batch + b] = 1 - w[b];
-      logQ[b] = logAddExp(lq[b], lq[batch + b]) - Math.LN2;
+    if (lqMinus) {
+      wPlus[b] = sigmoid(lqPlus[b] - lqMinus[b]);
+      logQ[b] = logAddExp(lqPlus[b], lqMinus[b]) - Math.LN2;
     } else {
-      w[b] = 1;
-      logQ[b] = lq[b];
+      wPlus[b] = 1;
+      logQ[b] = lqPlus[b];
     }
   }
-  const gz = alloc(dtype, rows * N);
-  for (let r = 0; r < rows; r++) for (let i = r * N; i < (r + 1) * N; i++) gz[i] = -inf.z[i] * w[r]; // ∂ ln p(z)/∂z = −z
-  const scratch = new Float64Array(params.length);
-  const g = backward(model, params, inf.tape, gz, w, scratch);
-  const gradX = alloc(dtype, batch * N);
-  for (let k = 0; k < batch * N; k++) gradX[k] = symmetrize ? g[k] - g[batch * N + k] : g[k]; // x′ = −x
-  return symmetrize ? { gradX, logQ, logQNeg: lq.slice(batch) } : { gradX, logQ };
+  // ∂ ln p(z)/∂z = −z, weighted; the log-det adjoint is the same weight
+  const scoreAt = (zz: Real, tape: Tape, w: Float64Array): Real => {
+    const gz = alloc(dtype, batch * N);
+    for (let b = 0; b < batch; b++) for (let i = b * N; i < (b + 1) * N; i++) gz[i] = -zz[i] * w[b];
+    return backward(model, params, tape, gz, w, null);
+  };
+  const gradX = scoreAt(zPlus, tapePlus, wPlus);
+  if (zMinus && tapeMinus && lqMinus) {
+    const wMinus = wPlus.map((v) => 1 - v);
+    const gm = scoreAt(zMinus, tapeMinus, wMinus);
+    for (let k = 0; k < gradX.length; k++) gradX[k] -= gm[k]; // x′ = −x
+    return { gradX, logQ, logQNeg: lqMinus };
+  }
+  return { gradX, logQ };
 }
 
 /**
@@ -84,12 +122,16 @@ export function pathLossAndGrad(
     );
   const N = model.nvars;
   const dtype = dtypeOf(params);
-  const gen = generateWithTape(model, params, z, batch);
+  const gen = generateWithTapes(model, params, z, batch);
   const x = gen.x;
   const logPi = new Float64Array(batch);
   const gradPi = alloc(dtype, batch * N);
   target.logProb(x, batch, logPi, gradPi);
-  const { gradX, logQNeg } = modelScoreX(model, params, x, batch, opts.symmetrize);
+  const { gradX, logQNeg } = modelScoreX(model, params, x, batch, opts.symmetrize, {
+    z,
+    logDet: gen.logDet,
+    inverseTape: gen.inverseTape,
+  });
   // the loss exactly as pddLossAndGrad reports it: ln q(x) = ln p(z) − ln|det ∂x/∂z| from the
   // generate pass, symmetrised with ln q(−x) from the inference pass
   const logQ = priorLogProb(z, batch, N);

@@ -212,6 +212,24 @@ describe.each(BUILDS)("%s build", (variant, url) => {
       }
     });
 
+    it.each(["generate", "infer"] as const)(
+      "%s backward without parameter gradient (G = null) gives the same input adjoint, bit for bit",
+      (dir) => {
+        for (const f32 of [false, true]) {
+          const full = runPair(wasmLayerForward, wasmLayerBackward, c, dir, f32, 0, c.batch);
+          const { spec, P, idx, N, x, gOut, gLd } = problem(c);
+          const cast = (a: Float64Array): Real => (f32 ? Float32Array.from(a) : a.slice());
+          const grad = cast(gOut);
+          wasmLayerBackward(spec, cast(P), null, dir, cast(x), grad, N, idx, gLd, 0, c.batch);
+          expect(Float64Array.from(grad)).toEqual(full.grad);
+          // the JS kernel accepts null as well
+          const gradJs = cast(gOut);
+          layerBackward(spec, cast(P), null, dir, cast(x), gradJs, N, idx, gLd, 0, c.batch);
+          expect(normErr(Float64Array.from(gradJs), full.grad)).toBeLessThanOrEqual(f32 ? 1e-5 : 1e-10);
+        }
+      },
+    );
+
     it.each(["generate", "infer"] as const)("float32 %s is within 1e-5 of the float64 JS kernel", (dir) => {
       const ref = runRef32(c, dir, 0, c.batch);
       const wa = runPair(wasmLayerForward, wasmLayerBackward, c, dir, true, 0, c.batch);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/engine/rng.ts";
 import type { FlowConfig } from "../../src/flow/config.ts";
-import { createFlow, logProb } from "../../src/flow/flow.ts";
+import { createFlow, generateWithTapes, inferWithTape, logProb } from "../../src/flow/flow.ts";
 import { initParams } from "../../src/flow/params.ts";
 import { flowLogQSym } from "../../src/sample/density.ts";
 import { makeTarget } from "../../src/targets/registry.ts";
@@ -39,6 +39,49 @@ describe("path gradient (sticking the landing)", () => {
     }
     expect(worst).toBeLessThan(1e-6);
   });
+
+  it.each([
+    [false, "js"],
+    [true, "js"],
+    [false, "wasm"],
+    [true, "wasm"],
+  ] as const)(
+    "symmetrize=%s, %s kernel: the generate pass's inverse tape stands in for the inference pass at x",
+    (symmetrize, kernel) => {
+      const m = createFlow(config, kernel);
+      const batch = 4;
+      const z = normals(batch * 16, 17);
+      const gen = generateWithTapes(m, params, z, batch);
+      // the inverse tape is the inference pass's tape at x, up to rounding
+      const inf = inferWithTape(m, params, gen.x, batch);
+      expect(gen.inverseTape.dir).toBe("infer");
+      expect(gen.inverseTape.inputs.length).toBe(inf.tape.inputs.length);
+      gen.inverseTape.inputs.forEach((t, q) => {
+        expect(t.length).toBe(inf.tape.inputs[q].length);
+        for (let i = 0; i < t.length; i++) expect(Math.abs(t[i] - inf.tape.inputs[q][i])).toBeLessThan(1e-12);
+      });
+      const a = modelScoreX(m, params, gen.x, batch, symmetrize);
+      const b = modelScoreX(m, params, gen.x, batch, symmetrize, {
+        z,
+        logDet: gen.logDet,
+        inverseTape: gen.inverseTape,
+      });
+      let worst = 0;
+      for (let k = 0; k < a.gradX.length; k++) worst = Math.max(worst, Math.abs(a.gradX[k] - b.gradX[k]));
+      expect(worst).toBeLessThan(1e-10);
+      expect(worst).toBeGreaterThanOrEqual(0);
+      for (let r = 0; r < batch; r++) expect(b.logQ[r]).toBeCloseTo(a.logQ[r], 10);
+      // and it is not the score of some other point: at −x it differs
+      const c = modelScoreX(
+        m,
+        params,
+        gen.x.map((v) => -v),
+        batch,
+        false,
+      );
+      expect(Math.max(...c.gradX.map((v, k) => Math.abs(v - b.gradX[k])))).toBeGreaterThan(1e-3);
+    },
+  );
 
   it.each([
     [false, "toy"],

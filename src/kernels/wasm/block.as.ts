@@ -136,13 +136,18 @@
 }
 
 /**
- * The hidden activation of kernels/activation.ts, chosen at compile time by the second type
- * parameter A of the functions below: ELU for A = Elu, "rational" for A = Rational (each export
- * exists once per activation, so the inner loops test nothing at run time).
+ * The kernel variant, chosen at compile time by the second type parameter A of the functions
+ * below: the hidden activation of kernels/activation.ts (ELU or "rational"), and whether the
+ * backward pass accumulates the parameter gradient or only propagates the input adjoint (the
+ * score ∇ₓ ln q(x) of the path gradient needs no parameter gradient). Each export exists once per
+ * variant, so the inner loops test nothing at run time.
  */
 type Elu = i8;
 type Rational = i16;
-@inline function isRational<A>(): bool { return sizeof<A>() == 2; }
+type EluNoGrad = i32;
+type RationalNoGrad = i64;
+@inline function isRational<A>(): bool { return sizeof<A>() == 2 || sizeof<A>() == 8; }
+@inline function paramGrad<A>(): bool { return sizeof<A>() <= 2; }
 
 /**
  * ELU: u > 0 ? u : expm1(u), as max(u, expm1(min(u, 0)));
@@ -331,7 +336,7 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
   const ub = vmul<T>(gb, veluGrad<T, A>(ab));
   vst(gnext + (j << 5), ua);
   vst(gnext + (j << 5) + 16, ub);
-  accAdd2<T>(pb + (j << 4), ua, ub);
+  if (paramGrad<A>()) accAdd2<T>(pb + (j << 4), ua, ub);
 }
 
 /**
@@ -368,8 +373,8 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
       s0b = vfma<T>(gb, c0, s0b);
       s1a = vfma<T>(ga, c1, s1a);
       s1b = vfma<T>(gb, c1, s1b);
-      accFma2<T>(ac, ga, p0a, gb, p0b);
-      accFma2At16<T>(ac, ga, p1a, gb, p1b);
+      if (paramGrad<A>()) accFma2<T>(ac, ga, p0a, gb, p0b);
+      if (paramGrad<A>()) accFma2At16<T>(ac, ga, p1a, gb, p1b);
       w += rowB;
       ac += rowA;
     }
@@ -389,7 +394,7 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
       const c0 = ldw<T>(w);
       s0a = vfma<T>(ga, c0, s0a);
       s0b = vfma<T>(gb, c0, s0b);
-      accFma2<T>(ac, ga, p0a, gb, p0b);
+      if (paramGrad<A>()) accFma2<T>(ac, ga, p0a, gb, p0b);
       w += rowB;
       ac += rowA;
     }
@@ -474,12 +479,12 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
   const g1a = vld(g + 32);
   const g1b = vld(g + 48);
   if (nh == 0) {
-    accFma2<T>(a, g0a, x0a, g0b, x0b);
-    accFma2<T>(a + 16, g0a, x1a, g0b, x1b);
-    accFma2<T>(a + 32, g1a, x0a, g1b, x0b);
-    accFma2<T>(a + 48, g1a, x1a, g1b, x1b);
-    accAdd2<T>(a + 64, g0a, g0b);
-    accAdd2<T>(a + 80, g1a, g1b);
+    if (paramGrad<A>()) accFma2<T>(a, g0a, x0a, g0b, x0b);
+    if (paramGrad<A>()) accFma2<T>(a + 16, g0a, x1a, g0b, x1b);
+    if (paramGrad<A>()) accFma2<T>(a + 32, g1a, x0a, g1b, x0b);
+    if (paramGrad<A>()) accFma2<T>(a + 48, g1a, x1a, g1b, x1b);
+    if (paramGrad<A>()) accAdd2<T>(a + 64, g0a, g0b);
+    if (paramGrad<A>()) accAdd2<T>(a + 80, g1a, g1b);
     const w00 = ldw<T>(w);
     const w01 = ldw<T>(w + sz);
     const w10 = ldw<T>(w + 2 * sz);
@@ -508,8 +513,8 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
     for (let ap = lact; ap < aEnd; ap += 32) {
       const aa = v128.load(ap);
       const ab = v128.load(ap, 16);
-      accFma2<T>(lap, g0a, aa, g0b, ab);
-      accFma2<T>(lap + huA, g1a, aa, g1b, ab);
+      if (paramGrad<A>()) accFma2<T>(lap, g0a, aa, g0b, ab);
+      if (paramGrad<A>()) accFma2<T>(lap + huA, g1a, aa, g1b, ab);
       const c0 = ldw<T>(lwp);
       const c1 = ldw<T>(lwp + huSz);
       // adjoint of the top hidden layer's pre-activation (ELU' from its output) and its bias
@@ -517,15 +522,15 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
       const ub = vmul<T>(vfma<T>(g1b, c1, vmul<T>(g0b, c0)), veluGrad<T, A>(ab));
       v128.store(gp, ua);
       v128.store(gp, ub, 16);
-      accAdd2<T>(bp, ua, ub);
+      if (paramGrad<A>()) accAdd2<T>(bp, ua, ub);
       lap += 16;
       lwp += sz;
       gp += 32;
       bp += 16;
     }
   }
-  accAdd2<T>(la + ((2 * Hu) << 4), g0a, g0b);
-  accAdd2<T>(la + ((2 * Hu + 1) << 4), g1a, g1b);
+  if (paramGrad<A>()) accAdd2<T>(la + ((2 * Hu) << 4), g0a, g0b);
+  if (paramGrad<A>()) accAdd2<T>(la + ((2 * Hu + 1) << 4), g1a, g1b);
   // hidden layers from the top: gcur holds ∂/∂(pre-activation) of layer k
   let gcur = sGA;
   let gnext = sGB;
@@ -549,8 +554,8 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
     for (let gp = gcur; gp < gEnd; gp += 32) {
       const ga = v128.load(gp);
       const gb = v128.load(gp, 16);
-      accFma2<T>(acp, ga, x0a, gb, x0b);
-      accFma2At16<T>(acp, ga, x1a, gb, x1b);
+      if (paramGrad<A>()) accFma2<T>(acp, ga, x0a, gb, x0b);
+      if (paramGrad<A>()) accFma2At16<T>(acp, ga, x1a, gb, x1b);
       const c0 = ldw<T>(wp);
       const c1 = v128.load_splat<T>(wp, sizeof<T>());
       gx0a = vfma<T>(ga, c0, gx0a);
@@ -697,8 +702,8 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
       vst(sGV + ui0 + h, gu0);
       vst(sGV + ui1 + h, gu1);
     }
-    accAdd<T>(aScale, ts0);
-    accAdd<T>(aScale + 16, ts1);
+    if (paramGrad<A>()) accAdd<T>(aScale, ts0);
+    if (paramGrad<A>()) accAdd<T>(aScale + 16, ts1);
     const x0a = vld(vi + ci0);
     const x0b = vld(vi + ci0 + 16);
     const x1a = vld(vi + ci1);
@@ -883,9 +888,11 @@ const FLUSH32: i32 = 16;
   const rowB = <usize>N * sz;
   const np = nl * (2 * netSize + 2);
   const zero = splat<T>(0.0);
-  for (let i: usize = 0; i < <usize>np; i++) {
-    vst(pAcc + (i << 4), zero);
-    store<f64>(pGP + (i << 3), 0.0);
+  if (paramGrad<A>()) {
+    for (let i: usize = 0; i < <usize>np; i++) {
+      vst(pAcc + (i << 4), zero);
+      store<f64>(pGP + (i << 3), 0.0);
+    }
   }
   const dx = pX - pGr;
   let groups = 0;
@@ -930,7 +937,7 @@ const FLUSH32: i32 = 16;
       scatterPair<T>(sGV + 32, cnt, o1, r0, r1, r2, r3, r4, r5, r6, r7);
       scatterPair<T>(sGV + 64, cnt, o2, r0, r1, r2, r3, r4, r5, r6, r7);
       scatterPair<T>(sGV + 96, cnt, o3, r0, r1, r2, r3, r4, r5, r6, r7);
-      if (isF32<T>()) {
+      if (isF32<T>() && paramGrad<A>()) {
         if (++groups == FLUSH32) {
           flush<T>(pAcc, pGP, np);
           groups = 0;
@@ -938,11 +945,11 @@ const FLUSH32: i32 = 16;
       }
     }
   }
-  flush<T>(pAcc, pGP, np);
+  if (paramGrad<A>()) flush<T>(pAcc, pGP, np);
 }
 
-// exports: <pass><bits> with ELU, <pass><bits>r with the rational activation
-
+// exports: <pass><bits> with ELU, <pass><bits>r with the rational activation; backward…n: the
+// input adjoint only (no parameter gradient: GP and ACC are not touched)
 
 export function forward32(
   dir: i32, nl: i32, nh: i32, H: i32, netSize: i32, pP: usize,
@@ -1002,4 +1009,36 @@ export function backward64r(
   pGP: usize, pAcc: usize, pS: usize,
 ): void {
   backwardImpl<f64, Rational>(dir, nl, nh, H, netSize, pP, pX, pGr, N, nb, pBlk, nblocks, pGld, pGP, pAcc, pS);
+}
+
+export function backward32n(
+  dir: i32, nl: i32, nh: i32, H: i32, netSize: i32, pP: usize,
+  pX: usize, pGr: usize, N: i32, nb: i32, pBlk: usize, nblocks: i32, pGld: usize,
+  pGP: usize, pAcc: usize, pS: usize,
+): void {
+  backwardImpl<f32, EluNoGrad>(dir, nl, nh, H, netSize, pP, pX, pGr, N, nb, pBlk, nblocks, pGld, pGP, pAcc, pS);
+}
+
+export function backward64n(
+  dir: i32, nl: i32, nh: i32, H: i32, netSize: i32, pP: usize,
+  pX: usize, pGr: usize, N: i32, nb: i32, pBlk: usize, nblocks: i32, pGld: usize,
+  pGP: usize, pAcc: usize, pS: usize,
+): void {
+  backwardImpl<f64, EluNoGrad>(dir, nl, nh, H, netSize, pP, pX, pGr, N, nb, pBlk, nblocks, pGld, pGP, pAcc, pS);
+}
+
+export function backward32rn(
+  dir: i32, nl: i32, nh: i32, H: i32, netSize: i32, pP: usize,
+  pX: usize, pGr: usize, N: i32, nb: i32, pBlk: usize, nblocks: i32, pGld: usize,
+  pGP: usize, pAcc: usize, pS: usize,
+): void {
+  backwardImpl<f32, RationalNoGrad>(dir, nl, nh, H, netSize, pP, pX, pGr, N, nb, pBlk, nblocks, pGld, pGP, pAcc, pS);
+}
+
+export function backward64rn(
+  dir: i32, nl: i32, nh: i32, H: i32, netSize: i32, pP: usize,
+  pX: usize, pGr: usize, N: i32, nb: i32, pBlk: usize, nblocks: i32, pGld: usize,
+  pGP: usize, pAcc: usize, pS: usize,
+): void {
+  backwardImpl<f64, RationalNoGrad>(dir, nl, nh, H, netSize, pP, pX, pGr, N, nb, pBlk, nblocks, pGld, pGP, pAcc, pS);
 }
