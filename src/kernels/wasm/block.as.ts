@@ -74,11 +74,20 @@
     // expm1(x) = −1 in float32 for x < −17.4: clamping there keeps 2^n normal (no slow subnormals)
     x = f32x4.pmax(x, f32x4.splat(upper ? -87.0 : -20.0));
     if (upper) x = f32x4.pmin(x, f32x4.splat(88.0));
-    const magic = f32x4.splat(12582912.0); // 1.5·2^23
+    // 1.5·2^23 + 127: t's low mantissa bits hold n + 127, so t << 23 is 2^n (the bits above vanish)
+    const magic = f32x4.splat(12583039.0);
     const t = vfma<f32>(x, f32x4.splat(1.44269504088896341), magic);
     const n = f32x4.sub(t, magic);
-    let r = vfma<f32>(n, f32x4.splat(-0.693359375), x);
-    r = vfma<f32>(n, f32x4.splat(2.12194440e-4), r);
+    let r: v128;
+    if (ASC_FEATURE_RELAXED_SIMD && !upper) {
+      // x ≤ 0, fused: r = x − n·ln2_f32 rounded once; ln2_f32 − ln2 ≈ 1.9e-9 moves e^x by
+      // ≲ |n|·1.9e-9 relative, i.e. expm1(x) by < 1e-8 relative (|n| ≤ 29, |expm1| > 0.29 if n ≠ 0)
+      r = vfma<f32>(n, f32x4.splat(-0.693147182464599609375), x);
+    } else {
+      // Cody–Waite: n·0.693359375 is exact (few mantissa bits), then the small remainder
+      r = vfma<f32>(n, f32x4.splat(-0.693359375), x);
+      r = vfma<f32>(n, f32x4.splat(2.12194440e-4), r);
+    }
     // e^r − 1 = r + r²·P(r), P of degree 4 fitted to minimise the largest relative error of
     // e^r − 1 on |r| ≤ ln2/2 (1.3e-8, below float32 rounding); no division
     const r2 = f32x4.mul(r, r);
@@ -87,14 +96,15 @@
     p = vfma<f32>(p, r, f32x4.splat(1.6666543422810656e-1));
     p = vfma<f32>(p, r, f32x4.splat(4.999999814951715e-1));
     const q = vfma<f32>(r2, p, r);
-    const two = i32x4.shl(i32x4.add(t, i32x4.splat(127)), 23);
+    const two = i32x4.shl(t, 23);
     if (plusOne) return vfma<f32>(two, q, two);
     return vfma<f32>(two, q, f32x4.sub(two, f32x4.splat(1.0)));
   } else {
     // expm1(x) = −1 in float64 for x < −37.5: clamping there keeps 2^n normal (no slow subnormals)
     x = f64x2.pmax(x, f64x2.splat(upper ? -708.0 : -40.0));
     if (upper) x = f64x2.pmin(x, f64x2.splat(709.0));
-    const magic = f64x2.splat(6755399441055744.0); // 1.5·2^52
+    // 1.5·2^52 + 1023: t's low mantissa bits hold n + 1023, so t << 52 is 2^n
+    const magic = f64x2.splat(6755399441056767.0);
     const t = vfma<f64>(x, f64x2.splat(1.4426950408889634), magic);
     const n = f64x2.sub(t, magic);
     let r: v128;
@@ -105,7 +115,7 @@
     } else {
       // x ≤ 0: one-step reduction. Its error (≲ |n|·2^-54 in r) moves the result by about
       // e^x·|n|·2^-54 ≤ 2^-55 absolutely, while |expm1(x)| > 0.29 whenever n ≠ 0: < 1e-16 relative.
-      r = f64x2.sub(x, f64x2.mul(n, f64x2.splat(0.6931471805599453)));
+      r = vfma<f64>(n, f64x2.splat(-0.6931471805599453), x);
     }
     // e^r − 1 = 2·O/(E − O), (E + O)/(E − O) the [6/6] Padé approximant of e^r split into even
     // and odd parts (truncation < 1e-18, rounding ≈ 2 ulp for |r| ≤ ln2/2)
@@ -117,7 +127,7 @@
     o = vfma<f64>(o, r2, f64x2.splat(0.5));
     o = f64x2.mul(o, r);
     const q = f64x2.div(f64x2.add(o, o), f64x2.sub(e, o));
-    const two = i64x2.shl(i64x2.add(t, i64x2.splat(1023)), 52);
+    const two = i64x2.shl(t, 52);
     if (plusOne) return vfma<f64>(two, q, two);
     return vfma<f64>(two, q, f64x2.sub(two, f64x2.splat(1.0)));
   }
@@ -1041,4 +1051,26 @@ export function backward64rn(
   pGP: usize, pAcc: usize, pS: usize,
 ): void {
   backwardImpl<f64, RationalNoGrad>(dir, nl, nh, H, netSize, pP, pX, pGr, N, nb, pBlk, nblocks, pGld, pGP, pAcc, pS);
+}
+
+// elementwise exports for the accuracy tests of the transcendental functions (test/kernels):
+// n values at p (n a multiple of the lane count), replaced in place
+
+export function eluInPlace32(p: usize, n: i32): void {
+  for (let q = p; q < p + (<usize>n << 2); q += 16) vst(q, velu<f32, Elu>(vld(q)));
+}
+export function eluInPlace64(p: usize, n: i32): void {
+  for (let q = p; q < p + (<usize>n << 3); q += 16) vst(q, velu<f64, Elu>(vld(q)));
+}
+export function expInPlace32(p: usize, n: i32): void {
+  for (let q = p; q < p + (<usize>n << 2); q += 16) vst(q, vexp<f32>(vld(q)));
+}
+export function expInPlace64(p: usize, n: i32): void {
+  for (let q = p; q < p + (<usize>n << 3); q += 16) vst(q, vexp<f64>(vld(q)));
+}
+export function tanhInPlace32(p: usize, n: i32): void {
+  for (let q = p; q < p + (<usize>n << 2); q += 16) vst(q, vtanh<f32>(vld(q)));
+}
+export function tanhInPlace64(p: usize, n: i32): void {
+  for (let q = p; q < p + (<usize>n << 3); q += 16) vst(q, vtanh<f64>(vld(q)));
 }
