@@ -13,6 +13,7 @@ import { Rng } from "../src/engine/rng.ts";
 import { initParams } from "../src/flow/params.ts";
 import { referenceLossAndGrad } from "../src/flow/reference.ts";
 import { relaxedIsing } from "../src/targets/ising.ts";
+import { wasmKernelVariant } from "../src/kernels/wasm.ts";
 import { ADAM_DEFAULTS, adamInit, adamStep } from "../src/train/adam.ts";
 import type { WorkersOption } from "../src/train/parallel.ts";
 import { ParallelObjective, parseWorkersOption, resolveWorkers } from "../src/train/parallel.ts";
@@ -137,6 +138,7 @@ console.log(
     dtype: o.dtype,
     workers,
     workers_option: o.workers,
+    ...(o.impl === "wasm" || o.impl === "webgpu" ? { wasm_build: wasmKernelVariant() } : {}),
     pool_ready_s: poolReady,
     ...(adapter !== undefined ? { adapter } : {}),
     warmup_s: warmup,

@@ -29,6 +29,7 @@ import { Command } from "commander";
 import { writeFileAtomic, writeJsonAtomic } from "../src/io/atomic.ts";
 import { provenance } from "../src/io/provenance.ts";
 import { availableParallelism } from "node:os";
+import { wasmKernelVariant } from "../src/kernels/wasm.ts";
 import { TRAIN_DEFAULTS } from "../src/train/trainer.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -284,13 +285,14 @@ writeJsonAtomic(join(opts.out, "latest.json"), {
   cores: availableParallelism(),
   load_average_at_end: load,
   torch: runOriginal,
+  wasm_build: wasmKernelVariant(),
   ...(adapter !== null ? { webgpuAdapter: adapter } : {}),
   rows,
   profile,
 } as never);
 writeFileAtomic(
   join(opts.out, "latest.md"),
-  `Measured ${new Date().toISOString()} on ${cpu} (${availableParallelism()} cores; load average ${load} at the end: other work shared the machine); ratios are against baselines measured in the same run.\n\n${md}`,
+  `Measured ${new Date().toISOString()} on ${cpu} (${availableParallelism()} cores; load average ${load} at the end: other work shared the machine; wasm kernel build: ${wasmKernelVariant()}, Node ${process.version}); ratios are against baselines measured in the same run.\n\n${md}`,
 );
 process.stdout.write(md);
 if (adapter !== null) {

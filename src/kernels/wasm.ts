@@ -177,6 +177,11 @@ export async function loadWasmKernel(fetchBytes: (url: URL) => Promise<ArrayBuff
   return "simd";
 }
 
+/** The build in use, or null while no kernel is instantiated (does not instantiate one). */
+export function wasmKernelLoaded(): WasmVariant | null {
+  return wasm === null ? null : (variant ?? "simd");
+}
+
 /** The build in use ("relaxed-simd" or "simd"), instantiating the default one if none is yet. */
 export function wasmKernelVariant(): WasmVariant {
   kernelExports();

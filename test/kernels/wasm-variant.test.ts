@@ -11,6 +11,8 @@ import { describe, expect, it } from "vitest";
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const script = `
 import { wasmKernelVariant } from "./src/kernels/wasm.ts";
+import { provenance } from "./src/io/provenance.ts";
+const before = provenance().wasmBuild ?? null;
 import { createFlow, generate } from "./src/flow/flow.ts";
 import { initParams } from "./src/flow/params.ts";
 import { Rng } from "./src/engine/rng.ts";
@@ -20,24 +22,35 @@ const params = initParams(config, "float32", () => rng.uniform(), "torch").data;
 const z = new Float32Array(2 * 16);
 rng.fillNormal(z);
 const x = generate(createFlow(config, "wasm"), params, z, 2).x;
-console.log(JSON.stringify({ variant: wasmKernelVariant(), x0: x[0] }));
+console.log(JSON.stringify({ variant: wasmKernelVariant(), x0: x[0], before, after: provenance().wasmBuild }));
 `;
 
-function run(env: Record<string, string>): { variant: string; x0: number } {
+interface Child {
+  variant: string;
+  x0: number;
+  before: string | null;
+  after: string;
+}
+
+function run(env: Record<string, string>): Child {
   const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
     cwd: root,
     env: { ...process.env, ...env },
     encoding: "utf8",
   });
-  return JSON.parse(out.trim().split("\n").pop() as string) as { variant: string; x0: number };
+  return JSON.parse(out.trim().split("\n").pop() as string) as Child;
 }
 
 describe("default wasm build", () => {
   it("is relaxed SIMD where available; NEURALRG_WASM_SIMD=plain chooses the plain build; both give the same flow to float32 rounding", () => {
     const auto = run({});
     expect(auto.variant).toBe("relaxed-simd");
+    // run records name the build once a kernel has run (provenance)
+    expect(auto.before).toBeNull();
+    expect(auto.after).toBe("relaxed-simd");
     const plain = run({ NEURALRG_WASM_SIMD: "plain" });
     expect(plain.variant).toBe("simd");
+    expect(plain.after).toBe("simd");
     expect(Math.abs(plain.x0 - auto.x0)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(auto.x0)));
     expect(run({ NEURALRG_WASM_SIMD: "relaxed" }).variant).toBe("relaxed-simd");
   });

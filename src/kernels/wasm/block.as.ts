@@ -3,9 +3,16 @@
  * WebAssembly SIMD port of kernels/block.ts + kernels/mlp.ts: one layer of 2×2 Real NVP block
  * bijectors over a batch, forward and hand-derived backward, in float32 (f32x4: 4 rows per
  * v128) and float64 (f64x2: 2 rows per v128). The JS kernel is the specification; every sum
- * and product below keeps its order of operations, so the float64 results differ from it only
- * through exp / expm1 / tanh (here within ~2 ulp: range reduction + [6/6] Padé in float64,
- * [3/3] in float32; ELU'(u) is recovered from the stored activation exactly as in JS).
+ * and product below keeps its order of operations, so in the plain build (block.wasm) the
+ * float64 results differ from it only through exp / expm1 / tanh (here within 3 ulp: range
+ * reduction + [6/6] Padé in float64, a degree-6 polynomial in float32; measured in
+ * test/kernels/wasm-transcendentals.test.ts; ELU'(u) is recovered from the stored activation
+ * exactly as in JS). The relaxed-SIMD build (block-relaxed.wasm, same source with
+ * ASC_FEATURE_RELAXED_SIMD) fuses each a·b + c into one multiply-add where the CPU has one: one
+ * rounding less per product, same order of the sums.
+ *
+ * Two type parameters choose each export's code at compile time: T the lane type (f32, f64),
+ * A the variant (activation ELU or rational; backward with or without parameter gradient).
  *
  * A "row" of the kernel is one block of one configuration. Rows are processed in groups of
  * 2·LANES configurations sharing the same block k (8 rows in float32, 4 in float64): the 4
@@ -23,7 +30,10 @@
  * columns (backward) × 2 vectors, giving independent dependency chains and sharing loads;
  * inner loops use pointer induction variables and constant offsets (few integer
  * instructions); the backward of a hidden layer fuses the weight gradient, the input adjoint
- * and the ELU' of the layer below. Wider tiles measured slower (register spills).
+ * and the ELU' of the layer below. Wider tiles measured slower (register spills). The
+ * activation runs in a loop of its own over each layer's sums (its constants then stay in
+ * registers). Keeping the forward's activations for the backward instead of recomputing them
+ * measured slower: they leave the caches (docs/performance.md).
  *
  * Memory (all regions provided by the caller, 16-byte aligned):
  *   P     this layer's parameters (nlayers couplings, flow/params.ts layout), element type T
