@@ -33,6 +33,12 @@ const o = new Command()
   )
   .option("--epochs <n>", "timed epochs after the warm-up epoch", Number, 10)
   .option("--max-seconds <s>", "stop timing after this long (at least 3 epochs)", Number, 1e9)
+  .option("--gradient <g>", "reparam (the original's estimator) | path (train's default: path gradient)", "reparam")
+  .option(
+    "--network <n>",
+    "readme (10 couplings, MLP 3×10, ELU, batch 512) | defaults (train's: 4 × MLP 1×16, rational, 2 layer groups, batch 256)",
+    "readme",
+  )
   .parse()
   .opts<{
     impl: "wasm" | "js" | "jax" | "webgpu";
@@ -41,13 +47,34 @@ const o = new Command()
     workers: WorkersOption;
     epochs: number;
     maxSeconds: number;
+    gradient: "reparam" | "path";
+    network: "readme" | "defaults";
   }>();
+if (o.gradient !== "reparam" && o.gradient !== "path") {
+  throw new RangeError(`--gradient = ${String(o.gradient)} is invalid: expected reparam or path`);
+}
+if (o.network !== "readme" && o.network !== "defaults") {
+  throw new RangeError(`--network = ${String(o.network)} is invalid: expected readme or defaults`);
+}
 
 if (o.dtype === ("default" as string)) o.dtype = TRAIN_DEFAULTS.dtype;
 const config: TrainConfig = {
   target: { kind: "ising", L: o.L, T: 2 / Math.log(1 + Math.SQRT2) },
-  flow: { L: o.L, layout: "mera", depth: Math.log2(o.L), nlayers: 10, nmlp: 3, nhidden: 10 },
-  batch: 512,
+  flow:
+    o.network === "readme"
+      ? { L: o.L, layout: "mera", depth: Math.log2(o.L), nlayers: 10, nmlp: 3, nhidden: 10 }
+      : {
+          L: o.L,
+          layout: "mera",
+          depth: Math.log2(o.L),
+          nlayers: TRAIN_DEFAULTS.nlayers,
+          nmlp: TRAIN_DEFAULTS.nmlp,
+          nhidden: TRAIN_DEFAULTS.nhidden,
+          nrepeat: TRAIN_DEFAULTS.nrepeat,
+          activation: TRAIN_DEFAULTS.activation,
+        },
+  batch: o.network === "readme" ? 512 : TRAIN_DEFAULTS.batch,
+  ...(o.gradient === "path" ? { gradient: "path" as const } : {}),
   epochs: 1e9,
   lr: 1e-3,
   weightDecay: 0,
@@ -138,6 +165,8 @@ console.log(
     dtype: o.dtype,
     workers,
     workers_option: o.workers,
+    gradient: o.gradient,
+    network: o.network,
     ...(o.impl === "wasm" || o.impl === "webgpu" ? { wasm_build: wasmKernelVariant() } : {}),
     pool_ready_s: poolReady,
     ...(adapter !== undefined ? { adapter } : {}),
