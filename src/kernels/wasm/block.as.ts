@@ -341,7 +341,7 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
     for (let ap = prev; ap < aEnd; ap += 32) {
       const c0 = ldw<T>(w0);
       u0a = vfma<T>(c0, v128.load(ap), u0a);
-      u0b = vadd<T>(u0b, vmul<T>(c0, v128.load(ap, 16)));
+      u0b = vfma<T>(c0, v128.load(ap, 16), u0b);
       w0 += sz;
     }
     vst(cur + (i << 5), u0a);
@@ -432,10 +432,10 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
     const w11 = ldw<T>(w + 3 * sz);
     const b0 = ldw<T>(w + 4 * sz);
     const b1 = ldw<T>(w + 5 * sz);
-    vst(out, vadd<T>(vadd<T>(vmul<T>(w00, x0a), vmul<T>(w01, x1a)), b0));
-    vst(out + 16, vadd<T>(vadd<T>(vmul<T>(w00, x0b), vmul<T>(w01, x1b)), b0));
-    vst(out + 32, vadd<T>(vadd<T>(vmul<T>(w10, x0a), vmul<T>(w11, x1a)), b1));
-    vst(out + 48, vadd<T>(vadd<T>(vmul<T>(w10, x0b), vmul<T>(w11, x1b)), b1));
+    vst(out, vadd<T>(vfma<T>(w01, x1a, vmul<T>(w00, x0a)), b0));
+    vst(out + 16, vadd<T>(vfma<T>(w01, x1b, vmul<T>(w00, x0b)), b0));
+    vst(out + 32, vadd<T>(vfma<T>(w11, x1a, vmul<T>(w10, x0a)), b1));
+    vst(out + 48, vadd<T>(vfma<T>(w11, x1b, vmul<T>(w10, x0b)), b1));
     return;
   }
   const Hu = <usize>H;
@@ -509,10 +509,10 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
     const w01 = ldw<T>(w + sz);
     const w10 = ldw<T>(w + 2 * sz);
     const w11 = ldw<T>(w + 3 * sz);
-    vst(sGIN, vadd<T>(vmul<T>(g0a, w00), vmul<T>(g1a, w10)));
-    vst(sGIN + 16, vadd<T>(vmul<T>(g0b, w00), vmul<T>(g1b, w10)));
-    vst(sGIN + 32, vadd<T>(vmul<T>(g0a, w01), vmul<T>(g1a, w11)));
-    vst(sGIN + 48, vadd<T>(vmul<T>(g0b, w01), vmul<T>(g1b, w11)));
+    vst(sGIN, vfma<T>(g1a, w10, vmul<T>(g0a, w00)));
+    vst(sGIN + 16, vfma<T>(g1b, w10, vmul<T>(g0b, w00)));
+    vst(sGIN + 32, vfma<T>(g1a, w11, vmul<T>(g0a, w01)));
+    vst(sGIN + 48, vfma<T>(g1b, w11, vmul<T>(g0b, w01)));
     return;
   }
   const Hu = <usize>H;
