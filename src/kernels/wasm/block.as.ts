@@ -294,6 +294,44 @@ function setupScratch(pS: usize, nl: i32, nh: i32, H: i32): void {
   const aEnd = prev + (Hu << 5);
   const aEnd2 = prev + ((Hu & ~(<usize>1)) << 5);
   let i: usize = 0;
+  // 4 output units at a time: 8 sums, each activation load serves 4 units
+  for (; i + 4 <= Hu; i += 4) {
+    let u0a = ldw<T>(bk + i * sz);
+    let u1a = v128.load_splat<T>(bk + i * sz, sizeof<T>());
+    let u2a = v128.load_splat<T>(bk + i * sz, 2 * sizeof<T>());
+    let u3a = v128.load_splat<T>(bk + i * sz, 3 * sizeof<T>());
+    let u0b = u0a;
+    let u1b = u1a;
+    let u2b = u2a;
+    let u3b = u3a;
+    let w0 = pw + i * rowB;
+    for (let ap = prev; ap < aEnd; ap += 32) {
+      const aa = v128.load(ap);
+      const ab = v128.load(ap, 16);
+      const c0 = ldw<T>(w0);
+      u0a = vfma<T>(c0, aa, u0a);
+      u0b = vfma<T>(c0, ab, u0b);
+      const c1 = ldw<T>(w0 + rowB);
+      u1a = vfma<T>(c1, aa, u1a);
+      u1b = vfma<T>(c1, ab, u1b);
+      const c2 = ldw<T>(w0 + 2 * rowB);
+      u2a = vfma<T>(c2, aa, u2a);
+      u2b = vfma<T>(c2, ab, u2b);
+      const c3 = ldw<T>(w0 + 3 * rowB);
+      u3a = vfma<T>(c3, aa, u3a);
+      u3b = vfma<T>(c3, ab, u3b);
+      w0 += sz;
+    }
+    const d = cur + (i << 5);
+    vst(d, u0a);
+    vst(d + 16, u0b);
+    vst(d + 32, u1a);
+    vst(d + 48, u1b);
+    vst(d + 64, u2a);
+    vst(d + 80, u2b);
+    vst(d + 96, u3a);
+    vst(d + 112, u3b);
+  }
   for (; i + 2 <= Hu; i += 2) {
     let u0a = ldw<T>(bk + i * sz);
     let u1a = v128.load_splat<T>(bk + i * sz, sizeof<T>());
