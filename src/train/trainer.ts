@@ -306,10 +306,47 @@ export function epochBatch(state: TrainerState): number {
 
 /** The next epoch's prior batch z, drawn from a copy of the training generator (returned with it). */
 function drawBatch(state: TrainerState): { z: Real; rng: Rng } {
-  const rng = Rng.fromState(state.rng.state());
-  const z = alloc(state.config.dtype, epochBatch(state) * state.model.nvars);
+  const pre = predrawn.get(state);
+  if (pre) {
+    predrawn.delete(state);
+    // drawn ahead from exactly this generator state: the same numbers as drawing now
+    const now = state.rng.state();
+    if (pre.epoch === state.epoch && pre.batch === epochBatch(state) && pre.from.every((v, i) => v === now[i])) {
+      return { z: pre.z, rng: pre.rng };
+    }
+  }
+  return drawFrom(state.rng, state.config.dtype, epochBatch(state) * state.model.nvars);
+}
+
+function drawFrom(generator: Rng, dtype: DType, n: number): { z: Real; rng: Rng } {
+  const rng = Rng.fromState(generator.state());
+  const z = alloc(dtype, n);
   rng.fillNormal(z);
   return { z, rng };
+}
+
+/** A batch drawn ahead for the epoch after the one in flight (worker threads compute meanwhile). */
+interface PredrawnBatch {
+  epoch: number;
+  batch: number;
+  /** the generator state it was drawn from */
+  from: RngState;
+  z: Real;
+  rng: Rng;
+}
+const predrawn = new WeakMap<TrainerState, PredrawnBatch>();
+
+/**
+ * Draw the next epoch's z from `rng` (the generator as this epoch leaves it) while the workers
+ * compute this epoch; drawBatch uses it only if the generator is then still in that state.
+ */
+function predrawNext(state: TrainerState, rng: Rng): void {
+  const c = state.config;
+  const epoch = state.epoch + 1;
+  if (epoch >= c.epochs) return;
+  const batch = batchAt(c.batch, c.batchFinal, epoch, c.epochs);
+  const { z, rng: after } = drawFrom(rng, c.dtype, batch * state.model.nvars);
+  predrawn.set(state, { epoch, batch, from: rng.state(), z, rng: after });
 }
 
 /**
@@ -455,7 +492,9 @@ export async function prepareEpochParallel(state: TrainerState, pool: AsyncObjec
   else if (factor !== 1)
     throw new RangeError("this objective (backend) cannot anneal the target: train without --anneal or on the CPU");
   const { z, rng } = drawBatch(state);
-  return prepared(state, rng, await pool.lossAndGrad(state.params, z, epochBatch(state), state.model.nvars), t0);
+  const pending = pool.lossAndGrad(state.params, z, epochBatch(state), state.model.nvars);
+  predrawNext(state, rng); // while the workers compute (this thread would wait otherwise)
+  return prepared(state, rng, await pending, t0);
 }
 
 /** The criterion of finishEpoch: null when the batch-mean loss and the gradient norm are finite, else what is not. */
