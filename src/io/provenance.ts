@@ -1,14 +1,11 @@
 /**
- * Where an output came from: package version, git commit, Node version, a timestamp, and the
- * wasm kernel build if one ran.
+ * Where an output came from: package version, git commit, Node version and a timestamp.
  * Recorded in checkpoints, run configs and reports so that every figure can be traced back.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { WasmVariant } from "../kernels/wasm.ts";
-import { wasmKernelLoaded } from "../kernels/wasm.ts";
 
 export interface Provenance {
   /** `version` of this package's package.json. */
@@ -21,11 +18,6 @@ export interface Provenance {
   platform: string;
   /** ISO 8601 time at which this record was made. */
   timestamp: string;
-  /**
-   * Build of the wasm kernel this process ran, if it ran one: "relaxed-simd" (fused
-   * multiply-adds) or "simd". The two agree to rounding, not bit for bit.
-   */
-  wasmBuild?: WasmVariant;
 }
 
 /** Root directory of this package (the one holding package.json). */
@@ -68,13 +60,11 @@ export function gitCommit(): string {
 
 /** A provenance record stamped now. */
 export function provenance(now: Date = new Date()): Provenance {
-  const p: Provenance = {
+  return {
     packageVersion: packageVersion(),
     gitCommit: gitCommit(),
     nodeVersion: process.version,
     platform: `${process.platform}-${process.arch}`,
     timestamp: now.toISOString(),
   };
-  const build = wasmKernelLoaded();
-  return build === null ? p : { ...p, wasmBuild: build };
 }

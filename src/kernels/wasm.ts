@@ -182,6 +182,15 @@ export function wasmKernelLoaded(): WasmVariant | null {
   return wasm === null ? null : (variant ?? "simd");
 }
 
+/**
+ * For run records (next to io/provenance.ts's fields): the wasm build this process ran, if it ran
+ * one. The two builds agree to rounding, not bit for bit.
+ */
+export function wasmBuildRecord(): { wasmBuild?: WasmVariant } {
+  const build = wasmKernelLoaded();
+  return build === null ? {} : { wasmBuild: build };
+}
+
 /** The build in use ("relaxed-simd" or "simd"), instantiating the default one if none is yet. */
 export function wasmKernelVariant(): WasmVariant {
   kernelExports();

@@ -55,6 +55,7 @@ import { heatmapGrid, linePlot, writePlot } from "../present/plot.ts";
 import type { ProgressMode } from "../present/progress.ts";
 import { createProgress, sig } from "../present/progress.ts";
 import { provenance } from "../io/provenance.ts";
+import { wasmBuildRecord } from "../kernels/wasm.ts";
 import {
   configJson,
   optimiserState,
@@ -358,7 +359,11 @@ async function finish(
       rel_err: (F.mean - target.exactNegLogZ) / Math.abs(target.exactNegLogZ),
     });
   }
-  Object.assign(summary, { config: configJson(config), ...(provenance() as unknown as JsonObject) });
+  Object.assign(summary, {
+    config: configJson(config),
+    ...(provenance() as unknown as JsonObject),
+    ...wasmBuildRecord(),
+  });
   writeJsonAtomic(`${paths.dir}/summary.json`, summary);
   if (opts.figures !== false) await writeFigures(paths, state, opts.figureSamples ?? 8);
   return summary;

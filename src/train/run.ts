@@ -52,6 +52,7 @@ import { linePlot, metricsCurve, trainingCurvePlot, writePlot } from "../present
 import type { ProgressMode } from "../present/progress.ts";
 import { createProgress, exp, sig } from "../present/progress.ts";
 import { provenance } from "../io/provenance.ts";
+import { wasmBuildRecord } from "../kernels/wasm.ts";
 import {
   adamState,
   configJson,
@@ -525,6 +526,7 @@ async function finishRun(
     nan_rollbacks: guard.rollbacks,
     config: configJson(state.config),
     ...(provenance() as unknown as JsonObject),
+    ...wasmBuildRecord(),
   };
   const table = readMetrics(paths.metrics);
   const b = state.config.buffer;

@@ -127,6 +127,7 @@ describe("neuralrg data + fit", () => {
     );
     const s = JSON.parse(readFileSync(join(d, "a", "summary.json"), "utf8"));
     expect(s.units).toContain("uniform dequantisation");
+    expect(s.wasmBuild).toBeUndefined(); // --kernel js: no wasm build ran (kernels/wasm.ts: wasmBuildRecord)
     expect(s.test_bits_per_dim).toBeCloseTo((s.test_nll + 1024 * Math.log(256)) / (1024 * Math.LN2), 10);
   });
 

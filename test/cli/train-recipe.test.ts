@@ -93,6 +93,16 @@ describe("neuralrg train: schedule and gradient options", () => {
     expect(cb.symmetryWeight).toBe(0.5);
   });
 
+  it("summary.json names the wasm kernel build that ran", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "neuralrg-build-"));
+    dirs.push(dir);
+    const w = await run(["train", ...tiny, "--kernel", "wasm", "--epochs", "1", "--out", join(dir, "w")]);
+    expect(w.code).toBe(0);
+    const sw = JSON.parse(readFileSync(join(dir, "w", "summary.json"), "utf8"));
+    expect(sw.wasmBuild).toBe("relaxed-simd");
+    expect(sw.config.kernel).toBe("wasm");
+  });
+
   it("--activation rational is stored in the flow config (ELU runs' configs do not name it) and changes the run", async () => {
     const dir = mkdtempSync(join(tmpdir(), "neuralrg-act-"));
     dirs.push(dir);

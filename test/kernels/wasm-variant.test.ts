@@ -10,9 +10,8 @@ import { describe, expect, it } from "vitest";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const script = `
-import { wasmKernelVariant } from "./src/kernels/wasm.ts";
-import { provenance } from "./src/io/provenance.ts";
-const before = provenance().wasmBuild ?? null;
+import { wasmBuildRecord, wasmKernelVariant } from "./src/kernels/wasm.ts";
+const before = wasmBuildRecord().wasmBuild ?? null;
 import { createFlow, generate } from "./src/flow/flow.ts";
 import { initParams } from "./src/flow/params.ts";
 import { Rng } from "./src/engine/rng.ts";
@@ -22,7 +21,7 @@ const params = initParams(config, "float32", () => rng.uniform(), "torch").data;
 const z = new Float32Array(2 * 16);
 rng.fillNormal(z);
 const x = generate(createFlow(config, "wasm"), params, z, 2).x;
-console.log(JSON.stringify({ variant: wasmKernelVariant(), x0: x[0], before, after: provenance().wasmBuild }));
+console.log(JSON.stringify({ variant: wasmKernelVariant(), x0: x[0], before, after: wasmBuildRecord().wasmBuild }));
 `;
 
 interface Child {
@@ -45,7 +44,7 @@ describe("default wasm build", () => {
   it("is relaxed SIMD where available; NEURALRG_WASM_SIMD=plain chooses the plain build; both give the same flow to float32 rounding", () => {
     const auto = run({});
     expect(auto.variant).toBe("relaxed-simd");
-    // run records name the build once a kernel has run (provenance)
+    // run summaries name the build once a kernel has run (wasmBuildRecord)
     expect(auto.before).toBeNull();
     expect(auto.after).toBe("relaxed-simd");
     const plain = run({ NEURALRG_WASM_SIMD: "plain" });
