@@ -6,10 +6,9 @@
  *   node bin/run-ts.mjs bench/ab-kernel.ts A.wasm B.wasm [rounds] [activation]
  */
 import { readFileSync } from "node:fs";
-import { setFlagsFromString } from "node:v8";
 import { cpuUsage } from "node:process";
 import { blockLayer } from "../src/flow/layout.ts";
-import { initWasmKernel, wasmLayerBackward, wasmLayerForward } from "../src/kernels/wasm.ts";
+import { initWasmKernel, relaxedSimdAvailable, wasmLayerBackward, wasmLayerForward } from "../src/kernels/wasm.ts";
 import type { LayerSpec } from "../src/kernels/block.ts";
 import type { Activation } from "../src/kernels/activation.ts";
 import { Rng } from "../src/engine/rng.ts";
@@ -66,8 +65,12 @@ function time(f32: boolean, reps: number): [number, number] {
   return [median(tf), median(tb)];
 }
 
-setFlagsFromString("--experimental-wasm-relaxed-simd"); // relaxed-SIMD builds (Node 20)
-const mods = [a, b].map((f) => new WebAssembly.Module(readFileSync(f)));
+const mods = [a, b].map((f) => {
+  const bytes = readFileSync(f);
+  // relaxed-SIMD builds need the engine's support (Node 20: a V8 flag, set by relaxedSimdAvailable)
+  if (!WebAssembly.validate(bytes) && !relaxedSimdAvailable(bytes)) throw new Error(`${f} does not compile here`);
+  return new WebAssembly.Module(bytes);
+});
 // the fastest round of each (other work on a shared machine only ever adds time)
 const best = [Array<number>(4).fill(Infinity), Array<number>(4).fill(Infinity)];
 for (let r = 0; r < rounds; r++) {

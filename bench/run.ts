@@ -279,20 +279,22 @@ try {
 } catch {
   /* not Linux */
 }
+// the build the variants' processes load (the same engine decides)
+const wasmBuild = wasmKernelVariant();
 writeJsonAtomic(join(opts.out, "latest.json"), {
   ...provenance(),
   cpu,
   cores: availableParallelism(),
   load_average_at_end: load,
   torch: runOriginal,
-  wasm_build: wasmKernelVariant(),
+  wasm_build: wasmBuild,
   ...(adapter !== null ? { webgpuAdapter: adapter } : {}),
   rows,
   profile,
 } as never);
 writeFileAtomic(
   join(opts.out, "latest.md"),
-  `Measured ${new Date().toISOString()} on ${cpu} (${availableParallelism()} cores; load average ${load} at the end: other work shared the machine; wasm kernel build: ${wasmKernelVariant()}, Node ${process.version}); ratios are against baselines measured in the same run.\n\n${md}`,
+  `Measured ${new Date().toISOString()} on ${cpu} (${availableParallelism()} cores; load average ${load} at the end: other work shared the machine; wasm kernel build: ${wasmBuild}, Node ${process.version}); ratios are against baselines measured in the same run.\n\n${md}`,
 );
 process.stdout.write(md);
 if (adapter !== null) {

@@ -119,26 +119,23 @@ export function relaxedSimdAvailable(bytes: BufferSource): boolean {
   return WebAssembly.validate(bytes);
 }
 
+/** The instance and the build it came from (set together). */
 let wasm: BlockExports | null = null;
-let variant: WasmVariant | null = null;
+let variant: WasmVariant = "simd";
 
 function kernelExports(): BlockExports {
   if (wasm === null) {
     const want = requestedWasmVariant(typeof process === "undefined" ? undefined : process.env);
-    let bytes: Buffer<ArrayBuffer> | null = null;
-    if (want !== "simd") {
-      const relaxed = readFileSync(WASM_RELAXED_URL);
-      if (relaxedSimdAvailable(relaxed)) bytes = relaxed;
-      else if (want === "relaxed-simd") {
-        throw new Error(
-          "NEURALRG_WASM_SIMD = relaxed, but this engine does not compile relaxed SIMD (use auto or plain)",
-        );
-      }
+    const relaxed = want === "simd" ? null : readFileSync(WASM_RELAXED_URL);
+    const useRelaxed = relaxed !== null && relaxedSimdAvailable(relaxed);
+    if (want === "relaxed-simd" && !useRelaxed) {
+      throw new Error(
+        "NEURALRG_WASM_SIMD = relaxed, but this engine does not compile relaxed SIMD (use auto or plain)",
+      );
     }
-    const chosen: WasmVariant = bytes === null ? "simd" : "relaxed-simd";
-    const module = new WebAssembly.Module(bytes ?? readFileSync(WASM_URL));
+    const module = new WebAssembly.Module(useRelaxed ? relaxed : readFileSync(WASM_URL));
     wasm = new WebAssembly.Instance(module, {}).exports as unknown as BlockExports;
-    variant = chosen;
+    variant = useRelaxed ? "relaxed-simd" : "simd";
   }
   return wasm;
 }
@@ -177,24 +174,18 @@ export async function loadWasmKernel(fetchBytes: (url: URL) => Promise<ArrayBuff
   return "simd";
 }
 
-/** The build in use, or null while no kernel is instantiated (does not instantiate one). */
-export function wasmKernelLoaded(): WasmVariant | null {
-  return wasm === null ? null : (variant ?? "simd");
-}
-
 /**
  * For run records (next to io/provenance.ts's fields): the wasm build this process ran, if it ran
- * one. The two builds agree to rounding, not bit for bit.
+ * one (does not instantiate one). The two builds agree to rounding, not bit for bit.
  */
 export function wasmBuildRecord(): { wasmBuild?: WasmVariant } {
-  const build = wasmKernelLoaded();
-  return build === null ? {} : { wasmBuild: build };
+  return wasm === null ? {} : { wasmBuild: variant };
 }
 
 /** The build in use ("relaxed-simd" or "simd"), instantiating the default one if none is yet. */
 export function wasmKernelVariant(): WasmVariant {
   kernelExports();
-  return variant ?? "simd";
+  return variant;
 }
 
 /** True once the kernel module is instantiated (by first use or `initWasmKernel`). */
@@ -253,6 +244,17 @@ function checkArgs(spec: LayerSpec, P: Real, N: number, idx: BlockIndex, rows: R
   return np;
 }
 
+/** The export for a call: <pass><bits>, suffix r for the rational activation, n for no parameter gradient. */
+function exportName<P extends "forward" | "backward">(
+  pass: P,
+  f32: boolean,
+  spec: LayerSpec,
+  inputAdjointOnly: boolean,
+): Extract<keyof BlockExports, `${P}${string}`> {
+  const name = `${pass}${f32 ? 32 : 64}${spec.activation === "rational" ? "r" : ""}${inputAdjointOnly ? "n" : ""}`;
+  return name as Extract<keyof BlockExports, `${P}${string}`>;
+}
+
 /** Same contract as `layerForward` in block.ts. */
 export function wasmLayerForward(
   spec: LayerSpec,
@@ -287,8 +289,7 @@ export function wasmLayerForward(
   new Int32Array(buf, pBlk, 4 * idx.nblocks).set(idx.blocks.subarray(0, 4 * idx.nblocks));
   const ld = new Float64Array(buf, pLd, nb);
   ld.fill(0);
-  const rational = spec.activation === "rational";
-  const run = f32 ? (rational ? ex.forward32r : ex.forward32) : rational ? ex.forward64r : ex.forward64;
+  const run = ex[exportName("forward", f32, spec, false)];
   const t1 = tm ? performance.now() : 0;
   run(
     dir === "generate" ? 0 : 1,
@@ -358,23 +359,7 @@ export function wasmLayerBackward(
   g.set(grad.subarray(b0 * N, b1 * N));
   new Int32Array(buf, pBlk, 4 * idx.nblocks).set(idx.blocks.subarray(0, 4 * idx.nblocks));
   new Float64Array(buf, pGld, nb).set(gLogdet.subarray(b0, b1));
-  const rational = spec.activation === "rational";
-  const run =
-    G === null
-      ? f32
-        ? rational
-          ? ex.backward32rn
-          : ex.backward32n
-        : rational
-          ? ex.backward64rn
-          : ex.backward64n
-      : f32
-        ? rational
-          ? ex.backward32r
-          : ex.backward32
-        : rational
-          ? ex.backward64r
-          : ex.backward64;
+  const run = ex[exportName("backward", f32, spec, G === null)];
   const t1 = tm ? performance.now() : 0;
   run(
     dir === "generate" ? 0 : 1,

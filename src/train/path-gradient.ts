@@ -48,43 +48,32 @@ export function modelScoreX(
 ): { gradX: Real; logQ: Float64Array; logQNeg?: Float64Array } {
   const N = model.nvars;
   const dtype = dtypeOf(params);
-  // ln q(x) and the tape at x: from the generate pass, or from an inference pass
-  let zPlus: Real, lqPlus: Float64Array, tapePlus: Tape;
+  // z = f(x), ln q(x) = ln p(z) + ln|det ∂f/∂x| and the tape, by an inference pass
+  const inferAt = (xx: Real): { z: Real; lq: Float64Array; tape: Tape } => {
+    const inf = inferWithTape(model, params, xx, batch);
+    const lq = priorLogProb(inf.z, batch, N);
+    for (let b = 0; b < batch; b++) lq[b] += inf.logDet[b];
+    return { z: inf.z, lq, tape: inf.tape };
+  };
+  // at x: from the generate pass (ln q = ln p(z) − ln|det ∂x/∂z|), or by an inference pass
+  let plus: { z: Real; lq: Float64Array; tape: Tape };
   if (generated) {
-    zPlus = generated.z;
-    lqPlus = priorLogProb(zPlus, batch, N);
-    for (let b = 0; b < batch; b++) lqPlus[b] -= generated.logDet[b];
-    tapePlus = generated.inverseTape;
-  } else {
-    const inf = inferWithTape(model, params, x, batch);
-    zPlus = inf.z;
-    lqPlus = priorLogProb(zPlus, batch, N);
-    for (let b = 0; b < batch; b++) lqPlus[b] += inf.logDet[b];
-    tapePlus = inf.tape;
-  }
-  // the same at −x (q_sym only)
-  let zMinus: Real | null = null;
-  let lqMinus: Float64Array | null = null;
-  let tapeMinus: Tape | null = null;
-  if (symmetrize) {
-    const xm = alloc(dtype, batch * N);
-    for (let k = 0; k < xm.length; k++) xm[k] = -x[k];
-    const inf = inferWithTape(model, params, xm, batch);
-    zMinus = inf.z;
-    lqMinus = priorLogProb(zMinus, batch, N);
-    for (let b = 0; b < batch; b++) lqMinus[b] += inf.logDet[b];
-    tapeMinus = inf.tape;
-  }
+    const lq = priorLogProb(generated.z, batch, N);
+    for (let b = 0; b < batch; b++) lq[b] -= generated.logDet[b];
+    plus = { z: generated.z, lq, tape: generated.inverseTape };
+  } else plus = inferAt(x);
+  // at −x (q_sym only)
+  const minus = symmetrize ? inferAt(x.map((v) => -v) as Real) : null;
   // weights of q(x) and q(−x) in q_sym(x) (1 and 0 for the plain model)
   const wPlus = new Float64Array(batch);
   const logQ = new Float64Array(batch);
   for (let b = 0; b < batch; b++) {
-    if (lqMinus) {
-      wPlus[b] = sigmoid(lqPlus[b] - lqMinus[b]);
-      logQ[b] = logAddExp(lqPlus[b], lqMinus[b]) - Math.LN2;
+    if (minus) {
+      wPlus[b] = sigmoid(plus.lq[b] - minus.lq[b]);
+      logQ[b] = logAddExp(plus.lq[b], minus.lq[b]) - Math.LN2;
     } else {
       wPlus[b] = 1;
-      logQ[b] = lqPlus[b];
+      logQ[b] = plus.lq[b];
     }
   }
   // ∂ ln p(z)/∂z = −z, weighted; the log-det adjoint is the same weight
@@ -93,12 +82,15 @@ export function modelScoreX(
     for (let b = 0; b < batch; b++) for (let i = b * N; i < (b + 1) * N; i++) gz[i] = -zz[i] * w[b];
     return backward(model, params, tape, gz, w, null);
   };
-  const gradX = scoreAt(zPlus, tapePlus, wPlus);
-  if (zMinus && tapeMinus && lqMinus) {
-    const wMinus = wPlus.map((v) => 1 - v);
-    const gm = scoreAt(zMinus, tapeMinus, wMinus);
+  const gradX = scoreAt(plus.z, plus.tape, wPlus);
+  if (minus) {
+    const gm = scoreAt(
+      minus.z,
+      minus.tape,
+      wPlus.map((v) => 1 - v),
+    );
     for (let k = 0; k < gradX.length; k++) gradX[k] -= gm[k]; // x′ = −x
-    return { gradX, logQ, logQNeg: lqMinus };
+    return { gradX, logQ, logQNeg: minus.lq };
   }
   return { gradX, logQ };
 }

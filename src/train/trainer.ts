@@ -309,9 +309,9 @@ function drawBatch(state: TrainerState): { z: Real; rng: Rng } {
   const pre = predrawn.get(state);
   if (pre) {
     predrawn.delete(state);
-    // drawn ahead from exactly this generator state: the same numbers as drawing now
+    // drawn ahead from exactly this generator state, of this size: the same numbers as drawing now
     const now = state.rng.state();
-    if (pre.epoch === state.epoch && pre.batch === epochBatch(state) && pre.from.every((v, i) => v === now[i])) {
+    if (pre.z.length === epochBatch(state) * state.model.nvars && pre.from.every((v, i) => v === now[i])) {
       return { z: pre.z, rng: pre.rng };
     }
   }
@@ -327,8 +327,6 @@ function drawFrom(generator: Rng, dtype: DType, n: number): { z: Real; rng: Rng 
 
 /** A batch drawn ahead for the epoch after the one in flight (worker threads compute meanwhile). */
 interface PredrawnBatch {
-  epoch: number;
-  batch: number;
   /** the generator state it was drawn from */
   from: RngState;
   z: Real;
@@ -344,9 +342,8 @@ function predrawNext(state: TrainerState, rng: Rng): void {
   const c = state.config;
   const epoch = state.epoch + 1;
   if (epoch >= c.epochs) return;
-  const batch = batchAt(c.batch, c.batchFinal, epoch, c.epochs);
-  const { z, rng: after } = drawFrom(rng, c.dtype, batch * state.model.nvars);
-  predrawn.set(state, { epoch, batch, from: rng.state(), z, rng: after });
+  const { z, rng: after } = drawFrom(rng, c.dtype, batchAt(c.batch, c.batchFinal, epoch, c.epochs) * state.model.nvars);
+  predrawn.set(state, { from: rng.state(), z, rng: after });
 }
 
 /**

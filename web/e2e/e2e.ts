@@ -26,7 +26,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Page } from "playwright-core";
 import { createChecks } from "./checks.ts";
-import { trainOnPage } from "./page.ts";
+import { PAGE_RECIPE_FLAGS, trainOnPage } from "./page.ts";
 import { serve } from "./serve.ts";
 import { loadCheckpoint } from "../../src/io/checkpoint.ts";
 import { loadTrainedRun } from "../../src/train/run.ts";
@@ -209,21 +209,9 @@ async function main(): Promise<void> {
         String(EPOCHS),
         "--kernel",
         "wasm",
-        // the page's recipe: float64, constant lr, reparametrised gradient, ELU, one layer group, no annealing (not the CLI's defaults)
         "--dtype",
         "float64",
-        "--gradient",
-        "reparam",
-        "--lr-decay",
-        "constant",
-        "--warmup",
-        "0",
-        "--activation",
-        "elu",
-        "--nrepeat",
-        "1",
-        "--anneal",
-        "0",
+        ...PAGE_RECIPE_FLAGS,
         "--out",
         join(cliDir, "run"),
         "--progress",

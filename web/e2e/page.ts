@@ -1,6 +1,25 @@
 /** Driving the playground page in the end-to-end tests. */
 import type { Page } from "playwright-core";
 
+/**
+ * The page's training recipe as CLI flags (not the CLI's defaults): constant lr, reparametrised
+ * gradient, ELU, one layer group, no annealing. For CLI runs that must match a page run.
+ */
+export const PAGE_RECIPE_FLAGS = [
+  "--gradient",
+  "reparam",
+  "--lr-decay",
+  "constant",
+  "--warmup",
+  "0",
+  "--activation",
+  "elu",
+  "--nrepeat",
+  "1",
+  "--anneal",
+  "0",
+];
+
 /** Set L, epochs, backend and T in the page's controls, start training and wait until it is done. */
 export async function trainOnPage(
   page: Page,

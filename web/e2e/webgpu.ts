@@ -23,7 +23,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Page } from "playwright-core";
 import { createChecks } from "./checks.ts";
-import { trainOnPage } from "./page.ts";
+import { PAGE_RECIPE_FLAGS, trainOnPage } from "./page.ts";
 import { serve } from "./serve.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -196,19 +196,7 @@ async function main(): Promise<void> {
           "wasm",
           "--dtype",
           "float32",
-          // the page's recipe: constant lr, reparametrised gradient, ELU, one layer group, no annealing (not the CLI's defaults)
-          "--gradient",
-          "reparam",
-          "--lr-decay",
-          "constant",
-          "--warmup",
-          "0",
-          "--activation",
-          "elu",
-          "--nrepeat",
-          "1",
-          "--anneal",
-          "0",
+          ...PAGE_RECIPE_FLAGS,
           "--out",
           join(cliDir, "run"),
           "--progress",

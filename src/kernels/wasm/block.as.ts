@@ -195,14 +195,11 @@ type RationalNoGrad = i64;
 @inline function accAdd2<T>(p: usize, a: v128, b: v128): void {
   v128.store(p, v128.add<T>(v128.load(p), v128.add<T>(a, b)));
 }
-/** accAdd2 at p + 16 (a constant offset costs no integer instruction). */
-@inline function accAdd2At16<T>(p: usize, a: v128, b: v128): void {
-  v128.store(p, v128.add<T>(v128.load(p, 16), v128.add<T>(a, b)), 16);
-}
 /** accAdd2(p, a·x, b·y), the second product fused into the sum. */
 @inline function accFma2<T>(p: usize, a: v128, x: v128, b: v128, y: v128): void {
   v128.store(p, v128.add<T>(v128.load(p), vfma<T>(b, y, v128.mul<T>(a, x))));
 }
+/** accFma2 at p + 16 (a constant offset costs no integer instruction). */
 @inline function accFma2At16<T>(p: usize, a: v128, x: v128, b: v128, y: v128): void {
   v128.store(p, v128.add<T>(v128.load(p, 16), vfma<T>(b, y, v128.mul<T>(a, x))), 16);
 }
