@@ -31,7 +31,8 @@ const o = new Command()
     (v: string) => parseWorkersOption(v),
     1 as WorkersOption,
   )
-  .option("--epochs <n>", "timed epochs after the warm-up epoch", Number, 10)
+  .option("--epochs <n>", "timed epochs after the warm-up epochs", Number, 10)
+  .option("--warmup-epochs <n>", "untimed epochs first (start-up, then V8 optimising the JavaScript)", Number, 3)
   .option("--max-seconds <s>", "stop timing after this long (at least 3 epochs)", Number, 1e9)
   .option("--gradient <g>", "reparam (the original's estimator) | path (train's default: path gradient)", "reparam")
   .option(
@@ -46,6 +47,7 @@ const o = new Command()
     dtype: "float32" | "float64";
     workers: WorkersOption;
     epochs: number;
+    warmupEpochs: number;
     maxSeconds: number;
     gradient: "reparam" | "path";
     network: "readme" | "defaults";
@@ -119,6 +121,7 @@ if (o.impl === "jax") {
   };
   step();
   warmup = (performance.now() - t0) / 1000;
+  for (let e = 1; e < o.warmupEpochs; e++) step();
   const start = performance.now();
   for (let e = 0; e < o.epochs && (e < 3 || (performance.now() - start) / 1000 < o.maxSeconds); e++) {
     const s = performance.now();
@@ -143,6 +146,7 @@ if (o.impl === "jax") {
   warmup = (performance.now() - t0) / 1000;
   if (pool instanceof ParallelObjective) await pool.whenReady();
   poolReady = (performance.now() - t0) / 1000;
+  for (let e = 1; e < o.warmupEpochs; e++) await epoch();
   const start = performance.now();
   for (let e = 0; e < o.epochs && (e < 3 || (performance.now() - start) / 1000 < o.maxSeconds); e++) {
     const s = performance.now();

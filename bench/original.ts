@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export interface OriginalTiming {
+  /** epochs timed (after the warm-up) */
   epochs: number;
   epoch_s_median: number;
   epoch_cpu_s_median: number;
@@ -29,7 +30,17 @@ function cpuSeconds(pid: number): number {
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
-export function timeOriginal(src: string, L: number, epochs: number, cores = "1"): Promise<OriginalTiming> {
+/**
+ * Runs warmupEpochs + epochs epochs and times the last `epochs` (the first includes start-up; the
+ * warm-up is the same count bench/epoch.ts leaves untimed for our kernels).
+ */
+export function timeOriginal(
+  src: string,
+  L: number,
+  epochs: number,
+  warmupEpochs = 3,
+  cores = "1",
+): Promise<OriginalTiming> {
   const tmp = mkdtempSync(join(tmpdir(), "neuralrg-orig-"));
   // address-space cap (NEURALRG_ORIGINAL_MAX_GB, default 8): the original's memory grows with L
   // (15 GB RSS seen at L = 32), which would starve everything else on a shared machine
@@ -43,7 +54,7 @@ export function timeOriginal(src: string, L: number, epochs: number, cores = "1"
     "-u",
     join(src, "main.py"),
     "-epochs",
-    String(epochs),
+    String(warmupEpochs + epochs),
     "-batch",
     "512",
     "-nlayers",
@@ -88,18 +99,13 @@ export function timeOriginal(src: string, L: number, epochs: number, cores = "1"
     p.on("error", reject);
     p.on("close", (code) => {
       rmSync(tmp, { recursive: true, force: true });
-      if (code !== 0 || wall.length < 3)
+      if (code !== 0 || wall.length < warmupEpochs + 1)
         return reject(new Error(`original run failed (exit ${code}, ${wall.length} epochs)`));
-      const dw = wall
-        .slice(1)
-        .map((t, k) => (t - wall[k]) / 1000)
-        .slice(1);
-      const dc = cpu
-        .slice(1)
-        .map((t, k) => t - cpu[k])
-        .slice(1);
+      // epoch k (0-based) lasts from the line of epoch k − 1 to its own: keep k ≥ warmupEpochs
+      const dw = wall.slice(warmupEpochs).map((t, k) => (t - wall[warmupEpochs - 1 + k]) / 1000);
+      const dc = cpu.slice(warmupEpochs).map((t, k) => t - cpu[warmupEpochs - 1 + k]);
       resolve({
-        epochs: wall.length,
+        epochs: dw.length,
         epoch_s_median: median(dw),
         epoch_cpu_s_median: median(dc),
         first_epoch_s: wall[0] / 1000,
@@ -109,10 +115,10 @@ export function timeOriginal(src: string, L: number, epochs: number, cores = "1"
   });
 }
 
-// CLI: node bin/run-ts.mjs bench/original.ts SRC L EPOCHS → one JSON line
+// CLI: node bin/run-ts.mjs bench/original.ts SRC L EPOCHS [WARMUP_EPOCHS] → one JSON line
 if (process.argv[1]?.endsWith("original.ts")) {
-  const [src, L, epochs] = process.argv.slice(2);
-  timeOriginal(src, Number(L), Number(epochs)).then(
+  const [src, L, epochs, warmup] = process.argv.slice(2);
+  timeOriginal(src, Number(L), Number(epochs), Number(warmup ?? 3)).then(
     (r) => console.log(JSON.stringify(r)),
     (e: Error) => {
       console.error(e.message);

@@ -17,6 +17,8 @@
  *    parts; the variants compute wrong numbers and serve for timing only.
  * 4. GFLOP/s: the coupling networks' multiply-adds (2 flops each) per second of kernel time,
  *    against the peak of 1.
+ * 5. A lower bound of the epoch: the kernel's multiplications (MLP and ELU; multiplyBound) at the
+ *    peak of 1, plus the measured time outside the kernel.
  */
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -151,6 +153,32 @@ const macsNet = 2 * H + (nh - 1) * H * H + 2 * H;
 const fwdFlops = 2 * 2 * macsNet;
 const bwdFlops = 2 * fwdFlops;
 
+/**
+ * Multiplications (a multiply or a fused multiply-add, each one slot of the CPU's multiply
+ * pipes) per ELU evaluation in block.as.ts's vexpCore for x ≤ 0: n (1), the reduction r (1 fused
+ * in the relaxed float32 build, 2 Cody–Waite in the plain one; 1 in float64), r² (1), the
+ * polynomial (float32: 4) or the Padé parts (float64: 3 + 2 + 1), q (float32: 1) and the scaling (1);
+ * the float64 division is not counted.
+ */
+function eluMultiplies(f32: boolean, relaxedBuild: boolean): number {
+  return f32 ? (relaxedBuild ? 9 : 10) : 10;
+}
+
+/**
+ * A lower bound of the kernel's time per epoch: its multiplications at the machine's measured
+ * peak rate (peak GFLOP/s counts 2 flops per multiply-add, so a multiply takes 2 / peak). Per row,
+ * coupling and net, the forward runs the MLP's multiply-adds and nh·H ELUs; the backward
+ * recomputes the forward, then 2 multiplies per weight (input adjoint, weight gradient) and one
+ * per ELU' — every call twice per epoch (generate, infer at −x). The couplings' tanh/exp, the
+ * gathers and the gradient flushes are left out (it stays a lower bound).
+ */
+function multiplyBound(rows: number, f32: boolean, peakGflops: number): { multiplies: number; ms: number } {
+  const fwd = macsNet + nh * H * eluMultiplies(f32, relaxed);
+  const bwd = fwd + 2 * macsNet + nh * H;
+  const multiplies = rows * nlayers * 2 * 2 * (fwd + bwd);
+  return { multiplies, ms: ((2 * multiplies) / (peakGflops * 1e9)) * 1000 };
+}
+
 const KL = 16;
 const N = KL * KL;
 const batch = 512;
@@ -249,6 +277,8 @@ interface EpochProfile {
   target_ms: number;
   rest_ms: number;
   mlp_gflop: number;
+  /** block rows of one pass through the flow (batch × blocks of all layers) */
+  rows: number;
 }
 
 async function epochProfile(dtype: "float32" | "float64", L: number, epochs: number): Promise<EpochProfile> {
@@ -310,6 +340,7 @@ async function epochProfile(dtype: "float32" | "float64", L: number, epochs: num
     target_ms: tg,
     rest_ms: cpu[k] - f - b - cp - tg,
     mlp_gflop: mlpFlops / 1e9,
+    rows,
   };
 }
 
@@ -360,6 +391,26 @@ for (const e of epochs) {
   const inWasm = e.fwd_run_ms + e.bwd_run_ms;
   out.push(
     `| ${e.dtype} | ${f1(e.epoch_ms)} | ${f1(e.fwd_run_ms)} (${pct(e.fwd_run_ms, e.epoch_ms)}) | ${f1(e.bwd_run_ms)} (${pct(e.bwd_run_ms, e.epoch_ms)}) | ${f1(e.copy_ms)} (${pct(e.copy_ms, e.epoch_ms)}) | ${f1(e.target_ms)} (${pct(e.target_ms, e.epoch_ms)}) | ${f1(e.rest_ms)} (${pct(e.rest_ms, e.epoch_ms)}) | ${f1(e.mlp_gflop / (e.epoch_ms / 1000))} | ${f1(e.mlp_gflop / (inWasm / 1000))} | ${f1(peakD)} |`,
+  );
+}
+out.push("");
+out.push(
+  "Lower bound of the kernel: its multiplications (MLP multiply-adds, ELU polynomials; bench/profile.ts multiplyBound) at the peak rate above, and the epoch it would give with the measured rest:",
+);
+out.push("");
+out.push(
+  "| dtype | multiplies per epoch | bound ms | kernel ms (measured) | kernel speed / bound | epoch floor ms (bound + the rest measured) | epoch ms (measured) |",
+);
+out.push("|---|---:|---:|---:|---:|---:|---:|");
+const bounds: Record<string, unknown>[] = [];
+for (const e of epochs) {
+  const f32 = e.dtype === "float32";
+  const b = multiplyBound(e.rows, f32, f32 ? pk.f32 : pk.f64);
+  const kernel = e.fwd_run_ms + e.bwd_run_ms;
+  const floor = b.ms + e.epoch_ms - kernel;
+  bounds.push({ dtype: e.dtype, multiplies: b.multiplies, bound_ms: b.ms, kernel_ms: kernel, floor_ms: floor });
+  out.push(
+    `| ${e.dtype} | ${(b.multiplies / 1e9).toFixed(2)} G | ${f1(b.ms)} | ${f1(kernel)} | ${pct(b.ms, kernel)} | ${f1(floor)} | ${f1(e.epoch_ms)} |`,
   );
 }
 out.push("");
@@ -418,6 +469,7 @@ console.log(
     peak_gflops: pk,
     epochs,
     kernel: kernelRows,
+    multiply_bound: bounds,
     kernel_rational: { f32: kt.f32.rational, f64: kt.f64.rational },
     kernel_build_matches_committed: fullMatches,
   }),
