@@ -23,6 +23,7 @@ import { setFlagsFromString } from "node:v8";
 import type { Real } from "../engine/real.ts";
 import type { BlockIndex, Direction, LayerSpec } from "./block.ts";
 import { layerBackward, layerForward } from "./block.ts";
+import { gatherSites, scatterSites } from "./sites.ts";
 
 type ForwardExport = (
   dir: number,
@@ -77,7 +78,15 @@ interface BlockExports {
   backward64n: BackwardExport;
   backward32rn: BackwardExport;
   backward64rn: BackwardExport;
+  /** kernels/sites.ts in wasm memory (element bits copied as integers) */
+  gatherSites32: SitesExport;
+  gatherSites64: SitesExport;
+  scatterSites32: SitesExport;
+  scatterSites64: SitesExport;
 }
+
+/** (from, N, sites, M, rows, to): gather full rows at `from` into compact rows at `to`, or scatter back. */
+type SitesExport = (pFrom: number, N: number, pSites: number, M: number, nb: number, pTo: number) => void;
 
 /**
  * Where the compiled kernel lives (next to this file): the plain WebAssembly SIMD build, and the
@@ -394,23 +403,91 @@ export function wasmLayerBackward(
   }
 }
 
-/** A block-layer kernel: the two operations the flow composes. */
+function checkSites(a: Real, N: number, sites: Int32Array, batch: number, c: Real): void {
+  if (a.length < batch * N) throw new RangeError(`rows up to ${batch} need ${batch * N} entries, have ${a.length}`);
+  if (c.length < batch * sites.length) {
+    throw new RangeError(`compact rows up to ${batch} need ${batch * sites.length} entries, have ${c.length}`);
+  }
+  for (let i = 0; i < sites.length; i++) {
+    const s = sites[i];
+    if (!(s >= 0 && s < N)) throw new RangeError(`site ${s} outside [0, ${N})`);
+  }
+}
+
+/**
+ * Where gatherSites / scatterSites put their arrays in wasm memory: the full rows, the sites, the
+ * compact rows (16-byte aligned, from the heap base; the layer calls use the same space).
+ */
+function sitesLayout(ex: BlockExports, N: number, M: number, batch: number, sz: number) {
+  const pFull = align16(ex.heapBase());
+  const pSites = align16(pFull + batch * N * sz);
+  const pCompact = align16(pSites + 4 * M);
+  return { pFull, pSites, pCompact, end: pCompact + batch * M * sz };
+}
+
+/**
+ * gatherSites (kernels/sites.ts) in wasm: the rows copied into wasm memory, gathered there,
+ * the compact rows copied out — about 3× faster than the JavaScript loop (its indexed typed-array
+ * accesses cost ≈ 3 ns per element here). Bit for bit the same copy; arrays of different element
+ * types take the JavaScript loop.
+ */
+export function wasmGatherSites(a: Real, N: number, sites: Int32Array, batch: number, out: Real): Real {
+  const M = sites.length;
+  if (batch <= 0 || M === 0) return out;
+  if (a instanceof Float32Array !== out instanceof Float32Array) return gatherSites(a, N, sites, batch, out);
+  checkSites(a, N, sites, batch, out);
+  const ex = kernelExports();
+  const f32 = a instanceof Float32Array;
+  const T = f32 ? Float32Array : Float64Array;
+  const m = sitesLayout(ex, N, M, batch, f32 ? 4 : 8);
+  const buf = ensureMemory(ex, m.end);
+  new T(buf, m.pFull, batch * N).set(a.subarray(0, batch * N));
+  new Int32Array(buf, m.pSites, M).set(sites);
+  (f32 ? ex.gatherSites32 : ex.gatherSites64)(m.pFull, N, m.pSites, M, batch, m.pCompact);
+  out.set(new T(buf, m.pCompact, batch * M));
+  return out;
+}
+
+/** scatterSites (kernels/sites.ts) in wasm, as wasmGatherSites: a's rows copied in and back out. */
+export function wasmScatterSites(c: Real, N: number, sites: Int32Array, batch: number, a: Real): void {
+  const M = sites.length;
+  if (batch <= 0 || M === 0) return;
+  if (a instanceof Float32Array !== c instanceof Float32Array) return scatterSites(c, N, sites, batch, a);
+  checkSites(a, N, sites, batch, c);
+  const ex = kernelExports();
+  const f32 = a instanceof Float32Array;
+  const T = f32 ? Float32Array : Float64Array;
+  const m = sitesLayout(ex, N, M, batch, f32 ? 4 : 8);
+  const buf = ensureMemory(ex, m.end);
+  const full = new T(buf, m.pFull, batch * N);
+  full.set(a.subarray(0, batch * N));
+  new Int32Array(buf, m.pSites, M).set(sites);
+  new T(buf, m.pCompact, batch * M).set(c.subarray(0, batch * M));
+  (f32 ? ex.scatterSites32 : ex.scatterSites64)(m.pCompact, N, m.pSites, M, batch, m.pFull);
+  a.set(full);
+}
+
+/** A block-layer kernel: the operations the flow composes. */
 export interface KernelImpl {
   readonly name: KernelName;
   readonly layerForward: typeof layerForward;
   readonly layerBackward: typeof layerBackward;
+  readonly gatherSites: typeof gatherSites;
+  readonly scatterSites: typeof scatterSites;
 }
 
 export type KernelName = "js" | "wasm";
 
-/** The reference typed-array kernel (block.ts). */
-export const jsKernel: KernelImpl = { name: "js", layerForward, layerBackward };
+/** The reference typed-array kernel (block.ts, sites.ts). */
+export const jsKernel: KernelImpl = { name: "js", layerForward, layerBackward, gatherSites, scatterSites };
 
 /** The WebAssembly SIMD kernel (this module). */
 export const wasmKernel: KernelImpl = {
   name: "wasm",
   layerForward: wasmLayerForward,
   layerBackward: wasmLayerBackward,
+  gatherSites: wasmGatherSites,
+  scatterSites: wasmScatterSites,
 };
 
 export function getKernel(name: KernelName): KernelImpl {

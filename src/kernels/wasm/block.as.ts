@@ -1,6 +1,6 @@
 // @ts-nocheck — AssemblyScript source (compiled by `npm run build:wasm`, not by tsc).
 /**
- * WebAssembly SIMD port of kernels/block.ts + kernels/mlp.ts: one layer of 2×2 Real NVP block
+ * WebAssembly SIMD port of kernels/block.ts + kernels/mlp.ts (and, at the end, kernels/sites.ts): one layer of 2×2 Real NVP block
  * bijectors over a batch, forward and hand-derived backward, in float32 (f32x4: 4 rows per
  * v128) and float64 (f64x2: 2 rows per v128). The JS kernel is the specification; every sum
  * and product below keeps its order of operations, so in the plain build (block.wasm) the
@@ -1118,4 +1118,51 @@ export function tanhInPlace32(p: usize, n: i32): void {
 }
 export function tanhInPlace64(p: usize, n: i32): void {
   for (let q = p; q < p + (<usize>n << 3); q += 16) vst(q, vtanh<f64>(vld(q)));
+}
+
+// ---------------------------------------------------------------------------------------
+// copies between full rows (nb × N) and a layer's compact rows (nb × M) at the M sites listed
+// at pSites (int32): kernels/sites.ts. Element bits are copied as integers (w = 4 or 8 bytes).
+
+@inline function gatherSitesImpl<I>(pA: usize, N: i32, pSites: usize, M: i32, nb: i32, pOut: usize): void {
+  const w = <usize>sizeof<I>();
+  const rowA = <usize>N * w;
+  const sEnd = pSites + (<usize>M << 2);
+  let a = pA;
+  let o = pOut;
+  for (let b = 0; b < nb; b++) {
+    for (let s = pSites; s < sEnd; s += 4) {
+      store<I>(o, load<I>(a + <usize>load<i32>(s) * w));
+      o += w;
+    }
+    a += rowA;
+  }
+}
+
+@inline function scatterSitesImpl<I>(pC: usize, N: i32, pSites: usize, M: i32, nb: i32, pA: usize): void {
+  const w = <usize>sizeof<I>();
+  const rowA = <usize>N * w;
+  const sEnd = pSites + (<usize>M << 2);
+  let a = pA;
+  let c = pC;
+  for (let b = 0; b < nb; b++) {
+    for (let s = pSites; s < sEnd; s += 4) {
+      store<I>(a + <usize>load<i32>(s) * w, load<I>(c));
+      c += w;
+    }
+    a += rowA;
+  }
+}
+
+export function gatherSites32(pA: usize, N: i32, pSites: usize, M: i32, nb: i32, pOut: usize): void {
+  gatherSitesImpl<i32>(pA, N, pSites, M, nb, pOut);
+}
+export function gatherSites64(pA: usize, N: i32, pSites: usize, M: i32, nb: i32, pOut: usize): void {
+  gatherSitesImpl<i64>(pA, N, pSites, M, nb, pOut);
+}
+export function scatterSites32(pC: usize, N: i32, pSites: usize, M: i32, nb: i32, pA: usize): void {
+  scatterSitesImpl<i32>(pC, N, pSites, M, nb, pA);
+}
+export function scatterSites64(pC: usize, N: i32, pSites: usize, M: i32, nb: i32, pA: usize): void {
+  scatterSitesImpl<i64>(pC, N, pSites, M, nb, pA);
 }
