@@ -415,56 +415,58 @@ function checkSites(a: Real, N: number, sites: Int32Array, batch: number, c: Rea
 }
 
 /**
- * Where gatherSites / scatterSites put their arrays in wasm memory: the full rows, the sites, the
- * compact rows (16-byte aligned, from the heap base; the layer calls use the same space).
+ * The wasm side of gatherSites / scatterSites: the full rows and the sites copied into wasm
+ * memory (from the heap base, like a layer call), the compact rows too for a scatter, the copy
+ * done there, and the layout written copied back out.
  */
-function sitesLayout(ex: BlockExports, N: number, M: number, batch: number, sz: number) {
+function copySitesInWasm(
+  full: Real,
+  N: number,
+  sites: Int32Array,
+  batch: number,
+  compact: Real,
+  gather: boolean,
+): void {
+  checkSites(full, N, sites, batch, compact);
+  const M = sites.length;
+  const ex = kernelExports();
+  const f32 = full instanceof Float32Array;
+  const T = f32 ? Float32Array : Float64Array;
   const pFull = align16(ex.heapBase());
-  const pSites = align16(pFull + batch * N * sz);
+  const pSites = align16(pFull + batch * N * (f32 ? 4 : 8));
   const pCompact = align16(pSites + 4 * M);
-  return { pFull, pSites, pCompact, end: pCompact + batch * M * sz };
+  const buf = ensureMemory(ex, pCompact + batch * M * (f32 ? 4 : 8));
+  const fullW = new T(buf, pFull, batch * N);
+  const compactW = new T(buf, pCompact, batch * M);
+  fullW.set(full.subarray(0, batch * N));
+  new Int32Array(buf, pSites, M).set(sites);
+  if (gather) {
+    (f32 ? ex.gatherSites32 : ex.gatherSites64)(pFull, N, pSites, M, batch, pCompact);
+    compact.set(compactW);
+  } else {
+    compactW.set(compact.subarray(0, batch * M));
+    (f32 ? ex.scatterSites32 : ex.scatterSites64)(pCompact, N, pSites, M, batch, pFull);
+    full.set(fullW);
+  }
 }
 
 /**
- * gatherSites (kernels/sites.ts) in wasm: the rows copied into wasm memory, gathered there,
- * the compact rows copied out — about 3× faster than the JavaScript loop (its indexed typed-array
- * accesses cost ≈ 3 ns per element here). Bit for bit the same copy; arrays of different element
- * types take the JavaScript loop.
+ * gatherSites (kernels/sites.ts) in wasm — about 3× faster than the JavaScript loop (its indexed
+ * typed-array accesses cost ≈ 3 ns per element here). Bit for bit the same copy; arrays of
+ * different element types take the JavaScript loop.
  */
 export function wasmGatherSites(a: Real, N: number, sites: Int32Array, batch: number, out: Real): Real {
-  const M = sites.length;
-  if (batch <= 0 || M === 0) return out;
+  if (batch <= 0 || sites.length === 0) return out;
   if (a instanceof Float32Array !== out instanceof Float32Array) return gatherSites(a, N, sites, batch, out);
-  checkSites(a, N, sites, batch, out);
-  const ex = kernelExports();
-  const f32 = a instanceof Float32Array;
-  const T = f32 ? Float32Array : Float64Array;
-  const m = sitesLayout(ex, N, M, batch, f32 ? 4 : 8);
-  const buf = ensureMemory(ex, m.end);
-  new T(buf, m.pFull, batch * N).set(a.subarray(0, batch * N));
-  new Int32Array(buf, m.pSites, M).set(sites);
-  (f32 ? ex.gatherSites32 : ex.gatherSites64)(m.pFull, N, m.pSites, M, batch, m.pCompact);
-  out.set(new T(buf, m.pCompact, batch * M));
+  copySitesInWasm(a, N, sites, batch, out, true);
   return out;
 }
 
-/** scatterSites (kernels/sites.ts) in wasm, as wasmGatherSites: a's rows copied in and back out. */
+/** scatterSites (kernels/sites.ts) in wasm, as wasmGatherSites. */
 export function wasmScatterSites(c: Real, N: number, sites: Int32Array, batch: number, a: Real): void {
-  const M = sites.length;
-  if (batch <= 0 || M === 0) return;
+  if (batch <= 0 || sites.length === 0) return;
   if (a instanceof Float32Array !== c instanceof Float32Array) return scatterSites(c, N, sites, batch, a);
-  checkSites(a, N, sites, batch, c);
-  const ex = kernelExports();
-  const f32 = a instanceof Float32Array;
-  const T = f32 ? Float32Array : Float64Array;
-  const m = sitesLayout(ex, N, M, batch, f32 ? 4 : 8);
-  const buf = ensureMemory(ex, m.end);
-  const full = new T(buf, m.pFull, batch * N);
-  full.set(a.subarray(0, batch * N));
-  new Int32Array(buf, m.pSites, M).set(sites);
-  new T(buf, m.pCompact, batch * M).set(c.subarray(0, batch * M));
-  (f32 ? ex.scatterSites32 : ex.scatterSites64)(m.pCompact, N, m.pSites, M, batch, m.pFull);
-  a.set(full);
+  copySitesInWasm(a, N, sites, batch, c, false);
 }
 
 /** A block-layer kernel: the operations the flow composes. */

@@ -1124,45 +1124,33 @@ export function tanhInPlace64(p: usize, n: i32): void {
 // copies between full rows (nb × N) and a layer's compact rows (nb × M) at the M sites listed
 // at pSites (int32): kernels/sites.ts. Element bits are copied as integers (w = 4 or 8 bytes).
 
-@inline function gatherSitesImpl<I>(pA: usize, N: i32, pSites: usize, M: i32, nb: i32, pOut: usize): void {
+/** gather: compact[b·M + i] = full[b·N + sites[i]]; else the reverse (scatter). */
+@inline function copySites<I>(gather: bool, pFull: usize, N: i32, pSites: usize, M: i32, nb: i32, pCompact: usize): void {
   const w = <usize>sizeof<I>();
-  const rowA = <usize>N * w;
+  const rowF = <usize>N * w;
   const sEnd = pSites + (<usize>M << 2);
-  let a = pA;
-  let o = pOut;
+  let f = pFull;
+  let c = pCompact;
   for (let b = 0; b < nb; b++) {
     for (let s = pSites; s < sEnd; s += 4) {
-      store<I>(o, load<I>(a + <usize>load<i32>(s) * w));
-      o += w;
-    }
-    a += rowA;
-  }
-}
-
-@inline function scatterSitesImpl<I>(pC: usize, N: i32, pSites: usize, M: i32, nb: i32, pA: usize): void {
-  const w = <usize>sizeof<I>();
-  const rowA = <usize>N * w;
-  const sEnd = pSites + (<usize>M << 2);
-  let a = pA;
-  let c = pC;
-  for (let b = 0; b < nb; b++) {
-    for (let s = pSites; s < sEnd; s += 4) {
-      store<I>(a + <usize>load<i32>(s) * w, load<I>(c));
+      const at = f + <usize>load<i32>(s) * w;
+      if (gather) store<I>(c, load<I>(at));
+      else store<I>(at, load<I>(c));
       c += w;
     }
-    a += rowA;
+    f += rowF;
   }
 }
 
-export function gatherSites32(pA: usize, N: i32, pSites: usize, M: i32, nb: i32, pOut: usize): void {
-  gatherSitesImpl<i32>(pA, N, pSites, M, nb, pOut);
+export function gatherSites32(pFull: usize, N: i32, pSites: usize, M: i32, nb: i32, pCompact: usize): void {
+  copySites<i32>(true, pFull, N, pSites, M, nb, pCompact);
 }
-export function gatherSites64(pA: usize, N: i32, pSites: usize, M: i32, nb: i32, pOut: usize): void {
-  gatherSitesImpl<i64>(pA, N, pSites, M, nb, pOut);
+export function gatherSites64(pFull: usize, N: i32, pSites: usize, M: i32, nb: i32, pCompact: usize): void {
+  copySites<i64>(true, pFull, N, pSites, M, nb, pCompact);
 }
-export function scatterSites32(pC: usize, N: i32, pSites: usize, M: i32, nb: i32, pA: usize): void {
-  scatterSitesImpl<i32>(pC, N, pSites, M, nb, pA);
+export function scatterSites32(pCompact: usize, N: i32, pSites: usize, M: i32, nb: i32, pFull: usize): void {
+  copySites<i32>(false, pFull, N, pSites, M, nb, pCompact);
 }
-export function scatterSites64(pC: usize, N: i32, pSites: usize, M: i32, nb: i32, pA: usize): void {
-  scatterSitesImpl<i64>(pC, N, pSites, M, nb, pA);
+export function scatterSites64(pCompact: usize, N: i32, pSites: usize, M: i32, nb: i32, pFull: usize): void {
+  copySites<i64>(false, pFull, N, pSites, M, nb, pCompact);
 }
