@@ -58,6 +58,9 @@ if (o.gradient !== "reparam" && o.gradient !== "path") {
 if (o.network !== "readme" && o.network !== "defaults") {
   throw new RangeError(`--network = ${String(o.network)} is invalid: expected readme or defaults`);
 }
+if (!Number.isInteger(o.warmupEpochs) || o.warmupEpochs < 1) {
+  throw new RangeError(`--warmup-epochs = ${String(o.warmupEpochs)} is invalid: expected an integer ≥ 1`);
+}
 
 if (o.dtype === ("default" as string)) o.dtype = TRAIN_DEFAULTS.dtype;
 const config: TrainConfig = {
