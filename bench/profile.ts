@@ -6,7 +6,8 @@
  *
  * 1. Peak: bench/peak.as.ts (12 independent mul + add chains of f32x4 / f64x2), compiled in
  *    memory with asc.
- * 2. Epoch (README network, batch 512, symmetrised loss, wasm kernel, one thread): wall time
+ * 2. Epoch (README network, batch 512, symmetrised loss, wasm kernel, one thread; float32 also
+ *    with `train`'s default network, batch and path gradient): wall time
  *    inside the wasm exports (forward and backward), in the copies into and out of linear
  *    memory (kernels/wasm.ts timers), in the target's energy and gradient, and the rest (flow
  *    gathers and scatters of the tape, the objective's arithmetic, Adam, drawing z).
@@ -40,7 +41,7 @@ import {
 } from "../src/kernels/wasm.ts";
 import { relaxedIsing } from "../src/targets/ising.ts";
 import type { TrainConfig } from "../src/train/trainer.ts";
-import { createTrainer, trainEpoch } from "../src/train/trainer.ts";
+import { createTrainer, TRAIN_DEFAULTS, trainEpoch } from "../src/train/trainer.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -266,8 +267,12 @@ function timeKernel(f32: boolean, reps: number, spec: LayerSpec = eluSpec): Kern
 // ---------------------------------------------------------------------------------------
 // 2. epoch
 
+/** readme: the original's README network and gradient; defaults: `train`'s network, batch and path gradient */
+type ProfileNetwork = "readme" | "defaults";
+
 interface EpochProfile {
   dtype: string;
+  network: ProfileNetwork;
   /** CPU time of the epoch; the parts below are in the same unit */
   epoch_ms: number;
   epoch_wall_ms: number;
@@ -276,17 +281,37 @@ interface EpochProfile {
   copy_ms: number;
   target_ms: number;
   rest_ms: number;
+  /** README network only (NaN for defaults) */
   mlp_gflop: number;
   /** block rows of one pass through the flow (batch × blocks of all layers) */
   rows: number;
 }
 
-async function epochProfile(dtype: "float32" | "float64", L: number, epochs: number): Promise<EpochProfile> {
+async function epochProfile(
+  dtype: "float32" | "float64",
+  L: number,
+  epochs: number,
+  network: ProfileNetwork,
+): Promise<EpochProfile> {
   await initWasmKernel(committed, kernelVariant);
+  const D = TRAIN_DEFAULTS;
+  const readme = network === "readme";
   const config: TrainConfig = {
     target: { kind: "ising", L, T: 2 / Math.log(1 + Math.SQRT2) },
-    flow: { L, layout: "mera", depth: Math.log2(L), nlayers, nmlp: nh, nhidden: H },
-    batch,
+    flow: readme
+      ? { L, layout: "mera", depth: Math.log2(L), nlayers, nmlp: nh, nhidden: H }
+      : {
+          L,
+          layout: "mera",
+          depth: Math.log2(L),
+          nlayers: D.nlayers,
+          nmlp: D.nmlp,
+          nhidden: D.nhidden,
+          nrepeat: D.nrepeat,
+          activation: D.activation,
+        },
+    batch: readme ? batch : D.batch,
+    ...(readme ? {} : { gradient: "path" as const }),
     epochs: 1e9,
     lr: 1e-3,
     weightDecay: 0,
@@ -305,8 +330,8 @@ async function epochProfile(dtype: "float32" | "float64", L: number, epochs: num
     targetMs += performance.now() - t;
   };
   const state = createTrainer(config, target);
-  trainEpoch(state);
-  trainEpoch(state);
+  // untimed, as in bench/epoch.ts: start-up, then V8 optimising the JavaScript
+  for (let e = 0; e < 4; e++) trainEpoch(state);
   const wall: number[] = [];
   const cpu: number[] = [];
   const parts: number[][] = [];
@@ -327,11 +352,12 @@ async function epochProfile(dtype: "float32" | "float64", L: number, epochs: num
   const k = cpu.indexOf(median(cpu));
   const sc = cpu[k] / wall[k];
   const [f, b, cp, tg] = parts[k].map((v) => v * sc);
-  const rows = batch * state.model.layers.reduce((s, l) => s + l.nblocks, 0);
+  const rows = config.batch * state.model.layers.reduce((s, l) => s + l.nblocks, 0);
   // 2 forward passes (generate, infer) and 2 backward calls, each recomputing its forward
   const mlpFlops = rows * nlayers * (4 * fwdFlops + 2 * bwdFlops);
   return {
     dtype,
+    network,
     epoch_ms: cpu[k],
     epoch_wall_ms: wall[k],
     fwd_run_ms: f,
@@ -339,7 +365,7 @@ async function epochProfile(dtype: "float32" | "float64", L: number, epochs: num
     copy_ms: cp,
     target_ms: tg,
     rest_ms: cpu[k] - f - b - cp - tg,
-    mlp_gflop: mlpFlops / 1e9,
+    mlp_gflop: readme ? mlpFlops / 1e9 : NaN,
     rows,
   };
 }
@@ -348,7 +374,8 @@ async function epochProfile(dtype: "float32" | "float64", L: number, epochs: num
 
 const pk = await peak();
 const epochs: EpochProfile[] = [];
-for (const d of ["float32", "float64"] as const) epochs.push(await epochProfile(d, o.L, o.epochs));
+for (const d of ["float32", "float64"] as const) epochs.push(await epochProfile(d, o.L, o.epochs, "readme"));
+epochs.push(await epochProfile("float32", o.L, o.epochs, "defaults"));
 
 const variants: Record<string, string[]> = {
   full: [],
@@ -379,23 +406,24 @@ out.push(
 );
 out.push("");
 out.push(
-  `Epoch at L = ${o.L} (batch ${batch}, ${nlayers} couplings, MLP 2→${H}→${H}→${H}→2, symmetrised, wasm kernel, one thread; the epoch with the median CPU time of ${o.epochs}, CPU ms, parts in proportion to their wall times):`,
+  `Epoch at L = ${o.L} (README: batch ${batch}, ${nlayers} couplings, MLP 2→${H}→${H}→${H}→2, the original's reparametrised gradient; train defaults: batch ${TRAIN_DEFAULTS.batch}, ${TRAIN_DEFAULTS.nlayers} couplings, MLP 2→${TRAIN_DEFAULTS.nhidden}→2 (${TRAIN_DEFAULTS.activation}), ${TRAIN_DEFAULTS.nrepeat} layer groups, path gradient; symmetrised, wasm kernel, one thread; the epoch with the median CPU time of ${o.epochs} after 4, CPU ms, parts in proportion to their wall times):`,
 );
 out.push("");
 out.push(
-  "| dtype | epoch | wasm forward | wasm backward | copies in/out of wasm memory | target energy + gradient | rest (tape gathers, objective, Adam, z) | MLP GFLOP/s (epoch) | MLP GFLOP/s (in wasm) | peak |",
+  "| network | dtype | epoch | wasm forward | wasm backward | copies in/out of wasm memory | target energy + gradient | rest (tape gathers, objective, Adam, z) | MLP GFLOP/s (epoch) | MLP GFLOP/s (in wasm) | peak |",
 );
-out.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+out.push("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+const gf = (v: number) => (Number.isNaN(v) ? "—" : f1(v));
 for (const e of epochs) {
   const peakD = e.dtype === "float32" ? pk.f32 : pk.f64;
   const inWasm = e.fwd_run_ms + e.bwd_run_ms;
   out.push(
-    `| ${e.dtype} | ${f1(e.epoch_ms)} | ${f1(e.fwd_run_ms)} (${pct(e.fwd_run_ms, e.epoch_ms)}) | ${f1(e.bwd_run_ms)} (${pct(e.bwd_run_ms, e.epoch_ms)}) | ${f1(e.copy_ms)} (${pct(e.copy_ms, e.epoch_ms)}) | ${f1(e.target_ms)} (${pct(e.target_ms, e.epoch_ms)}) | ${f1(e.rest_ms)} (${pct(e.rest_ms, e.epoch_ms)}) | ${f1(e.mlp_gflop / (e.epoch_ms / 1000))} | ${f1(e.mlp_gflop / (inWasm / 1000))} | ${f1(peakD)} |`,
+    `| ${e.network === "readme" ? "README" : "train defaults"} | ${e.dtype} | ${f1(e.epoch_ms)} | ${f1(e.fwd_run_ms)} (${pct(e.fwd_run_ms, e.epoch_ms)}) | ${f1(e.bwd_run_ms)} (${pct(e.bwd_run_ms, e.epoch_ms)}) | ${f1(e.copy_ms)} (${pct(e.copy_ms, e.epoch_ms)}) | ${f1(e.target_ms)} (${pct(e.target_ms, e.epoch_ms)}) | ${f1(e.rest_ms)} (${pct(e.rest_ms, e.epoch_ms)}) | ${gf(e.mlp_gflop / (e.epoch_ms / 1000))} | ${gf(e.mlp_gflop / (inWasm / 1000))} | ${f1(peakD)} |`,
   );
 }
 out.push("");
 out.push(
-  "Lower bound of the kernel: its multiplications (MLP multiply-adds, ELU polynomials; bench/profile.ts multiplyBound) at the peak rate above, and the epoch it would give with the measured rest:",
+  "Lower bound of the kernel (README network): its multiplications (MLP multiply-adds, ELU polynomials; bench/profile.ts multiplyBound) at the peak rate above, and the epoch it would give with the measured rest:",
 );
 out.push("");
 out.push(
@@ -403,7 +431,7 @@ out.push(
 );
 out.push("|---|---:|---:|---:|---:|---:|---:|");
 const bounds: Record<string, unknown>[] = [];
-for (const e of epochs) {
+for (const e of epochs.filter((p) => p.network === "readme")) {
   const f32 = e.dtype === "float32";
   const b = multiplyBound(e.rows, f32, f32 ? pk.f32 : pk.f64);
   const kernel = e.fwd_run_ms + e.bwd_run_ms;
