@@ -20,6 +20,8 @@ import { ParallelObjective, parseWorkersOption, resolveWorkers } from "../src/tr
 import { createGpuTrainObjective, openNodeWebGpu } from "../src/gpu/node.ts";
 import type { TrainConfig } from "../src/train/trainer.ts";
 import { createTrainer, TRAIN_DEFAULTS, trainEpoch, trainEpochParallel } from "../src/train/trainer.ts";
+import { trainConfig } from "../src/train/config.ts";
+import { TRAIN_DEFAULT_NETWORK } from "./quality-recipes.ts";
 
 const o = new Command()
   .option("--impl <k>", "wasm | js | jax | webgpu", "wasm")
@@ -63,32 +65,22 @@ if (!Number.isInteger(o.warmupEpochs) || o.warmupEpochs < 1) {
 }
 
 if (o.dtype === ("default" as string)) o.dtype = TRAIN_DEFAULTS.dtype;
-const config: TrainConfig = {
-  target: { kind: "ising", L: o.L, T: 2 / Math.log(1 + Math.SQRT2) },
-  flow:
-    o.network === "readme"
-      ? { L: o.L, layout: "mera", depth: Math.log2(o.L), nlayers: 10, nmlp: 3, nhidden: 10 }
-      : {
-          L: o.L,
-          layout: "mera",
-          depth: Math.log2(o.L),
-          nlayers: TRAIN_DEFAULTS.nlayers,
-          nmlp: TRAIN_DEFAULTS.nmlp,
-          nhidden: TRAIN_DEFAULTS.nhidden,
-          nrepeat: TRAIN_DEFAULTS.nrepeat,
-          activation: TRAIN_DEFAULTS.activation,
-        },
-  batch: o.network === "readme" ? 512 : TRAIN_DEFAULTS.batch,
-  ...(o.gradient === "path" ? { gradient: "path" as const } : {}),
-  epochs: 1e9,
-  lr: 1e-3,
-  weightDecay: 0,
-  seed: 1,
-  dtype: o.dtype,
-  symmetrize: true,
-  init: "torch",
-  kernel: o.impl === "jax" ? "js" : o.impl === "webgpu" ? "wasm" : o.impl,
-};
+// readme: trainConfig's defaults are the original code's README network (ORIGINAL_DEFAULTS)
+const config: TrainConfig = trainConfig(
+  { kind: "ising", L: o.L, T: 2 / Math.log(1 + Math.SQRT2) },
+  {
+    ...(o.network === "readme" ? {} : TRAIN_DEFAULT_NETWORK),
+    ...(o.gradient === "path" ? { gradient: "path" as const } : {}),
+    epochs: 1e9,
+    lr: 1e-3,
+    weightDecay: 0,
+    seed: 1,
+    dtype: o.dtype,
+    symmetrize: true,
+    init: "torch",
+    kernel: o.impl === "jax" ? "js" : o.impl === "webgpu" ? "wasm" : o.impl,
+  },
+);
 
 const times: number[] = [];
 const cpuTimes: number[] = [];

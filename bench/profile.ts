@@ -42,6 +42,8 @@ import {
 import { relaxedIsing } from "../src/targets/ising.ts";
 import type { TrainConfig } from "../src/train/trainer.ts";
 import { createTrainer, TRAIN_DEFAULTS, trainEpoch } from "../src/train/trainer.ts";
+import { trainConfig } from "../src/train/config.ts";
+import { TRAIN_DEFAULT_NETWORK } from "./quality-recipes.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -294,33 +296,22 @@ async function epochProfile(
   network: ProfileNetwork,
 ): Promise<EpochProfile> {
   await initWasmKernel(committed, kernelVariant);
-  const D = TRAIN_DEFAULTS;
   const readme = network === "readme";
-  const config: TrainConfig = {
-    target: { kind: "ising", L, T: 2 / Math.log(1 + Math.SQRT2) },
-    flow: readme
-      ? { L, layout: "mera", depth: Math.log2(L), nlayers, nmlp: nh, nhidden: H }
-      : {
-          L,
-          layout: "mera",
-          depth: Math.log2(L),
-          nlayers: D.nlayers,
-          nmlp: D.nmlp,
-          nhidden: D.nhidden,
-          nrepeat: D.nrepeat,
-          activation: D.activation,
-        },
-    batch: readme ? batch : D.batch,
-    ...(readme ? {} : { gradient: "path" as const }),
-    epochs: 1e9,
-    lr: 1e-3,
-    weightDecay: 0,
-    seed: 1,
-    dtype,
-    symmetrize: true,
-    init: "torch",
-    kernel: "wasm",
-  };
+  const config: TrainConfig = trainConfig(
+    { kind: "ising", L, T: 2 / Math.log(1 + Math.SQRT2) },
+    {
+      ...(readme ? { nlayers, nmlp: nh, nhidden: H, batch } : TRAIN_DEFAULT_NETWORK),
+      ...(readme ? {} : { gradient: "path" as const }),
+      epochs: 1e9,
+      lr: 1e-3,
+      weightDecay: 0,
+      seed: 1,
+      dtype,
+      symmetrize: true,
+      init: "torch",
+      kernel: "wasm",
+    },
+  );
   const target = relaxedIsing({ L, T: config.target.T as number });
   let targetMs = 0;
   const logProb = target.logProb.bind(target);

@@ -109,16 +109,21 @@ RECIPES["new-default"] = {
   },
 };
 
+/** `neuralrg train`'s default network and batch (TRAIN_DEFAULTS); bench/epoch.ts and bench/profile.ts time it too */
+export const TRAIN_DEFAULT_NETWORK = {
+  nlayers: D.nlayers,
+  nmlp: D.nmlp,
+  nhidden: D.nhidden,
+  ...(D.activation !== "elu" ? { activation: D.activation } : {}),
+  ...(D.nrepeat !== 1 ? { nrepeat: D.nrepeat } : {}),
+  batch: D.batch,
+};
+
 /** the defaults of `neuralrg train` today (TRAIN_DEFAULTS) */
 RECIPES["default"] = {
   description: `\`train\` default: ${D.nlayers} couplings, MLP ${D.nmlp}×${D.nhidden} (${D.activation}), nrepeat ${D.nrepeat}, batch ${D.batch}, lr ${D.lr} (warm-up ${D.warmup}, ${D.lrDecay} to ×${D.lrFinal}), ${D.dtype}, ${D.gradient} gradient${D.anneal > 0 ? `, β annealed from ${D.annealFrom}β over ${D.anneal} of the epochs` : ""}`,
   config: {
-    nlayers: D.nlayers,
-    nmlp: D.nmlp,
-    nhidden: D.nhidden,
-    ...(D.activation !== "elu" ? { activation: D.activation } : {}),
-    ...(D.nrepeat !== 1 ? { nrepeat: D.nrepeat } : {}),
-    batch: D.batch,
+    ...TRAIN_DEFAULT_NETWORK,
     lr: D.lr,
     dtype: D.dtype,
     ...(D.gradient !== "reparam" ? { gradient: D.gradient } : {}),

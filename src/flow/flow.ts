@@ -113,22 +113,13 @@ function run(model: FlowModel, params: Real, input: Real, batch: number, dir: Di
   const dtype = dtypeOf(state);
   for (const l of layerOrder(model, dir)) {
     const layer = model.layers[l];
-    if (keep === "tape")
-      inputs.push(
-        model.kernel.gatherSites(
-          state,
-          model.nvars,
-          layer.blocks.subarray(0, 4 * layer.nblocks),
-          batch,
-          alloc(dtype, batch * 4 * layer.nblocks),
-        ),
-      );
+    const sites = layer.blocks.subarray(0, 4 * layer.nblocks);
+    const atSites = () =>
+      model.kernel.gatherSites(state, model.nvars, sites, batch, alloc(dtype, batch * sites.length));
+    if (keep === "tape") inputs.push(atSites());
     else if (keep === "states") inputs.push(state.slice() as Real);
     model.kernel.layerForward(model.specs[l], params, dir, state, model.nvars, layer, logDet, 0, batch);
-    if (inverse) {
-      const sites = layer.blocks.subarray(0, 4 * layer.nblocks);
-      outputs.push(model.kernel.gatherSites(state, model.nvars, sites, batch, alloc(dtype, batch * 4 * layer.nblocks)));
-    }
+    if (inverse) outputs.push(atSites());
   }
   return { out: state, logDet, inputs, outputs };
 }

@@ -76,6 +76,13 @@ class Scratch {
   }
 }
 
+/** Where layerBackward with G null lets the parameter gradient go: one array, grown as needed, never read. */
+let discarded = new Float64Array(0);
+function discardedGradient(n: number): Float64Array {
+  if (discarded.length < n) discarded = new Float64Array(n);
+  return discarded;
+}
+
 const scratchCache = new WeakMap<LayerSpec, Scratch>();
 function scratchFor(spec: LayerSpec): Scratch {
   let s = scratchCache.get(spec);
@@ -252,7 +259,7 @@ export function layerForward(
  * adjoint of the layer output on entry and the adjoint of its input on exit (sites outside the
  * layer's blocks pass through). gLogdet[b] is the adjoint of row b's log-determinant.
  * Parameter gradients are accumulated into G; with G null only the input adjoint is wanted
- * (this reference kernel then accumulates into a scratch array and drops it).
+ * (this reference kernel then accumulates into a shared array that is never read).
  */
 export function layerBackward(
   spec: LayerSpec,
@@ -270,7 +277,7 @@ export function layerBackward(
   const sc = scratchFor(spec);
   const v = sc.v;
   const gv = sc.gv;
-  const gParams = G ?? new Float64Array(P.length);
+  const gParams = G ?? discardedGradient(P.length);
   const blocks = idx.blocks;
   for (let b = b0; b < b1; b++) {
     const row = b * N;

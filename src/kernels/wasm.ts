@@ -246,11 +246,16 @@ function checkArgs(spec: LayerSpec, P: Real, N: number, idx: BlockIndex, rows: R
   if (rows.length < b1 * N) throw new RangeError(`rows up to ${b1} need ${b1 * N} entries, have ${rows.length}`);
   const blocks = idx.blocks;
   if (blocks.length < 4 * idx.nblocks) throw new RangeError("block index shorter than 4 × nblocks");
-  for (let i = 0; i < 4 * idx.nblocks; i++) {
-    const s = blocks[i];
-    if (!(s >= 0 && s < N)) throw new RangeError(`block site ${s} outside [0, ${N})`);
-  }
+  checkSitesInRows(blocks, 4 * idx.nblocks, N, "block site");
   return np;
+}
+
+/** The first `count` sites must lie in a row of N (the kernel indexes memory with them unchecked). */
+function checkSitesInRows(sites: Int32Array, count: number, N: number, what: string): void {
+  for (let i = 0; i < count; i++) {
+    const s = sites[i];
+    if (!(s >= 0 && s < N)) throw new RangeError(`${what} ${s} outside [0, ${N})`);
+  }
 }
 
 /** The export for a call: <pass><bits>, suffix r for the rational activation, n for no parameter gradient. */
@@ -408,10 +413,7 @@ function checkSites(a: Real, N: number, sites: Int32Array, batch: number, c: Rea
   if (c.length < batch * sites.length) {
     throw new RangeError(`compact rows up to ${batch} need ${batch * sites.length} entries, have ${c.length}`);
   }
-  for (let i = 0; i < sites.length; i++) {
-    const s = sites[i];
-    if (!(s >= 0 && s < N)) throw new RangeError(`site ${s} outside [0, ${N})`);
-  }
+  checkSitesInRows(sites, sites.length, N, "site");
 }
 
 /**

@@ -19,8 +19,7 @@
 import { logAddExp, meanStdErr, sigmoid } from "../engine/math.ts";
 import type { Real } from "../engine/real.ts";
 import { alloc, dtypeOf } from "../engine/real.ts";
-import type { FlowModel } from "../flow/flow.ts";
-import type { Tape } from "../flow/flow.ts";
+import type { FlowModel, Tape } from "../flow/flow.ts";
 import { backward, generateWithTapes, inferWithTape, priorLogProb } from "../flow/flow.ts";
 import type { Target } from "../targets/target.ts";
 import type { LossAndGrad, ObjectiveOptions } from "./objectives.ts";
@@ -45,7 +44,7 @@ export function modelScoreX(
   batch: number,
   symmetrize: boolean,
   generated?: GeneratedPass,
-): { gradX: Real; logQ: Float64Array; logQNeg?: Float64Array } {
+): { gradX: Real; logQ: Float64Array } {
   const N = model.nvars;
   const dtype = dtypeOf(params);
   // z = f(x), ln q(x) = ln p(z) + ln|det ∂f/∂x| and the tape, by an inference pass
@@ -90,7 +89,6 @@ export function modelScoreX(
       wPlus.map((v) => 1 - v),
     );
     for (let k = 0; k < gradX.length; k++) gradX[k] -= gm[k]; // x′ = −x
-    return { gradX, logQ, logQNeg: minus.lq };
   }
   return { gradX, logQ };
 }
@@ -119,16 +117,13 @@ export function pathLossAndGrad(
   const logPi = new Float64Array(batch);
   const gradPi = alloc(dtype, batch * N);
   target.logProb(x, batch, logPi, gradPi);
-  const { gradX, logQNeg } = modelScoreX(model, params, x, batch, opts.symmetrize, {
+  // ln q(x) as pddLossAndGrad reports it: ln p(z) − ln|det ∂x/∂z| from the generate pass,
+  // symmetrised with ln q(−x) from the inference pass (modelScoreX computes both)
+  const { gradX, logQ } = modelScoreX(model, params, x, batch, opts.symmetrize, {
     z,
     logDet: gen.logDet,
     inverseTape: gen.inverseTape,
   });
-  // the loss exactly as pddLossAndGrad reports it: ln q(x) = ln p(z) − ln|det ∂x/∂z| from the
-  // generate pass, symmetrised with ln q(−x) from the inference pass
-  const logQ = priorLogProb(z, batch, N);
-  for (let b = 0; b < batch; b++) logQ[b] -= gen.logDet[b];
-  if (logQNeg) for (let b = 0; b < batch; b++) logQ[b] = logAddExp(logQ[b], logQNeg[b]) - Math.LN2;
   const inv = 1 / batch;
   const gx = alloc(dtype, batch * N);
   for (let k = 0; k < gx.length; k++) gx[k] = (gradX[k] - gradPi[k]) * inv;

@@ -298,10 +298,10 @@ export class NonFiniteLossError extends Error {
   }
 }
 
-/** Batch size of the next epoch (schedule.ts: batchAt). */
-export function epochBatch(state: TrainerState): number {
+/** Batch size of the next epoch, or of `epoch` (schedule.ts: batchAt). */
+export function epochBatch(state: TrainerState, epoch = state.epoch): number {
   const c = state.config;
-  return batchAt(c.batch, c.batchFinal, state.epoch, c.epochs);
+  return batchAt(c.batch, c.batchFinal, epoch, c.epochs);
 }
 
 /** The next epoch's prior batch z, drawn from a copy of the training generator (returned with it). */
@@ -339,10 +339,9 @@ const predrawn = new WeakMap<TrainerState, PredrawnBatch>();
  * compute this epoch; drawBatch uses it only if the generator is then still in that state.
  */
 function predrawNext(state: TrainerState, rng: Rng): void {
-  const c = state.config;
   const epoch = state.epoch + 1;
-  if (epoch >= c.epochs) return;
-  const { z, rng: after } = drawFrom(rng, c.dtype, batchAt(c.batch, c.batchFinal, epoch, c.epochs) * state.model.nvars);
+  if (epoch >= state.config.epochs) return;
+  const { z, rng: after } = drawFrom(rng, state.config.dtype, epochBatch(state, epoch) * state.model.nvars);
   predrawn.set(state, { from: rng.state(), z, rng: after });
 }
 
